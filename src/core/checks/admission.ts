@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import type { CheckPrimitive } from './types.js';
+import { loadObjects, describe } from './files.js';
+
+const schema = z.object({
+  /** A YAML file in the lesson folder, or the object inline. */
+  file: z.string().optional(),
+  manifest: z.record(z.string(), z.unknown()).optional(),
+  namespace: z.string().optional(),
+  expect: z.enum(['allowed', 'rejected']),
+  /** When rejected: who must have rejected it (PodSecurity, ValidatingAdmissionPolicy, or a policy name). */
+  by: z.string().optional(),
+}).strict().refine((p) => !!p.file !== !!p.manifest, { message: 'needs exactly one of `file` or `manifest`' });
+type P = z.infer<typeof schema>;
+
+const BY: Record<string, RegExp> = {
+  PodSecurity: /violates PodSecurity/i,
+  ValidatingAdmissionPolicy: /ValidatingAdmissionPolicy/i,
+};
+
+/** Admission as the API server decides it: a server-side dry-run create of a manifest. */
+export const admission: CheckPrimitive<P> = {
+  type: 'admission',
+  schema,
+  watches: (p) => [
+    { apiVersion: 'v1', kind: 'Namespace' },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy' },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding' },
+    ...(p.namespace ? [{ apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }] : []),
+  ],
+  async run(ctx, p) {
+    const [obj] = await loadObjects(ctx.lessonDir, p);
+    if (p.namespace) obj.metadata = { ...obj.metadata, namespace: p.namespace };
+    const name = describe(obj);
+    const res = await ctx.cluster.dryRunCreate(obj);
+    if (p.expect === 'allowed') {
+      return res.allowed ? { passed: true, message: `${name} is admitted` } : { passed: false, message: `${name} is rejected: ${res.message}` };
+    }
+    if (res.allowed) return { passed: false, message: `${name} is still admitted (a dry run created it without objection)` };
+    if (p.by) {
+      const re = BY[p.by] ?? new RegExp(p.by.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+      if (!re.test(res.message)) return { passed: false, message: `${name} is rejected, but not by ${p.by}: ${res.message}` };
+    }
+    return { passed: true, message: `${name} is rejected: ${res.message}` };
+  },
+};

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
+import type { CheckPrimitive } from './types.js';
+import { sleep } from '../fsutil.js';
+
+const schema = z.object({
+  namespace: z.string(),
+  image: z.string(),
+  command: z.array(z.string()).min(1),
+  serviceAccountName: z.string().optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  timeoutSeconds: z.number().int().positive().default(30),
+  /** What the run must show after the fix (the exploit fails, or a blocked connection times out). */
+  expect: z.object({
+    exitCode: z.number().int().optional(),
+    nonZeroExit: z.boolean().optional(),
+    outputContains: z.string().optional(),
+    outputNotContains: z.string().optional(),
+  }).strict(),
+  /** What the probe does, for messages ("fetch the cloud credentials"). */
+  describe: z.string().optional(),
+}).strict();
+type P = z.infer<typeof schema>;
+
+/**
+ * A runtime probe: a short-lived pod that replays the exploit or tries a connection. It needs a
+ * real node and network, so it only runs on the kind engine.
+ */
+export const probe: CheckPrimitive<P> = {
+  type: 'probe',
+  schema,
+  requires: () => 'kind',
+  async run(ctx, p) {
+    const name = `kube-seclab-probe-${randomBytes(3).toString('hex')}`;
+    const pod = {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name, namespace: p.namespace, labels: { 'app.kubernetes.io/managed-by': 'kube-seclab', ...(p.labels ?? {}) } },
+      spec: {
+        restartPolicy: 'Never',
+        serviceAccountName: p.serviceAccountName,
+        containers: [{ name: 'probe', image: p.image, imagePullPolicy: 'IfNotPresent', command: p.command,
+          securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } } }],
+      },
+    };
+    await ctx.cluster.create(pod);
+    try {
+      const end = Date.now() + p.timeoutSeconds * 1000;
+      let st: any;
+      while (Date.now() < end) {
+        st = (await ctx.cluster.core.readNamespacedPod({ name, namespace: p.namespace })).status;
+        if (st?.phase === 'Succeeded' || st?.phase === 'Failed') break;
+        await sleep(250);
+      }
+      const term = st?.containerStatuses?.[0]?.state?.terminated;
+      if (!term) return { passed: false, message: `the probe pod did not finish within ${p.timeoutSeconds}s (phase ${st?.phase ?? 'unknown'})` };
+      const log = await ctx.cluster.core.readNamespacedPodLog({ name, namespace: p.namespace, container: 'probe' }).catch(() => '');
+      const out = String(log).trim();
+      const what = p.describe ?? `\`${p.command.join(' ')}\``;
+      const e = p.expect;
+      const fail = (why: string) => ({ passed: false, message: `${what}: ${why}` });
+      if (e.exitCode !== undefined && term.exitCode !== e.exitCode) return fail(`exited ${term.exitCode}, expected ${e.exitCode}${out ? ` — ${out.split('\n').pop()}` : ''}`);
+      if (e.nonZeroExit && term.exitCode === 0) return fail(`still succeeds${out ? ` — ${out.split('\n').pop()!.slice(0, 160)}` : ''}`);
+      if (e.outputContains && !out.includes(e.outputContains)) return fail(`output lacks "${e.outputContains}"`);
+      if (e.outputNotContains && out.includes(e.outputNotContains)) return fail(`output still shows "${e.outputNotContains}"`);
+      return { passed: true, message: `${what}: exit ${term.exitCode}${out ? ` — ${out.split('\n').pop()!.slice(0, 120)}` : ''}` };
+    } finally {
+      await ctx.cluster.delete(pod).catch(() => {});
+    }
+  },
+};

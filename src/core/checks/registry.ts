@@ -1,0 +1,17 @@
+import type { CheckPrimitive } from './types.js';
+import { rbac } from './rbac.js';
+import { admission } from './admission.js';
+import { object, objects } from './object.js';
+import { workload } from './workload.js';
+import { podSecurity } from './podSecurity.js';
+import { networkConnection, networkIsolation } from './networkPolicy.js';
+import { etcdEncrypted } from './etcd.js';
+import { controlPlaneFlag, nodeFile } from './controlPlane.js';
+import { unauthenticated } from './unauthenticated.js';
+import { probe } from './probe.js';
+
+/** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
+export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
+  [rbac, admission, object, objects, workload, podSecurity, networkConnection, networkIsolation, etcdEncrypted, controlPlaneFlag, nodeFile, unauthenticated, probe]
+    .map((p) => [p.type, p as CheckPrimitive]),
+);

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { CheckPrimitive } from './types.js';
+
+const schema = z.object({
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
+  namespace: z.string(),
+  name: z.string(),
+  /** At least this many ready replicas (default: 1, and all desired replicas). */
+  minReady: z.number().int().min(1).optional(),
+  /** The image (or a prefix/substring of it) every container must still run. */
+  image: z.string().optional(),
+}).strict();
+type P = z.infer<typeof schema>;
+
+/** The standard anti-shortcut guard: the workload still exists, runs its intended image, and is ready. */
+export const workload: CheckPrimitive<P> = {
+  type: 'workload',
+  schema,
+  watches: (p) => [{ apiVersion: 'apps/v1', kind: p.kind, namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
+  async run(ctx, p) {
+    const name = `${p.kind} ${p.namespace}/${p.name}`;
+    const obj: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: p.kind, metadata: { name: p.name, namespace: p.namespace } });
+    if (!obj) return { passed: false, message: `${name} is gone — deleting the workload is not a fix` };
+    const containers: any[] = obj.spec?.template?.spec?.containers ?? [];
+    if (p.image) {
+      const wrong = containers.find((c) => !String(c.image).includes(p.image!));
+      if (wrong) return { passed: false, message: `${name} runs ${wrong.image} in container ${wrong.name}, expected ${p.image}` };
+    }
+    const st = obj.status ?? {};
+    if (p.kind === 'DaemonSet') {
+      const ready = st.numberReady ?? 0;
+      const want = Math.max(p.minReady ?? 1, st.desiredNumberScheduled ?? 1);
+      return ready >= want ? { passed: true, message: `${name} is ready (${ready}/${want})` } : { passed: false, message: `${name} has ${ready}/${want} pods ready` };
+    }
+    const desired = obj.spec?.replicas ?? 1;
+    const need = Math.max(p.minReady ?? 1, 1);
+    if (desired < need) return { passed: false, message: `${name} is scaled to ${desired} — it must keep serving (at least ${need} replica${need > 1 ? 's' : ''})` };
+    const ready = st.readyReplicas ?? 0;
+    const updated = st.updatedReplicas ?? 0;
+    const gen = (st.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0);
+    if (ready >= desired && updated >= desired && gen && (st.replicas ?? 0) <= desired) {
+      return { passed: true, message: `${name} is ready (${ready}/${desired})` };
+    }
+    const why = await whyNotReady(ctx, p.namespace, obj);
+    return { passed: false, message: `${name} has ${ready}/${desired} ready replicas${why ? `: ${why}` : ''}` };
+  },
+};
+
+/** The most useful reason a rollout is stuck: a ReplicaSet's FailedCreate (admission!) or a pod's state. */
+async function whyNotReady(ctx: Parameters<CheckPrimitive['run']>[0], ns: string, dep: any): Promise<string | undefined> {
+  try {
+    const rsList: any[] = await ctx.cluster.list('apps/v1', 'ReplicaSet', ns);
+    const mine = rsList.filter((rs) => rs.metadata?.ownerReferences?.some((o: any) => o.uid === dep.metadata?.uid));
+    for (const rs of mine) {
+      const fc = rs.status?.conditions?.find((c: any) => c.type === 'ReplicaFailure' && c.status === 'True');
+      if (fc?.message) return fc.message.split('\n')[0].slice(0, 300);
+    }
+    const cond = dep.status?.conditions?.find((c: any) => c.type === 'Progressing' && c.status === 'False');
+    if (cond?.message) return cond.message;
+  } catch { /* best effort */ }
+  return 'its rollout is in progress';
+}

@@ -1,0 +1,105 @@
+import {
+  KubeConfig, KubernetesObjectApi, CoreV1Api, AppsV1Api, RbacAuthorizationV1Api, AuthorizationV1Api,
+  NetworkingV1Api, PatchStrategy, type KubernetesObject,
+} from '@kubernetes/client-node';
+import { Guard } from '../guard/guard.js';
+import { UserError } from '../errors.js';
+import { apiError, isNotFound } from './errors.js';
+
+export const FIELD_MANAGER = 'kube-seclab';
+export const LESSON_LABEL = 'kube-seclab.dev/lesson';
+export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
+
+export interface DryRunResult { allowed: boolean; message: string; code?: number; warnings: string[] }
+
+/**
+ * The lab's handle on its cluster. Reads go straight to the API; every write (apply, delete,
+ * patch, create — dry runs included) first passes the Guard.
+ */
+export class LabCluster {
+  readonly kc: KubeConfig;
+  readonly objects: KubernetesObjectApi;
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly rbac: RbacAuthorizationV1Api;
+  readonly authz: AuthorizationV1Api;
+  readonly net: NetworkingV1Api;
+  readonly guard: Guard;
+
+  constructor(readonly kubeconfigPath: string, labKubeconfigPath: string, labId: string | undefined) {
+    this.kc = new KubeConfig();
+    try {
+      this.kc.loadFromFile(kubeconfigPath);
+    } catch (e) {
+      throw new UserError(`cannot read the lab kubeconfig ${kubeconfigPath}: ${(e as Error).message.split('\n')[0]}`, 'run `kube-seclab up` to (re)create the cluster');
+    }
+    this.objects = KubernetesObjectApi.makeApiClient(this.kc);
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.apps = this.kc.makeApiClient(AppsV1Api);
+    this.rbac = this.kc.makeApiClient(RbacAuthorizationV1Api);
+    this.authz = this.kc.makeApiClient(AuthorizationV1Api);
+    this.net = this.kc.makeApiClient(NetworkingV1Api);
+    this.guard = new Guard(this.kc, kubeconfigPath, labKubeconfigPath, labId);
+  }
+
+  /** Server-side apply, owned by the lab's field manager. */
+  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    await this.guard.ensure();
+    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+  }
+
+  async create<T extends KubernetesObject>(obj: T): Promise<T> {
+    await this.guard.ensure();
+    return this.objects.create(obj, undefined, undefined, FIELD_MANAGER);
+  }
+
+  async replace<T extends KubernetesObject>(obj: T): Promise<T> {
+    await this.guard.ensure();
+    return this.objects.replace(obj, undefined, undefined, FIELD_MANAGER);
+  }
+
+  async mergePatch<T extends KubernetesObject>(obj: T): Promise<T> {
+    await this.guard.ensure();
+    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+  }
+
+  /** Delete; absent is fine. Returns whether something was deleted. */
+  async delete(obj: KubernetesObject, propagation: 'Background' | 'Foreground' = 'Background'): Promise<boolean> {
+    await this.guard.ensure();
+    try {
+      await this.objects.delete(obj, undefined, undefined, 0, undefined, propagation);
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  async read<T extends KubernetesObject>(ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<T | undefined> {
+    try {
+      return (await this.objects.read(ref as any)) as T;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
+    const res = await this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+    return res.items;
+  }
+
+  /** Server-side dry-run create: runs authentication, authorization and every admission plugin. */
+  async dryRunCreate(obj: KubernetesObject): Promise<DryRunResult> {
+    await this.guard.ensure();
+    try {
+      await this.objects.create(obj, undefined, 'All', FIELD_MANAGER);
+      return { allowed: true, message: 'admitted', warnings: [] };
+    } catch (e) {
+      const info = apiError(e);
+      if (info.unreachable) throw e;
+      if (info.code === 404 && /namespaces? .* not found/.test(info.message)) throw e;
+      return { allowed: false, message: info.message, code: info.code, warnings: [] };
+    }
+  }
+}

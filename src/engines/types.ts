@@ -1,0 +1,68 @@
+import type { Component } from './local/manifests.js';
+
+export type EngineName = 'local' | 'kind';
+/** What a lesson or a check needs: `api` runs on every engine, `kind` needs a real node and network. */
+export type Requirement = 'api' | 'kind';
+
+export interface ComponentHealth {
+  name: string;
+  phase: string;
+  healthy: boolean;
+  pid?: number;
+  restarts: number;
+  error?: string;
+  warnings: string[];
+}
+
+export interface EngineStatus {
+  engine: EngineName;
+  /** A lab cluster has been created (it may be stopped). */
+  exists: boolean;
+  /** Its processes / containers are up. */
+  running: boolean;
+  /** The API server answers and every component is healthy. */
+  healthy: boolean;
+  kubeconfig: string;
+  endpoints: Record<string, string>;
+  components: ComponentHealth[];
+  /** One line each: what is wrong, with the next step. */
+  problems: string[];
+}
+
+/** Long work reported step by step (CLI prints lines, the TUI renders a task list). */
+export interface TaskReporter {
+  task<T>(title: string, fn: (update: (detail: string) => void) => Promise<T>): Promise<T>;
+  info(message: string): void;
+}
+
+export const silentReporter: TaskReporter = {
+  task: (_t, fn) => fn(() => {}),
+  info: () => {},
+};
+
+export interface Engine {
+  readonly name: EngineName;
+  readonly kubeconfigPath: string;
+  supports(req: Requirement): boolean;
+  /** Create or start the cluster (reusing a healthy one), write the lab kubeconfig, mark it as the lab's. */
+  up(reporter?: TaskReporter, signal?: AbortSignal): Promise<void>;
+  /** Stop and remove the cluster; leaves no process or container behind. */
+  down(reporter?: TaskReporter): Promise<void>;
+  status(): Promise<EngineStatus>;
+  /** The lab id the cluster was created with (the ownership marker's value), if it exists. */
+  labId(): Promise<string | undefined>;
+  /** kubeadm-style static-pod manifest of a control-plane component, as on the node. */
+  readManifest(c: Component): Promise<string>;
+  /** Write it and wait until the component runs healthy from it (throws with the component's own error). */
+  writeManifest(c: Component, yaml: string, opts?: { timeoutMs?: number }): Promise<void>;
+  /** Put back the manifest the cluster was created with (lesson reset). Returns whether anything changed. */
+  restoreManifest(c: Component, opts?: { timeoutMs?: number }): Promise<boolean>;
+  /** Files on the control-plane node (absolute node paths, e.g. /etc/kubernetes/enc/enc.yaml). */
+  readNodeFile(path: string): Promise<string | undefined>;
+  writeNodeFile(path: string, content: string): Promise<void>;
+  removeNodeFile(path: string): Promise<void>;
+  /** Raw bytes etcd stores under a key (e.g. /registry/secrets/ns/name), undefined if absent. */
+  etcdGet(key: string): Promise<Buffer | undefined>;
+  /** Where the learner edits node files from their own shell (local: a folder; kind: a docker exec hint). */
+  nodeAccessHint(): string;
+}

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/core/paths.js';
+import {
+  ETCD_VERSION,
+  K8S_VERSION,
+  KWOK_VERSION,
+  OPTIONAL_BINARIES,
+  REQUIRED_BINARIES,
+  VERSIONS_STAMP,
+} from '../../src/engines/local/versions.js';
+
+/** KEY=VALUE lines of a shell env file (comments and blank lines ignored, optional quotes stripped). */
+function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) throw new Error(`tools/versions.env: cannot parse line ${JSON.stringify(raw)}`);
+    out[m[1]] = m[2].replace(/^(['"])(.*)\1$/, '$2');
+  }
+  return out;
+}
+
+describe('pinned versions', () => {
+  const envFile = parseEnvFile(readFileSync(join(packageRoot, 'tools', 'versions.env'), 'utf8'));
+
+  it('match tools/versions.env', () => {
+    expect({ K8S_VERSION, ETCD_VERSION, KWOK_VERSION }).toEqual({
+      K8S_VERSION: envFile.K8S_VERSION,
+      ETCD_VERSION: envFile.ETCD_VERSION,
+      KWOK_VERSION: envFile.KWOK_VERSION,
+    });
+  });
+
+  it('are release tags', () => {
+    for (const v of [K8S_VERSION, ETCD_VERSION, KWOK_VERSION]) expect(v).toMatch(/^v\d+\.\d+\.\d+$/);
+  });
+
+  it('stamp has the format tools/build-k8s.sh writes to .versions', () => {
+    expect(VERSIONS_STAMP).toBe(`${envFile.K8S_VERSION} ${envFile.ETCD_VERSION} ${envFile.KWOK_VERSION}`);
+  });
+
+  it('list the binaries the local engine needs, all of which tools/build-k8s.sh builds', () => {
+    expect([...REQUIRED_BINARIES].sort()).toEqual(
+      ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].sort(),
+    );
+    expect(OPTIONAL_BINARIES).toContain('kubectl');
+    const script = readFileSync(join(packageRoot, 'tools', 'build-k8s.sh'), 'utf8');
+    const m = /^bins=\(([^)]*)\)/m.exec(script);
+    expect(m, 'tools/build-k8s.sh declares bins=(...)').not.toBeNull();
+    const built = m![1].trim().split(/\s+/);
+    for (const b of REQUIRED_BINARIES) expect(built).toContain(b);
+  });
+});

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the Kubernetes binaries kube-seclab's local engine runs, from the Go module proxy:
+# kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (k8s.io/kubernetes), etcd
+# (go.etcd.io/etcd/server/v3) and kwok. CGO_ENABLED=0, version ldflags so --version is right.
+# Output: ${KUBE_SECLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-seclab}/bin/<k8s version>/
+# Skipped when every binary is already there. Prints the output directory on its last line.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+cache=${KUBE_SECLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-seclab}
+out="$cache/bin/$K8S_VERSION"
+bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+
+have_all() {
+  local b
+  for b in "${bins[@]}"; do [ -x "$out/$b" ] || return 1; done
+  [ "$(cat "$out/.versions" 2>/dev/null)" = "$K8S_VERSION $ETCD_VERSION $KWOK_VERSION" ]
+}
+if have_all; then
+  echo "kube-seclab: binaries present in $out (skipping build)" >&2
+  echo "$out"; exit 0
+fi
+command -v go >/dev/null || { echo "kube-seclab: Go is needed to build the Kubernetes binaries (https://go.dev/dl)" >&2; exit 2; }
+
+start=$(date +%s)
+work="$cache/build"
+mkdir -p "$work" "$out"
+stage=$(mktemp -d "$cache/bin/.stage.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+
+# --- k8s.io/kubernetes: generate the wrapper module's go.mod from kubernetes' own go.mod --------
+minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+staging_version="v0.${K8S_VERSION#v1.}"
+kdir="$work/kube-$K8S_VERSION"
+rm -rf "$kdir"; mkdir -p "$kdir"; cp "$here/kube/tools.go" "$kdir/"
+(
+  cd "$kdir"
+  gomod=$(go list -m -f '{{.GoMod}}' "k8s.io/kubernetes@$K8S_VERSION")
+  go mod init kube-seclab.local/tools/kube >/dev/null 2>&1
+  godebug=$(sed -n 's/^godebug //p' "$gomod")
+  gover=$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$gomod")
+  go mod edit -go="$gover" -require="k8s.io/kubernetes@$K8S_VERSION"
+  [ -n "$godebug" ] && go mod edit -godebug="$godebug"
+  # every staging module kubernetes requires at v0.0.0 → the published tag of this release
+  awk '$2 == "v0.0.0" && $1 ~ /^k8s\.io\// {print $1}' "$gomod" | sort -u | while read -r m; do
+    go mod edit -replace="$m=$m@$staging_version"
+  done
+  echo "kube-seclab: $(grep -c '=>' go.mod) staging replaces generated from k8s.io/kubernetes@$K8S_VERSION" >&2
+  go mod tidy >&2
+  ldflags="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+    ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  go build -trimpath -ldflags "$ldflags" -o "$stage/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+)
+
+# --- etcd: its own wrapper module ------------------------------------------------------------
+edir="$work/etcd-$ETCD_VERSION"
+rm -rf "$edir"; mkdir -p "$edir"; cp "$here/etcd/tools.go" "$edir/"
+(
+  cd "$edir"
+  go mod init kube-seclab.local/tools/etcd >/dev/null 2>&1
+  go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  go mod tidy >&2
+  go build -trimpath -ldflags "-s -w" -o "$stage/etcd" go.etcd.io/etcd/server/v3
+)
+
+# --- kwok: a plain module, no replace directives ------------------------------------------------
+GOBIN="$stage" go install -trimpath \
+  -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$K8S_VERSION" \
+  "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+
+for b in "${bins[@]}"; do mv -f "$stage/$b" "$out/$b"; done
+echo "$K8S_VERSION $ETCD_VERSION $KWOK_VERSION" > "$out/.versions"
+echo "kube-seclab: built ${bins[*]} in $(( $(date +%s) - start ))s" >&2
+echo "$out"
