@@ -1,0 +1,57 @@
+import { Watch } from '@kubernetes/client-node';
+import type { Lesson } from '../lessons/loader.js';
+import type { WatchTarget } from './types.js';
+import type { LabCluster } from '../kube/client.js';
+
+const PLURALS: Record<string, string> = {
+  NetworkPolicy: 'networkpolicies', ValidatingAdmissionPolicy: 'validatingadmissionpolicies', ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
+  PriorityClass: 'priorityclasses', RuntimeClass: 'runtimeclasses', Ingress: 'ingresses',
+};
+const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'RuntimeClass', 'PriorityClass']);
+
+export function watchPath(t: WatchTarget): string {
+  const plural = PLURALS[t.kind] ?? `${t.kind.toLowerCase()}s`;
+  const prefix = t.apiVersion.includes('/') ? `/apis/${t.apiVersion}` : `/api/${t.apiVersion}`;
+  return t.namespace && !CLUSTER_SCOPED.has(t.kind) ? `${prefix}/namespaces/${t.namespace}/${plural}` : `${prefix}/${plural}`;
+}
+
+/** The API paths a lesson's checks depend on (deduplicated; a namespaced watch is dropped when a cluster-wide one covers it). */
+export function lessonWatchPaths(lesson: Lesson): string[] {
+  const targets: WatchTarget[] = [];
+  for (const c of lesson.checks) targets.push(...(c.primitive.watches?.(c.params as never) ?? []));
+  const clusterWide = new Set(targets.filter((t) => !t.namespace || CLUSTER_SCOPED.has(t.kind)).map((t) => `${t.apiVersion}/${t.kind}`));
+  return [...new Set(targets.filter((t) => !t.namespace || CLUSTER_SCOPED.has(t.kind) || !clusterWide.has(`${t.apiVersion}/${t.kind}`)).map(watchPath))];
+}
+
+/**
+ * API watches on everything a lesson's checks read. `onChange` fires (debounced) on any event and
+ * after a watch reconnects — so an API server restart (a control-plane lesson) triggers a re-check.
+ */
+export function watchLesson(cluster: LabCluster, lesson: Lesson, onChange: (reason: string) => void, signal: AbortSignal, debounceMs = 120): void {
+  const w = new Watch(cluster.kc);
+  let timer: NodeJS.Timeout | undefined;
+  const fire = (reason: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { if (!signal.aborted) onChange(reason); }, debounceMs);
+  };
+  const controllers: AbortController[] = [];
+  const start = (path: string, attempt: number) => {
+    if (signal.aborted) return;
+    let gotEvent = false;
+    w.watch(path, { allowWatchBookmarks: false }, (phase) => {
+      // The initial ADDED burst after (re)connecting is the current state: one re-check covers it.
+      gotEvent = true;
+      fire(`${phase} ${path}`);
+    }, () => {
+      if (signal.aborted) return;
+      const delay = Math.min(250 * 2 ** attempt, 4000);
+      setTimeout(() => start(path, gotEvent ? 0 : attempt + 1), delay);
+      if (attempt === 0) fire(`watch of ${path} ended`);
+    }).then((c) => { controllers.push(c); if (signal.aborted) c.abort(); }, () => {
+      if (signal.aborted) return;
+      setTimeout(() => start(path, attempt + 1), Math.min(250 * 2 ** attempt, 4000));
+    });
+  };
+  for (const p of lessonWatchPaths(lesson)) start(p, 0);
+  signal.addEventListener('abort', () => { clearTimeout(timer); for (const c of controllers) c.abort(); }, { once: true });
+}

@@ -1,0 +1,198 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { labPaths, packageRoot, type LabPaths } from './paths.js';
+import { loadCatalogue, type Catalogue, type Lesson } from './lessons/loader.js';
+import { ProgressStore, type ProgressData } from './progress/store.js';
+import { LabCluster } from './kube/client.js';
+import { runChecks, type LessonResult } from './checks/runner.js';
+import { watchLesson } from './checks/watch.js';
+import { resetLesson, removeLesson, applyFix, type ScenarioContext } from './scenarios/apply.js';
+import { createEngine } from '../engines/index.js';
+import type { Engine, EngineName, TaskReporter } from '../engines/types.js';
+import { silentReporter } from '../engines/types.js';
+import { UserError } from './errors.js';
+import { readJson, writeFileAtomic, sleep } from './fsutil.js';
+import type { Layer } from './lessons/schema.js';
+
+export type LessonStatus = 'done' | 'current' | 'todo' | 'unavailable';
+export interface LessonSummary { id: string; layer: Layer; title: string; requires: 'api' | 'kind'; status: LessonStatus }
+
+interface LabConfig { engine: EngineName }
+
+/**
+ * The lab's core: one object the CLI and the TUI both drive. Everything a screen can do is a
+ * method here, with the same behaviour as its subcommand.
+ */
+export class Lab {
+  private clusterHandle?: LabCluster;
+
+  private constructor(
+    readonly paths: LabPaths,
+    readonly catalogue: Catalogue,
+    readonly progress: ProgressStore,
+    readonly engine: Engine,
+    readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string } = {}): Promise<Lab> {
+    const env = opts.env ?? process.env;
+    const paths = labPaths(env);
+    const saved = await readJson<LabConfig>(join(paths.data, 'lab.json')).catch(() => undefined);
+    const name: EngineName = opts.engine ?? (env.KUBE_SECLAB_ENGINE as EngineName | undefined) ?? saved?.engine ?? 'local';
+    if (name !== 'local' && name !== 'kind') throw new UserError(`unknown engine "${name}"`, 'use --engine local or --engine kind');
+    const catalogue = await loadCatalogue(opts.root ?? packageRoot);
+    return new Lab(paths, catalogue, new ProgressStore(paths.progress), createEngine(name, paths, env), env);
+  }
+
+  /** Remember the engine chosen at `up`, so later commands use the same cluster. */
+  async rememberEngine(): Promise<void> {
+    await writeFileAtomic(join(this.paths.data, 'lab.json'), JSON.stringify({ engine: this.engine.name }, null, 2));
+  }
+
+  lesson(id: string | undefined, progress?: ProgressData): Lesson {
+    const key = id ?? progress?.current;
+    if (!key) throw new UserError('no lesson given and none started yet', 'name one: `kube-seclab list` shows them');
+    const l = this.catalogue.get(key);
+    if (!l) {
+      const close = this.catalogue.lessons.filter((x) => x.id.includes(key) || key.includes(x.id)).map((x) => x.id);
+      throw new UserError(`no lesson "${key}"`, close.length ? `did you mean ${close.join(', ')}?` : '`kube-seclab list` shows every lesson');
+    }
+    return l;
+  }
+
+  async list(): Promise<LessonSummary[]> {
+    const p = await this.progress.load();
+    return this.catalogue.lessons.map((l) => ({
+      id: l.id, layer: l.layer, title: l.title, requires: l.requires,
+      status: !this.engine.supports(l.requires) ? 'unavailable' : p.lessons[l.id]?.status === 'done' ? 'done' : p.current === l.id ? 'current' : 'todo',
+    }));
+  }
+
+  /** The lab's cluster handle; every write through it passes the guard. */
+  async cluster(): Promise<LabCluster> {
+    if (!this.clusterHandle) {
+      const id = await this.engine.labId();
+      if (!id) throw new UserError(`no ${this.engine.name} cluster yet`, `run \`kube-seclab up --engine ${this.engine.name}\``);
+      this.clusterHandle = new LabCluster(this.paths.kubeconfig, this.paths.kubeconfig, id);
+    }
+    return this.clusterHandle;
+  }
+
+  private async scenarioCtx(): Promise<ScenarioContext> {
+    return { cluster: await this.cluster(), engine: this.engine };
+  }
+
+  private assertRunnable(l: Lesson): void {
+    if (!this.engine.supports(l.requires)) throw new UserError(`lesson ${l.id} needs the kind engine (a real node); this lab runs on ${this.engine.name}`, 'run `kube-seclab up --engine kind` where Docker is available');
+  }
+
+  async up(reporter: TaskReporter = silentReporter, signal?: AbortSignal): Promise<void> {
+    await this.engine.up(reporter, signal);
+    await this.rememberEngine();
+  }
+
+  /** Start (or restart) a lesson: its insecure scenario from scratch, and make it current. */
+  async start(id: string, reporter: TaskReporter = silentReporter): Promise<Lesson> {
+    const l = this.lesson(id);
+    this.assertRunnable(l);
+    await reporter.task(`Set up the scenario of ${l.id}`, async () => resetLesson(await this.scenarioCtx(), l));
+    await this.progress.update((d) => { d.current = l.id; this.touch(d, l.id); });
+    return l;
+  }
+
+  private touch(d: ProgressData, id: string) { return ProgressStore.touch(d, id); }
+
+  async check(id?: string, opts: { record?: boolean } = {}): Promise<LessonResult> {
+    const l = this.lesson(id, await this.progress.load());
+    this.assertRunnable(l);
+    const cluster = await this.cluster();
+    const result = await runChecks({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id }, this.engine, l);
+    if (opts.record !== false && !result.unreachable) {
+      await this.progress.update((d) => {
+        const p = this.touch(d, l.id);
+        p.attempts += 1;
+        p.lastCheck = { at: new Date().toISOString(), passed: result.passed, failed: result.checks.filter((c) => c.status === 'failed').map((c) => c.id) };
+        if (result.passed && p.status !== 'done') { p.status = 'done'; p.completedAt = new Date().toISOString(); }
+      });
+    }
+    return result;
+  }
+
+  /** Re-check on every relevant change until all pass or the signal aborts. */
+  watch(id: string, onResult: (r: LessonResult, reason: string) => void, signal: AbortSignal): Promise<void> {
+    return (async () => {
+      const l = this.lesson(id, await this.progress.load());
+      this.assertRunnable(l);
+      const cluster = await this.cluster();
+      let running = false;
+      let pending: string | undefined;
+      const rerun = async (reason: string) => {
+        if (running) { pending = reason; return; }
+        running = true;
+        try {
+          const r = await this.check(l.id);
+          if (!signal.aborted) onResult(r, reason);
+        } finally {
+          running = false;
+          if (pending && !signal.aborted) { const p = pending; pending = undefined; void rerun(p); }
+        }
+      };
+      watchLesson(cluster, l, (reason) => void rerun(reason), signal);
+      // Control-plane lessons also depend on files on the node: the engine's state changes when a component restarts.
+      if (l.checks.some((c) => c.primitive.controlPlane)) {
+        const tick = async () => { while (!signal.aborted) { await sleep(1000); if (!signal.aborted) await rerun('control plane'); } };
+        void tick();
+      }
+      await rerun('start');
+      await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+    })();
+  }
+
+  async hint(id?: string): Promise<{ lesson: string; index: number; total: number; text: string }> {
+    const d = await this.progress.load();
+    const l = this.lesson(id, d);
+    const used = d.lessons[l.id]?.hintsUsed ?? 0;
+    const index = Math.min(used, l.hints.length - 1);
+    await this.progress.update((dd) => { const p = this.touch(dd, l.id); p.hintsUsed = Math.max(p.hintsUsed, index + 1); });
+    return { lesson: l.id, index, total: l.hints.length, text: l.hints[index] };
+  }
+
+  /** The reference solution's files, as text to read; `apply` also applies it. */
+  async solution(id: string, opts: { apply?: boolean; reporter?: TaskReporter } = {}): Promise<{ files: { path: string; text: string }[]; description?: string }> {
+    const l = this.lesson(id);
+    const names = (await readdir(l.solution.dir)).sort();
+    const files = await Promise.all(names.map(async (n) => ({ path: relative(this.catalogue.root, join(l.solution.dir, n)), text: await readFile(join(l.solution.dir, n), 'utf8') })));
+    await this.progress.update((d) => { this.touch(d, l.id).solutionViewed = true; });
+    if (opts.apply) {
+      this.assertRunnable(l);
+      await (opts.reporter ?? silentReporter).task(`Apply the reference solution of ${l.id}`, async () => applyFix(await this.scenarioCtx(), l.solution, l.id));
+    }
+    return { files, description: l.solution.description };
+  }
+
+  async reset(id: string, reporter: TaskReporter = silentReporter): Promise<void> {
+    const l = this.lesson(id);
+    this.assertRunnable(l);
+    await reporter.task(`Reset ${l.id} to its insecure starting point`, async () => resetLesson(await this.scenarioCtx(), l));
+    await this.progress.update((d) => { this.touch(d, l.id); });
+  }
+
+  /** Remove every lesson's objects and control-plane edits, and forget all progress. */
+  async resetAll(reporter: TaskReporter = silentReporter): Promise<void> {
+    const exists = !!(await this.engine.labId());
+    if (exists) {
+      const ctx = await this.scenarioCtx();
+      for (const l of this.catalogue.lessons.filter((x) => this.engine.supports(x.requires))) {
+        await reporter.task(`Remove ${l.id}`, async () => removeLesson(ctx, l));
+      }
+    }
+    await this.progress.update((d) => { d.lessons = {}; d.current = undefined; });
+  }
+
+  async applyShortcut(id: string, name: string): Promise<void> {
+    const l = this.lesson(id);
+    const s = l.shortcuts.find((x) => x.name === name);
+    if (!s) throw new UserError(`lesson ${id} has no shortcut ${name}`);
+    await applyFix(await this.scenarioCtx(), s, l.id);
+  }
+}

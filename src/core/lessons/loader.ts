@@ -1,0 +1,158 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { parseDocument, LineCounter, isMap, type Document } from 'yaml';
+import type { z } from 'zod';
+import { lessonSchema, checkBaseSchema, LAYERS, type LessonMeta, type Layer } from './schema.js';
+import { PRIMITIVES } from '../checks/registry.js';
+import type { CheckPrimitive } from '../checks/types.js';
+import type { Requirement } from '../../engines/types.js';
+
+export interface CheckSpec {
+  id: string;
+  title: string;
+  objective: string;
+  requires: Requirement;
+  type: string;
+  params: unknown;
+  primitive: CheckPrimitive;
+}
+
+export interface Fix { name: string; dir: string; description?: string }
+
+export interface Lesson extends Omit<LessonMeta, 'checks'> {
+  dir: string;
+  scenarioDir: string;
+  markdown: string;
+  debrief: string;
+  checks: CheckSpec[];
+  solution: Fix;
+  shortcuts: Fix[];
+}
+
+export interface LoadProblem { file: string; line?: number; field?: string; message: string }
+
+export class Catalogue {
+  constructor(readonly lessons: Lesson[], readonly problems: LoadProblem[], readonly root: string) {}
+  get(id: string): Lesson | undefined { return this.lessons.find((l) => l.id === id); }
+  byLayer(layer: Layer): Lesson[] { return this.lessons.filter((l) => l.layer === layer); }
+  next(id: string): Lesson | undefined { const i = this.lessons.findIndex((l) => l.id === id); return i >= 0 ? this.lessons[i + 1] : undefined; }
+}
+
+/** "file:line: field: message" — what a lesson author sees for a broken lesson. */
+export function formatProblem(p: LoadProblem): string {
+  return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}
+
+function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node: any = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (node && node.range) return lc.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+function fieldPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+async function exists(p: string): Promise<boolean> {
+  try { await stat(p); return true; } catch { return false; }
+}
+
+async function readFix(dir: string, name: string): Promise<Fix> {
+  let description: string | undefined;
+  try {
+    const doc = parseDocument(await readFile(join(dir, 'steps.yaml'), 'utf8')).toJS();
+    description = doc?.description;
+  } catch { /* no steps file */ }
+  return { name, dir, description };
+}
+
+/** Load and validate one lesson folder; problems are returned, never thrown. */
+export async function loadLesson(dir: string, root: string, expectedLayer?: string): Promise<{ lesson?: Lesson; problems: LoadProblem[] }> {
+  const file = relative(root, join(dir, 'lesson.yaml'));
+  const problems: LoadProblem[] = [];
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'lesson.yaml'), 'utf8');
+  } catch {
+    return { problems: [{ file, message: 'missing lesson.yaml' }] };
+  }
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    return { problems: [{ file, line: e.linePos?.[0]?.line, message: `invalid YAML: ${e.message.split('\n')[0]}` }] };
+  }
+  if (!isMap(doc.contents)) return { problems: [{ file, message: 'must be a YAML mapping' }] };
+  const raw = doc.toJS();
+  const add = (path: PropertyKey[], message: string) => problems.push({ file, line: lineOf(doc, lc, path as (string | number)[]), field: fieldPath(path) || undefined, message });
+  const parsed = lessonSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) add(issue.path, issue.message);
+    return { problems };
+  }
+  const meta = parsed.data;
+  if (expectedLayer && meta.layer !== expectedLayer) add(['layer'], `is ${meta.layer} but the lesson lives under lessons/${expectedLayer}/`);
+
+  const objectiveIds = new Set(meta.objectives.map((o) => o.id));
+  const checks: CheckSpec[] = [];
+  const seen = new Set<string>();
+  meta.checks.forEach((entry, i) => {
+    const base = checkBaseSchema.safeParse(entry);
+    if (!base.success) { for (const is of base.error.issues) add(['checks', i, ...is.path], is.message); return; }
+    const typeKeys = Object.keys(entry).filter((k) => !(k in checkBaseSchema.shape));
+    if (typeKeys.length !== 1) {
+      add(['checks', i], typeKeys.length ? `has several check types (${typeKeys.join(', ')}); one per check` : `names no check type (one of: ${Object.keys(PRIMITIVES).join(', ')})`);
+      return;
+    }
+    const type = typeKeys[0];
+    const primitive = PRIMITIVES[type];
+    if (!primitive) { add(['checks', i, type], `unknown check type (known: ${Object.keys(PRIMITIVES).join(', ')})`); return; }
+    const params = (primitive.schema as z.ZodType).safeParse(entry[type]);
+    if (!params.success) { for (const is of params.error.issues) add(['checks', i, type, ...is.path], is.message); return; }
+    if (!objectiveIds.has(base.data.objective)) add(['checks', i, 'objective'], `names no objective (have: ${[...objectiveIds].join(', ')})`);
+    if (seen.has(base.data.id)) add(['checks', i, 'id'], `duplicate check id ${base.data.id}`);
+    seen.add(base.data.id);
+    const needs: Requirement = base.data.requires ?? primitive.requires?.(params.data) ?? 'api';
+    checks.push({ id: base.data.id, title: base.data.title, objective: base.data.objective, requires: needs, type, params: params.data, primitive });
+  });
+  for (const o of meta.objectives) if (!checks.some((c) => c.objective === o.id) && problems.length === 0) add(['objectives'], `objective ${o.id} has no check`);
+
+  const scenarioDir = join(root, 'scenarios', meta.scenario ?? meta.id);
+  if (!(await exists(scenarioDir))) problems.push({ file: relative(root, scenarioDir), message: 'scenario folder is missing' });
+  const markdown = await readFile(join(dir, 'lesson.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'lesson.md')), message: 'missing lesson.md' }); return ''; });
+  const debrief = await readFile(join(dir, 'debrief.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'debrief.md')), message: 'missing debrief.md' }); return ''; });
+  if (!(await exists(join(dir, 'solution')))) problems.push({ file: relative(root, join(dir, 'solution')), message: 'missing the reference solution folder' });
+  const shortcutNames = await readdir(join(dir, 'shortcuts')).catch(() => [] as string[]);
+  if (shortcutNames.length === 0) problems.push({ file: relative(root, join(dir, 'shortcuts')), message: 'needs at least one shortcut (a wrong fix that must not pass)' });
+  if (problems.length) return { problems };
+  const { checks: _raw, ...rest } = meta;
+  return {
+    lesson: {
+      ...rest, dir, scenarioDir, markdown, debrief, checks,
+      solution: await readFix(join(dir, 'solution'), 'solution'),
+      shortcuts: await Promise.all(shortcutNames.sort().map((n) => readFix(join(dir, 'shortcuts', n), n))),
+    },
+    problems,
+  };
+}
+
+/** Every lesson under <root>/lessons/<layer>/<nn-id>/, in layer order then folder order. */
+export async function loadCatalogue(root: string): Promise<Catalogue> {
+  const lessons: Lesson[] = [];
+  const problems: LoadProblem[] = [];
+  for (const layer of LAYERS) {
+    const layerDir = join(root, 'lessons', layer);
+    const dirs = (await readdir(layerDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    for (const d of dirs) {
+      const r = await loadLesson(join(layerDir, d), root, layer);
+      problems.push(...r.problems);
+      if (r.lesson) {
+        if (lessons.some((l) => l.id === r.lesson!.id)) problems.push({ file: relative(root, join(layerDir, d, 'lesson.yaml')), field: 'id', message: `duplicate lesson id ${r.lesson.id}` });
+        else lessons.push(r.lesson);
+      }
+    }
+  }
+  return new Catalogue(lessons, problems, root);
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+export const LAYERS = ['cloud', 'cluster', 'image', 'app'] as const;
+export type Layer = (typeof LAYERS)[number];
+export const LAYER_TITLES: Record<Layer, string> = {
+  cloud: 'Cloud & infrastructure',
+  cluster: 'Cluster components',
+  image: 'Container images',
+  app: 'Application code',
+};
+
+const component = z.enum(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+const objRef = z.object({ apiVersion: z.string(), kind: z.string(), namespace: z.string().optional(), name: z.string() }).strict();
+
+/** One action of a scenario set-up, a reference solution or a shortcut. */
+export const stepSchema = z.union([
+  z.object({ apply: z.string() }).strict(),
+  z.object({ delete: objRef }).strict(),
+  z.object({ patch: objRef.extend({ merge: z.record(z.string(), z.unknown()) }) }).strict(),
+  z.object({ nodeFile: z.object({ path: z.string().startsWith('/'), content: z.string().optional(), file: z.string().optional() }).strict() }).strict(),
+  z.object({ removeNodeFile: z.string().startsWith('/') }).strict(),
+  z.object({
+    manifest: z.object({
+      component,
+      setFlags: z.record(z.string().regex(/^--/), z.string()).optional(),
+      removeFlags: z.array(z.string().regex(/^--/)).optional(),
+      volumes: z.array(z.object({ name: z.string(), hostPath: z.string(), mountPath: z.string(), readOnly: z.boolean().optional(), type: z.string().optional() }).strict()).optional(),
+    }).strict(),
+  }).strict(),
+  z.object({ rewrite: z.object({ apiVersion: z.string(), kind: z.string(), namespace: z.string() }).strict() }).strict(),
+  z.object({ wait: z.object({ kind: z.enum(['Deployment']).default('Deployment'), namespace: z.string(), name: z.string(), timeoutSeconds: z.number().default(30) }).strict() }).strict(),
+]);
+export type Step = z.infer<typeof stepSchema>;
+
+export const stepsFileSchema = z.object({
+  description: z.string().optional(),
+  steps: z.array(stepSchema).default([]),
+}).strict();
+
+/** The fixed part of a check entry; the rest is exactly one `<type>: {params}`. */
+export const checkBaseSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  title: z.string().min(1),
+  objective: z.string(),
+  requires: z.enum(['api', 'kind']).optional(),
+});
+
+export const lessonSchema = z.object({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
+  title: z.string().min(1),
+  layer: z.enum(LAYERS),
+  difficulty: z.enum(['beginner', 'intermediate', 'advanced']),
+  /** Which point of the security guide this lesson teaches, in the guide's words. */
+  guide: z.string().min(1),
+  requires: z.enum(['api', 'kind']).default('api'),
+  /** The folder under scenarios/ (default: the lesson id). */
+  scenario: z.string().optional(),
+  minutes: z.number().int().positive().optional(),
+  objectives: z.array(z.object({ id: z.string(), text: z.string().min(1) }).strict()).min(1),
+  hints: z.array(z.string().min(1)).min(2, 'at least two hints, from gentle to explicit'),
+  checks: z.array(z.record(z.string(), z.unknown())).min(1),
+  /** What a reset must put back besides the scenario's namespaces and labelled objects. */
+  reset: z.object({
+    controlPlane: z.array(component).default([]),
+    nodeFiles: z.array(z.string().startsWith('/')).default([]),
+    objects: z.array(objRef).default([]),
+  }).strict().default({ controlPlane: [], nodeFiles: [], objects: [] }),
+  links: z.array(z.object({ title: z.string(), url: z.string().url() }).strict()).default([]),
+}).strict();
+export type LessonMeta = z.infer<typeof lessonSchema>;

@@ -1,0 +1,189 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments, parse } from 'yaml';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { LabCluster } from '../kube/client.js';
+import { LESSON_LABEL, MANAGED_LABEL } from '../kube/client.js';
+import type { Engine } from '../../engines/types.js';
+import type { Lesson, Fix } from '../lessons/loader.js';
+import { stepsFileSchema, type Step } from '../lessons/schema.js';
+import { editManifest } from './manifest-edit.js';
+import { UserError } from '../errors.js';
+import { apiError } from '../kube/errors.js';
+import { sleep } from '../fsutil.js';
+
+export interface ScenarioContext { cluster: LabCluster; engine: Engine }
+
+const KIND_ORDER = ['Namespace', 'CustomResourceDefinition', 'PriorityClass', 'RuntimeClass', 'ServiceAccount', 'Secret', 'ConfigMap',
+  'ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
+  'NetworkPolicy', 'Service', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Pod'];
+const rank = (k?: string) => { const i = KIND_ORDER.indexOf(k ?? ''); return i < 0 ? KIND_ORDER.length : i; };
+
+/** Cluster-scoped kinds a reset sweeps by the lesson label. */
+const CLUSTER_KINDS: [string, string][] = [
+  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'], ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
+  ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding'], ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy'],
+  ['node.k8s.io/v1', 'RuntimeClass'], ['scheduling.k8s.io/v1', 'PriorityClass'],
+];
+
+/** Every object in the *.yaml files of a folder (steps.yaml excepted), in apply order. */
+export async function loadManifests(dir: string): Promise<KubernetesObject[]> {
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f) && f !== 'steps.yaml').sort();
+  const out: KubernetesObject[] = [];
+  for (const f of files) {
+    const docs = parseAllDocuments(await readFile(join(dir, f), 'utf8'));
+    for (const d of docs) {
+      if (d.errors.length) throw new UserError(`${join(dir, f)}: invalid YAML: ${d.errors[0].message.split('\n')[0]}`);
+      const o = d.toJS();
+      if (o && typeof o === 'object') out.push(o);
+    }
+  }
+  return out.sort((a, b) => rank(a.kind) - rank(b.kind));
+}
+
+function labelled<T extends KubernetesObject>(o: T, lessonId: string): T {
+  const c = structuredClone(o);
+  c.metadata = { ...c.metadata, labels: { ...(c.metadata?.labels ?? {}), [MANAGED_LABEL]: 'kube-seclab', [LESSON_LABEL]: lessonId } };
+  return c;
+}
+
+async function applyWithRetry(ctx: ScenarioContext, o: KubernetesObject): Promise<void> {
+  // A brand-new namespace gets its default ServiceAccount a moment later; pods wait for it.
+  for (let i = 0; ; i++) {
+    try {
+      await ctx.cluster.apply(o);
+      return;
+    } catch (e) {
+      const info = apiError(e);
+      if (i < 40 && (/serviceaccount.*not found|namespace .* is being terminated|not found/i.test(info.message) && o.kind !== 'Namespace')) { await sleep(100); continue; }
+      const what = `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
+      if (info.unreachable) throw e;
+      throw new UserError(`could not apply ${what}: ${info.message}`);
+    }
+  }
+}
+
+export async function applyObjects(ctx: ScenarioContext, objs: KubernetesObject[], lessonId: string): Promise<void> {
+  for (const o of objs) await applyWithRetry(ctx, labelled(o, lessonId));
+}
+
+async function readSteps(dir: string): Promise<Step[]> {
+  let text: string;
+  try { text = await readFile(join(dir, 'steps.yaml'), 'utf8'); } catch { return []; }
+  const parsed = stepsFileSchema.safeParse(parse(text));
+  if (!parsed.success) {
+    const is = parsed.error.issues[0];
+    throw new UserError(`${join(dir, 'steps.yaml')}: ${is.path.join('.')}: ${is.message}`);
+  }
+  return parsed.data.steps;
+}
+
+/** Run set-up / solution / shortcut steps from a folder. */
+export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[], lessonId: string): Promise<void> {
+  for (const s of steps) {
+    if ('apply' in s) {
+      await applyObjects(ctx, await loadManifests(join(dir, s.apply)).catch(async () => {
+        const docs = parseAllDocuments(await readFile(join(dir, s.apply), 'utf8')).map((d) => d.toJS()).filter(Boolean);
+        return docs;
+      }), lessonId);
+    } else if ('delete' in s) {
+      const r = s.delete;
+      await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
+    } else if ('patch' in s) {
+      const { merge, ...r } = s.patch;
+      await ctx.cluster.mergePatch({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace }, ...merge } as KubernetesObject);
+    } else if ('nodeFile' in s) {
+      const content = s.nodeFile.content ?? await readFile(join(dir, s.nodeFile.file ?? ''), 'utf8');
+      await ctx.engine.writeNodeFile(s.nodeFile.path, content);
+    } else if ('removeNodeFile' in s) {
+      await ctx.engine.removeNodeFile(s.removeNodeFile);
+    } else if ('manifest' in s) {
+      const { component, ...edit } = s.manifest;
+      const cur = await ctx.engine.readManifest(component);
+      await ctx.engine.writeManifest(component, editManifest(cur, edit));
+    } else if ('rewrite' in s) {
+      const items = await ctx.cluster.list(s.rewrite.apiVersion, s.rewrite.kind, s.rewrite.namespace);
+      for (const o of items) await ctx.cluster.replace(o);
+    } else if ('wait' in s) {
+      await waitDeployment(ctx, s.wait.namespace, s.wait.name, s.wait.timeoutSeconds * 1000);
+    }
+  }
+}
+
+export async function waitDeployment(ctx: ScenarioContext, namespace: string, name: string, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } });
+    const want = d?.spec?.replicas ?? 1;
+    if (d && (d.status?.readyReplicas ?? 0) >= want && (d.status?.updatedReplicas ?? 0) >= want && (d.status?.observedGeneration ?? 0) >= d.metadata.generation) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+/** Apply a fix folder: its manifests, then its steps.yaml. */
+export async function applyFix(ctx: ScenarioContext, fix: Fix, lessonId: string): Promise<void> {
+  await applyObjects(ctx, await loadManifests(fix.dir), lessonId);
+  await runSteps(ctx, fix.dir, await readSteps(fix.dir), lessonId);
+}
+
+/** The namespaces a lesson owns: those its scenario creates. */
+export async function lessonNamespaces(lesson: Lesson): Promise<string[]> {
+  return (await loadManifests(lesson.scenarioDir)).filter((o) => o.kind === 'Namespace').map((o) => o.metadata!.name!);
+}
+
+async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (const name of names) {
+    while (await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })) {
+      if (Date.now() > end) throw new UserError(`namespace ${name} is still terminating after ${timeoutMs / 1000}s`, 'run `kube-seclab status`; the controller-manager may be down');
+      await sleep(50);
+    }
+  }
+}
+
+async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
+  for (const c of lesson.reset.controlPlane) await ctx.engine.restoreManifest(c);
+  for (const f of lesson.reset.nodeFiles) await ctx.engine.removeNodeFile(f);
+  const sel = `${LESSON_LABEL}=${lesson.id}`;
+  await Promise.all(CLUSTER_KINDS.map(async ([apiVersion, kind]) => {
+    for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel)) await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
+  }));
+  for (const r of lesson.reset.objects) await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
+}
+
+/** Remove everything of a lesson: its namespaces, labelled cluster objects, node files, control-plane edits. */
+export async function removeLesson(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
+  await removeClusterObjects(ctx, lesson);
+  const namespaces = await lessonNamespaces(lesson);
+  await Promise.all(namespaces.map((name) => ctx.cluster.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
+}
+
+/**
+ * Bring a lesson namespace back to exactly the scenario's: emptied in place, and its labels and
+ * annotations replaced by the scenario's (a learner's `pod-security…` label goes too).
+ */
+async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, lessonId: string): Promise<void> {
+  const name = ns.metadata!.name!;
+  let cur = await ctx.cluster.read<KubernetesObject & { status?: { phase?: string } }>({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  if (cur?.metadata?.deletionTimestamp) {
+    await waitNamespacesGone(ctx, [name], 60_000);
+    cur = undefined;
+  }
+  if (!cur) return;
+  await ctx.cluster.sweepNamespace(name);
+  const want = labelled(ns, lessonId);
+  cur.metadata!.labels = { 'kubernetes.io/metadata.name': name, ...(want.metadata?.labels ?? {}) };
+  cur.metadata!.annotations = { ...(want.metadata?.annotations ?? {}) };
+  await ctx.cluster.replace(cur);
+}
+
+/** Put a lesson's insecure scenario in place (from scratch): remove, apply manifests, run set-up steps, wait for workloads. */
+export async function resetLesson(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
+  const objs = await loadManifests(lesson.scenarioDir);
+  await removeClusterObjects(ctx, lesson);
+  await Promise.all(objs.filter((o) => o.kind === 'Namespace').map((ns) => restoreNamespace(ctx, ns, lesson.id)));
+  await applyObjects(ctx, objs, lesson.id);
+  await runSteps(ctx, lesson.scenarioDir, await readSteps(lesson.scenarioDir), lesson.id);
+  await Promise.all(objs.filter((o) => o.kind === 'Deployment').map((d) => waitDeployment(ctx, d.metadata!.namespace!, d.metadata!.name!, 30_000)));
+}
