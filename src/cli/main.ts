@@ -103,6 +103,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const lab = await Lab.open({ env, engine });
   for (const p of lab.catalogue.problems) err(style.warning(`warning: lesson not loaded: ${formatProblem(p)}`, process.stderr));
+  await lab.progress.load(); // a corrupt file is set aside here, with a warning below
   for (const w of lab.progress.warnings) err(style.warning(`warning: ${w}`, process.stderr));
   const rep = lineReporter();
 

@@ -115,7 +115,8 @@ export class LabCluster {
 
   async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
     const res = await this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
-    return res.items;
+    // list items come without apiVersion/kind; put them back so items can be replaced or deleted as they are
+    return res.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind }));
   }
 
   /** Server-side dry-run create: runs authentication, authorization and every admission plugin. */

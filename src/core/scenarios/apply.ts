@@ -8,6 +8,7 @@ import type { Engine } from '../../engines/types.js';
 import type { Lesson, Fix } from '../lessons/loader.js';
 import { stepsFileSchema, type Step } from '../lessons/schema.js';
 import { editManifest } from './manifest-edit.js';
+import { restoreComponent } from './control-plane.js';
 import { UserError } from '../errors.js';
 import { apiError } from '../kube/errors.js';
 import { sleep } from '../fsutil.js';
@@ -143,7 +144,7 @@ async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeout
 }
 
 async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
-  for (const c of lesson.reset.controlPlane) await ctx.engine.restoreManifest(c);
+  for (const c of lesson.reset.controlPlane) await restoreComponent(ctx, c);
   for (const f of lesson.reset.nodeFiles) await ctx.engine.removeNodeFile(f);
   const sel = `${LESSON_LABEL}=${lesson.id}`;
   await Promise.all(CLUSTER_KINDS.map(async ([apiVersion, kind]) => {

@@ -15,7 +15,7 @@ import { KWOK_CONFIG, KWOK_NODE_ANNOTATION } from './kwok-stages.js';
 import { httpsRequest } from './https.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
-import type { LabPaths } from '../../core/paths.js';
+import { packageRoot, type LabPaths } from '../../core/paths.js';
 import { resolveBinaries } from './binaries.js';
 
 export const LOCAL_NODE_NAME = 'kube-seclab-node';
@@ -160,9 +160,10 @@ export class LocalEngine implements Engine {
     const here = fileURLToPath(import.meta.url);
     const ts = here.endsWith('.ts');
     const entry = join(dirname(here), ts ? 'supervisor-main.ts' : 'supervisor-main.js');
-    const args = ts ? ['--import', import.meta.resolve('tsx'), entry, this.L.dir] : [entry, this.L.dir];
+    // From sources (tests, `npx tsx`), run the supervisor through tsx, resolved from the package root.
+    const args = ts ? ['--import', 'tsx', entry, this.L.dir] : [entry, this.L.dir];
     const fd = openSync(this.L.supervisorLog, 'a');
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], cwd: this.L.dir });
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', fd, fd], cwd: ts ? packageRoot : this.L.dir });
     closeSync(fd);
     child.unref();
     const end = Date.now() + 10_000;
@@ -185,8 +186,9 @@ export class LocalEngine implements Engine {
     const cfg = this.config();
     if (!cfg) return { ok: false, detail: 'no cluster' };
     try {
-      const res = await httpsRequest(`https://127.0.0.1:${cfg.ports.apiserver}/readyz`, this.adminTls(), { timeoutMs: 2000 });
-      return { ok: res.status === 200, detail: res.status === 200 ? 'ok' : `readyz HTTP ${res.status}` };
+      const res = await httpsRequest(`https://127.0.0.1:${cfg.ports.apiserver}/readyz?verbose`, this.adminTls(), { timeoutMs: 2000 });
+      const failing = res.body.split('\n').filter((l) => l.startsWith('[-]')).map((l) => l.slice(3).split(' ')[0]);
+      return { ok: res.status === 200, detail: res.status === 200 ? 'ok' : `readyz HTTP ${res.status}${failing.length ? ` (${failing.join(', ')})` : ''}` };
     } catch (e) {
       return { ok: false, detail: (e as Error).message };
     }
@@ -242,8 +244,8 @@ export class LocalEngine implements Engine {
         const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
         // The ServiceAccount controller must be up, or pods cannot be created in new namespaces.
         const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(() => true, () => false);
-        if (ready && sa) return;
-        why = !ready ? 'the fake node is not Ready yet (kwok)' : 'the default ServiceAccount does not exist yet (controller-manager)';
+        if (ready && sa && (await this.status()).healthy) return;
+        why = !ready ? 'the fake node is not Ready yet (kwok)' : !sa ? 'the default ServiceAccount does not exist yet (controller-manager)' : (await this.status()).problems[0] ?? 'a component is not healthy yet';
       } catch (e) {
         why = (e as Error).message;
       }

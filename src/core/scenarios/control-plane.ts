@@ -1,0 +1,40 @@
+import { parse, stringify } from 'yaml';
+import type { ScenarioContext } from './apply.js';
+import type { Component } from '../../engines/local/manifests.js';
+import { manifestFlags } from '../../engines/local/manifests.js';
+
+const KINDS: Record<string, [string, string]> = { secrets: ['v1', 'Secret'], configmaps: ['v1', 'ConfigMap'] };
+
+/**
+ * Turning encryption at rest off the way Kubernetes' docs say: identity first, restart, rewrite
+ * every encrypted resource, and only then drop the flag — otherwise the API server can no longer
+ * read what was stored encrypted and never becomes ready again.
+ */
+async function decryptAll(ctx: ScenarioContext): Promise<void> {
+  const manifest = await ctx.engine.readManifest('kube-apiserver');
+  const path = manifestFlags(manifest).get('--encryption-provider-config');
+  if (!path) return;
+  const text = await ctx.engine.readNodeFile(path);
+  if (!text) return;
+  let cfg: any;
+  try { cfg = parse(text); } catch { return; }
+  const resources: string[] = [];
+  for (const r of cfg?.resources ?? []) {
+    const providers: any[] = r.providers ?? [];
+    r.providers = [{ identity: {} }, ...providers.filter((p) => !('identity' in p))];
+    resources.push(...(r.resources ?? []));
+  }
+  await ctx.engine.writeNodeFile(path, stringify(cfg));
+  await ctx.engine.writeManifest('kube-apiserver', `${manifest.trimEnd()}\n# kube-seclab: decrypting before reset\n`);
+  for (const res of new Set(resources)) {
+    const kind = KINDS[res];
+    if (!kind) continue;
+    for (const o of await ctx.cluster.list(kind[0], kind[1])) await ctx.cluster.replace(o);
+  }
+}
+
+/** Put a control-plane component back to the manifest the cluster was created with. */
+export async function restoreComponent(ctx: ScenarioContext, c: Component): Promise<void> {
+  if (c === 'kube-apiserver') await decryptAll(ctx);
+  await ctx.engine.restoreManifest(c);
+}
