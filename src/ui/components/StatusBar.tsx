@@ -1,0 +1,26 @@
+import React from 'react';
+import { Box, Text } from 'ink';
+import { useTheme } from '../theme.js';
+import type { State } from '../store.js';
+
+/**
+ * Engine, cluster health, and the command that points the learner's other terminal at the lab's
+ * cluster: `export KUBECONFIG=…` (never shortened, so it can be copied).
+ */
+export function StatusBar({ engine, cluster, width }: { engine?: State['engine']; cluster?: State['cluster']; width: number }) {
+  const theme = useTheme();
+  const health = !cluster ? { text: 'checking', style: theme.text.muted }
+    : cluster.healthy ? { text: 'healthy', style: theme.status.success }
+      : cluster.exists ? { text: cluster.running ? 'unhealthy' : 'stopped', style: theme.status.error }
+        : { text: 'no cluster', style: theme.status.warning };
+  const cmd = engine ? `export KUBECONFIG=${engine.kubeconfig}` : '';
+  return (
+    <Box width={width} flexWrap="wrap" columnGap={2}>
+      <Box flexShrink={0}>
+        <Text {...theme.text.muted}>{engine?.name ?? '…'} </Text>
+        <Text {...health.style}>{`${theme.symbols.dot} ${health.text}`}</Text>
+      </Box>
+      {cmd ? <Text {...theme.text.accent}>{cmd}</Text> : null}
+    </Box>
+  );
+}
