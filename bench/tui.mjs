@@ -13,7 +13,7 @@
  * The cluster is brought up first (`kube-seclab up`) and that is not timed. Data dir: $KUBE_SECLAB_DATA,
  * else a temporary one (whose cluster is removed at the end). Options: --runs N, --lesson ID, --keep.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -107,6 +107,15 @@ try {
   await sleep(1500); // a few watch re-checks
   const mem = rssOf(pid);
   tmux('send-keys', '-t', s, 'q');
+  // Reference: the same core work without a screen (`check --watch`, the CLI face of watch mode).
+  const ref = spawn(process.execPath, [BIN, 'check', opt.lesson, '--watch'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  ref.stdout.on('data', (d) => { out += d; });
+  const refEnd = Date.now() + 60_000;
+  while (!/checks pass|all \d+ checks/.test(out) && Date.now() < refEnd) await sleep(50);
+  await sleep(1500);
+  const refMem = rssOf(ref.pid);
+  ref.kill('SIGINT');
 
   const W = 46;
   const row = (name, value, goal, unit) => console.log(`${name.padEnd(W)} ${value.toFixed(0).padStart(6)} ${unit}${goal ? `   goal <= ${goal} ${unit}   ${value <= goal ? 'ok' : 'OVER'}` : ''}`);
@@ -121,6 +130,7 @@ try {
   console.log('');
   row('RSS with a lesson open (VmRSS)', mem.rssMb, GOALS.rssMb, 'MB');
   row('peak RSS (VmHWM)', mem.hwmMb, 0, 'MB');
+  row('reference: `check --watch` (no UI), VmRSS', refMem.rssMb, 0, 'MB');
   failed = median(starts.binary.map((r) => r.first)) > GOALS.firstFrameMs || mem.rssMb > GOALS.rssMb;
 } catch (e) {
   console.error(`bench:tui: ${e.message}`);

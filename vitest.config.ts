@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// unit: pure logic and UI components. integration: one real local cluster per run (test/integration/setup.ts).
+// e2e: the built binary driven in tmux against its own local cluster.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.{ts,tsx}'], testTimeout: 20_000 } },
+      {
+        test: {
+          name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/integration/setup.ts'],
+          testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false,
+        },
+      },
+      { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false } },
+    ],
+  },
+});
