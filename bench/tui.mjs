@@ -34,7 +34,7 @@ const data = process.env.KUBE_SECLAB_DATA || mkdtempSync(join(tmpdir(), 'kube-se
 const env = { ...process.env, KUBE_SECLAB_DATA: data, TERM: 'xterm-256color' };
 delete env.NO_COLOR;
 const socket = `ksl-bench-${process.pid}`;
-const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env });
+const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
 const capture = (s) => { try { return tmux('capture-pane', '-p', '-t', s); } catch { return ''; } };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };

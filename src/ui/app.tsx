@@ -37,13 +37,12 @@ function Root() {
   const height = Math.max(8, rows - 1);
   return (
     <KeyRouterContext.Provider value={router}>
-    <Box flexDirection="column" width={columns} height={height} overflow="hidden">
-      {s.screen === 'startup' ? <StartupScreen width={columns} />
-        : s.screen === 'home' ? <HomeScreen width={columns} />
+      <Box flexDirection="column" width={columns} height={height} overflow="hidden">
+        {s.screen === 'startup' ? <StartupScreen width={columns} />
           : s.screen === 'lesson' && s.lesson ? <LessonScreen width={columns} height={height} />
             : s.screen === 'help' ? <HelpScreen width={columns} />
               : <HomeScreen width={columns} />}
-    </Box>
+      </Box>
     </KeyRouterContext.Provider>
   );
 }
@@ -102,8 +101,7 @@ export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineNa
   if (st.error?.bug && env.KUBE_SECLAB_DEBUG && st.error.stack) process.stderr.write(`${st.error.stack}\n`);
   if (st.startup.phase === 'cancelling' || st.exitCode === 130) {
     process.stderr.write('kube-seclab: stopped while setting up the cluster; the next `kube-seclab` resumes (or `kube-seclab down` removes it)\n');
-  }
-  else if ((st.exitCode ?? 0) === 0 && st.cluster?.healthy && st.engine) {
+  } else if ((st.exitCode ?? 0) === 0 && st.cluster?.healthy && st.engine) {
     process.stderr.write(`kube-seclab: the ${st.engine.name} cluster keeps running (\`kube-seclab down\` stops it); for kubectl: export KUBECONFIG=${st.engine.kubeconfig}\n`);
   }
   return st.exitCode ?? 0;

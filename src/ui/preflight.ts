@@ -23,7 +23,7 @@ export async function preflight(engine: string, env: NodeJS.ProcessEnv = process
   const [missing, go, docker, kind, kubectl] = await Promise.all([
     missingBinaries(binDir), onPath('go', env), onPath('docker', env), onPath('kind', env), onPath('kubectl', env),
   ]);
-  items.push({ name: 'local engine', ok: true, detail: `possible: Kubernetes as local processes, no Docker needed${engine === 'local' ? ' (in use)' : ''}` });
+  items.push({ name: 'local engine', ok: true, detail: `possible${engine === 'local' ? ', in use' : ''}: Kubernetes as processes here, no Docker` });
   items.push(missing.length === 0
     ? { name: `Kubernetes ${K8S_VERSION}`, ok: true, detail: `binaries found in ${binDir}` }
     : {

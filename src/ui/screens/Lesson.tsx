@@ -133,7 +133,7 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
         <Text {...theme.status.warning} wrap="wrap">{`This lesson needs kind (a real node and network); this lab runs on ${s.engine?.name ?? 'another engine'}. Read it here; press n for the next one.`}</Text>
       ) : null}
       {v.result?.unreachable ? <Text {...theme.status.warning} wrap="wrap">{'cluster unreachable — these results say nothing about your fix (see the status bar).'}</Text> : null}
-      {v.hint && !s.confirm && !s.error ? (
+      {v.hint && !v.completed && !s.confirm && !s.error ? (
         <Box width={width} flexDirection="column" marginTop={0}>
           <Text wrap="wrap"><Text {...theme.status.info}>{`Hint ${v.hint.index + 1}/${v.hint.total} `}</Text><InlineText text={v.hint.text} /></Text>
         </Box>
