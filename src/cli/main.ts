@@ -121,6 +121,8 @@ export async function main(argv: string[]): Promise<number> {
       out(`${style.bold('health')}      ${st.healthy ? style.success('healthy') : st.exists ? style.error('unhealthy') : style.muted('not created')}`);
       for (const [k, v] of Object.entries(st.endpoints)) out(`${style.bold(k.padEnd(11))} ${v}`);
       out(`${style.bold('kubeconfig')}  ${st.kubeconfig}`);
+      if (st.exists) out(`${style.bold('node files')}  ${lab.engine.nodeAccessHint()}`);
+      for (const c of st.components) for (const w of c.warnings) out(style.warning(`${symbols.arrow} ${c.name}: ${w}`));
       for (const c of st.components) out(` ${c.healthy ? style.success(symbols.pass) : style.error(symbols.fail)} ${c.name.padEnd(24)} ${c.phase}${c.restarts ? style.muted(` (${c.restarts} restarts)`) : ''}${c.error && !c.healthy ? style.muted(` — ${c.error}`) : ''}`);
       for (const p of st.problems) out(style.warning(`${symbols.arrow} ${p}`));
       return st.healthy ? EXIT.ok : EXIT.failed;
@@ -145,6 +147,7 @@ export async function main(argv: string[]): Promise<number> {
       out(`${style.bold(l.title)}  ${style.muted(`(${l.layer} · ${l.difficulty})`)}`);
       for (const ob of l.objectives) out(` ${symbols.bullet} ${ob.text}`);
       out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
       out(`Then \`kube-seclab check\` (or \`check --watch\`), \`kube-seclab hint\` when stuck.`);
       return EXIT.ok;
     }

@@ -11,7 +11,7 @@ import { createEngine } from '../engines/index.js';
 import type { Engine, EngineName, TaskReporter } from '../engines/types.js';
 import { silentReporter } from '../engines/types.js';
 import { UserError } from './errors.js';
-import { readJson, writeFileAtomic, sleep } from './fsutil.js';
+import { readJson, writeFileAtomic } from './fsutil.js';
 import type { Layer } from './lessons/schema.js';
 
 export type LessonStatus = 'done' | 'current' | 'todo' | 'unavailable';
@@ -107,15 +107,17 @@ export class Lab {
     this.assertRunnable(l);
     const cluster = await this.cluster();
     const result = await runChecks({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id }, this.engine, l);
-    if (opts.record !== false && !result.unreachable) {
-      await this.progress.update((d) => {
-        const p = this.touch(d, l.id);
-        p.attempts += 1;
-        p.lastCheck = { at: new Date().toISOString(), passed: result.passed, failed: result.checks.filter((c) => c.status === 'failed').map((c) => c.id) };
-        if (result.passed && p.status !== 'done') { p.status = 'done'; p.completedAt = new Date().toISOString(); }
-      });
-    }
+    if (opts.record !== false && !result.unreachable) await this.recordCheck(l.id, result);
     return result;
+  }
+
+  private async recordCheck(id: string, result: LessonResult): Promise<void> {
+    await this.progress.update((d) => {
+      const p = this.touch(d, id);
+      p.attempts += 1;
+      p.lastCheck = { at: new Date().toISOString(), passed: result.passed, failed: result.checks.filter((c) => c.status === 'failed').map((c) => c.id) };
+      if (result.passed && p.status !== 'done') { p.status = 'done'; p.completedAt = new Date().toISOString(); }
+    });
   }
 
   /** Re-check on every relevant change until all pass or the signal aborts. */
@@ -126,11 +128,18 @@ export class Lab {
       const cluster = await this.cluster();
       let running = false;
       let pending: string | undefined;
+      let lastFailing: string | undefined;
       const rerun = async (reason: string) => {
         if (running) { pending = reason; return; }
         running = true;
         try {
-          const r = await this.check(l.id);
+          const r = await this.check(l.id, { record: false });
+          // An attempt is counted when the outcome changes — the learner did something — not per event.
+          const failing = r.unreachable ? undefined : r.checks.filter((c) => c.status === 'failed').map((c) => c.id).join(',');
+          if (failing !== undefined && failing !== lastFailing) {
+            lastFailing = failing;
+            await this.recordCheck(l.id, r);
+          }
           if (!signal.aborted) onResult(r, reason);
         } finally {
           running = false;
@@ -138,10 +147,10 @@ export class Lab {
         }
       };
       watchLesson(cluster, l, (reason) => void rerun(reason), signal);
-      // Control-plane lessons also depend on files on the node: the engine's state changes when a component restarts.
+      // Control-plane lessons also depend on files on the node and on component restarts.
       if (l.checks.some((c) => c.primitive.controlPlane)) {
-        const tick = async () => { while (!signal.aborted) { await sleep(1000); if (!signal.aborted) await rerun('control plane'); } };
-        void tick();
+        let t: NodeJS.Timeout | undefined;
+        this.engine.watchControlPlane(() => { clearTimeout(t); t = setTimeout(() => void rerun('control plane'), 200); }, signal);
       }
       await rerun('start');
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));

@@ -63,6 +63,8 @@ export interface Engine {
   removeNodeFile(path: string): Promise<void>;
   /** Raw bytes etcd stores under a key (e.g. /registry/secrets/ns/name), undefined if absent. */
   etcdGet(key: string): Promise<Buffer | undefined>;
+  /** Call `onChange` when control-plane state changes (a manifest or node file edited, a component restarted). */
+  watchControlPlane(onChange: () => void, signal: AbortSignal): void;
   /** Where the learner edits node files from their own shell (local: a folder; kind: a docker exec hint). */
   nodeAccessHint(): string;
 }

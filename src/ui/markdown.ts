@@ -133,6 +133,23 @@ export function renderMarkdown(markdown: string, width: number, theme: Theme): s
   // marked-terminal prints the raw source of a tight list item's text (backticks and all): render its inline tokens.
   marked.use({
     renderer: {
+      // Code blocks: cut (not word-wrapped) to the width, a continuation marked ↪ so it cannot pass for a line of YAML.
+      code(token) {
+        const avail = Math.max(10, w - 2);
+        const out: string[] = [];
+        for (const line of token.text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').replace(/\n$/, '').split('\n')) {
+          let rest = line;
+          let first = true;
+          do {
+            const room = first ? avail : avail - 2;
+            const cut = [...rest].slice(0, room).join('');
+            out.push(`  ${first ? '' : a.muted('↪ ')}${a.code(cut)}`);
+            rest = rest.slice(cut.length);
+            first = false;
+          } while (rest.length);
+        }
+        return `${out.join('\n')}\n\n`;
+      },
       text(token) {
         if (typeof token === 'object' && 'tokens' in token && token.tokens?.length) return this.parser.parseInline(token.tokens).replace(/\n/g, ' ');
         return false;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { CheckPrimitive } from './types.js';
+import { MARKER_NAMESPACE } from '../guard/guard.js';
 
 const schema = z.object({
   resource: z.string().default('secrets'),
@@ -43,11 +44,14 @@ export const etcdEncrypted: CheckPrimitive<P> = {
       if (!v.passed) return raw ? v : { passed: false, message: `Secret ${p.namespace}/${p.name} not found in etcd — deleting it is not a fix` };
       if (!p.fresh) return v;
     }
+    // The probe goes to the lab's own namespace: encryption is configured per resource, not per
+    // namespace, and a probe in the lesson's namespace would wake watch mode up again and again.
     const name = `kube-seclab-probe-${randomBytes(3).toString('hex')}`;
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: p.namespace, labels: { 'app.kubernetes.io/managed-by': 'kube-seclab' } }, stringData: { probe: 'kube-seclab' } };
+    const ns = MARKER_NAMESPACE;
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'kube-seclab' } }, stringData: { probe: 'kube-seclab' } };
     await ctx.cluster.create(secret);
     try {
-      const raw = await ctx.engine.etcdGet(`/registry/secrets/${p.namespace}/${name}`);
+      const raw = await ctx.engine.etcdGet(`/registry/secrets/${ns}/${name}`);
       const v = verdict(raw, 'a new Secret', p.providers);
       return p.name && v.passed ? { passed: true, message: `Secret ${p.namespace}/${p.name} and new Secrets are encrypted in etcd` } : v;
     } finally {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomUUID, createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile, rm, copyFile, readdir, readlink } from 'node:fs/promises';
-import { openSync, closeSync, existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile, rm, readdir } from 'node:fs/promises';
+import { openSync, closeSync, existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join, dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -17,10 +17,9 @@ import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
 import { resolveBinaries } from './binaries.js';
+import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../core/guard/guard.js';
 
 export const LOCAL_NODE_NAME = 'kube-seclab-node';
-export const MARKER_NAMESPACE = 'kube-seclab-system';
-export const LAB_ID_ANNOTATION = 'kube-seclab.dev/lab-id';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
 
 async function freePort(): Promise<number> {
@@ -91,6 +90,16 @@ export class LocalEngine implements Engine {
   }
 
   async labId(): Promise<string | undefined> { return this.config()?.labId; }
+
+  watchControlPlane(onChange: () => void, signal: AbortSignal): void {
+    const watchers: FSWatcher[] = [];
+    const add = (dir: string, recursive: boolean) => {
+      try { watchers.push(watch(dir, { recursive }, () => onChange())); } catch { /* not there (yet) */ }
+    };
+    add(join(this.L.node, 'etc', 'kubernetes'), true); // manifests, encryption/audit configs
+    add(this.L.dir, false); // state.json: the supervisor restarted or re-probed a component
+    signal.addEventListener('abort', () => { for (const w of watchers) w.close(); }, { once: true });
+  }
 
   nodeAccessHint(): string {
     return `the control-plane node's files are under ${this.L.node} (its /etc/kubernetes is ${join(this.L.node, 'etc', 'kubernetes')})`;
