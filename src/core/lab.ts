@@ -96,8 +96,15 @@ export class Lab {
     const l = this.lesson(id);
     this.assertRunnable(l);
     await reporter.task(`Set up the scenario of ${l.id}`, async () => resetLesson(await this.scenarioCtx(), l));
-    await this.progress.update((d) => { d.current = l.id; this.touch(d, l.id); });
+    const clusterId = await this.engine.labId();
+    await this.progress.update((d) => { d.current = l.id; this.touch(d, l.id).clusterId = clusterId; });
     return l;
+  }
+
+  /** Whether the lesson's scenario was set up on the cluster that runs now (not on one since deleted). */
+  async isStarted(id: string): Promise<boolean> {
+    const p = (await this.progress.load()).lessons[id];
+    return !!p?.clusterId && p.clusterId === (await this.engine.labId());
   }
 
   private touch(d: ProgressData, id: string) { return ProgressStore.touch(d, id); }
@@ -183,7 +190,8 @@ export class Lab {
     const l = this.lesson(id);
     this.assertRunnable(l);
     await reporter.task(`Reset ${l.id} to its insecure starting point`, async () => resetLesson(await this.scenarioCtx(), l));
-    await this.progress.update((d) => { this.touch(d, l.id); });
+    const clusterId = await this.engine.labId();
+    await this.progress.update((d) => { this.touch(d, l.id).clusterId = clusterId; });
   }
 
   /** Remove every lesson's objects and control-plane edits, and forget all progress. */

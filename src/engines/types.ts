@@ -61,6 +61,12 @@ export interface Engine {
   readNodeFile(path: string): Promise<string | undefined>;
   writeNodeFile(path: string, content: string): Promise<void>;
   removeNodeFile(path: string): Promise<void>;
+  /**
+   * Where a control-plane component really accepts TCP connections on the learner's machine, as the
+   * operating system reports it (not as its manifest says): "127.0.0.1:6443", "[::1]:6443",
+   * "0.0.0.0:6443". Empty when it is not running. (kind: the host side of the node's port mappings.)
+   */
+  listeningAddresses(c: Component): Promise<string[]>;
   /** Raw bytes etcd stores under a key (e.g. /registry/secrets/ns/name), undefined if absent. */
   etcdGet(key: string): Promise<Buffer | undefined>;
   /** Call `onChange` when control-plane state changes (a manifest or node file edited, a component restarted). */

@@ -21,6 +21,7 @@ export interface LabPort {
   hint(id?: string): Promise<{ index: number; total: number; text: string }>;
   solution(id: string, opts?: { apply?: boolean }): Promise<{ files: { path: string; text: string }[]; description?: string }>;
   reset(id: string, reporter: TaskReporter): Promise<void>;
+  isStarted(id: string): Promise<boolean>;
 }
 
 export interface EffectDeps {
@@ -187,7 +188,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
     if (!l) { fail(new UserError(`no lesson "${id}"`), 'Cannot open the lesson'); return; }
     if (!lab.engine.supports(l.requires)) { dispatch({ type: 'lesson/opened', id, phase: 'unavailable' }); return; }
     const progress = await lab.progress.load();
-    const started = !!progress.lessons[id];
+    const started = await lab.isStarted(id);
     dispatch({ type: 'lesson/opened', id, phase: started ? 'ready' : 'starting' });
     try {
       if (!started) {

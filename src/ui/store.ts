@@ -290,7 +290,11 @@ export function reducer(s: State, a: Action): State {
     case 'check/result':
       return updateLesson(s, a.id, (l) => {
         const r = a.result;
-        const counts = !r.passed && !r.unreachable && (a.manual || a.reason !== 'start');
+        // A failed check counts when the learner asked (c), or when the cluster changed the outcome —
+        // one kubectl action can fire several watch events, and those are one attempt (as the core counts them).
+        const failing = (x?: LessonResult) => x?.checks.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => c.id).join(',');
+        const changed = failing(r) !== failing(l.result);
+        const counts = !r.passed && !r.unreachable && (a.manual || (a.reason !== 'start' && changed));
         const justCompleted = r.passed && !l.completed;
         return {
           ...l, result: r, checking: false, lastReason: a.reason, lastCheckAt: a.at,

@@ -18,7 +18,7 @@ describe('every lesson loads', () => {
 
 // dev verify, per lesson: reset → checks fail → solution → all pass → each shortcut → a check fails.
 describe.each(catalogue.lessons.filter((l) => l.requires === 'api').map((l) => l.id))('dev verify %s', (id) => {
-  it('unsolved fails, the solution passes, every shortcut fails', async () => {
+  it('unsolved fails, the solution passes, every shortcut fails', { timeout: 900_000 }, async () => {
     const r = await verifyLesson(lab, id);
     const report = r.steps.map((s) => `${s.ok ? 'ok ' : 'BAD'} ${s.name}: ${s.detail}`).join('\n');
     expect(r.ok, report).toBe(true);

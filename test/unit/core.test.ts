@@ -83,7 +83,7 @@ describe('progress store', () => {
     expect(readFileSync(join(dir, aside), 'utf8')).toBe('{"version": 1, "lessons": tru');
   });
   it('counts active time in gaps of at most five minutes', () => {
-    const d = { version: 1 as const, lessons: {} };
+    const d: import('../../src/core/progress/store.js').ProgressData = { version: 1, lessons: {} };
     const t0 = new Date('2026-01-01T10:00:00Z');
     ProgressStore.touch(d, 'x', t0);
     ProgressStore.touch(d, 'x', new Date(t0.getTime() + 60_000));

@@ -193,7 +193,8 @@ describe('lesson', () => {
     const lab = new FakeLab();
     const { t } = await openRbac(lab);
     expect(t.frame()).not.toContain('stuck?');
-    lab.emit(lab.failing(rbac.id));
+    // Two changes in the cluster that change what fails, then a check by hand: three failed checks.
+    lab.emit(checkResult(rbac, { 'reads-configmaps': 'ServiceAccount shop/api cannot list configmaps' }));
     lab.emit(lab.failing(rbac.id));
     await t.press('c');
     await t.waitFor('3 checks failed so far — stuck? Press h for a hint.');

@@ -149,6 +149,11 @@ export class FakeLab implements LabPort {
     return this.data.lessons[id];
   }
 
+  /** Like the real Lab without a cluster change: set up once it has a progress entry. */
+  async isStarted(id: string) {
+    return !!this.data.lessons[id];
+  }
+
   async start(id: string, reporter: TaskReporter) {
     this.record('start', id);
     await reporter.task(`Set up the scenario of ${id}`, async () => {});

@@ -95,7 +95,13 @@ describe('store', () => {
     const fail = checkResult(l, { 'no-secrets': 'still allowed' });
     s = run(s, { type: 'check/result', id: l.id, result: fail, reason: 'start', manual: false, at: 1 });
     expect(s.lesson!.failedChecks).toBe(0);
-    for (let i = 0; i < NUDGE_AFTER_FAILED_CHECKS; i++) s = run(s, { type: 'check/result', id: l.id, result: fail, reason: 'MODIFIED', manual: false, at: 2 });
+    // Watch events that do not change the outcome are not new attempts; a changed outcome or c is.
+    s = run(s, { type: 'check/result', id: l.id, result: fail, reason: 'MODIFIED', manual: false, at: 2 });
+    expect(s.lesson!.failedChecks).toBe(0);
+    const other = checkResult(l, { 'reads-configmaps': 'cannot list configmaps' });
+    s = run(s, { type: 'check/result', id: l.id, result: other, reason: 'MODIFIED', manual: false, at: 2 });
+    s = run(s, { type: 'check/result', id: l.id, result: fail, reason: 'MODIFIED', manual: false, at: 2 });
+    s = run(s, { type: 'check/result', id: l.id, result: fail, reason: 'check', manual: true, at: 2 });
     expect(s.lesson!.failedChecks).toBe(NUDGE_AFTER_FAILED_CHECKS);
     s = run(s, { type: 'check/result', id: l.id, result: checkResult(l, {}, { unreachable: true }), reason: 'x', manual: true, at: 3 });
     expect(s.lesson!.failedChecks).toBe(NUDGE_AFTER_FAILED_CHECKS);

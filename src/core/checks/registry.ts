@@ -9,9 +9,10 @@ import { etcdEncrypted } from './etcd.js';
 import { controlPlaneFlag, nodeFile } from './controlPlane.js';
 import { unauthenticated } from './unauthenticated.js';
 import { probe } from './probe.js';
+import { listening } from './listening.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
-  [rbac, admission, object, objects, workload, podSecurity, networkConnection, networkIsolation, etcdEncrypted, controlPlaneFlag, nodeFile, unauthenticated, probe]
+  [rbac, admission, object, objects, workload, podSecurity, networkConnection, networkIsolation, etcdEncrypted, controlPlaneFlag, nodeFile, unauthenticated, probe, listening]
     .map((p) => [p.type, p as CheckPrimitive]),
 );

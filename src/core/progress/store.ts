@@ -13,6 +13,8 @@ export interface LessonProgress {
   /** Active time: gaps between actions count up to five minutes each. */
   timeSpentMs: number;
   lastActivity: string;
+  /** The lab id of the cluster the scenario was set up on (a new cluster needs a new set-up). */
+  clusterId?: string;
   lastCheck?: { at: string; passed: boolean; failed: string[] };
 }
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomUUID, createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile, rm, readdir } from 'node:fs/promises';
-import { openSync, closeSync, existsSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { openSync, closeSync, existsSync, readFileSync, readlinkSync, watch, type FSWatcher } from 'node:fs';
 import { join, dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -51,6 +51,30 @@ async function ownProcesses(dir: string): Promise<number[]> {
     } catch { /* gone */ }
   }
   return out;
+}
+
+/** "0100007F:1A0B" (a /proc/net/tcp{,6} address: hex, each 32-bit word in host byte order) → "127.0.0.1:6667", "[::1]:6443". */
+export function procNetAddress(hex: string): string {
+  const [ip, port] = hex.split(':');
+  const bytes: number[] = [];
+  for (let w = 0; w < ip.length; w += 8) {
+    const word = ip.slice(w, w + 8).match(/../g)!.map((b) => parseInt(b, 16));
+    bytes.push(...(LITTLE_ENDIAN ? word.reverse() : word));
+  }
+  const p = parseInt(port, 16);
+  if (bytes.length === 4) return `${bytes.join('.')}:${p}`;
+  const v4mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  if (v4mapped) return `[::ffff:${bytes.slice(12).join('.')}]:${p}`;
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
+  return `${new URL(`http://[${groups.join(':')}]/`).hostname}:${p}`; // URL compresses it: [::1]
+}
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The LISTEN rows (state 0A) of /proc/net/tcp{,6} text whose socket inode is one of `inodes`. */
+export function procNetListening(text: string, inodes: Set<string>): string[] {
+  return text.split('\n').slice(1).map((l) => l.trim().split(/\s+/))
+    .filter((c) => c.length > 9 && c[3] === '0A' && inodes.has(c[9])).map((c) => procNetAddress(c[1]));
 }
 
 export function kubeconfigYaml(server: string, caPem: string, user: string, id: KeyPairPem, context = 'kube-seclab'): string {
@@ -116,6 +140,8 @@ export class LocalEngine implements Engine {
       const st = await this.status();
       if (st.healthy) {
         r.info(`reusing the running local cluster (${st.endpoints.apiserver})`);
+        // An earlier `up` may have been interrupted before it marked the cluster: finish that, idempotently.
+        await this.bootstrap(cfg);
         return;
       }
       if (!pidAlive((await this.state())?.supervisorPid)) {
@@ -379,6 +405,29 @@ export class LocalEngine implements Engine {
   }
   async removeNodeFile(p: string): Promise<void> {
     await rm(this.nodePath(p), { force: true, recursive: true });
+  }
+
+  async listeningAddresses(c: Component): Promise<string[]> {
+    const pid = (await this.state())?.components[c]?.pid;
+    if (!pid || !pidAlive(pid)) return [];
+    if (process.platform !== 'linux') {
+      // macOS and others: lsof prints "TCP 127.0.0.1:6443 (LISTEN)" lines for the process.
+      const out = await new Promise<string>((resolve) => {
+        const p = spawn('lsof', ['-nP', '-a', '-p', String(pid), '-iTCP', '-sTCP:LISTEN', '-Fn']);
+        let text = '';
+        p.stdout.on('data', (d) => { text += d; });
+        p.on('error', () => resolve(''));
+        p.on('close', () => resolve(text));
+      });
+      return [...new Set(out.split('\n').filter((l) => l.startsWith('n')).map((l) => l.slice(1).replace(/^\*:/, '0.0.0.0:')))];
+    }
+    const inodes = new Set<string>();
+    for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
+      try { const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`)); if (m) inodes.add(m[1]); } catch { /* closed meanwhile */ }
+    }
+    const out: string[] = [];
+    for (const f of ['tcp', 'tcp6']) out.push(...procNetListening(await readFile(`/proc/${pid}/net/${f}`, 'utf8').catch(() => ''), inodes));
+    return [...new Set(out)];
   }
 
   async etcdGet(key: string): Promise<Buffer | undefined> {

@@ -1,0 +1,166 @@
+import { createInterface } from 'node:readline/promises';
+import { Lab } from '../core/lab.js';
+import { UserError } from '../core/errors.js';
+import { verifyLesson, type VerifyResult } from '../core/verify.js';
+import { formatProblem } from '../core/lessons/loader.js';
+import { LAYERS, LAYER_TITLES } from '../core/lessons/schema.js';
+import type { LessonResult } from '../core/checks/runner.js';
+import type { EngineName } from '../engines/types.js';
+import { lineReporter } from './reporter.js';
+import { style, symbols } from './style.js';
+import { doctor } from './doctor.js';
+import { EXIT } from './exit.js';
+
+const out = (s = '') => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+function printResult(r: LessonResult, title?: string) {
+  if (title) out(`${style.bold(r.lesson)} ${style.muted('— ' + title)}`);
+  const width = Math.max(...r.checks.map((c) => c.id.length));
+  for (const c of r.checks) {
+    const sym = c.status === 'passed' ? style.success(symbols.pass) : c.status === 'skipped' ? style.muted(symbols.skip) : c.status === 'unreachable' ? style.warning(symbols.unreachable) : style.error(symbols.fail);
+    out(` ${sym} ${c.id.padEnd(width)}  ${c.status === 'skipped' ? style.muted(c.message) : c.message} ${style.muted(`${c.durationMs}ms`)}`);
+  }
+  const n = r.checks.filter((c) => c.status === 'passed').length;
+  const runnable = r.checks.filter((c) => c.status !== 'skipped').length;
+  if (r.unreachable) out(style.warning(`cluster unreachable — these results say nothing about your fix. Check it with \`kube-seclab status\`.`));
+  else if (r.passed) out(style.success(`${symbols.pass} all ${runnable} checks pass`) + style.muted(` (${r.durationMs} ms)`));
+  else out(`${n}/${runnable} checks pass ${style.muted(`(${r.durationMs} ms)`)}`);
+}
+
+function toJson(r: LessonResult) {
+  return { lesson: r.lesson, passed: r.passed, durationMs: r.durationMs, checks: r.checks.map((c) => ({ id: c.id, title: c.title, passed: c.passed, message: c.message, durationMs: c.durationMs, requires: c.requires, status: c.status })) };
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new UserError(`${question} needs confirmation`, 'pass --yes to confirm without a prompt');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const a = await rl.question(`${question} [y/N] `);
+  rl.close();
+  return /^y(es)?$/i.test(a.trim());
+}
+
+export interface CommandOptions { json?: boolean; watch?: boolean; yes?: boolean; all?: boolean; apply?: boolean }
+
+/** Every subcommand; loaded only when one is asked for, so the TUI starts without it. */
+export async function runCommand(cmd: string, args: string[], o: CommandOptions, env: NodeJS.ProcessEnv, engine: EngineName | undefined): Promise<number> {
+  const lab = await Lab.open({ env, engine });
+  for (const p of lab.catalogue.problems) err(style.warning(`warning: lesson not loaded: ${formatProblem(p)}`, process.stderr));
+  await lab.progress.load(); // a corrupt file is set aside here, with a warning below
+  for (const w of lab.progress.warnings) err(style.warning(`warning: ${w}`, process.stderr));
+  const rep = lineReporter();
+
+  switch (cmd) {
+    case 'up': {
+      await lab.up(rep);
+      out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. In your own shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      return EXIT.ok;
+    }
+    case 'down': await lab.engine.down(rep); return EXIT.ok;
+    case 'status': {
+      const st = await lab.engine.status();
+      if (o.json) { out(JSON.stringify(st, null, 2)); return st.healthy ? EXIT.ok : EXIT.failed; }
+      out(`${style.bold('engine')}      ${st.engine}${st.exists ? '' : style.muted(' (no cluster)')}`);
+      out(`${style.bold('health')}      ${st.healthy ? style.success('healthy') : st.exists ? style.error('unhealthy') : style.muted('not created')}`);
+      for (const [k, v] of Object.entries(st.endpoints)) out(`${style.bold(k.padEnd(11))} ${v}`);
+      out(`${style.bold('kubeconfig')}  ${st.kubeconfig}`);
+      if (st.exists) out(`${style.bold('node files')}  ${lab.engine.nodeAccessHint()}`);
+      for (const c of st.components) for (const w of c.warnings) out(style.warning(`${symbols.arrow} ${c.name}: ${w}`));
+      for (const c of st.components) out(` ${c.healthy ? style.success(symbols.pass) : style.error(symbols.fail)} ${c.name.padEnd(24)} ${c.phase}${c.restarts ? style.muted(` (${c.restarts} restarts)`) : ''}${c.error && !c.healthy ? style.muted(` — ${c.error}`) : ''}`);
+      for (const p of st.problems) out(style.warning(`${symbols.arrow} ${p}`));
+      return st.healthy ? EXIT.ok : EXIT.failed;
+    }
+    case 'list': {
+      const items = await lab.list();
+      if (o.json) { out(JSON.stringify(items.map(({ id, layer, title, requires, status }) => ({ id, layer, title, requires, status })), null, 2)); return EXIT.ok; }
+      for (const layer of LAYERS) {
+        const ls = items.filter((l) => l.layer === layer);
+        if (!ls.length) continue;
+        out(style.bold(`${LAYER_TITLES[layer]} (${ls.filter((l) => l.status === 'done').length}/${ls.length})`));
+        for (const l of ls) {
+          const mark = l.status === 'done' ? style.success(symbols.pass) : l.status === 'current' ? style.accent('▸') : l.status === 'unavailable' ? style.muted(symbols.skip) : ' ';
+          out(` ${mark} ${l.id.padEnd(30)} ${l.title}${l.status === 'unavailable' ? style.muted(' (needs kind)') : ''}`);
+        }
+      }
+      return EXIT.ok;
+    }
+    case 'start': {
+      if (!args[0]) throw new UserError('which lesson?', '`kube-seclab list` shows them; then `kube-seclab start <lesson>`');
+      const l = await lab.start(args[0], rep);
+      out(`${style.bold(l.title)}  ${style.muted(`(${l.layer} · ${l.difficulty})`)}`);
+      for (const ob of l.objectives) out(` ${symbols.bullet} ${ob.text}`);
+      out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
+      out(`Then \`kube-seclab check\` (or \`check --watch\`), \`kube-seclab hint\` when stuck.`);
+      return EXIT.ok;
+    }
+    case 'check': {
+      if (o.watch) {
+        const ac = new AbortController();
+        process.once('SIGINT', () => ac.abort());
+        let code: number = EXIT.failed;
+        await lab.watch(args[0] ?? (await lab.progress.load()).current ?? '', (r) => {
+          if (o.json) out(JSON.stringify(toJson(r)));
+          else { out(style.muted(`— ${new Date().toLocaleTimeString()}`)); printResult(r); }
+          if (r.passed) { code = EXIT.ok; ac.abort(); }
+        }, ac.signal);
+        return code;
+      }
+      const r = await lab.check(args[0]);
+      if (o.json) out(JSON.stringify(toJson(r)));
+      else {
+        printResult(r, lab.lesson(r.lesson).title);
+        if (r.passed) out('\n' + lab.lesson(r.lesson).debrief.trim());
+      }
+      return r.unreachable ? EXIT.usage : r.passed ? EXIT.ok : EXIT.failed;
+    }
+    case 'hint': {
+      const h = await lab.hint(args[0]);
+      out(`${style.accent(`Hint ${h.index + 1}/${h.total}`)} ${style.muted(`(${h.lesson})`)}\n${h.text}`);
+      return EXIT.ok;
+    }
+    case 'solution': {
+      if (!args[0]) throw new UserError('which lesson?', '`kube-seclab solution <lesson>`');
+      const s = await lab.solution(args[0], { apply: o.apply, reporter: rep });
+      if (s.description) out(s.description);
+      for (const f of s.files) out(`${style.bold(`# ${f.path}`)}\n${f.text.trimEnd()}\n`);
+      return EXIT.ok;
+    }
+    case 'reset': {
+      if (o.all) {
+        if (!o.yes && !(await confirm('Remove every lesson\'s objects and forget all progress?'))) { err('nothing changed'); return EXIT.usage; }
+        await lab.resetAll(rep);
+        return EXIT.ok;
+      }
+      const id = args[0] ?? (await lab.progress.load()).current;
+      if (!id) throw new UserError('which lesson?', '`kube-seclab reset <lesson>`, or `reset --all`');
+      if (!o.yes && process.stdin.isTTY && !(await confirm(`Reset ${id} to its insecure starting point? Your changes to it are lost.`))) { err('nothing changed'); return EXIT.usage; }
+      await lab.reset(id, rep);
+      return EXIT.ok;
+    }
+    case 'doctor': {
+      const d = await doctor(lab);
+      if (o.json) out(JSON.stringify(d, null, 2));
+      else for (const item of d.items) out(` ${item.ok ? style.success(symbols.pass) : item.optional ? style.muted(symbols.skip) : style.error(symbols.fail)} ${item.name.padEnd(18)} ${item.detail}${!item.ok && item.fix ? style.muted(`  ${symbols.arrow} ${item.fix}`) : ''}`);
+      return d.items.every((i) => i.ok || i.optional) ? EXIT.ok : EXIT.failed;
+    }
+    case 'env': out(`export KUBECONFIG=${lab.engine.kubeconfigPath}`); return EXIT.ok;
+    case 'dev': {
+      if (args[0] !== 'verify') throw new UserError(`unknown dev command ${args[0] ?? ''}`, 'try `kube-seclab dev verify`');
+      const ids = args.length > 1 ? args.slice(1) : lab.catalogue.lessons.map((l) => l.id);
+      const results: VerifyResult[] = [];
+      for (const id of ids) {
+        if (!o.json) out(style.bold(id));
+        const r = await verifyLesson(lab, id, { onStep: o.json ? undefined : (s) => out(` ${s.ok ? style.success(symbols.pass) : style.error(symbols.fail)} ${s.name} ${style.muted(`${s.durationMs}ms`)}  ${s.ok ? style.muted(s.detail) : s.detail}`) });
+        if (r.skipped && !o.json) out(style.muted(` ${symbols.skip} skipped: ${r.skipped}`));
+        results.push(r);
+      }
+      if (o.json) out(JSON.stringify(results, null, 2));
+      else out(`${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length} failed`);
+      return results.every((r) => r.ok) && lab.catalogue.problems.length === 0 ? EXIT.ok : EXIT.failed;
+    }
+    default:
+      err(`kube-seclab: unknown command "${cmd}"\n  ${symbols.arrow} see \`kube-seclab --help\``);
+      return EXIT.usage;
+  }
+}
