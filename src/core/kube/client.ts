@@ -1,3 +1,4 @@
+import { Agent, type AgentOptions } from 'node:https';
 import {
   KubeConfig, KubernetesObjectApi, CoreV1Api, AppsV1Api, RbacAuthorizationV1Api, AuthorizationV1Api,
   NetworkingV1Api, BatchV1Api, PolicyV1Api, PatchStrategy, type KubernetesObject,
@@ -9,6 +10,28 @@ import { apiError, isNotFound } from './errors.js';
 export const FIELD_MANAGER = 'kube-seclab';
 export const LESSON_LABEL = 'kube-seclab.dev/lesson';
 export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
+
+/**
+ * client-node 1.x makes a new https.Agent for every request, so every call pays a fresh TCP and
+ * TLS handshake. The lab talks to one cluster with one identity: one keep-alive agent serves all.
+ */
+export class LabKubeConfig extends KubeConfig {
+  private shared?: Agent;
+  private keepAlive(agent: unknown): unknown {
+    if (!(agent instanceof Agent)) return agent; // a proxy agent: leave it alone
+    this.shared ??= new Agent({ ...(agent as Agent & { options: AgentOptions }).options, keepAlive: true });
+    return this.shared;
+  }
+  override async applySecurityAuthentication(context: Parameters<KubeConfig['applySecurityAuthentication']>[0]): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    context.setAgent(this.keepAlive(context.getAgent()) as Agent);
+  }
+  override async applyToFetchOptions(opts: Parameters<KubeConfig['applyToFetchOptions']>[0]): ReturnType<KubeConfig['applyToFetchOptions']> {
+    const out = await super.applyToFetchOptions(opts);
+    out.agent = this.keepAlive(out.agent) as Agent;
+    return out;
+  }
+}
 
 export interface DryRunResult { allowed: boolean; message: string; code?: number; warnings: string[] }
 
@@ -27,7 +50,7 @@ export class LabCluster {
   readonly guard: Guard;
 
   constructor(readonly kubeconfigPath: string, labKubeconfigPath: string, labId: string | undefined) {
-    this.kc = new KubeConfig();
+    this.kc = new LabKubeConfig();
     try {
       this.kc.loadFromFile(kubeconfigPath);
     } catch (e) {
