@@ -4,8 +4,6 @@
  *   cold start  spawn → first non-empty frame in the pane (capture-pane polled as fast as it goes),
  *               median of several runs; also spawn → the first frame drawn by Ink (the start-up
  *               screen with its status bar) and spawn → the Home screen (lab opened, cluster healthy).
- *               The same again for the TUI entry alone (dist/ui/run.js, as `kube-seclab` would start
- *               if src/cli/main.ts imported the core only after choosing the TUI).
  *   memory      RSS of the TUI process (/proc/<pid>/status VmRSS, and the peak VmHWM) after a lesson
  *               is open, its scenario set up and watch mode running
  * Goals: first frame <= 400 ms, RSS <= 150 MB.
@@ -51,7 +49,6 @@ async function waitFor(session, test, timeoutMs, what) {
 
 const ENTRIES = {
   binary: `exec ${process.execPath} ${BIN}`,
-  'ui entry': `exec ${process.execPath} -e 'import(${JSON.stringify(join(ROOT, 'dist', 'ui', 'run.js'))}).then(async (m) => { process.exitCode = await m.runTui({ env: process.env }); })'`,
 };
 
 /** One start: ms to the first non-empty frame, to Ink's first frame and to Home; the session is left running. */

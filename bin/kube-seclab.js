@@ -2,7 +2,7 @@
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm install` via the prepare script).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/bundle/main.js', import.meta.url);
 if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('kube-seclab: not built yet — run `npm install` (or `npm run build`) in the kube-seclab folder first.\n');
   process.exit(2);

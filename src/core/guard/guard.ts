@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { GuardError, ClusterUnreachableError } from '../errors.js';
 import { apiError } from '../kube/errors.js';
 
@@ -36,7 +36,6 @@ export class Guard {
     }
     if (!existsSync(this.labKubeconfigPath)) throw new GuardError(`no lab kubeconfig at ${this.labKubeconfigPath}`);
     if (!this.expectedLabId) throw new GuardError('this lab has no cluster of its own yet');
-    const { CoreV1Api } = await import('@kubernetes/client-node');
     let ns;
     try {
       ns = await this.kc.makeApiClient(CoreV1Api).readNamespace({ name: MARKER_NAMESPACE });

@@ -39,7 +39,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, createWriteStream, statSync } from 'node:fs';
-import { access, chmod, constants as fsConstants, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, constants as fsConstants, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -47,6 +47,9 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { delimiter, join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { execa } from 'execa';
+import { cacheBinDir, missingBinaries, isExecutableFile } from './binaries-cache.js';
+
+export { cacheBinDir, missingBinaries };
 import { x as tarExtract } from 'tar';
 import { UserError, errorMessage } from '../../core/errors.js';
 import { labPaths, packageRoot } from '../../core/paths.js';
@@ -131,9 +134,6 @@ const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 // Public helpers
 
 /** `<cache>/bin/<K8S_VERSION>`: where downloads and builds put the binaries. */
-export function cacheBinDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(labPaths(env).cache, 'bin', K8S_VERSION);
-}
 
 /** This machine's OS and architecture in Go's spelling (linux/darwin, amd64/arm64). */
 export function hostPlatform(): { os: string; arch: string } {
@@ -186,11 +186,6 @@ export function releaseLocations(
 }
 
 /** Required binaries that `dir` lacks (not a file or not executable). */
-export async function missingBinaries(dir: string, names: readonly string[] = REQUIRED_BINARIES): Promise<string[]> {
-  const missing: string[] = [];
-  for (const name of names) if (!(await isExecutableFile(join(dir, name)))) missing.push(name);
-  return missing;
-}
 
 // ---------------------------------------------------------------------------------------------
 // resolveBinaries
@@ -285,15 +280,6 @@ async function binaryPaths(dir: string): Promise<BinaryPaths> {
   return paths;
 }
 
-async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    if (!(await stat(path)).isFile()) return false;
-    await access(path, fsConstants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const d of (env.PATH ?? '').split(delimiter)) {

@@ -6,17 +6,17 @@ import { openSync, closeSync, existsSync, readFileSync, readlinkSync, watch, typ
 import { join, dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import type { Engine, EngineStatus, Requirement, TaskReporter, ComponentHealth } from '../types.js';
 import { silentReporter } from '../types.js';
 import { COMPONENTS, defaultManifests, type Component, type Ports } from './manifests.js';
 import { localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
-import { generatePki, writePki, type KeyPairPem } from './pki.js';
+import type { KeyPairPem } from './pki.js';
 import { KWOK_CONFIG, KWOK_NODE_ANNOTATION } from './kwok-stages.js';
 import { httpsRequest } from './https.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
-import { resolveBinaries } from './binaries.js';
 import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../core/guard/guard.js';
 
 export const LOCAL_NODE_NAME = 'kube-seclab-node';
@@ -149,6 +149,8 @@ export class LocalEngine implements Engine {
         await r.task('Start the control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)', async () => { await this.startSupervisor(); });
       }
     } else {
+      // Loaded only when a cluster is created: downloads, builds and certificates cost memory the lab does not need later.
+      const { resolveBinaries } = await import('./binaries.js');
       const bins = await r.task('Find the Kubernetes binaries', async (update) => resolveBinaries({ env: this.env, onProgress: update }));
       signal?.throwIfAborted();
       cfg = await r.task('Generate certificates, kubeconfigs and static-pod manifests', async () => this.create(bins.dir));
@@ -170,6 +172,7 @@ export class LocalEngine implements Engine {
     const used = new Set<number>();
     const port = async () => { let p; do { p = await freePort(); } while (used.has(p)); used.add(p); return p; };
     const ports: Ports = { etcdClient: await port(), etcdPeer: await port(), apiserver: await port(), controllerManager: await port(), scheduler: await port() };
+    const { generatePki, writePki } = await import('./pki.js');
     const pki = await generatePki();
     await writePki(this.L.pki, pki);
     const server = `https://127.0.0.1:${ports.apiserver}`;
@@ -194,7 +197,8 @@ export class LocalEngine implements Engine {
     await mkdir(this.L.logs, { recursive: true });
     const here = fileURLToPath(import.meta.url);
     const ts = here.endsWith('.ts');
-    const entry = join(dirname(here), ts ? 'supervisor-main.ts' : 'supervisor-main.js');
+    // From the bundle (dist/bundle) or tsc output (dist/engines/local) alike, the supervisor is tsc's file.
+    const entry = ts ? join(dirname(here), 'supervisor-main.ts') : join(packageRoot, 'dist', 'engines', 'local', 'supervisor-main.js');
     // From sources (tests, `npx tsx`), run the supervisor through tsx, resolved from the package root.
     const args = ts ? ['--import', 'tsx', entry, this.L.dir] : [entry, this.L.dir];
     const fd = openSync(this.L.supervisorLog, 'a');
@@ -248,7 +252,6 @@ export class LocalEngine implements Engine {
 
   /** The lab's ownership marker and the fake node, created with the admin identity on a cluster we just made. */
   private async bootstrap(cfg: LocalEngineConfig): Promise<void> {
-    const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromFile(this.kubeconfigPath);
     const core = kc.makeApiClient(CoreV1Api);
@@ -266,7 +269,6 @@ export class LocalEngine implements Engine {
   }
 
   private async waitSettled(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const { KubeConfig, CoreV1Api } = await import('@kubernetes/client-node');
     const kc = new KubeConfig();
     kc.loadFromFile(this.kubeconfigPath);
     const core = kc.makeApiClient(CoreV1Api);
