@@ -139,6 +139,19 @@ resources:
     expect((await engine.status()).healthy).toBe(true);
   });
 
+  it('writes and reads objects in the API\'s own JSON, keyword-named fields included (NetworkPolicy `from`)', async () => {
+    await ns('it-wire');
+    const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'db', namespace: 'it-wire' },
+      spec: { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 5432 }] }] } };
+    await cluster.apply(np);
+    const back: any = await cluster.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'db', namespace: 'it-wire' } });
+    expect(back.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { app: 'api' } } }]);
+    expect(back.spec.ingress[0]._from).toBeUndefined();
+    const listed: any[] = await cluster.list('networking.k8s.io/v1', 'NetworkPolicy', 'it-wire');
+    expect(listed[0].spec.ingress[0].from[0].podSelector.matchLabels.app).toBe('api');
+    expect(typeof listed[0].metadata.creationTimestamp).toBe('string');
+  });
+
   it('guard: refuses a cluster without the lab marker, and any other kubeconfig, writing nothing', async () => {
     const marker: any = await cluster.core.readNamespace({ name: MARKER_NAMESPACE });
     const realId = marker.metadata.annotations[LAB_ID_ANNOTATION];

@@ -3,6 +3,12 @@ import {
   KubeConfig, KubernetesObjectApi, CoreV1Api, AppsV1Api, RbacAuthorizationV1Api, AuthorizationV1Api,
   NetworkingV1Api, BatchV1Api, PolicyV1Api, PatchStrategy, type KubernetesObject,
 } from '@kubernetes/client-node';
+// client-node's generic object API serializes through its typed models, whose field names differ
+// from the API's where the API's are JS keywords (NetworkPolicy `from` is `_from`, JSONSchema
+// `default` is `_default`…). The lab's objects are plain API JSON (lesson files, kubectl's shape),
+// so they are converted on the way out and back. (Not in the package index; pinned to 1.4.)
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
+import { getSerializationType } from '@kubernetes/client-node/dist/util.js';
 import { Guard } from '../guard/guard.js';
 import { UserError } from '../errors.js';
 import { apiError, isNotFound } from './errors.js';
@@ -31,6 +37,15 @@ export class LabKubeConfig extends KubeConfig {
     out.agent = this.keepAlive(out.agent) as Agent;
     return out;
   }
+}
+
+/** Plain API JSON → client-node's typed model, for writes. */
+export function typed<T extends KubernetesObject>(o: T): T {
+  return ObjectSerializer.deserialize(o, getSerializationType(o.apiVersion, o.kind)) as T;
+}
+/** client-node's typed model → plain API JSON, for reads: checks see the API's own field names. */
+export function wire<T extends KubernetesObject>(o: T): T {
+  return ObjectSerializer.serialize(o, getSerializationType(o.apiVersion, o.kind)) as T;
 }
 
 export interface DryRunResult { allowed: boolean; message: string; code?: number; warnings: string[] }
@@ -68,22 +83,22 @@ export class LabCluster {
   /** Server-side apply, owned by the lab's field manager. */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
     await this.guard.ensure();
-    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    return this.objects.patch(typed(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
     await this.guard.ensure();
-    return this.objects.create(obj, undefined, undefined, FIELD_MANAGER);
+    return this.objects.create(typed(obj), undefined, undefined, FIELD_MANAGER);
   }
 
   async replace<T extends KubernetesObject>(obj: T): Promise<T> {
     await this.guard.ensure();
-    return this.objects.replace(obj, undefined, undefined, FIELD_MANAGER);
+    return this.objects.replace(typed(obj), undefined, undefined, FIELD_MANAGER);
   }
 
   async mergePatch<T extends KubernetesObject>(obj: T): Promise<T> {
     await this.guard.ensure();
-    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    return this.objects.patch(typed(obj), undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
   }
 
   /** Delete; absent is fine. Returns whether something was deleted. */
@@ -129,7 +144,7 @@ export class LabCluster {
 
   async read<T extends KubernetesObject>(ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<T | undefined> {
     try {
-      return (await this.objects.read(ref as any)) as T;
+      return wire(await this.objects.read(ref as any)) as T;
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -139,14 +154,14 @@ export class LabCluster {
   async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
     const res = await this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
     // list items come without apiVersion/kind; put them back so items can be replaced or deleted as they are
-    return res.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind }));
+    return res.items.map((o) => wire({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind }));
   }
 
   /** Server-side dry-run create: runs authentication, authorization and every admission plugin. */
   async dryRunCreate(obj: KubernetesObject): Promise<DryRunResult> {
     await this.guard.ensure();
     try {
-      await this.objects.create(obj, undefined, 'All', FIELD_MANAGER);
+      await this.objects.create(typed(obj), undefined, 'All', FIELD_MANAGER);
       return { allowed: true, message: 'admitted', warnings: [] };
     } catch (e) {
       const info = apiError(e);
