@@ -95,6 +95,9 @@ export class Lab {
   async start(id: string, reporter: TaskReporter = silentReporter): Promise<Lesson> {
     const l = this.lesson(id);
     this.assertRunnable(l);
+    // One insecure scenario at a time: the previous lesson's (cluster-wide bindings, say) would skew this one's checks.
+    const previous = (await this.progress.load()).current;
+    if (previous && previous !== l.id && this.catalogue.get(previous) && (await this.isStarted(previous))) await this.remove(previous, reporter);
     await reporter.task(`Set up the scenario of ${l.id}`, async () => resetLesson(await this.scenarioCtx(), l));
     const clusterId = await this.engine.labId();
     await this.progress.update((d) => { d.current = l.id; this.touch(d, l.id).clusterId = clusterId; });
@@ -192,6 +195,14 @@ export class Lab {
     await reporter.task(`Reset ${l.id} to its insecure starting point`, async () => resetLesson(await this.scenarioCtx(), l));
     const clusterId = await this.engine.labId();
     await this.progress.update((d) => { this.touch(d, l.id).clusterId = clusterId; });
+  }
+
+  /** Take a lesson's scenario out of the cluster (its progress stays; opening it again sets it up anew). */
+  async remove(id: string, reporter: TaskReporter = silentReporter): Promise<void> {
+    const l = this.lesson(id);
+    this.assertRunnable(l);
+    await reporter.task(`Remove the scenario of ${l.id}`, async () => removeLesson(await this.scenarioCtx(), l));
+    await this.progress.update((d) => { if (d.lessons[l.id]) d.lessons[l.id].clusterId = undefined; });
   }
 
   /** Remove every lesson's objects and control-plane edits, and forget all progress. */

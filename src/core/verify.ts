@@ -56,7 +56,8 @@ export async function verifyLesson(lab: Lab, id: string, opts: { solutionTimeout
         return [true, failing(last)[0] ?? 'a check fails'];
       });
     }
-    await step('reset', async () => { await lab.reset(id); return [true, 'back to the insecure scenario']; });
+    // Leave nothing behind: an insecure scenario left in place (a cluster-wide binding, say) would skew other lessons.
+    await step('clean up', async () => { await lab.remove(id); return [true, 'lesson objects removed'] as [boolean, string]; });
   };
   await run();
   return { lesson: id, ok: steps.every((s) => s.ok), steps };

@@ -1,6 +1,6 @@
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { cacheBinDir, missingBinaries } from '../engines/local/binaries.js';
+import { cacheBinDir, missingBinaries } from '../engines/local/binaries-cache.js';
 import { K8S_VERSION } from '../engines/local/versions.js';
 import type { PreflightItem } from './store.js';
 

@@ -30,6 +30,7 @@ export const probe: CheckPrimitive<P> = {
   type: 'probe',
   schema,
   requires: () => 'kind',
+  timeoutMs: (p) => (p.timeoutSeconds + 15) * 1000,
   async run(ctx, p) {
     const name = `kube-seclab-probe-${randomBytes(3).toString('hex')}`;
     const pod = {

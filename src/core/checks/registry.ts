@@ -10,9 +10,29 @@ import { controlPlaneFlag, nodeFile } from './controlPlane.js';
 import { unauthenticated } from './unauthenticated.js';
 import { probe } from './probe.js';
 import { listening } from './listening.js';
+import { etcdClientAuth } from './etcdClientAuth.js';
+import { plaintextSecrets } from './plaintextSecrets.js';
+import { auditEvent } from './auditEvent.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
-  [rbac, admission, object, objects, workload, podSecurity, networkConnection, networkIsolation, etcdEncrypted, controlPlaneFlag, nodeFile, unauthenticated, probe, listening]
-    .map((p) => [p.type, p as CheckPrimitive]),
+  [
+    rbac,
+    admission,
+    object,
+    objects,
+    workload,
+    podSecurity,
+    networkConnection,
+    networkIsolation,
+    etcdEncrypted,
+    controlPlaneFlag,
+    nodeFile,
+    unauthenticated,
+    probe,
+    listening,
+    etcdClientAuth,
+    plaintextSecrets,
+    auditEvent,
+  ].map((p) => [p.type, p as CheckPrimitive]),
 );

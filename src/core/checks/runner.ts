@@ -27,7 +27,7 @@ export async function runCheck(ctx: CheckContext, engine: Engine, spec: CheckSpe
   }
   const t0 = performance.now();
   try {
-    const out = await withTimeout(spec.primitive.run(ctx, spec.params), TIMEOUT_MS);
+    const out = await withTimeout(spec.primitive.run(ctx, spec.params), spec.primitive.timeoutMs?.(spec.params) ?? TIMEOUT_MS);
     return { ...base, passed: out.passed, status: out.passed ? 'passed' : 'failed', message: out.message, durationMs: Math.round(performance.now() - t0) };
   } catch (e) {
     const durationMs = Math.round(performance.now() - t0);

@@ -23,6 +23,8 @@ export interface CheckPrimitive<P = any> {
   requires?: (p: P) => Requirement;
   /** What it reads, for watch mode. Control-plane files are watched through the engine. */
   watches?: (p: P) => WatchTarget[];
+  /** How long it may take before the runner gives up (default 15 s). */
+  timeoutMs?: (p: P) => number;
   /** Whether it depends on control-plane files (manifests, node files, etcd). */
   controlPlane?: boolean;
   run(ctx: CheckContext, p: P): Promise<CheckOutcome>;
