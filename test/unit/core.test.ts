@@ -54,6 +54,20 @@ describe('static-pod manifests → processes', () => {
     const etcd = editManifest(m.etcd, { setFlags: { '--listen-client-urls': 'https://0.0.0.0:2379' } });
     expect(manifestToProcess(etcd, 'etcd', '/n').argv).toContain('--listen-client-urls=https://127.0.0.1:2379');
   });
+  it('a bind flag deleted from the manifest, or written as two list items, still runs on loopback', () => {
+    const removed = editManifest(m['kube-apiserver'], { removeFlags: ['--bind-address'] });
+    const p = manifestToProcess(removed, 'kube-apiserver', '/n');
+    expect(p.argv).toContain('--bind-address=127.0.0.1');
+    expect(p.overrides.join()).toMatch(/--bind-address is not set .*every interface/);
+    for (const c of ['kube-controller-manager', 'kube-scheduler'] as const) {
+      expect(manifestToProcess(editManifest(m[c], { removeFlags: ['--bind-address'] }), c, '/n').argv).toContain('--bind-address=127.0.0.1');
+    }
+    const split = m['kube-apiserver'].replace('- --bind-address=127.0.0.1', '- --bind-address\n        - 0.0.0.0');
+    expect(split).toContain('- 0.0.0.0');
+    const q = manifestToProcess(split, 'kube-apiserver', '/n');
+    expect(q.argv).toContain('--bind-address=127.0.0.1');
+    expect(q.argv).not.toContain('0.0.0.0');
+  });
   it('edits keep comments and are idempotent', () => {
     const once = editManifest(m['kube-apiserver'], { setFlags: { '--audit-log-path': '/var/log/a.log' }, removeFlags: ['--enable-bootstrap-token-auth'] });
     const twice = editManifest(once, { setFlags: { '--audit-log-path': '/var/log/a.log' } });

@@ -56,7 +56,8 @@ async function applyWithRetry(ctx: ScenarioContext, o: KubernetesObject): Promis
       return;
     } catch (e) {
       const info = apiError(e);
-      if (i < 40 && (/serviceaccount.*not found|namespace .* is being terminated|not found/i.test(info.message) && o.kind !== 'Namespace')) { await sleep(100); continue; }
+      // a new namespace's default ServiceAccount comes a moment later; a just-deleted admission policy still applies for a moment
+      if (i < 40 && ((/serviceaccount.*not found|namespace .* is being terminated|not found/i.test(info.message) && o.kind !== 'Namespace') || /ValidatingAdmissionPolicy/.test(info.message))) { await sleep(100); continue; }
       const what = `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
       if (info.unreachable) throw e;
       throw new UserError(`could not apply ${what}: ${info.message}`);

@@ -147,6 +147,13 @@ const LOOPBACK_FLAGS: Record<string, (v: string) => string | null> = {
   '--listen-metrics-urls': (v) => loopbackUrls(v),
 };
 
+/** Flags whose absence would make a component listen beyond loopback (or, for --advertise-address, fail with no default route). */
+const DEFAULT_BIND: Record<string, string[]> = {
+  'kube-apiserver': ['--bind-address', '--advertise-address'],
+  'kube-controller-manager': ['--bind-address'],
+  'kube-scheduler': ['--bind-address'],
+};
+
 function isLoopback(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^127\./.test(h);
@@ -207,8 +214,25 @@ export function manifestToProcess(manifestYaml: string, component: string, nodeR
     return join(nodeRoot, '.not-mounted-into-the-pod', n);
   };
 
+  // `--flag value` (two list items) means the same as `--flag=value` to these programs' flag parsers:
+  // join them for the flags that decide where a component listens, so the loopback rule sees them.
+  const args: string[] = [];
+  const rest = command.slice(1) as string[];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a in LOOPBACK_FLAGS && i + 1 < rest.length && !rest[i + 1].startsWith('-')) { args.push(`${a}=${rest[++i]}`); continue; }
+    args.push(a);
+  }
+  // A flag left out takes the program's default, which for these is every interface (0.0.0.0).
+  for (const flag of DEFAULT_BIND[component] ?? []) {
+    if (!args.some((a) => a === flag || a.startsWith(`${flag}=`))) {
+      args.push(`${flag}=127.0.0.1`);
+      overrides.push(`${flag} is not set (its default listens on every interface): the lab runs ${flag}=127.0.0.1`);
+    }
+  }
+
   const argv: string[] = [command[0]];
-  for (const raw of command.slice(1) as string[]) {
+  for (const raw of args) {
     const eq = raw.indexOf('=');
     if (!raw.startsWith('--') || eq < 0) {
       argv.push(raw.startsWith('/') ? mapPath('an argument', raw) : raw);
