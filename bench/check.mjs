@@ -31,6 +31,9 @@ function shellFor(lesson, c) {
     case 'admission': return `${k} create --dry-run=server -f ${join(lesson.dir, p.file ?? '')} ${p.namespace ? `-n ${p.namespace}` : ''} >/dev/null 2>&1 || true`;
     case 'podSecurity': return `${k} get ${p.kind} ${p.name} -n ${p.namespace} -o json >/dev/null; ${k} label --dry-run=server --overwrite ns ${p.namespace} pod-security.kubernetes.io/enforce=${p.level} >/dev/null 2>&1 || true`;
     case 'etcdEncrypted': return `${k} get secret -n ${p.namespace} ${p.name ?? ''} -o json >/dev/null 2>&1 || true`;
+    case 'listening': return `ss -ltnp >/dev/null 2>&1 || cat /proc/net/tcp >/dev/null`;
+    case 'etcdClientAuth': case 'auditEvent': return `${k} get --raw /readyz >/dev/null 2>&1 || true; grep -q kube ${join(data, 'engines/local/node/etc/kubernetes/manifests/etcd.yaml')} || true`;
+    case 'plaintextSecrets': return `${k} get configmaps -n ${p.namespace} -o json >/dev/null; ${k} get deploy -n ${p.namespace} -o json >/dev/null`;
     case 'controlPlaneFlag': case 'nodeFile': return `grep -q -- ${q(p.flag ?? 'kind')} ${join(data, 'engines/local/node/etc/kubernetes/manifests/kube-apiserver.yaml')} || true`;
     case 'networkConnection': case 'networkIsolation': return `${k} get networkpolicies -A -o json >/dev/null; ${k} get deploy -A -o json >/dev/null`;
     case 'unauthenticated': return `curl -sk -o /dev/null ${lab.engine.status ? '' : ''}https://127.0.0.1/ || true`;
