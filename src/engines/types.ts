@@ -53,8 +53,11 @@ export interface Engine {
   labId(): Promise<string | undefined>;
   /** kubeadm-style static-pod manifest of a control-plane component, as on the node. */
   readManifest(c: Component): Promise<string>;
-  /** Write it and wait until the component runs healthy from it (throws with the component's own error). */
-  writeManifest(c: Component, yaml: string, opts?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Write it and (unless `wait: false`) wait until the component runs healthy from it — throws with
+   * the component's own error. `wait: false` is for a shortcut that breaks the component on purpose.
+   */
+  writeManifest(c: Component, yaml: string, opts?: { timeoutMs?: number; wait?: boolean }): Promise<void>;
   /** Put back the manifest the cluster was created with (lesson reset). Returns whether anything changed. */
   restoreManifest(c: Component, opts?: { timeoutMs?: number }): Promise<boolean>;
   /** Files on the control-plane node (absolute node paths, e.g. /etc/kubernetes/enc/enc.yaml). */

@@ -25,6 +25,8 @@ export const stepSchema = z.union([
       setFlags: z.record(z.string().regex(/^--/), z.string()).optional(),
       removeFlags: z.array(z.string().regex(/^--/)).optional(),
       volumes: z.array(z.object({ name: z.string(), hostPath: z.string(), mountPath: z.string(), readOnly: z.boolean().optional(), type: z.string().optional() }).strict()).optional(),
+      /** false: do not wait for the component to run healthy (a shortcut that breaks it on purpose). */
+      wait: z.boolean().optional(),
     }).strict(),
   }).strict(),
   z.object({ rewrite: z.object({ apiVersion: z.string(), kind: z.string(), namespace: z.string() }).strict() }).strict(),

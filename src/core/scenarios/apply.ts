@@ -100,9 +100,10 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
     } else if ('removeNodeFile' in s) {
       await ctx.engine.removeNodeFile(s.removeNodeFile);
     } else if ('manifest' in s) {
-      const { component, ...edit } = s.manifest;
+      const { component, wait, ...edit } = s.manifest;
       const cur = await ctx.engine.readManifest(component);
-      await ctx.engine.writeManifest(component, editManifest(cur, edit));
+      await ctx.engine.writeManifest(component, editManifest(cur, edit), { wait });
+      if (wait === false) await sleep(3000); // let the component restart into its broken state before anything is judged
     } else if ('rewrite' in s) {
       const items = await ctx.cluster.list(s.rewrite.apiVersion, s.rewrite.kind, s.rewrite.namespace);
       for (const o of items) await ctx.cluster.replace(o);

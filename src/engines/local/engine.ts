@@ -118,7 +118,8 @@ export class LocalEngine implements Engine {
   watchControlPlane(onChange: () => void, signal: AbortSignal): void {
     const watchers: FSWatcher[] = [];
     const add = (dir: string, recursive: boolean) => {
-      try { watchers.push(watch(dir, { recursive }, () => onChange())); } catch { /* not there (yet) */ }
+      // Logs (an audit log kept under /etc/kubernetes) change all the time and say nothing about the set-up.
+      try { watchers.push(watch(dir, { recursive }, (_e, file) => { if (!String(file ?? '').endsWith('.log')) onChange(); })); } catch { /* not there (yet) */ }
     };
     add(join(this.L.node, 'etc', 'kubernetes'), true); // manifests, encryption/audit configs
     add(this.L.dir, false); // state.json: the supervisor restarted or re-probed a component
@@ -363,8 +364,9 @@ export class LocalEngine implements Engine {
     return readFile(this.L.manifest(c), 'utf8');
   }
 
-  async writeManifest(c: Component, yaml: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+  async writeManifest(c: Component, yaml: string, opts: { timeoutMs?: number; wait?: boolean } = {}): Promise<void> {
     await writeFileAtomic(this.L.manifest(c), yaml);
+    if (opts.wait === false) return;
     await this.waitComponent(c, createHash('sha256').update(yaml).digest('hex'), opts.timeoutMs ?? 90_000);
   }
 
