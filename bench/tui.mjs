@@ -54,7 +54,10 @@ const ENTRIES = {
 /** One start: ms to the first non-empty frame, to Ink's first frame and to Home; the session is left running. */
 async function coldStart(session, entry = 'binary') {
   const t0 = performance.now();
-  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-e', `KUBE_SECLAB_DATA=${data}`, ENTRIES[entry]);
+  // tmux now and then loses its server while the previous run's is going away: try again
+  for (let attempt = 0; ; attempt++) {
+    try { tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-e', `KUBE_SECLAB_DATA=${data}`, ENTRIES[entry]); break; } catch (e) { if (attempt >= 2) throw e; await new Promise((r) => setTimeout(r, 300)); }
+  }
   let first;
   let ink;
   for (;;) {
