@@ -1,4 +1,4 @@
-import { writeFile, rename, mkdir, readFile, open } from 'node:fs/promises';
+import { rename, mkdir, readFile, open } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 

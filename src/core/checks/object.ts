@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
-import { conditionSchema, evaluate, select } from './path.js';
+import { conditionSchema, evaluate } from './path.js';
 import { describe } from './files.js';
 
 const ref = {
@@ -68,4 +68,3 @@ export const objects: CheckPrimitive<z.infer<typeof objectsSchema>> = {
   },
 };
 
-export { select };

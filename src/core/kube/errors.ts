@@ -16,4 +16,3 @@ export function apiError(e: unknown): ApiErrorInfo {
 }
 
 export function isNotFound(e: unknown): boolean { return apiError(e).code === 404; }
-export function isConflict(e: unknown): boolean { return apiError(e).code === 409; }

@@ -184,8 +184,16 @@ async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, less
 /** Put a lesson's insecure scenario in place (from scratch): remove, apply manifests, run set-up steps, wait for workloads. */
 export async function resetLesson(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
   const objs = await loadManifests(lesson.scenarioDir);
-  await removeClusterObjects(ctx, lesson);
-  await Promise.all(objs.filter((o) => o.kind === 'Namespace').map((ns) => restoreNamespace(ctx, ns, lesson.id)));
+  const namespaces = () => Promise.all(objs.filter((o) => o.kind === 'Namespace').map((ns) => restoreNamespace(ctx, ns, lesson.id)));
+  // Empty the lesson's namespaces first while the API server works — then whatever the lesson encrypted
+  // there is gone before the control plane is put back; a broken API server is repaired first instead.
+  if ((await ctx.engine.status()).healthy) {
+    await namespaces();
+    await removeClusterObjects(ctx, lesson);
+  } else {
+    await removeClusterObjects(ctx, lesson);
+    await namespaces();
+  }
   await applyObjects(ctx, objs, lesson.id);
   await runSteps(ctx, lesson.scenarioDir, await readSteps(lesson.scenarioDir), lesson.id);
   await Promise.all(objs.filter((o) => o.kind === 'Deployment').map((d) => waitDeployment(ctx, d.metadata!.namespace!, d.metadata!.name!, 30_000)));

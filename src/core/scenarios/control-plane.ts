@@ -19,10 +19,11 @@ async function decryptAll(ctx: ScenarioContext): Promise<void> {
   let cfg: any;
   try { cfg = parse(text); } catch { return; }
   const resources: string[] = [];
+  for (const r of cfg?.resources ?? []) resources.push(...(r.resources ?? []));
+  if (!(await anyEncrypted(ctx, resources))) return; // nothing to decrypt: spare the API server a restart
   for (const r of cfg?.resources ?? []) {
     const providers: any[] = r.providers ?? [];
     r.providers = [{ identity: {} }, ...providers.filter((p) => !('identity' in p))];
-    resources.push(...(r.resources ?? []));
   }
   await ctx.engine.writeNodeFile(path, stringify(cfg));
   await ctx.engine.writeManifest('kube-apiserver', `${manifest.trimEnd()}\n# kube-seclab: decrypting before reset\n`);
@@ -31,6 +32,19 @@ async function decryptAll(ctx: ScenarioContext): Promise<void> {
     if (!kind) continue;
     for (const o of await ctx.cluster.list(kind[0], kind[1])) await ctx.cluster.replace(o).catch(() => {}); // gone or changed meanwhile
   }
+}
+
+/** Is any object of these resources stored encrypted in etcd? (Read from the raw bytes.) */
+async function anyEncrypted(ctx: ScenarioContext, resources: string[]): Promise<boolean> {
+  for (const res of new Set(resources)) {
+    const kind = KINDS[res];
+    if (!kind) return true; // a resource we cannot enumerate: assume so
+    for (const o of await ctx.cluster.list(kind[0], kind[1])) {
+      const raw = await ctx.engine.etcdGet(`/registry/${res}/${o.metadata!.namespace}/${o.metadata!.name}`);
+      if (raw?.subarray(0, 8).toString() === 'k8s:enc:') return true;
+    }
+  }
+  return false;
 }
 
 /** Put a control-plane component back to the manifest the cluster was created with. */

@@ -7,7 +7,7 @@ import { join, dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import type { Engine, EngineStatus, Requirement, TaskReporter, ComponentHealth } from '../types.js';
+import type { Engine, EngineStatus, Requirement, TaskReporter } from '../types.js';
 import { silentReporter } from '../types.js';
 import { COMPONENTS, defaultManifests, type Component, type Ports } from './manifests.js';
 import { localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
@@ -99,7 +99,7 @@ export class LocalEngine implements Engine {
   readonly kubeconfigPath: string;
   readonly L;
 
-  constructor(private readonly paths: LabPaths, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(paths: LabPaths, private readonly env: NodeJS.ProcessEnv = process.env) {
     this.kubeconfigPath = paths.kubeconfig;
     this.L = localLayout(paths.engineDir('local'));
   }
@@ -398,6 +398,7 @@ export class LocalEngine implements Engine {
     const cur = await readFile(this.L.manifest(c), 'utf8').catch(() => '');
     if (cur === base) return false;
     await this.writeManifest(c, base, opts);
+    await rm(join(this.L.node, '.not-mounted-into-the-pod'), { recursive: true, force: true }); // what a misconfigured flag wrote
     return true;
   }
 
@@ -454,4 +455,3 @@ export class LocalEngine implements Engine {
   }
 }
 
-export type { ComponentHealth };

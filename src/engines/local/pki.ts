@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
-import { mkdir, writeFile, readFile, access } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -138,9 +138,3 @@ export async function writePki(pkiDir: string, pki: ClusterPki): Promise<void> {
     await writeFile(p, pem, { mode: rel.endsWith('.key') ? 0o600 : 0o644 });
   }
 }
-
-export async function exists(p: string): Promise<boolean> {
-  try { await access(p); return true; } catch { return false; }
-}
-
-export async function readPem(p: string): Promise<string> { return readFile(p, 'utf8'); }
