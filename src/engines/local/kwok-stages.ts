@@ -9,6 +9,15 @@ export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 /** Flags for kwok itself (its KwokConfiguration document would reset every other default). */
 export const KWOK_FLAGS = [`--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`, '--cidr=10.244.0.1/16', '--node-ip=127.0.0.1', '--node-port=0'];
 
+/** A healthy node's conditions, stamped now: posted when the node comes up and on every heartbeat. */
+const NODE_CONDITIONS = `      {{ $now := Now }}
+      conditions:
+      - {type: Ready, status: "True", reason: KubeletReady, message: "kwok is posting ready status", lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+      - {type: MemoryPressure, status: "False", reason: KubeletHasSufficientMemory, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+      - {type: DiskPressure, status: "False", reason: KubeletHasNoDiskPressure, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+      - {type: PIDPressure, status: "False", reason: KubeletHasSufficientPID, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
+`;
+
 export const KWOK_CONFIG = `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -22,13 +31,7 @@ spec:
       values: ['True']
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - {type: Ready, status: "True", reason: KubeletReady, message: "kwok is posting ready status", lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
-      - {type: MemoryPressure, status: "False", reason: KubeletHasSufficientMemory, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
-      - {type: DiskPressure, status: "False", reason: KubeletHasNoDiskPressure, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
-      - {type: PIDPressure, status: "False", reason: KubeletHasSufficientPID, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
-      addresses:
+${NODE_CONDITIONS}      addresses:
       - {type: InternalIP, address: {{ NodeIP | Quote }}}
       - {type: Hostname, address: {{ NodeName | Quote }}}
       allocatable: {cpu: "32", memory: 64Gi, pods: "250"}
@@ -59,13 +62,7 @@ spec:
     jitterDurationMilliseconds: 5000
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - {type: Ready, status: "True", reason: KubeletReady, message: "kwok is posting ready status", lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
-      - {type: MemoryPressure, status: "False", reason: KubeletHasSufficientMemory, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
-      - {type: DiskPressure, status: "False", reason: KubeletHasNoDiskPressure, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
-      - {type: PIDPressure, status: "False", reason: KubeletHasSufficientPID, lastHeartbeatTime: {{ $now | Quote }}, lastTransitionTime: {{ $now | Quote }}}
----
+${NODE_CONDITIONS}---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
