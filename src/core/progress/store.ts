@@ -15,7 +15,39 @@ export interface LessonProgress {
   lastActivity: string;
   /** The lab id of the cluster the scenario was set up on (a new cluster needs a new set-up). */
   clusterId?: string;
-  lastCheck?: { at: string; passed: boolean; failed: string[] };
+  lastCheck?: LastCheck;
+}
+
+/** One check's outcome in the last recorded run (status as the runner reports it). */
+export interface CheckRecord {
+  id: string;
+  status: 'passed' | 'failed' | 'unreachable' | 'skipped' | 'error';
+  message: string;
+}
+
+/**
+ * The last recorded check run of a lesson. `failed` (ids) is what version-1 files always had and is
+ * still written; `checks` (every check's status and message) was added later and is optional, so
+ * older files load unchanged — they just have no per-check messages.
+ */
+export interface LastCheck {
+  at: string;
+  passed: boolean;
+  failed: string[];
+  checks?: CheckRecord[];
+}
+
+/** Messages are kept short: the progress file is copied around and exported. */
+const MAX_MESSAGE = 500;
+
+/** The record of a check run, as kept in the progress file. */
+export function lastCheckRecord(result: { passed: boolean; checks: { id: string; status: CheckRecord['status']; message: string }[] }, at = new Date()): LastCheck {
+  return {
+    at: at.toISOString(),
+    passed: result.passed,
+    failed: result.checks.filter((c) => c.status === 'failed').map((c) => c.id),
+    checks: result.checks.map((c) => ({ id: c.id, status: c.status, message: c.message.length > MAX_MESSAGE ? c.message.slice(0, MAX_MESSAGE - 1) + '…' : c.message })),
+  };
 }
 
 export interface ProgressData {
