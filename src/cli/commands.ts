@@ -10,6 +10,11 @@ import { lineReporter } from './reporter.js';
 import { style, symbols } from './style.js';
 import { doctor } from './doctor.js';
 import { EXIT } from './exit.js';
+import { listLabs, type LabOverview } from '../core/labs.js';
+import { buildExport, resolveLearner, toJunit } from '../core/classroom/export.js';
+import { classReport, formatReportText } from '../core/classroom/report.js';
+import { renderHtml } from '../core/classroom/html.js';
+import { writeFileAtomic } from '../core/fsutil.js';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -40,7 +45,11 @@ async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test(a.trim());
 }
 
-export interface CommandOptions { json?: boolean; watch?: boolean; yes?: boolean; all?: boolean; apply?: boolean }
+export interface CommandOptions {
+  json?: boolean; watch?: boolean; yes?: boolean; all?: boolean; apply?: boolean;
+  format?: string; out?: string; learner?: string; 'learner-id'?: string; html?: string;
+  count?: string; minutes?: string; seed?: string;
+}
 
 /** Every subcommand; loaded only when one is asked for, so the TUI starts without it. */
 export async function runCommand(cmd: string, args: string[], o: CommandOptions, env: NodeJS.ProcessEnv, engine: EngineName | undefined): Promise<number> {
@@ -49,6 +58,8 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
   await lab.progress.load(); // a corrupt file is set aside here, with a warning below
   for (const w of lab.progress.warnings) err(style.warning(`warning: ${w}`, process.stderr));
   const rep = lineReporter();
+  // A timed-out exam is graded on the next command, whichever it is.
+  if (!['down', 'env', 'doctor', 'dev', 'class', 'exam'].includes(cmd)) await (await import('./exam.js')).settleExam(lab, rep, (m) => err(style.warning(m, process.stderr)));
 
   switch (cmd) {
     case 'up': {
@@ -58,8 +69,8 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
     }
     case 'down': await lab.engine.down(rep); return EXIT.ok;
     case 'status': {
-      const st = await lab.engine.status();
-      if (o.json) { out(JSON.stringify(st, null, 2)); return st.healthy ? EXIT.ok : EXIT.failed; }
+      const [st, labs] = await Promise.all([lab.engine.status(), listLabs(env, lab.paths.name)]);
+      if (o.json) { out(JSON.stringify({ ...st, name: lab.paths.name, labs }, null, 2)); return st.healthy ? EXIT.ok : EXIT.failed; }
       out(`${style.bold('engine')}      ${st.engine}${st.exists ? '' : style.muted(' (no cluster)')}`);
       out(`${style.bold('health')}      ${st.healthy ? style.success('healthy') : st.exists ? style.error('unhealthy') : style.muted('not created')}`);
       for (const [k, v] of Object.entries(st.endpoints)) out(`${style.bold(k.padEnd(11))} ${v}`);
@@ -68,11 +79,13 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       for (const c of st.components) for (const w of c.warnings) out(style.warning(`${symbols.arrow} ${c.name}: ${w}`));
       for (const c of st.components) out(` ${c.healthy ? style.success(symbols.pass) : style.error(symbols.fail)} ${c.name.padEnd(24)} ${c.phase}${c.restarts ? style.muted(` (${c.restarts} restarts)`) : ''}${c.error && !c.healthy ? style.muted(` — ${c.error}`) : ''}`);
       for (const p of st.problems) out(style.warning(`${symbols.arrow} ${p}`));
+      printLabs(labs);
       return st.healthy ? EXIT.ok : EXIT.failed;
     }
     case 'list': {
       const items = await lab.list();
       if (o.json) { out(JSON.stringify(items.map(({ id, layer, title, requires, status }) => ({ id, layer, title, requires, status })), null, 2)); return EXIT.ok; }
+      if (lab.workshop) { await (await import('./workshop.js')).printWorkshopList(lab, items); return EXIT.ok; }
       for (const layer of LAYERS) {
         const ls = items.filter((l) => l.layer === layer);
         if (!ls.length) continue;
@@ -92,6 +105,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
       if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
       out(`Then \`kube-seclab check\` (or \`check --watch\`), \`kube-seclab hint\` when stuck.`);
+      if (lab.workshop) await (await import('./workshop.js')).printWorkshopRules(lab, l.id);
       return EXIT.ok;
     }
     case 'check': {
@@ -111,6 +125,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       else {
         printResult(r, lab.lesson(r.lesson).title);
         if (r.passed) out('\n' + lab.lesson(r.lesson).debrief.trim());
+        else if (lab.workshop) await (await import('./workshop.js')).printTimeBox(lab, r.lesson);
       }
       return r.unreachable ? EXIT.usage : r.passed ? EXIT.ok : EXIT.failed;
     }
@@ -145,6 +160,8 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       return d.items.every((i) => i.ok || i.optional) ? EXIT.ok : EXIT.failed;
     }
     case 'env': out(`export KUBECONFIG=${lab.engine.kubeconfigPath}`); return EXIT.ok;
+    case 'progress': return progressCommand(lab, args, o);
+    case 'class': return classCommand(args, o);
     case 'dev': {
       if (args[0] !== 'verify') throw new UserError(`unknown dev command ${args[0] ?? ''}`, 'try `kube-seclab dev verify`');
       const ids = args.length > 1 ? args.slice(1) : lab.catalogue.lessons.map((l) => l.id);
@@ -159,8 +176,66 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       else out(`${results.filter((r) => r.ok).length} passed, ${results.filter((r) => !r.ok).length} failed`);
       return results.every((r) => r.ok) && lab.catalogue.problems.length === 0 ? EXIT.ok : EXIT.failed;
     }
+    case 'exam': return (await import('./exam.js')).examCommand(lab, args, o, rep);
     default:
       err(`kube-seclab: unknown command "${cmd}"\n  ${symbols.arrow} see \`kube-seclab --help\``);
       return EXIT.usage;
   }
+}
+
+/** Every lab on this host after the current one's status: name, engine, whether its cluster runs. */
+function printLabs(labs: LabOverview[]) {
+  out('');
+  out(style.bold(`labs on this host (${labs.length})`));
+  const w = Math.max(...labs.map((l) => l.name.length));
+  for (const l of labs) {
+    const state = l.error ? style.warning(l.error)
+      : !l.exists ? style.muted('no cluster')
+        : l.healthy ? style.success('running') : l.running ? style.warning('running, unhealthy') : style.muted('stopped');
+    out(` ${l.current ? style.accent('▸') : ' '} ${l.name.padEnd(w)}  ${l.engine.padEnd(5)}  ${state}${l.running && l.apiserver ? style.muted(`  ${l.apiserver}`) : ''}${l.current ? style.muted('  (this lab)') : ''}`);
+  }
+  if (labs.length > 1 || labs[0]?.name !== 'default') out(style.muted(`  ${symbols.arrow} another lab: kube-seclab --name NAME status`));
+}
+
+/** `progress export`: this learner's progress as the documented JSON contract or JUnit XML. */
+async function progressCommand(lab: Lab, args: string[], o: CommandOptions): Promise<number> {
+  if (args[0] !== 'export') throw new UserError(`unknown progress command ${args[0] ?? ''}`.trim(), 'try `kube-seclab progress export [--format json|junit] [--out FILE]`');
+  if (args.length > 1) throw new UserError(`unexpected argument ${args[1]}`, '`kube-seclab progress export [--format json|junit] [--out FILE] [--learner NAME] [--learner-id ID]`');
+  const format = o.format ?? 'json';
+  if (format !== 'json' && format !== 'junit') throw new UserError(`unknown export format "${format}"`, 'use --format json or --format junit');
+  const flags = { name: o.learner, id: o['learner-id'] };
+  for (const [k, v] of [['--learner', flags.name], ['--learner-id', flags.id]] as const) if (v !== undefined && !v.trim()) throw new UserError(`${k} is empty`);
+  // Flags are remembered, so the next export (and the teacher's report) keeps the same name.
+  const progress = flags.name !== undefined || flags.id !== undefined
+    ? await lab.progress.update((d) => { d.learner = { ...d.learner, ...(flags.name ? { name: flags.name.trim() } : {}), ...(flags.id ? { id: flags.id.trim() } : {}) }; })
+    : await lab.progress.load();
+  const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
+  const exp = buildExport({ lessons: lab.catalogue.lessons, progress, learner: resolveLearner(flags, progress, lab.env), labVersion: version, labName: lab.paths.name, engine: lab.engine.name });
+  const text = format === 'json' ? JSON.stringify(exp, null, 2) + '\n' : toJunit(exp);
+  if (o.out) {
+    await writeFileAtomic(o.out, text);
+    err(`${style.success(symbols.pass, process.stderr)} wrote ${o.out}: ${exp.learner.name}, ${exp.lessons.filter((l) => l.done).length}/${exp.lessons.length} lessons done (${format})`);
+  } else process.stdout.write(text);
+  return EXIT.ok;
+}
+
+/** `class report FILES...`: merge learners' exports; a summary here, the page with --html. */
+async function classCommand(args: string[], o: CommandOptions): Promise<number> {
+  if (args[0] !== 'report') throw new UserError(`unknown class command ${args[0] ?? ''}`.trim(), 'try `kube-seclab class report FILES... [--html report.html] [--json]`');
+  const files = args.slice(1);
+  if (!files.length) throw new UserError('which exports?', 'each learner runs `kube-seclab progress export --out NAME.json`; then `kube-seclab class report *.json`');
+  const r = await classReport(files);
+  for (const p of r.problems) err(`${style.error('kube-seclab: skipped', process.stderr)} ${p.file}: ${p.message}`);
+  if (!r.learners.length) {
+    err(`${style.error('kube-seclab:', process.stderr)} ${files.length === 1 ? 'the file is not' : `none of the ${files.length} files is`} a usable progress export\n  ${symbols.arrow} each learner runs \`kube-seclab progress export --out NAME.json\``);
+    return EXIT.usage;
+  }
+  for (const n of r.notes) err(style.warning(`note: ${n}`, process.stderr));
+  if (o.html) {
+    await writeFileAtomic(o.html, renderHtml(r));
+    err(`${style.success(symbols.pass, process.stderr)} wrote ${o.html} (${r.learners.length} learner${r.learners.length === 1 ? '' : 's'})`);
+  }
+  if (o.json) out(JSON.stringify(r, null, 2));
+  else for (const line of formatReportText(r)) out(line);
+  return EXIT.ok;
 }

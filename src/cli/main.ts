@@ -3,6 +3,7 @@ import { UserError, errorMessage } from '../core/errors.js';
 import type { EngineName } from '../engines/types.js';
 import { style, symbols } from './style.js';
 import { EXIT } from './exit.js';
+import { validateLabName } from '../core/paths.js';
 
 export { EXIT };
 const out = (s = '') => process.stdout.write(s + '\n');
@@ -15,7 +16,7 @@ Usage: kube-seclab [command] [options]
   (no command)              open the lab in this terminal (the TUI)
   up [--engine local|kind]  create or start the lab's cluster
   down                      stop and delete the lab's cluster
-  status [--json]           engine, endpoints, each component's health
+  status [--json]           engine, endpoints, each component's health; every lab on this host
   list [--json]             every lesson with its status
   start <lesson>            set up a lesson's insecure scenario and make it current
   check [<lesson>] [--json] [--watch]
@@ -27,10 +28,24 @@ Usage: kube-seclab [command] [options]
                             put a lesson back to its insecure start (--all: every lesson + progress)
   doctor [--json]           what is installed, versions, cluster reachable
   env                       print the export line for your own shell's kubectl
+  progress export [--format json|junit] [--out FILE] [--learner NAME] [--learner-id ID]
+                            every lesson's progress, for a teacher (JSON contract or JUnit XML)
+  class report FILES... [--html FILE] [--json]
+                            merge learners' exports: completion, attempts, hints, time
   dev verify [<lesson>...] [--json]
                             prove each lesson: unsolved fails, solution passes, shortcuts fail
+  exam [--count N] [--minutes M] [--seed S]
+                            an exam: N random lessons (same seed, same lessons), one time limit,
+                            no hints, solutions or checks until you hand a lesson in. In a terminal
+                            it opens the exam screen; with --json or in scripts use:
+    exam start [--count N] [--minutes M] [--seed S] [--json]
+                            set up the first lesson and start the clock
+    exam status [--json]    time left, the current lesson; the result once it is over
+    exam next               hand in this lesson (its checks run, results at the end), set up the next
+    exam submit [--json]    hand in this lesson and end the exam: score, checks, result file
 
-Options: --name NAME (a separate lab and cluster), --engine, --json, --yes, -h/--help, --version
+Options: --name NAME (a separate lab and cluster), --engine, --json, --yes, -h/--help, --version,
+         --workshop FILE (or KUBE_SECLAB_WORKSHOP): limit the lab to a workshop's lessons and rules
 Exit codes: 0 all passed, 1 checks failed, 2 usage or environment error.`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -41,6 +56,8 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' }, watch: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, all: { type: 'boolean' },
         apply: { type: 'boolean' }, engine: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+        workshop: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, seed: { type: 'string' },
+        format: { type: 'string' }, out: { type: 'string' }, learner: { type: 'string' }, 'learner-id': { type: 'string' }, html: { type: 'string' },
       },
     });
   } catch (e) {
@@ -53,17 +70,25 @@ export async function main(argv: string[]): Promise<number> {
   if (o.version) { out((await import('../../package.json', { with: { type: 'json' } })).default.version); return EXIT.ok; }
   const env = { ...process.env };
   if (o.name) {
-    if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(o.name)) throw new UserError(`--name must be lower-case letters, digits and dashes (got ${o.name})`);
+    validateLabName(o.name);
     env.KUBE_SECLAB_NAME = o.name;
   }
   const engine = o.engine as EngineName | undefined;
+  if (o.workshop !== undefined) env.KUBE_SECLAB_WORKSHOP = o.workshop;
+  const examTui = cmd === 'exam' && args.length === 0 && !o.json && !!process.stdout.isTTY && !!process.stdin.isTTY;
 
-  if (!cmd) {
+  if (!cmd || examTui) {
     if (!process.stdout.isTTY || !process.stdin.isTTY) {
       err('kube-seclab: the lab screen needs an interactive terminal.\n  → in scripts use the subcommands: `kube-seclab up`, `list`, `start <lesson>`, `check --json`, `hint`, `reset` (see --help)');
       return EXIT.usage;
     }
+    // A broken workshop file is reported like a broken lesson (file:line: field), before the screen opens.
+    if (env.KUBE_SECLAB_WORKSHOP) await (await import('../core/workshop.js')).validateWorkshopFile(env.KUBE_SECLAB_WORKSHOP);
     const { runTui } = await import('../ui/run.js');
+    if (examTui) {
+      const { parseExamOptions } = await import('../core/exam.js');
+      return runTui({ env, engine, exam: parseExamOptions(o) });
+    }
     return runTui({ env, engine });
   }
 

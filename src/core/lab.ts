@@ -1,18 +1,20 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { labPaths, packageRoot, type LabPaths } from './paths.js';
-import { loadCatalogue, type Catalogue, type Lesson } from './lessons/loader.js';
-import { ProgressStore, type ProgressData } from './progress/store.js';
+import { loadCatalogue, Catalogue, type Lesson } from './lessons/loader.js';
+import { ProgressStore, lastCheckRecord, type ProgressData } from './progress/store.js';
 import { LabCluster } from './kube/client.js';
 import { runChecks, type LessonResult } from './checks/runner.js';
 import { watchLesson } from './checks/watch.js';
 import { resetLesson, removeLesson, applyFix, type ScenarioContext } from './scenarios/apply.js';
-import { createEngine } from '../engines/index.js';
+import { createEngine, defaultEngine } from '../engines/index.js';
 import type { Engine, EngineName, TaskReporter } from '../engines/types.js';
 import { silentReporter } from '../engines/types.js';
 import { UserError } from './errors.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
 import type { Layer } from './lessons/schema.js';
+import { aidAllowed, aidRefusal, loadWorkshop, type Aid, type Workshop } from './workshop.js';
+import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
 
 export type LessonStatus = 'done' | 'current' | 'todo' | 'unavailable';
 export interface LessonSummary { id: string; layer: Layer; title: string; requires: 'api' | 'kind'; status: LessonStatus }
@@ -25,6 +27,8 @@ interface LabConfig { engine: EngineName }
  */
 export class Lab {
   private clusterHandle?: LabCluster;
+  /** Why this engine, when nobody chose one (`up` says it). */
+  engineNote?: string;
 
   private constructor(
     readonly paths: LabPaths,
@@ -32,16 +36,29 @@ export class Lab {
     readonly progress: ProgressStore,
     readonly engine: Engine,
     readonly env: NodeJS.ProcessEnv,
+    /** Every lesson, whatever the workshop (`catalogue` is what the learner may open). */
+    readonly allLessons: Catalogue = catalogue,
+    /** The workshop the lab is limited to (--workshop / KUBE_SECLAB_WORKSHOP). */
+    readonly workshop?: Workshop,
   ) {}
 
-  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string } = {}): Promise<Lab> {
+  /** `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none. */
+  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null } = {}): Promise<Lab> {
     const env = opts.env ?? process.env;
     const paths = labPaths(env);
     const saved = await readJson<LabConfig>(join(paths.data, 'lab.json')).catch(() => undefined);
-    const name: EngineName = opts.engine ?? (env.KUBE_SECLAB_ENGINE as EngineName | undefined) ?? saved?.engine ?? 'local';
+    const chosen = opts.engine ?? (env.KUBE_SECLAB_ENGINE as EngineName | undefined) ?? saved?.engine;
+    const auto = chosen ? undefined : await defaultEngine(env, paths.cache);
+    const name: EngineName = chosen ?? auto!.name;
     if (name !== 'local' && name !== 'kind') throw new UserError(`unknown engine "${name}"`, 'use --engine local or --engine kind');
     const catalogue = await loadCatalogue(opts.root ?? packageRoot);
-    return new Lab(paths, catalogue, new ProgressStore(paths.progress), createEngine(name, paths, env), env);
+    const workshopFile = opts.workshop === undefined ? env.KUBE_SECLAB_WORKSHOP || undefined : opts.workshop ?? undefined;
+    const workshop = workshopFile ? await loadWorkshop(workshopFile, catalogue.lessons.map((l) => l.id)) : undefined;
+    // A workshop limits what the learner sees to its lessons, in its order.
+    const visible = workshop ? new Catalogue(workshop.lessons.map((w) => catalogue.get(w.id)!), catalogue.problems, catalogue.root) : catalogue;
+    const lab = new Lab(paths, visible, new ProgressStore(paths.progress), createEngine(name, paths, env), env, catalogue, workshop);
+    lab.engineNote = auto?.why;
+    return lab;
   }
 
   /** Remember the engine chosen at `up`, so later commands use the same cluster. */
@@ -53,6 +70,9 @@ export class Lab {
     const key = id ?? progress?.current;
     if (!key) throw new UserError('no lesson given and none started yet', 'name one: `kube-seclab list` shows them');
     const l = this.catalogue.get(key);
+    if (!l && this.workshop && this.allLessons.get(key)) {
+      throw new UserError(`lesson ${key} is not part of the workshop "${this.workshop.title}" (${this.workshop.file})`, `this workshop has: ${this.workshop.lessons.map((w) => w.id).join(', ')}`);
+    }
     if (!l) {
       const close = this.catalogue.lessons.filter((x) => x.id.includes(key) || key.includes(x.id)).map((x) => x.id);
       throw new UserError(`no lesson "${key}"`, close.length ? `did you mean ${close.join(', ')}?` : '`kube-seclab list` shows every lesson');
@@ -87,6 +107,7 @@ export class Lab {
   }
 
   async up(reporter: TaskReporter = silentReporter, signal?: AbortSignal): Promise<void> {
+    if (this.engineNote) reporter.info(this.engineNote);
     await this.engine.up(reporter, signal);
     await this.rememberEngine();
   }
@@ -95,9 +116,14 @@ export class Lab {
   async start(id: string, reporter: TaskReporter = silentReporter): Promise<Lesson> {
     const l = this.lesson(id);
     this.assertRunnable(l);
+    await this.examGuard('start', l.id);
     // One insecure scenario at a time: the previous lesson's (cluster-wide bindings, say) would skew this one's checks.
     const previous = (await this.progress.load()).current;
-    if (previous && previous !== l.id && this.catalogue.get(previous) && (await this.isStarted(previous))) await this.remove(previous, reporter);
+    const prev = previous && previous !== l.id ? this.allLessons.get(previous) : undefined;
+    if (prev && this.engine.supports(prev.requires) && (await this.isStarted(prev.id))) {
+      await reporter.task(`Remove the scenario of ${prev.id}`, async () => removeLesson(await this.scenarioCtx(), prev));
+      await this.progress.update((d) => { if (d.lessons[prev.id]) d.lessons[prev.id].clusterId = undefined; });
+    }
     await reporter.task(`Set up the scenario of ${l.id}`, async () => resetLesson(await this.scenarioCtx(), l));
     const clusterId = await this.engine.labId();
     await this.progress.update((d) => { d.current = l.id; this.touch(d, l.id).clusterId = clusterId; });
@@ -115,6 +141,7 @@ export class Lab {
   async check(id?: string, opts: { record?: boolean } = {}): Promise<LessonResult> {
     const l = this.lesson(id, await this.progress.load());
     this.assertRunnable(l);
+    await this.examGuard('check', l.id);
     const cluster = await this.cluster();
     const result = await runChecks({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id }, this.engine, l);
     if (opts.record !== false && !result.unreachable) await this.recordCheck(l.id, result);
@@ -125,7 +152,7 @@ export class Lab {
     await this.progress.update((d) => {
       const p = this.touch(d, id);
       p.attempts += 1;
-      p.lastCheck = { at: new Date().toISOString(), passed: result.passed, failed: result.checks.filter((c) => c.status === 'failed').map((c) => c.id) };
+      p.lastCheck = lastCheckRecord(result);
       if (result.passed && p.status !== 'done') { p.status = 'done'; p.completedAt = new Date().toISOString(); }
     });
   }
@@ -135,6 +162,7 @@ export class Lab {
     return (async () => {
       const l = this.lesson(id, await this.progress.load());
       this.assertRunnable(l);
+      await this.examGuard('check', l.id);
       const cluster = await this.cluster();
       let running = false;
       let pending: string | undefined;
@@ -170,6 +198,7 @@ export class Lab {
   async hint(id?: string): Promise<{ lesson: string; index: number; total: number; text: string }> {
     const d = await this.progress.load();
     const l = this.lesson(id, d);
+    await this.aidGuard(l.id, 'hints');
     const used = d.lessons[l.id]?.hintsUsed ?? 0;
     const index = Math.min(used, l.hints.length - 1);
     await this.progress.update((dd) => { const p = this.touch(dd, l.id); p.hintsUsed = Math.max(p.hintsUsed, index + 1); });
@@ -179,6 +208,7 @@ export class Lab {
   /** The reference solution's files, as text to read; `apply` also applies it. */
   async solution(id: string, opts: { apply?: boolean; reporter?: TaskReporter } = {}): Promise<{ files: { path: string; text: string }[]; description?: string }> {
     const l = this.lesson(id);
+    await this.aidGuard(l.id, 'solutions');
     const names = (await readdir(l.solution.dir)).sort();
     const files = await Promise.all(names.map(async (n) => ({ path: relative(this.catalogue.root, join(l.solution.dir, n)), text: await readFile(join(l.solution.dir, n), 'utf8') })));
     await this.progress.update((d) => { this.touch(d, l.id).solutionViewed = true; });
@@ -210,11 +240,42 @@ export class Lab {
     const exists = !!(await this.engine.labId());
     if (exists) {
       const ctx = await this.scenarioCtx();
-      for (const l of this.catalogue.lessons.filter((x) => this.engine.supports(x.requires))) {
+      for (const l of this.allLessons.lessons.filter((x) => this.engine.supports(x.requires))) {
         await reporter.task(`Remove ${l.id}`, async () => removeLesson(ctx, l));
       }
     }
     await this.progress.update((d) => { d.lessons = {}; d.current = undefined; });
+  }
+
+  /** The exam in progress, if any (its state file under the lab's data folder). */
+  async activeExam(): Promise<ExamState | undefined> {
+    const s = await fileExamStore(this.paths.data).load().catch(() => undefined);
+    return s && s.phase !== 'finished' ? s : undefined;
+  }
+
+  /** Exam mode: random lessons from a seed, one time limit, no hints, solutions or checks until hand-in. */
+  exams(opts: { now?: () => number } = {}): ExamRunner {
+    return new ExamRunner(this, fileExamStore(this.paths.data), opts);
+  }
+
+  /**
+   * While an exam runs (the learner's turn), checks, hints, solutions and other lessons are closed;
+   * while the exam itself sets up or grades a lesson, they are its tools.
+   */
+  private async examGuard(what: 'start' | 'check' | Aid, id: string): Promise<void> {
+    const exam = await this.activeExam();
+    if (!exam || exam.phase !== 'running') return;
+    const cur = exam.lessons[exam.index];
+    const left = `${formatClock(remainingMs(exam, Date.now()))} left`;
+    if (what === 'hints' || what === 'solutions') throw new UserError(`no ${what} during the exam (lesson ${exam.index + 1}/${exam.lessons.length}, ${left})`, '`kube-seclab exam submit` hands it in and ends the exam; hints and solutions are back after it');
+    if (what === 'check') throw new UserError(`no checks during the exam: a lesson's checks run when you hand it in (${left})`, '`kube-seclab exam next` hands in this lesson, `kube-seclab exam submit` ends the exam');
+    if (id !== cur.id) throw new UserError(`an exam is running (lesson ${exam.index + 1}/${exam.lessons.length}: ${cur.id}, ${left}); other lessons wait until it ends`, '`kube-seclab exam status` shows it; `kube-seclab exam submit` hands it in');
+  }
+
+  /** Hints and solutions: closed during an exam, and where the workshop says so. */
+  private async aidGuard(id: string, aid: Aid): Promise<void> {
+    await this.examGuard(aid, id);
+    if (!aidAllowed(this.workshop, id, aid)) throw aidRefusal(this.workshop!, id, aid);
   }
 
   async applyShortcut(id: string, name: string): Promise<void> {

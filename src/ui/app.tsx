@@ -13,6 +13,9 @@ import { StartupScreen } from './screens/Startup.js';
 import { HomeScreen } from './screens/Home.js';
 import { LessonScreen } from './screens/Lesson.js';
 import { HelpScreen } from './screens/Help.js';
+import { ExamScreen } from './screens/Exam.js';
+import { formatClock } from '../core/workshop-rules.js';
+import type { ExamOptions } from '../core/exam.js';
 
 // The real Lab is what the effects drive; this line fails to compile if the two drift apart.
 const _labIsAPort = (l: Lab): LabPort => l;
@@ -41,6 +44,7 @@ function Root() {
         {s.screen === 'startup' ? <StartupScreen width={columns} />
           : s.screen === 'lesson' && s.lesson ? <LessonScreen width={columns} height={height} />
             : s.screen === 'help' ? <HelpScreen width={columns} />
+            : s.screen === 'exam' && s.exam ? <ExamScreen width={columns} />
               : <HomeScreen width={columns} />}
       </Box>
     </KeyRouterContext.Provider>
@@ -63,12 +67,13 @@ export function createAppStore(deps: EffectDeps): Store {
 }
 
 /** The TUI on the real terminal (run.ts prepares it); resolves with the exit code. */
-export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName; leaveScreen: () => void }): Promise<number> {
+export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName; exam?: ExamOptions; leaveScreen: () => void }): Promise<number> {
   const { env } = opts;
   const theme = createTheme(env);
   const store = createAppStore({
     openLab: async () => (await import('../core/lab.js')).Lab.open({ env, engine: opts.engine }),
     preflight: async (lab) => (await import('./preflight.js')).preflight(lab.engine.name, env),
+    exam: opts.exam,
   });
   // run.ts has switched to the alternate screen and drawn a first line; Ink redraws from the top.
   process.stdout.write('\x1b[2J\x1b[H');
@@ -101,6 +106,9 @@ export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineNa
   if (st.error?.bug && env.KUBE_SECLAB_DEBUG && st.error.stack) process.stderr.write(`${st.error.stack}\n`);
   if (st.startup.phase === 'cancelling' || st.exitCode === 130) {
     process.stderr.write('kube-seclab: stopped while setting up the cluster; the next `kube-seclab` resumes (or `kube-seclab down` removes it)\n');
+  } else if (st.exam && st.exam.phase !== 'finished' && st.exam.phase !== 'intro' && st.exam.phase !== 'planning') {
+    const left = st.exam.deadline !== undefined ? `${formatClock(st.exam.deadline - Date.now())} left` : 'the clock is running';
+    process.stderr.write(`kube-seclab: the exam keeps running (${left}); \`kube-seclab exam\` resumes it, \`kube-seclab exam submit\` hands it in\n`);
   } else if ((st.exitCode ?? 0) === 0 && st.cluster?.healthy && st.engine) {
     process.stderr.write(`kube-seclab: the ${st.engine.name} cluster keeps running (\`kube-seclab down\` stops it); for kubectl: export KUBECONFIG=${st.engine.kubeconfig}\n`);
   }

@@ -3,7 +3,9 @@ import type { LessonSummary } from '../core/lab.js';
 import type { ProgressData } from '../core/progress/store.js';
 import type { EngineName, EngineStatus, Requirement, TaskReporter } from '../engines/types.js';
 import { UserError, errorMessage } from '../core/errors.js';
-import { visibleLessons, type Action, type Effect, type PreflightItem, type State, type StoreApi, type UiError, type UiLesson } from './store.js';
+import { aidAllowed, elapsedFromProgress, type Workshop } from '../core/workshop-rules.js';
+import type { ExamOptions, ExamRunner, ExamState } from '../core/exam.js';
+import { visibleLessons, type Action, type ExamView, type Effect, type PreflightItem, type State, type StoreApi, type UiError, type UiLesson } from './store.js';
 
 /**
  * The part of the core's Lab the TUI drives. The real Lab satisfies it (run.ts checks that at
@@ -22,6 +24,10 @@ export interface LabPort {
   solution(id: string, opts?: { apply?: boolean }): Promise<{ files: { path: string; text: string }[]; description?: string }>;
   reset(id: string, reporter: TaskReporter): Promise<void>;
   isStarted(id: string): Promise<boolean>;
+  /** The workshop the lab is limited to, if any. */
+  workshop?: Workshop;
+  /** Exam mode: the runner over this lab (the real Lab keeps its state in a file). */
+  exams?(opts?: { now?: () => number }): ExamRunner;
 }
 
 export interface EffectDeps {
@@ -33,6 +39,20 @@ export interface EffectDeps {
   /** How often the status bar re-reads the cluster's health (0: never). */
   statusIntervalMs?: number;
   now?: () => number;
+  /** `kube-seclab exam`: open on the exam screen, with these options. */
+  exam?: ExamOptions;
+  /** How often timers (exam clock, time box) move on (0: never). */
+  clockIntervalMs?: number;
+}
+
+/** The core's exam state as the screen draws it. */
+export function examView(s: ExamState, phase?: ExamView['phase']): Omit<ExamView, 'scroll' | 'notice'> {
+  return {
+    phase: phase ?? (s.phase === 'finished' ? 'finished' : s.phase === 'running' ? 'running' : s.phase === 'preparing' ? 'preparing' : 'grading'),
+    seed: s.seed, minutes: s.minutes, lessons: s.lessons, index: s.index,
+    deadline: s.deadline ? new Date(s.deadline).getTime() : undefined,
+    resultFile: s.resultFile,
+  };
 }
 
 const BUG_HINT = 'this is a bug in kube-seclab; rerun with KUBE_SECLAB_DEBUG=1 for details and report it with `kube-seclab doctor`';
@@ -81,6 +101,9 @@ export function createLabEffects(deps: EffectDeps): Effect {
   let statusTimer: NodeJS.Timeout | undefined;
   let statusBusy = false;
   let api!: StoreApi;
+  let exams: ExamRunner | undefined;
+  let examBusy = false;
+  let clockTimer: NodeJS.Timeout | undefined;
 
   const dispatch = (a: Action) => api.dispatch(a);
   const fail = (e: unknown, title: string, step?: string) => dispatch({ type: 'error/show', error: toUiError(e, title, step) });
@@ -134,6 +157,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
     stopWatch();
     upCtl?.abort();
     if (statusTimer) { clearInterval(statusTimer); statusTimer = undefined; }
+    if (clockTimer) { clearInterval(clockTimer); clockTimer = undefined; }
     dispatch({ type: 'app/exit', code });
   }
 
@@ -148,7 +172,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
       // The schema module (zod) loads after the first frame, like the rest of the core.
       const { LAYERS, LAYER_TITLES } = await import('../core/lessons/schema.js');
       const layers = LAYERS.map((layer) => ({ layer, title: LAYER_TITLES[layer] }));
-      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current });
+      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop });
       dispatch({ type: 'startup/phase', phase: 'checking' });
       const st = await lab.engine.status();
       dispatch({ type: 'cluster/status', status: st });
@@ -175,6 +199,8 @@ export function createLabEffects(deps: EffectDeps): Effect {
       await refreshLessons();
       dispatch({ type: 'startup/phase', phase: 'done' });
       startStatusPoll();
+      startClock();
+      await openExam();
     } catch (e) {
       dispatch({ type: 'startup/phase', phase: 'failed' });
       dispatch({ type: 'error/show', error: { ...toUiError(e, 'The lab could not start'), retry: 'startup' } });
@@ -204,6 +230,10 @@ export function createLabEffects(deps: EffectDeps): Effect {
     }
     if (api.getState().lesson?.id !== id) return;
     dispatch({ type: 'lesson/ready', id });
+    if (lab.workshop?.lessons.some((w) => w.id === id && w.minutes)) {
+      const p = (await lab.progress.load()).lessons[id];
+      dispatch({ type: 'lesson/timeBase', id, spentMs: elapsedFromProgress(p, now()), at: now() });
+    }
     void refreshLessons();
     if (api.getState().watch) startWatch(id);
   }
@@ -252,6 +282,92 @@ export function createLabEffects(deps: EffectDeps): Effect {
     if (api.getState().watch) startWatch(id);
   }
 
+  // ---- exam mode ------------------------------------------------------------------------------
+
+  /** The clock that moves the exam timer and the time box on; each tick may also end the exam. */
+  function startClock() {
+    const ms = deps.clockIntervalMs ?? 1000;
+    if (ms <= 0 || clockTimer) return;
+    clockTimer = setInterval(() => {
+      const s = api.getState();
+      const timed = s.exam?.phase === 'running' || (s.screen === 'lesson' && !!s.lesson?.timeBase);
+      if (timed) dispatch({ type: 'clock/tick', now: now() });
+      if (s.exam?.phase === 'running' && s.exam.deadline !== undefined && now() >= s.exam.deadline) void examStep('timeout');
+    }, ms);
+    clockTimer.unref?.();
+  }
+
+  function showExam(st: ExamState | undefined, phase?: ExamView['phase']) {
+    if (!st) return;
+    dispatch({ type: 'exam/view', exam: examView(st, phase), now: now() });
+  }
+
+  /** After start-up: resume an exam in progress (grading it if its time ran out), or, for `kube-seclab exam`, plan one. */
+  async function openExam() {
+    if (!lab?.exams) return;
+    exams ??= lab.exams({ now });
+    try {
+      const before = await exams.load();
+      if (!before && !deps.exam) return;
+      if (before && before.phase !== 'finished') {
+        showExam(before, before.phase === 'running' && exams.remaining(before) > 0 ? 'running' : 'grading');
+        dispatch({ type: 'tasks/begin', title: 'Resuming the exam' });
+        const st = await exams.settle(storeReporter(api, now));
+        if (st?.phase === 'finished') { await finishedView(st); return; }
+        showExam(st);
+        return;
+      }
+      if (!deps.exam) return;
+      const plan = await exams.plan(deps.exam);
+      dispatch({ type: 'exam/view', exam: { phase: 'intro', seed: plan.seed, minutes: plan.minutes, lessons: plan.lessons, index: 0 }, now: now() });
+    } catch (e) {
+      fail(e, 'The exam could not start');
+    }
+  }
+
+  async function finishedView(st: ExamState) {
+    const { examResult } = await import('../core/exam.js');
+    dispatch({ type: 'exam/view', exam: { ...examView(st), result: examResult(st) }, now: now() });
+    void refreshLessons();
+  }
+
+  /** One step of the exam, never two at once: begin, hand in and go on, submit, reset, time-out. */
+  async function examStep(step: 'begin' | 'next' | 'submit' | 'reset' | 'timeout') {
+    if (!lab?.exams || examBusy) return;
+    exams ??= lab.exams({ now });
+    const runner = exams;
+    const cur = api.getState().exam;
+    if (!cur) return;
+    examBusy = true;
+    const rep = storeReporter(api, now);
+    try {
+      if (step === 'begin') {
+        dispatch({ type: 'exam/view', exam: { ...cur, phase: 'preparing' }, now: now() });
+        dispatch({ type: 'tasks/begin', title: 'Setting up the exam' });
+        showExam(await runner.begin({ count: cur.lessons.length, minutes: cur.minutes, seed: cur.seed }, rep));
+        return;
+      }
+      if (step === 'reset') {
+        dispatch({ type: 'exam/view', exam: { ...cur, phase: 'preparing' }, now: now() });
+        dispatch({ type: 'tasks/begin', title: 'Resetting the lesson' });
+        showExam(await runner.resetCurrent(rep));
+        return;
+      }
+      dispatch({ type: 'exam/view', exam: { ...cur, phase: 'grading' }, now: now() });
+      dispatch({ type: 'tasks/begin', title: step === 'timeout' ? 'Time is up — grading' : step === 'next' ? 'Handing in the lesson' : 'Handing in the exam' });
+      const st = step === 'next' ? await runner.next(rep) : step === 'submit' ? await runner.submit(rep) : await runner.settle(rep);
+      if (st?.phase === 'finished') await finishedView(st);
+      else showExam(st);
+    } catch (e) {
+      // The state file keeps the exam where it was; show it as it stands.
+      const st = await runner.load().catch(() => undefined);
+      if (st) showExam(st, st.phase === 'running' ? 'running' : st.phase === 'finished' ? 'finished' : 'grading');
+      fail(e, step === 'begin' ? 'The exam could not start' : 'The exam step did not complete');
+    } finally {
+      examBusy = false;
+    }
+  }
+
   return (a, store, prev) => {
     api = store;
     const s = store.getState();
@@ -277,9 +393,16 @@ export function createLabEffects(deps: EffectDeps): Effect {
         else if (lessonId && s.lesson?.phase === 'ready') startWatch(lessonId);
         break;
       case 'lesson/hint':
-        if (lab && lessonId) lab.hint(lessonId).then((h) => dispatch({ type: 'hint/shown', id: lessonId, hint: { index: h.index, total: h.total, text: h.text } }), (e) => fail(e, 'No hint'));
+        if (lab && lessonId && aidAllowed(s.workshop, lessonId, 'hints')) lab.hint(lessonId).then((h) => dispatch({ type: 'hint/shown', id: lessonId, hint: { index: h.index, total: h.total, text: h.text } }), (e) => fail(e, 'No hint'));
         break;
-      case 'confirm/answer': if (a.yes && prev.confirm) void confirmed(prev.confirm); break;
+      case 'confirm/answer':
+        if (a.yes && prev.confirm?.kind === 'examNext') void examStep('next');
+        else if (a.yes && prev.confirm?.kind === 'examSubmit') void examStep('submit');
+        else if (a.yes && prev.confirm?.kind === 'examReset') void examStep('reset');
+        else if (a.yes && prev.confirm) void confirmed(prev.confirm);
+        break;
+      case 'exam/begin': if (s.exam?.phase === 'intro') void examStep('begin'); break;
+      case 'exam/close': void refreshLessons(); break;
       case 'lesson/next': {
         if (!lessonId) break;
         const next = nextRunnable(lessonId);

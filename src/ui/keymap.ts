@@ -5,7 +5,7 @@ import type { Key } from 'ink';
  * "which command is this key?" and never compare raw keys; the footers and the `?` help screen are
  * generated from the same table, so they cannot drift from what the keys do.
  */
-export type KeyContext = 'global' | 'home' | 'filter' | 'lesson' | 'scroll' | 'confirm' | 'help' | 'error' | 'provision';
+export type KeyContext = 'global' | 'home' | 'filter' | 'lesson' | 'scroll' | 'confirm' | 'help' | 'error' | 'provision' | 'examIntro' | 'exam' | 'examResult';
 
 export type Command =
   | 'app.quit' | 'app.help' | 'app.interrupt'
@@ -15,7 +15,8 @@ export type Command =
   | 'scroll.down' | 'scroll.up' | 'scroll.pageDown' | 'scroll.pageUp' | 'scroll.top' | 'scroll.bottom'
   | 'confirm.yes' | 'confirm.no'
   | 'help.close'
-  | 'error.dismiss' | 'error.retry';
+  | 'error.dismiss' | 'error.retry'
+  | 'exam.begin' | 'exam.next' | 'exam.submit' | 'exam.reset' | 'exam.off' | 'exam.checkOff' | 'exam.close';
 
 type NamedKey = 'upArrow' | 'downArrow' | 'pageUp' | 'pageDown' | 'return' | 'escape' | 'home' | 'end' | 'tab';
 
@@ -68,6 +69,14 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'confirm.no', context: 'confirm', keys: [k('n'), k('N'), named('escape')], footer: 'no', description: 'cancel' },
   { command: 'error.retry', context: 'error', keys: [k('r')], footer: 'retry', description: 'try again' },
   { command: 'error.dismiss', context: 'error', keys: [named('escape'), named('return')], footer: 'dismiss', description: 'close the message' },
+  // Exam.
+  { command: 'exam.begin', context: 'examIntro', keys: [named('return')], footer: 'start the exam', description: 'start the exam: set up its first lesson and start the clock' },
+  { command: 'exam.next', context: 'exam', keys: [k('n')], footer: 'hand in & next', description: 'hand in this lesson (its checks run now, results at the end) and set up the next' },
+  { command: 'exam.submit', context: 'exam', keys: [k('f')], footer: 'finish', description: 'hand in this lesson and end the exam (asks first)' },
+  { command: 'exam.reset', context: 'exam', keys: [k('x')], footer: 'reset', description: 'put this exam lesson back to its insecure start (the clock keeps running)' },
+  { command: 'exam.off', context: 'exam', keys: [k('h'), k('s')], description: 'hints and solutions are off during the exam' },
+  { command: 'exam.checkOff', context: 'exam', keys: [k('c'), k('w')], description: 'no checks or watch during the exam: they run when a lesson is handed in' },
+  { command: 'exam.close', context: 'examResult', keys: [named('return'), k('l')], footer: 'lessons list', description: 'from the exam result to the list of lessons' },
   { command: 'help.close', context: 'help', keys: [named('escape'), k('?'), k('q')], footer: 'close', description: 'close this help' },
   // Everywhere.
   { command: 'app.help', context: 'global', keys: [k('?')], footer: 'help', description: 'this help' },
@@ -78,6 +87,7 @@ export const KEYMAP: readonly Binding[] = [
 export const CONTEXT_TITLES: Record<KeyContext, string> = {
   lesson: 'Lesson', scroll: 'Lesson text', home: 'Lessons list', filter: 'While filtering', confirm: 'Questions',
   error: 'Messages', help: 'Help', global: 'Everywhere', provision: 'While setting up',
+  examIntro: 'Before the exam', exam: 'During the exam', examResult: 'Exam result',
 };
 
 function matchesSpec(s: KeySpec, input: string, key: Key): boolean {
@@ -127,4 +137,5 @@ export const LESSON_FOOTER: readonly Command[] = ['lesson.check', 'lesson.watch'
 export const HOME_FOOTER: readonly Command[] = ['home.down', 'home.open', 'home.filter', 'app.help', 'app.quit'];
 export const FILTER_FOOTER: readonly Command[] = ['filter.open', 'filter.cancel'];
 export const CONFIRM_FOOTER: readonly Command[] = ['confirm.yes', 'confirm.no'];
-export const HELP_ORDER: readonly KeyContext[] = ['lesson', 'scroll', 'home', 'filter', 'confirm', 'error', 'help', 'global'];
+export const EXAM_FOOTER: readonly Command[] = ['exam.next', 'exam.submit', 'exam.reset', 'app.help', 'app.quit'];
+export const HELP_ORDER: readonly KeyContext[] = ['lesson', 'scroll', 'home', 'filter', 'examIntro', 'exam', 'examResult', 'confirm', 'error', 'help', 'global'];

@@ -4,6 +4,8 @@ import type { CheckResult } from '../core/checks/types.js';
 import type { LessonSummary } from '../core/lab.js';
 import type { EngineStatus, Requirement } from '../engines/types.js';
 import type { Layer } from '../core/lessons/schema.js';
+import { aidAllowed, aidRefusal, type Aid, type Workshop } from '../core/workshop-rules.js';
+import type { ExamResult } from '../core/exam.js';
 
 /**
  * The TUI's one state container: a reducer over plain data. Screens read it (useAppState) and
@@ -11,7 +13,7 @@ import type { Layer } from '../core/lessons/schema.js';
  * effects.ts, which runs after the reducer for each action and dispatches result actions back.
  */
 
-export type Screen = 'startup' | 'home' | 'lesson' | 'help';
+export type Screen = 'startup' | 'home' | 'lesson' | 'help' | 'exam';
 
 /** What the screens show of a lesson (the core's Lesson has these fields, and more). */
 export interface UiLesson {
@@ -79,9 +81,31 @@ export interface LessonView {
   /** Passed during this visit: the debrief and "press n" show. */
   completed: boolean;
   scroll: number;
+  /** For the workshop's time box: time spent on the lesson (from progress) when it was opened, and when. */
+  timeBase?: { spentMs: number; at: number };
 }
 
-export interface ConfirmState { kind: 'reset' | 'solution'; lessonId: string; question: string }
+export interface ConfirmState { kind: 'reset' | 'solution' | 'examNext' | 'examSubmit' | 'examReset'; lessonId: string; question: string }
+
+/** The exam as the screen shows it (the core's ExamState, reduced to what is drawn). */
+export interface ExamView {
+  /**
+   * planning: choosing the lessons; intro: waiting for enter; preparing: a lesson is being set up;
+   * running: the learner works; grading: a lesson is handed in; finished: the result.
+   */
+  phase: 'planning' | 'intro' | 'preparing' | 'running' | 'grading' | 'finished';
+  seed?: string;
+  minutes?: number;
+  lessons: { id: string; title: string }[];
+  index: number;
+  /** Epoch ms when the time is up. */
+  deadline?: number;
+  result?: ExamResult;
+  resultFile?: string;
+  /** One line under the objectives ("no hints during the exam"). */
+  notice?: string;
+  scroll: number;
+}
 
 export interface State {
   screen: Screen;
@@ -105,6 +129,11 @@ export interface State {
   confirm?: ConfirmState;
   error?: UiError;
   helpScroll: number;
+  /** The workshop the lab is limited to (title, lessons in order, time boxes, rules). */
+  workshop?: Workshop;
+  exam?: ExamView;
+  /** The clock the timers are drawn from (epoch ms), moved on by the effects' tick. */
+  now: number;
   /** Set when the app should exit with this code. */
   exitCode?: number;
 }
@@ -140,8 +169,19 @@ export type Action =
   | { type: 'nav/home'; notice?: string }
   | { type: 'error/dismiss' }
   | { type: 'error/retry' }
+  | { type: 'exam/begin' }
+  | { type: 'exam/askNext' }
+  | { type: 'exam/askSubmit' }
+  | { type: 'exam/askReset' }
+  /** h, s, c or w during the exam: refused, with a line saying so. */
+  | { type: 'exam/refuse'; what: 'hint' | 'solution' | 'check' }
+  | { type: 'exam/scroll'; by?: number; to?: number; max: number }
+  | { type: 'exam/close' }
   // results, dispatched by effects
-  | { type: 'lab/opened'; engine: string; kubeconfig: string; layers: LayerInfo[]; catalogue: UiLesson[]; lessons: LessonSummary[]; current?: string }
+  | { type: 'lab/opened'; engine: string; kubeconfig: string; layers: LayerInfo[]; catalogue: UiLesson[]; lessons: LessonSummary[]; current?: string; workshop?: Workshop }
+  | { type: 'clock/tick'; now: number }
+  | { type: 'lesson/timeBase'; id: string; spentMs: number; at: number }
+  | { type: 'exam/view'; exam: Omit<ExamView, 'scroll' | 'notice'>; now: number }
   | { type: 'startup/phase'; phase: State['startup']['phase'] }
   | { type: 'preflight/result'; items: PreflightItem[] }
   | { type: 'tasks/begin'; title: string }
@@ -168,7 +208,7 @@ export function initialState(overrides: Partial<State> = {}): State {
   return {
     screen: 'startup', helpReturn: 'home',
     startup: { phase: 'opening' },
-    tasks: [], layers: [], catalogue: [], lessons: [], helpScroll: 0,
+    tasks: [], layers: [], catalogue: [], lessons: [], helpScroll: 0, now: Date.now(),
     home: { filter: '', filtering: false },
     watch: true, watching: false,
     ...overrides,
@@ -219,6 +259,12 @@ export function objectiveRows(objectives: readonly { id: string; text: string }[
   });
 }
 
+/** A hint or solution the workshop does not allow: the one-line refusal naming its rule, and no call. */
+function refuse(s: State, id: string, aid: Aid, title: string): State {
+  const e = aidRefusal(s.workshop!, id, aid);
+  return { ...s, error: { title, message: e.message, hint: e.hint, bug: false } };
+}
+
 function scrollTo(cur: number, a: { by?: number; to?: number; max: number }): number {
   const next = a.to !== undefined ? a.to : cur + (a.by ?? 0);
   return Math.max(0, Math.min(a.max, next));
@@ -259,7 +305,10 @@ export function reducer(s: State, a: Action): State {
     case 'lesson/back': return s.lesson && s.lesson.view !== 'text' ? { ...s, lesson: { ...s.lesson, view: 'text', scroll: 0 } } : s;
     case 'lesson/scroll': return s.lesson ? { ...s, lesson: { ...s.lesson, scroll: scrollTo(Math.min(s.lesson.scroll, a.max), a) } } : s;
     case 'lesson/toggleWatch': return { ...s, watch: !s.watch };
+    case 'lesson/hint':
+      return s.lesson && !aidAllowed(s.workshop, s.lesson.id, 'hints') ? refuse(s, s.lesson.id, 'hints', 'No hint') : s;
     case 'lesson/askSolution':
+      if (s.lesson && !aidAllowed(s.workshop, s.lesson.id, 'solutions')) return refuse(s, s.lesson.id, 'solutions', 'No solution');
       return s.lesson ? { ...s, confirm: { kind: 'solution', lessonId: s.lesson.id, question: 'Show the reference solution? Try the hints (h) first — it is more fun to find it yourself.' } } : s;
     case 'lesson/askReset':
       return s.lesson && s.lesson.phase !== 'unavailable' ? { ...s, confirm: { kind: 'reset', lessonId: s.lesson.id, question: 'Reset this lesson to its insecure starting point? Your changes to it are lost.' } } : s;
@@ -270,7 +319,7 @@ export function reducer(s: State, a: Action): State {
 
     case 'lab/opened': {
       const selected = a.current && a.lessons.some((l) => l.id === a.current) ? a.current : a.lessons.find((l) => l.status !== 'done' && l.status !== 'unavailable')?.id ?? a.lessons[0]?.id;
-      return { ...s, engine: { name: a.engine, kubeconfig: a.kubeconfig }, layers: a.layers, catalogue: a.catalogue, lessons: a.lessons, home: { ...s.home, selected } };
+      return { ...s, engine: { name: a.engine, kubeconfig: a.kubeconfig }, layers: a.layers, catalogue: a.catalogue, lessons: a.lessons, workshop: a.workshop, home: { ...s.home, selected } };
     }
     case 'startup/phase': return { ...s, startup: { ...s.startup, phase: a.phase }, screen: a.phase === 'done' && s.screen === 'startup' ? 'home' : s.screen };
     case 'preflight/result': return { ...s, startup: { ...s.startup, preflight: a.items } };
@@ -309,6 +358,29 @@ export function reducer(s: State, a: Action): State {
     case 'solution/loaded': return updateLesson(s, a.id, (l) => ({ ...l, solution: a.solution, view: 'solution', scroll: 0 }));
     case 'lesson/resetDone': return updateLesson(s, a.id, (l) => ({ ...freshLesson(l.id, 'ready'), hint: undefined }));
     case 'error/show': return { ...s, error: a.error };
+    case 'clock/tick': return { ...s, now: a.now };
+    case 'lesson/timeBase': return { ...updateLesson(s, a.id, (l) => ({ ...l, timeBase: { spentMs: a.spentMs, at: a.at } })), now: a.at };
+    case 'exam/view': {
+      const same = s.exam && s.exam.index === a.exam.index && s.exam.phase === a.exam.phase;
+      return { ...s, screen: 'exam', now: a.now, exam: { ...a.exam, scroll: same ? s.exam!.scroll : 0, notice: same ? s.exam!.notice : undefined } };
+    }
+    case 'exam/refuse': {
+      if (!s.exam) return s;
+      const notice = a.what === 'check'
+        ? 'No checks during the exam: they run when you hand the lesson in (n) or finish (f).'
+        : `No ${a.what}s during the exam — they are back once it is handed in.`;
+      return { ...s, exam: { ...s.exam, notice } };
+    }
+    case 'exam/scroll': return s.exam ? { ...s, exam: { ...s.exam, scroll: scrollTo(Math.min(s.exam.scroll, a.max), a) } } : s;
+    case 'exam/askNext':
+      return s.exam?.phase === 'running' && s.exam.index + 1 < s.exam.lessons.length
+        ? { ...s, confirm: { kind: 'examNext', lessonId: s.exam.lessons[s.exam.index].id, question: `Hand in lesson ${s.exam.index + 1} and move on? Its checks run now; you cannot come back to it.` } }
+        : s.exam?.phase === 'running' ? { ...s, exam: { ...s.exam, notice: 'This is the last lesson: f hands it in and ends the exam.' } } : s;
+    case 'exam/askSubmit':
+      return s.exam?.phase === 'running' ? { ...s, confirm: { kind: 'examSubmit', lessonId: s.exam.lessons[s.exam.index].id, question: 'Hand in and end the exam now? Lessons not reached score 0.' } } : s;
+    case 'exam/askReset':
+      return s.exam?.phase === 'running' ? { ...s, confirm: { kind: 'examReset', lessonId: s.exam.lessons[s.exam.index].id, question: 'Put this lesson back to its insecure start? Your changes to it are lost; the clock keeps running.' } } : s;
+    case 'exam/close': return { ...s, screen: 'home', exam: undefined, confirm: undefined };
     case 'app/exit': return { ...s, exitCode: a.code };
     default: return s;
   }

@@ -9,6 +9,8 @@ import type { ProgressData } from '../../src/core/progress/store.js';
 import type { EngineStatus, TaskReporter } from '../../src/engines/types.js';
 import type { LabPort } from '../../src/ui/effects.js';
 import type { UiLesson } from '../../src/ui/store.js';
+import type { Workshop } from '../../src/core/workshop-rules.js';
+import { ExamRunner, memoryExamStore } from '../../src/core/exam.js';
 
 export const LESSONS: UiLesson[] = [
   {
@@ -70,6 +72,8 @@ export interface FakeLabOptions {
   progress?: Partial<ProgressData>;
   /** Steps lab.up reports; each may wait on a deferred the test controls, or fail. */
   upSteps?: { title: string; wait?: Promise<void>; fail?: unknown }[];
+  /** Limit the lab to a workshop, as `--workshop` does. */
+  workshop?: Workshop;
 }
 
 export class FakeLab implements LabPort {
@@ -83,11 +87,20 @@ export class FakeLab implements LabPort {
   answers = new Map<string, LessonResult>();
   hintsUsed = new Map<string, number>();
 
-  catalogue = {
-    lessons: LESSONS,
-    get: (id: string) => LESSONS.find((l) => l.id === id),
-    next: (id: string) => { const i = LESSONS.findIndex((l) => l.id === id); return i >= 0 ? LESSONS[i + 1] : undefined; },
-  };
+  workshop?: Workshop;
+  /** The lessons the learner sees: all, or the workshop's in its order. */
+  get lessons(): UiLesson[] { return this.workshop ? this.workshop.lessons.map((w) => LESSONS.find((l) => l.id === w.id)!) : LESSONS; }
+
+  catalogue = ((lab: FakeLab) => ({
+    get lessons() { return lab.lessons; },
+    get: (id: string) => lab.lessons.find((l) => l.id === id),
+    next: (id: string) => { const ls = lab.lessons; const i = ls.findIndex((l) => l.id === id); return i >= 0 ? ls[i + 1] : undefined; },
+  }))(this);
+
+  /** The exam's clock (tests move it on); its state lives in memory. */
+  clock = Date.parse('2030-01-01T09:00:00Z');
+  examStore = memoryExamStore();
+  exams(): ExamRunner { return new ExamRunner(this, this.examStore, { now: () => this.clock, randomSeed: () => '7' }); }
 
   progress = {
     load: async () => structuredClone(this.data),
@@ -102,6 +115,7 @@ export class FakeLab implements LabPort {
   };
 
   constructor(readonly opts: FakeLabOptions = {}) {
+    this.workshop = opts.workshop;
     this.healthy = opts.healthy ?? true;
     this.data = { version: 1, lessons: {}, ...opts.progress } as ProgressData;
   }
@@ -124,7 +138,7 @@ export class FakeLab implements LabPort {
   get watching() { return this.watcher?.id; }
 
   async list(): Promise<LessonSummary[]> {
-    return LESSONS.map((l) => ({
+    return this.lessons.map((l) => ({
       id: l.id, layer: l.layer, title: l.title, requires: l.requires,
       status: !this.engine.supports(l.requires) ? 'unavailable' : this.data.lessons[l.id]?.status === 'done' ? 'done' : this.data.current === l.id ? 'current' : 'todo',
     }));

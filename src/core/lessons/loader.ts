@@ -43,7 +43,7 @@ export function formatProblem(p: LoadProblem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
 }
 
-function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
+export function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
   for (let n = path.length; n >= 0; n--) {
     const node: any = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
     if (node && node.range) return lc.linePos(node.range[0]).line;
@@ -51,7 +51,7 @@ function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): numb
   return undefined;
 }
 
-function fieldPath(path: PropertyKey[]): string {
+export function fieldPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 

@@ -7,7 +7,7 @@ import { CONTEXT_TITLES, HELP_ORDER, KEYMAP, commandFor, keysLabel, type KeyCont
 import { Footer } from '../components/Footer.js';
 import { useMeasuredHeight } from '../hooks/useMeasuredHeight.js';
 
-const FIRST: Record<string, KeyContext[]> = { lesson: ['lesson', 'scroll'], home: ['home', 'filter'], startup: ['global'], help: [] };
+const FIRST: Record<string, KeyContext[]> = { lesson: ['lesson', 'scroll'], home: ['home', 'filter'], startup: ['global'], help: [], exam: ['exam', 'scroll', 'examIntro', 'examResult'] };
 
 /** Every key, generated from the keymap table; the current screen's keys first. */
 export function HelpScreen({ width }: { width: number }) {

@@ -11,6 +11,7 @@ import { Footer, type FooterEntry } from '../components/Footer.js';
 import { StatusBar } from '../components/StatusBar.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { useMeasuredHeight } from '../hooks/useMeasuredHeight.js';
+import type { WorkshopLesson } from '../../core/workshop-rules.js';
 
 type Row = { kind: 'layer'; layer: Layer } | { kind: 'lesson'; lesson: LessonSummary };
 
@@ -21,6 +22,12 @@ function statusMark(theme: Theme, l: LessonSummary) {
     case 'unavailable': return <Text {...theme.text.muted}>{theme.symbols.skip}</Text>;
     default: return <Text {...theme.text.muted}>{theme.symbols.pending}</Text>;
   }
+}
+
+/** "15 min · no hints": a workshop lesson's time box and rules, in the list. */
+function workshopNotes(w: WorkshopLesson | undefined): string {
+  if (!w) return '';
+  return [w.minutes ? `${w.minutes} min` : '', w.hints.allowed ? '' : 'no hints', w.solutions.allowed ? '' : 'no solutions'].filter(Boolean).join(' · ');
 }
 
 /** The four layers with a progress bar each, then the lessons: j/k or arrows, `/` filters, enter opens. */
@@ -63,9 +70,11 @@ export function HomeScreen({ width }: { width: number }) {
     }
   });
 
-  // Rows: a heading per layer, its lessons under it.
+  // Rows: a heading per layer, its lessons under it; a workshop's lessons in its own order, numbered.
   const rows: Row[] = [];
+  const workshop = s.workshop;
   for (const l of visible) {
+    if (workshop) { rows.push({ kind: 'lesson', lesson: l }); continue; }
     const last = rows.length ? rows[rows.length - 1] : undefined;
     const lastLayer = last ? (last.kind === 'layer' ? last.layer : last.lesson.layer) : undefined;
     if (lastLayer !== l.layer) rows.push({ kind: 'layer', layer: l.layer });
@@ -76,7 +85,9 @@ export function HomeScreen({ width }: { width: number }) {
   const start = Math.max(0, Math.min(selRow - Math.floor(h / 2), rows.length - h));
   const shown = rows.slice(start, start + h);
 
-  const layers = layerProgress(s.layers, s.lessons);
+  const layers = workshop
+    ? [{ layer: 'workshop', title: 'Workshop', done: s.lessons.filter((l) => l.status === 'done').length, total: s.lessons.length, available: s.lessons.filter((l) => l.status !== 'unavailable').length }]
+    : layerProgress(s.layers, s.lessons);
   const titleW = Math.max(8, ...layers.map((l) => l.title.length)) + 2;
   const barW = Math.max(6, Math.min(30, width - titleW - 12));
 
@@ -87,7 +98,9 @@ export function HomeScreen({ width }: { width: number }) {
   return (
     <Box flexDirection="column" width={width} flexGrow={1}>
       <Box width={width} flexShrink={0}>
-        <Text {...theme.text.title} wrap="truncate-end">kube-seclab <Text {...theme.text.muted}>— secure a Kubernetes cluster by fixing it</Text></Text>
+        {workshop
+          ? <Text {...theme.text.title} wrap="truncate-end">{workshop.title} <Text {...theme.text.muted}>{`— kube-seclab workshop (${workshop.file})`}</Text></Text>
+          : <Text {...theme.text.title} wrap="truncate-end">kube-seclab <Text {...theme.text.muted}>— secure a Kubernetes cluster by fixing it</Text></Text>}
       </Box>
       <Box flexDirection="column" marginTop={1} marginBottom={1} flexShrink={0}>
         {layers.map((l) => (
@@ -109,12 +122,14 @@ export function HomeScreen({ width }: { width: number }) {
               <Text {...theme.ui.selection}>{r.lesson.id === selected ? `${theme.symbols.pointer} ` : '  '}</Text>
               {statusMark(theme, r.lesson)}
             </Box>
+            {workshop ? <Box width={4} flexShrink={0}><Text {...theme.text.muted}>{`${workshop.lessons.findIndex((w) => w.id === r.lesson.id) + 1}.`}</Text></Box> : null}
             <Box flexShrink={1}>
               <Text wrap="truncate-end" {...(r.lesson.id === selected ? theme.ui.selection : r.lesson.status === 'unavailable' ? theme.text.muted : theme.text.primary)}>{r.lesson.title}</Text>
             </Box>
             <Box flexShrink={0} marginLeft={2}>
               <Text {...theme.text.muted}>{r.lesson.status === 'unavailable' ? 'needs kind' : r.lesson.status === 'current' ? 'current' : r.lesson.status === 'done' ? 'done' : ''}</Text>
             </Box>
+            {workshop ? <Box flexShrink={0} marginLeft={2}><Text {...theme.text.muted}>{workshopNotes(workshop.lessons.find((w) => w.id === r.lesson.id))}</Text></Box> : null}
             <Box flexShrink={2} marginLeft={2}><Text {...theme.text.muted} wrap="truncate-end">{r.lesson.id}</Text></Box>
           </Box>
         ))}

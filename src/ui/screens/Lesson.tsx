@@ -15,6 +15,7 @@ import { Spinner } from '../components/Spinner.js';
 import { InlineText } from '../components/InlineText.js';
 import { useMeasuredHeight } from '../hooks/useMeasuredHeight.js';
 import { useMarkdownLines } from '../hooks/useMarkdown.js';
+import { aidAllowed, timeBox, timeBoxLabel } from '../../core/workshop-rules.js';
 
 /** What the scrollable area shows: the lesson text, the reference solution, or the debrief. */
 function viewMarkdown(lesson: UiLesson, v: LessonView): string {
@@ -94,7 +95,7 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
   const nudge = !v.completed && v.failedChecks >= NUDGE_AFTER_FAILED_CHECKS && (!v.hint || v.hint.index + 1 < v.hint.total);
   const footer: FooterEntry[] = s.confirm
     ? footerItems(CONFIRM_FOOTER)
-    : footerItems(LESSON_FOOTER).map((f) => ({
+    : footerItems(LESSON_FOOTER).filter((f) => (f.command !== 'lesson.hint' || aidAllowed(s.workshop, v.id, 'hints')) && (f.command !== 'lesson.solution' || aidAllowed(s.workshop, v.id, 'solutions'))).map((f) => ({
         key: f.key,
         label: f.command === 'lesson.watch' ? `watch ${s.watch ? 'on' : 'off'}` : f.label,
         highlight: (f.command === 'lesson.next' && v.completed) || (f.command === 'lesson.hint' && nudge),
@@ -102,6 +103,9 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
   const pct = total <= viewHeight ? '' : scroll >= maxScroll ? 'end' : `${Math.round(((scroll + viewHeight) / total) * 100)}%`;
   const watchState = v.phase !== 'ready' ? '' : s.watching ? `${theme.symbols.dot} watching` : 'watch off — c checks';
   const checked = v.lastCheckAt ? ` · checked ${clock(v.lastCheckAt)}` : '';
+  // The workshop's time box for this lesson: a soft limit, shown, never enforced.
+  const boxMinutes = s.workshop?.lessons.find((w) => w.id === v.id)?.minutes;
+  const box = boxMinutes && v.timeBase ? timeBox(boxMinutes, v.completed ? v.timeBase.spentMs : v.timeBase.spentMs + Math.max(0, s.now - v.timeBase.at)) : undefined;
 
   return (
     <Box flexDirection="column" width={width} flexGrow={1}>
@@ -110,7 +114,9 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
           <Text wrap="truncate-end"><Text {...theme.text.muted}>{`${layerTitle(s, lesson.layer)} ${theme.symbols.pointer} `}</Text><Text {...theme.text.title}>{lesson.title}</Text></Text>
         </Box>
         <Box flexGrow={1} />
-        <Box flexShrink={0} marginLeft={1}><Text {...theme.text.muted}>{lesson.difficulty}{lesson.minutes ? ` · ${lesson.minutes} min` : ''}</Text></Box>
+        {box
+          ? <Box flexShrink={0} marginLeft={1}><Text {...(box.over ? theme.status.warning : theme.text.muted)}>{`⏱ ${timeBoxLabel(box)}`}</Text></Box>
+          : <Box flexShrink={0} marginLeft={1}><Text {...theme.text.muted}>{lesson.difficulty}{lesson.minutes ? ` · ${lesson.minutes} min` : ''}</Text></Box>}
       </Box>
       <Box ref={viewRef} flexDirection="column" flexGrow={1} flexShrink={1} flexBasis={0} overflow="hidden" width={width}>
         {v.phase === 'starting' ? (
