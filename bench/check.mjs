@@ -11,7 +11,7 @@ import { resolveBinaries } from '../dist/engines/local/binaries.js';
 
 const N = Number(process.env.BENCH_RUNS ?? 20);
 const data = mkdtempSync(join(tmpdir(), 'kube-seclab-bench-check-'));
-const env = { ...process.env, KUBE_SECLAB_DATA: data };
+const env = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: process.env.KUBE_SECLAB_ENGINE ?? 'local' };
 const bins = await resolveBinaries({ env, prefer: 'build' });
 const kubectl = join(bins.dir, 'kubectl');
 const lab = await Lab.open({ env, engine: 'local' });

@@ -11,7 +11,7 @@ const runs = Number(process.env.BENCH_RUNS ?? 3);
 const rows = [];
 for (let i = 0; i < runs; i++) {
   const data = mkdtempSync(join(tmpdir(), 'kube-seclab-bench-'));
-  const env = { ...process.env, KUBE_SECLAB_DATA: data };
+  const env = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: process.env.KUBE_SECLAB_ENGINE ?? 'local' };
   const engine = new LocalEngine(labPaths(env), env);
   let t = performance.now();
   await engine.up();

@@ -29,7 +29,7 @@ if (!existsSync(join(ROOT, 'dist', 'ui', 'app.js'))) {
 }
 const ownData = !process.env.KUBE_SECLAB_DATA;
 const data = process.env.KUBE_SECLAB_DATA || mkdtempSync(join(tmpdir(), 'kube-seclab-bench-'));
-const env = { ...process.env, KUBE_SECLAB_DATA: data, TERM: 'xterm-256color' };
+const env = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: process.env.KUBE_SECLAB_ENGINE ?? 'local', TERM: 'xterm-256color' };
 delete env.NO_COLOR;
 const socket = `ksl-bench-${process.pid}`;
 const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,7 +56,7 @@ async function coldStart(session, entry = 'binary') {
   const t0 = performance.now();
   // tmux now and then loses its server while the previous run's is going away: try again
   for (let attempt = 0; ; attempt++) {
-    try { tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-e', `KUBE_SECLAB_DATA=${data}`, ENTRIES[entry]); break; } catch (e) { if (attempt >= 2) throw e; await new Promise((r) => setTimeout(r, 300)); }
+    try { tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-e', `KUBE_SECLAB_DATA=${data}`, '-e', `KUBE_SECLAB_ENGINE=${env.KUBE_SECLAB_ENGINE}`, ENTRIES[entry]); break; } catch (e) { if (attempt >= 2) throw e; await new Promise((r) => setTimeout(r, 300)); }
   }
   let first;
   let ink;

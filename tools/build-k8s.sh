@@ -4,18 +4,26 @@
 # (go.etcd.io/etcd/server/v3) and kwok. CGO_ENABLED=0, version ldflags so --version is right.
 # Output: ${KUBE_SECLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-seclab}/bin/<k8s version>/
 # Skipped when every binary is already there. Prints the output directory on its last line.
+# `build-k8s.sh node` builds the node binaries of the kind node image instead: kubelet, kubeadm,
+# kube-proxy (same module, same output directory).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
 cache=${KUBE_SECLAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-seclab}
 out="$cache/bin/$K8S_VERSION"
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+mode=${1:-control-plane}
+case "$mode" in
+  control-plane) bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
+    stampfile="$out/.versions"; stamp="$K8S_VERSION $ETCD_VERSION $KWOK_VERSION" ;;
+  node) bins=(kubelet kubeadm kube-proxy); stampfile="$out/.versions-node"; stamp="$K8S_VERSION" ;;
+  *) echo "usage: build-k8s.sh [node]" >&2; exit 2 ;;
+esac
 
 have_all() {
   local b
   for b in "${bins[@]}"; do [ -x "$out/$b" ] || return 1; done
-  [ "$(cat "$out/.versions" 2>/dev/null)" = "$K8S_VERSION $ETCD_VERSION $KWOK_VERSION" ]
+  [ "$(cat "$stampfile" 2>/dev/null)" = "$stamp" ]
 }
 if have_all; then
   echo "kube-seclab: binaries present in $out (skipping build)" >&2
@@ -54,10 +62,16 @@ rm -rf "$kdir"; mkdir -p "$kdir"; cp "$here/kube/tools.go" "$kdir/"
     ldflags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  go build -trimpath -ldflags "$ldflags" -o "$stage/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl
+  pkgs=()
+  for b in "${bins[@]}"; do case "$b" in etcd|kwok) ;; *) pkgs+=("k8s.io/kubernetes/cmd/$b") ;; esac; done
+  go build -trimpath -ldflags "$ldflags" -o "$stage/" "${pkgs[@]}"
 )
+if [ "$mode" = node ]; then
+  for b in "${bins[@]}"; do mv -f "$stage/$b" "$out/$b"; done
+  echo "$stamp" > "$stampfile"
+  echo "kube-seclab: built ${bins[*]} in $(( $(date +%s) - start ))s" >&2
+  echo "$out"; exit 0
+fi
 
 # --- etcd: its own wrapper module ------------------------------------------------------------
 edir="$work/etcd-$ETCD_VERSION"
@@ -76,6 +90,6 @@ GOBIN="$stage" go install -trimpath \
   "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 
 for b in "${bins[@]}"; do mv -f "$stage/$b" "$out/$b"; done
-echo "$K8S_VERSION $ETCD_VERSION $KWOK_VERSION" > "$out/.versions"
+echo "$stamp" > "$stampfile"
 echo "kube-seclab: built ${bins[*]} in $(( $(date +%s) - start ))s" >&2
 echo "$out"

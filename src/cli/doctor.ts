@@ -1,5 +1,7 @@
 import { execa } from 'execa';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { arch, freemem, totalmem } from 'node:os';
+import { findKind, parseKindVersion, versionAtLeast, KIND_MIN_VERSION, KIND_VERSION } from '../engines/kind/tools.js';
 import type { Lab } from '../core/lab.js';
 import { missingBinaries, cacheBinDir } from '../engines/local/binaries.js';
 import { K8S_VERSION } from '../engines/local/versions.js';
@@ -19,11 +21,19 @@ export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
   const major = Number(process.versions.node.split('.')[0]);
   items.push({ name: 'node', ok: major >= 20, detail: process.version, fix: 'install Node.js 20 or newer' });
   const [go, docker, kind, kubectl] = await Promise.all([
-    version('go', ['version']), version('docker', ['version', '--format', '{{.Server.Version}}']), version('kind', ['version']), version('kubectl', ['version', '--client']),
+    version('go', ['version']), version('docker', ['version', '--format', '{{.Server.Version}}']),
+    (async () => { const k = findKind(lab.env, lab.paths.cache); return k ? version(k, ['version']) : undefined; })(),
+    version('kubectl', ['version', '--client']),
   ]);
+  const kindVersion = kind ? parseKindVersion(kind) : undefined;
   items.push({ name: 'kubectl', ok: !!kubectl, detail: kubectl ?? 'not found', fix: 'install kubectl to work on the lessons from your shell', optional: true });
   items.push({ name: 'docker', ok: !!docker, detail: docker ? `server ${docker}` : 'no Docker daemon reachable', fix: 'the kind engine needs Docker; the local engine does not', optional: true });
-  items.push({ name: 'kind', ok: !!kind, detail: kind ?? 'not found', fix: 'needed only for the kind engine', optional: true });
+  items.push({
+    name: 'kind', ok: !!kindVersion && versionAtLeast(kindVersion, KIND_MIN_VERSION), optional: true,
+    detail: kind ?? 'not found',
+    fix: kind ? `kind ${KIND_MIN_VERSION} or newer enforces NetworkPolicy: upgrade to ${KIND_VERSION}` : `needed only for the kind engine: install kind ${KIND_VERSION}`,
+  });
+  if (lab.engine.name === 'kind' || docker) items.push(...kindHostChecks());
   items.push({ name: 'go', ok: !!go, detail: go ?? 'not found', fix: 'lets the lab build the Kubernetes binaries when it cannot download them', optional: true });
   const binDir = lab.env.KUBE_SECLAB_BIN_DIR || lab.env.KUBEBUILDER_ASSETS || cacheBinDir(lab.env);
   const missing = existsSync(binDir) ? await missingBinaries(binDir) : ['all'];
@@ -34,4 +44,32 @@ export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
   const st = await lab.engine.status();
   items.push({ name: `cluster (${st.engine})`, ok: st.healthy, detail: st.healthy ? `healthy at ${st.endpoints.apiserver}` : st.problems[0] ?? 'not healthy', fix: '`kube-seclab up`' });
   return { items };
+}
+
+function readNumber(path: string): number | undefined {
+  try { return Number(readFileSync(path, 'utf8').trim()); } catch { return undefined; }
+}
+
+/** What a kind cluster needs of the host (kind's known issues: architecture, inotify limits, memory). */
+export function kindHostChecks(o: { arch?: string; watches?: number; instances?: number; freeBytes?: number; totalBytes?: number } = {}): DoctorItem[] {
+  const a = o.arch ?? arch();
+  const watches = o.watches ?? readNumber('/proc/sys/fs/inotify/max_user_watches');
+  const instances = o.instances ?? readNumber('/proc/sys/fs/inotify/max_user_instances');
+  const free = o.freeBytes ?? freemem();
+  const total = o.totalBytes ?? totalmem();
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  const items: DoctorItem[] = [];
+  items.push({ name: 'cpu architecture', ok: a === 'x64' || a === 'arm64', detail: a, fix: 'kind node images exist for amd64 and arm64 only; use --engine local', optional: true });
+  if (watches !== undefined || instances !== undefined) {
+    const ok = (watches ?? Infinity) >= 524288 && (instances ?? Infinity) >= 512;
+    items.push({
+      name: 'inotify limits', ok, optional: true, detail: `max_user_watches=${watches ?? '?'} max_user_instances=${instances ?? '?'}`,
+      fix: 'kind needs more (pods fail with "too many open files"): sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512',
+    });
+  }
+  items.push({
+    name: 'memory', ok: free >= 2 * 2 ** 30, optional: true, detail: `${gib(free)} free of ${gib(total)}`,
+    fix: 'a kind cluster needs about 2 GiB: close other programs or give Docker Desktop more memory',
+  });
+  return items;
 }

@@ -22,7 +22,7 @@ const ROWS = 30;
 const socket = `ksl-e2e-${process.pid}`;
 const session = 'lab';
 const data = mkdtempSync(join(tmpdir(), 'kube-seclab-e2e-'));
-const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, TERM: 'xterm-256color', NO_COLOR: undefined, FORCE_COLOR: undefined };
+const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: 'local', TERM: 'xterm-256color', NO_COLOR: undefined, FORCE_COLOR: undefined };
 delete env.NO_COLOR;
 delete env.FORCE_COLOR;
 
@@ -71,7 +71,7 @@ describe('kube-seclab TUI in tmux against the local engine', () => {
     if (!process.env.KUBE_SECLAB_E2E_NO_BUILD) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
     lessons = JSON.parse((await cli('list', '--json')).stdout);
     if (!lessons.some((l) => l.id === LESSON)) throw new Error(`lesson ${LESSON} is not in the catalogue`);
-    tmux('new-session', '-d', '-s', session, '-x', String(COLS), '-y', String(ROWS), '-e', `KUBE_SECLAB_DATA=${data}`, '-e', 'TERM=xterm-256color',
+    tmux('new-session', '-d', '-s', session, '-x', String(COLS), '-y', String(ROWS), '-e', `KUBE_SECLAB_DATA=${data}`, '-e', 'KUBE_SECLAB_ENGINE=local', '-e', 'TERM=xterm-256color',
       `${process.execPath} ${BIN}; echo "EXIT=$?"; sleep 3600`);
   });
 

@@ -49,7 +49,7 @@ describe('pinned versions', () => {
     );
     expect(OPTIONAL_BINARIES).toContain('kubectl');
     const script = readFileSync(join(packageRoot, 'tools', 'build-k8s.sh'), 'utf8');
-    const m = /^bins=\(([^)]*)\)/m.exec(script);
+    const m = /^\s*control-plane\) bins=\(([^)]*)\)/m.exec(script);
     expect(m, 'tools/build-k8s.sh declares bins=(...)').not.toBeNull();
     const built = m![1].trim().split(/\s+/);
     for (const b of REQUIRED_BINARIES) expect(built).toContain(b);

@@ -1,0 +1,38 @@
+'use strict';
+// A stand-in workload for kube-seclab's scenarios. It answers HTTP on every port it is given
+// (LAB_PORTS, else the app's usual ones) so Services, probes and NetworkPolicy tests have
+// something real to reach. LAB_APP picks the behaviour:
+//   lab-cloud-metadata  a simulated cloud instance-metadata service handing out credentials
+//   lab-cloud-api       a simulated cloud API that accepts those credentials
+//   anything else       an app that says who it is (and, for toolbox/netshoot, just waits)
+const http = require('node:http');
+const os = require('node:os');
+
+const app = process.env.LAB_APP || 'labapp';
+const defaults = { 'storefront-db': '5432', 'storefront-api': '8080,9090' };
+const ports = (process.env.LAB_PORTS || defaults[app] || '8080').split(',').map((p) => Number(p.trim())).filter(Boolean);
+
+const json = (res, code, body) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body) + '\n'); };
+
+function handler(req, res) {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/healthz' || url.pathname === '/readyz') return json(res, 200, { ok: true });
+  if (app === 'lab-cloud-metadata') {
+    if (url.pathname === '/latest/meta-data/iam/security-credentials/') { res.end('lab-node-role\n'); return; }
+    if (url.pathname.startsWith('/latest/meta-data/iam/security-credentials/')) {
+      return json(res, 200, { Code: 'Success', AccessKeyId: 'LABAKIA0000NODEROLE', SecretAccessKey: 'lab-secret-node-role-do-not-use', Token: 'lab-session-token', Expiration: new Date(Date.now() + 3600e3).toISOString() });
+    }
+    return json(res, 404, { error: 'not found' });
+  }
+  if (app === 'lab-cloud-api') {
+    const auth = req.headers.authorization || '';
+    if (!auth) return json(res, 401, { error: 'credentials required' });
+    return json(res, 200, { buckets: ['gallery-uploads', 'billing-exports'] });
+  }
+  return json(res, 200, { app, pod: os.hostname(), path: url.pathname });
+}
+
+for (const port of ports) {
+  http.createServer(handler).listen(port, '0.0.0.0', () => console.log(`${app} listening on :${port}`));
+}
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

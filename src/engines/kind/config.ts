@@ -1,0 +1,62 @@
+import { stringify } from 'yaml';
+
+/** A host port the node publishes. The lab always binds it to loopback. */
+export interface PortMapping { containerPort: number; hostPort: number; protocol?: 'TCP' | 'UDP' }
+
+export interface KindConfigOptions {
+  clusterName: string;
+  /** Published node ports (none by default: nothing the lab runs is reachable from the network). */
+  portMappings?: PortMapping[];
+}
+
+/** The annotation-free label kind puts on every node container of a cluster. */
+export const KIND_CLUSTER_LABEL = 'io.x-k8s.kind.cluster';
+export const KIND_ROLE_LABEL = 'io.x-k8s.kind.role';
+
+/**
+ * The kind cluster config the lab writes. Safety first: the API server on 127.0.0.1 (a random
+ * port) and every port mapping with `listenAddress: 127.0.0.1` — kind binds extraPortMappings to
+ * 0.0.0.0 unless told otherwise. The kubeadm patches are what the lessons need:
+ * - kubelet: `failCgroupV1: false`, so kubelet >= 1.35 still starts on hosts with cgroup v1;
+ * - the API server's and etcd's manifests stay kubeadm's, so lessons edit what learners meet on
+ *   real kubeadm clusters.
+ */
+export function kindConfig(o: KindConfigOptions): Record<string, unknown> {
+  return {
+    kind: 'Cluster',
+    apiVersion: 'kind.x-k8s.io/v1alpha4',
+    name: o.clusterName,
+    networking: { apiServerAddress: '127.0.0.1', apiServerPort: 0 },
+    nodes: [{
+      role: 'control-plane',
+      labels: { 'kube-seclab.dev/node': 'control-plane' },
+      ...(o.portMappings?.length ? {
+        extraPortMappings: o.portMappings.map((m) => ({ containerPort: m.containerPort, hostPort: m.hostPort, protocol: m.protocol ?? 'TCP', listenAddress: '127.0.0.1' })),
+      } : {}),
+      kubeadmConfigPatches: [
+        stringify({ kind: 'KubeletConfiguration', failCgroupV1: false }),
+      ],
+    }],
+  };
+}
+
+export function kindConfigYaml(o: KindConfigOptions): string {
+  return `# written by kube-seclab: the API server and every port mapping listen on 127.0.0.1 only\n${stringify(kindConfig(o))}`;
+}
+
+/**
+ * Every host address the node container publishes, from `docker inspect`'s
+ * NetworkSettings.Ports ({"6443/tcp": [{"HostIp": "127.0.0.1", "HostPort": "40123"}]}).
+ * An empty HostIp means all interfaces (0.0.0.0).
+ */
+export function publishedAddresses(ports: Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined, containerPort?: number): string[] {
+  const out: string[] = [];
+  for (const [key, binds] of Object.entries(ports ?? {})) {
+    if (containerPort !== undefined && Number(key.split('/')[0]) !== containerPort) continue;
+    for (const b of binds ?? []) {
+      const ip = b.HostIp || '0.0.0.0';
+      out.push(ip.includes(':') ? `[${ip}]:${b.HostPort}` : `${ip}:${b.HostPort}`);
+    }
+  }
+  return [...new Set(out)];
+}

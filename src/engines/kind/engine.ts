@@ -1,0 +1,444 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm, readFile, writeFile } from 'node:fs/promises';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import type { ComponentHealth, Engine, EngineStatus, Requirement, TaskReporter } from '../types.js';
+import { silentReporter } from '../types.js';
+import { COMPONENTS, type Component } from '../local/manifests.js';
+import { httpsRequest, type TlsIdentity } from '../local/https.js';
+import { kindConfigYaml, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
+import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
+import { imageCatalogue, buildAndLoadImages } from './images.js';
+import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
+import { UserError, ClusterUnreachableError } from '../../core/errors.js';
+import { packageRoot, type LabPaths } from '../../core/paths.js';
+import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../core/guard/guard.js';
+
+/** engines/kind/config.json: written once the kind cluster exists. */
+export interface KindEngineConfig {
+  version: 1;
+  /** `creating` until kind created the cluster and the lab kept its baseline manifests. */
+  phase?: 'creating' | 'ready';
+  labId: string;
+  clusterName: string;
+  image?: string;
+  createdAt: string;
+}
+
+interface CriContainer { id: string; podSandboxId: string; metadata: { name: string; attempt?: number }; state: string; createdAt: string }
+
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
+const MANIFESTS = '/etc/kubernetes/manifests';
+const ETCDCTL_TLS = ['--cacert=/etc/kubernetes/pki/etcd/ca.crt', '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt', '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key'];
+
+/** Same pod spec? (kubelet restarts a static pod only when the pod it decodes changes.) */
+function samePod(a: string, b: string): boolean {
+  try { return isDeepStrictEqual(parse(a), parse(b)); } catch { return false; }
+}
+
+/**
+ * The kind engine: one kind cluster (a single control-plane node in Docker) with a real kubelet,
+ * container runtime and pod network. The lab writes its own kind config (API server and every
+ * port mapping on 127.0.0.1) and keeps its kubeconfig in its own file; node access (manifests,
+ * node files, etcd) goes through `docker exec` on the node container.
+ */
+export class KindEngine implements Engine {
+  readonly name = 'kind' as const;
+  readonly kubeconfigPath: string;
+  readonly clusterName: string;
+  /** The control-plane node: its container name and its Kubernetes node name. */
+  readonly node: string;
+  private readonly dir: string;
+
+  constructor(private readonly paths: LabPaths, private readonly env: NodeJS.ProcessEnv = process.env) {
+    this.kubeconfigPath = paths.kubeconfig;
+    this.clusterName = paths.clusterName;
+    this.node = `${this.clusterName}-control-plane`;
+    this.dir = paths.engineDir('kind');
+  }
+
+  supports(_req: Requirement): boolean { return true; }
+
+  private get configPath() { return join(this.dir, 'config.json'); }
+  private config(): KindEngineConfig | undefined {
+    try { return JSON.parse(readFileSync(this.configPath, 'utf8')) as KindEngineConfig; } catch { return undefined; }
+  }
+  async labId(): Promise<string | undefined> { return this.config()?.labId; }
+
+  /** The node image: --image / KUBE_SECLAB_KIND_IMAGE, else kind's own default. */
+  private image(): string | undefined { return this.env.KUBE_SECLAB_KIND_IMAGE || undefined; }
+
+  nodeAccessHint(): string {
+    return `open a shell on the control-plane node with \`docker exec -it ${this.node} bash\` (static-pod manifests: ${MANIFESTS})`;
+  }
+
+  // --- docker plumbing ---------------------------------------------------------------------------
+
+  private docker(args: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ToolResult> {
+    return run('docker', args, opts);
+  }
+
+  /** Run a command on the control-plane node. */
+  async nodeExec(cmd: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ToolResult> {
+    return this.docker(['exec', ...(opts.input !== undefined ? ['-i'] : []), this.node, ...cmd], opts);
+  }
+
+  private async nodeExecOk(cmd: string[], what: string, opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
+    const r = await this.nodeExec(cmd, opts);
+    if (!r.ok) {
+      const st = await this.containerState();
+      if (st !== 'running') throw new ClusterUnreachableError(`the kind node ${this.node} is ${st ?? 'gone'} (${what})`);
+      throw new UserError(`${what} failed on the node: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+    }
+    return r.stdout;
+  }
+
+  /** "running", "exited", … or undefined when the node container does not exist. */
+  private async containerState(): Promise<string | undefined> {
+    const r = await this.docker(['inspect', '--format', '{{.State.Status}}', this.node], { timeoutMs: 15_000 });
+    return r.ok ? r.stdout.trim() : undefined;
+  }
+
+  private async inspectPorts(): Promise<Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined> {
+    const r = await this.docker(['inspect', '--format', '{{json .NetworkSettings.Ports}}', this.node], { timeoutMs: 15_000 });
+    if (!r.ok) return undefined;
+    try { return JSON.parse(r.stdout) ?? {}; } catch { return undefined; }
+  }
+
+  private async crictlContainers(name?: string): Promise<CriContainer[]> {
+    const r = await this.nodeExec(['crictl', 'ps', '-a', ...(name ? ['--name', `^${name}$`] : []), '-o', 'json'], { timeoutMs: 20_000 });
+    if (!r.ok) return [];
+    try { return (JSON.parse(r.stdout) as { containers?: CriContainer[] }).containers ?? []; } catch { return []; }
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------------
+
+  async up(r: TaskReporter = silentReporter, signal?: AbortSignal): Promise<void> {
+    const { kind, version } = await r.task('Check Docker and kind', async () => kindPreflight(this.env, this.paths.cache));
+    let cfg = this.config();
+    const state = await this.containerState();
+    if (cfg?.phase !== 'creating' && cfg && state) {
+      if (state !== 'running') {
+        await r.task(`Start the node container ${this.node}`, async () => {
+          const s = await this.docker(['start', this.node], { timeoutMs: 120_000 });
+          if (!s.ok) throw new UserError(`docker could not start ${this.node}: ${s.stderr.trim().split('\n').pop()}`, '`kube-seclab down` then `kube-seclab up` recreates it');
+        });
+      } else {
+        r.info(`reusing the kind cluster ${this.clusterName}`);
+      }
+      await r.task('Wait for the API server', async () => { await this.waitApiReady(180_000, signal); });
+    } else {
+      const leftovers = state ? [this.node] : await this.clusterContainers();
+      if (leftovers.length) {
+        // Only a cluster this lab started creating is removed; a same-named one it has no record of is not the lab's to delete.
+        if (!cfg) {
+          throw new UserError(`a kind cluster named ${this.clusterName} already exists, and this lab did not create it`,
+            `if it is a leftover of kube-seclab: \`kind delete cluster --name ${this.clusterName}\`; or give this lab another name with --name`);
+        }
+        await r.task(`Remove the unfinished kind cluster ${this.clusterName}`, async () => { await this.kindDelete(kind); });
+      }
+      await mkdir(this.dir, { recursive: true });
+      const cfgFile = join(this.dir, 'kind-config.yaml');
+      await writeFile(cfgFile, kindConfigYaml({ clusterName: this.clusterName }));
+      const image = this.image();
+      cfg = { version: 1, phase: 'creating', labId: randomUUID(), clusterName: this.clusterName, image, createdAt: new Date().toISOString() };
+      await writeFileAtomic(this.configPath, JSON.stringify(cfg, null, 2));
+      await r.task(`Create the kind cluster ${this.clusterName} (kind ${version}${image ? `, image ${image}` : ''})`, async (update) => {
+        const args = ['create', 'cluster', '--name', this.clusterName, '--config', cfgFile, '--kubeconfig', this.kubeconfigPath, ...(image ? ['--image', image] : [])];
+        const sub = execa(kind, args, { reject: false, all: true, cancelSignal: signal, env: { KUBECONFIG: this.kubeconfigPath } });
+        let tail: string[] = [];
+        sub.all?.on('data', (d: Buffer) => {
+          for (const line of d.toString().split(/\r?\n/)) {
+            const l = line.replace(/\x1b\[[0-9;]*[a-zA-Z]/g, '').replace(/^[\s•✓✗]+/u, '').trim();
+            if (!l) continue;
+            tail = [...tail.slice(-19), l];
+            update(l.slice(0, 100));
+          }
+        });
+        const res = await sub;
+        if (res.exitCode !== 0) {
+          const why = tail.filter((l) => /error|fail/i.test(l)).pop() ?? tail.pop() ?? 'no output';
+          throw new UserError(`kind could not create the cluster: ${why}`, `\`kube-seclab doctor\` checks Docker, kind, memory and inotify limits; \`kube-seclab up\` again retries from scratch`);
+        }
+      });
+      await r.task('Keep the node\'s original control-plane manifests (for lesson resets)', async () => { await this.saveBaseline(); });
+      cfg = { ...cfg, phase: 'ready' };
+      await writeFileAtomic(this.configPath, JSON.stringify(cfg, null, 2));
+    }
+    await r.task('Mark the cluster as the lab\'s', async () => { await this.bootstrap(cfg!); });
+    await r.task('Wait for the node and the pod network to be Ready', async (update) => { await this.waitSettled(240_000, update, signal); });
+    const images = await imageCatalogue(packageRoot);
+    const present = await this.nodeImages();
+    const missing = images.filter((i) => !present.has(i.ref) && !present.has(`docker.io/${i.ref}`));
+    if (missing.length) {
+      await r.task(`Build the lab's workload images and load them into the node (${missing.length})`, async (update) => {
+        await buildAndLoadImages({ images: missing, kind, clusterName: this.clusterName, update, signal });
+      });
+    }
+  }
+
+  /** Image references the node's containerd holds. */
+  private async nodeImages(): Promise<Set<string>> {
+    const r = await this.nodeExec(['crictl', 'images', '-o', 'json'], { timeoutMs: 30_000 });
+    if (!r.ok) return new Set();
+    try {
+      return new Set(((JSON.parse(r.stdout) as { images?: { repoTags?: string[] }[] }).images ?? []).flatMap((i) => i.repoTags ?? []));
+    } catch { return new Set(); }
+  }
+
+  private async clusterContainers(): Promise<string[]> {
+    const r = await this.docker(['ps', '-a', '--filter', `label=${KIND_CLUSTER_LABEL}=${this.clusterName}`, '--format', '{{.Names}}'], { timeoutMs: 15_000 });
+    return r.ok ? r.stdout.split('\n').map((s) => s.trim()).filter(Boolean) : [];
+  }
+
+  private async kindDelete(kind: string): Promise<void> {
+    await run(kind, ['delete', 'cluster', '--name', this.clusterName, '--kubeconfig', this.kubeconfigPath], { timeoutMs: 180_000 });
+    const left = await this.clusterContainers();
+    if (left.length) await this.docker(['rm', '-f', '-v', ...left], { timeoutMs: 120_000 });
+  }
+
+  private baselinePath(c: Component) { return join(this.dir, 'baseline', `${c}.yaml`); }
+
+  private async saveBaseline(): Promise<void> {
+    await mkdir(join(this.dir, 'baseline'), { recursive: true });
+    for (const c of COMPONENTS) await writeFile(this.baselinePath(c), await this.readManifest(c));
+  }
+
+  private adminTls(): { server: string; tls: TlsIdentity } {
+    const kc = parse(readFileSync(this.kubeconfigPath, 'utf8')) as {
+      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+      users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+    };
+    const b = (s: string) => Buffer.from(s, 'base64').toString();
+    return {
+      server: kc.clusters[0].cluster.server,
+      tls: { ca: b(kc.clusters[0].cluster['certificate-authority-data']), cert: b(kc.users[0].user['client-certificate-data']), key: b(kc.users[0].user['client-key-data']) },
+    };
+  }
+
+  private async apiReady(): Promise<{ ok: boolean; detail: string }> {
+    if (!existsSync(this.kubeconfigPath)) return { ok: false, detail: 'no kubeconfig' };
+    try {
+      const { server, tls } = this.adminTls();
+      const res = await httpsRequest(`${server}/readyz?verbose`, tls, { timeoutMs: 3000 });
+      const failing = res.body.split('\n').filter((l) => l.startsWith('[-]')).map((l) => l.slice(3).split(' ')[0]);
+      return { ok: res.status === 200, detail: res.status === 200 ? 'ok' : `readyz HTTP ${res.status}${failing.length ? ` (${failing.join(', ')})` : ''}` };
+    } catch (e) {
+      return { ok: false, detail: (e as Error).message };
+    }
+  }
+
+  private async waitApiReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < end) {
+      signal?.throwIfAborted();
+      const a = await this.apiReady();
+      if (a.ok) return;
+      last = a.detail;
+      await sleep(500);
+    }
+    throw new ClusterUnreachableError(`the API server did not become ready in ${timeoutMs / 1000}s: ${last}`);
+  }
+
+  private core(): CoreV1Api {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    return kc.makeApiClient(CoreV1Api);
+  }
+
+  private async bootstrap(cfg: KindEngineConfig): Promise<void> {
+    const ns = { metadata: { name: MARKER_NAMESPACE, labels: { ...MANAGED_BY }, annotations: { [LAB_ID_ANNOTATION]: cfg.labId } } };
+    try { await this.core().createNamespace({ body: ns }); } catch (e) { if ((e as { code?: number }).code !== 409) throw e; }
+  }
+
+  private async waitSettled(timeoutMs: number, update: (s: string) => void, signal?: AbortSignal): Promise<void> {
+    const core = this.core();
+    const end = Date.now() + timeoutMs;
+    let why = '';
+    while (Date.now() < end) {
+      signal?.throwIfAborted();
+      try {
+        const node = await core.readNode({ name: this.node });
+        const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(() => true, () => false);
+        const dns = (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })).items
+          .some((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        if (ready?.status === 'True' && sa && dns) return;
+        why = ready?.status !== 'True' ? `the node is not Ready yet${ready?.message ? ` (${ready.message})` : ''}` : !sa ? 'the default ServiceAccount does not exist yet' : 'CoreDNS is not Ready yet';
+        update(why);
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      await sleep(1000);
+    }
+    throw new UserError(`the kind cluster did not settle in ${timeoutMs / 1000}s: ${why}`, `look inside with \`docker exec ${this.node} crictl ps -a\`; \`kube-seclab down && kube-seclab up\` recreates it`);
+  }
+
+  async down(r: TaskReporter = silentReporter): Promise<void> {
+    const known = !!this.config() || (await this.clusterContainers()).length > 0;
+    if (!known) { r.info('no kind cluster to remove'); await rm(this.dir, { recursive: true, force: true }); return; }
+    await r.task(`Delete the kind cluster ${this.clusterName}`, async () => {
+      const kind = findKind(this.env, this.paths.cache);
+      if (kind) await this.kindDelete(kind);
+      else {
+        const left = await this.clusterContainers();
+        if (left.length) await this.docker(['rm', '-f', '-v', ...left], { timeoutMs: 120_000 });
+      }
+      const left = await this.clusterContainers();
+      if (left.length) throw new UserError(`containers still there after down: ${left.join(', ')}`, `remove them with: docker rm -f ${left.join(' ')}`);
+    });
+    await r.task('Remove the cluster\'s state and the lab kubeconfig', async () => {
+      await rm(this.dir, { recursive: true, force: true });
+      await rm(this.kubeconfigPath, { force: true });
+    });
+  }
+
+  async status(): Promise<EngineStatus> {
+    const cfg = this.config();
+    const base: EngineStatus = { engine: 'kind', exists: !!cfg, running: false, healthy: false, kubeconfig: this.kubeconfigPath, endpoints: {}, components: [], problems: [] };
+    if (!cfg) { base.problems.push('no kind cluster: run `kube-seclab up --engine kind`'); return base; }
+    if (cfg.phase === 'creating') { base.problems.push('creating the kind cluster did not finish: `kube-seclab up` starts it over'); return base; }
+    const state = await this.containerState();
+    if (!state) { base.problems.push(`the kind node container ${this.node} is gone: \`kube-seclab up\` recreates the cluster`); return base; }
+    base.running = state === 'running';
+    if (!base.running) { base.problems.push(`the kind node container ${this.node} is ${state}: \`kube-seclab up\` starts it`); return base; }
+    try { base.endpoints.apiserver = this.adminTls().server; } catch { /* no kubeconfig */ }
+    base.endpoints.node = `docker exec -it ${this.node} bash`;
+    const api = await this.apiReady();
+    const containers = await this.crictlContainers();
+    const comps: ComponentHealth[] = [];
+    for (const c of COMPONENTS) {
+      const mine = containers.filter((x) => x.metadata.name === c).sort((a, b) => Number(BigInt(b.createdAt) - BigInt(a.createdAt)));
+      const latest = mine[0];
+      const running = latest?.state === 'CONTAINER_RUNNING';
+      comps.push({
+        name: c,
+        phase: !latest ? 'missing' : running ? 'running' : latest.state.replace('CONTAINER_', '').toLowerCase(),
+        healthy: running && (c !== 'kube-apiserver' || api.ok),
+        restarts: latest?.metadata.attempt ?? 0,
+        warnings: [],
+        error: running ? undefined : latest ? await this.lastLogLine(latest.id) : undefined,
+      });
+    }
+    base.components = comps;
+    base.healthy = api.ok && comps.every((c) => c.healthy);
+    if (!api.ok) base.problems.push(`the API server is not ready (${api.detail})`);
+    for (const c of comps) if (!c.healthy) base.problems.push(`${c.name} is ${c.phase}${c.error ? `: ${c.error}` : ''}`);
+    return base;
+  }
+
+  private async lastLogLine(containerId: string): Promise<string | undefined> {
+    const r = await this.nodeExec(['crictl', 'logs', '--tail', '20', containerId], { timeoutMs: 15_000 });
+    const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    return (lines.filter((l) => /^E\d{4}|error|fatal|invalid|unknown flag|failed/i.test(l)).pop() ?? lines.pop())?.slice(0, 300);
+  }
+
+  // --- node access -------------------------------------------------------------------------------
+
+  async readManifest(c: Component): Promise<string> {
+    return this.nodeExecOk(['cat', `${MANIFESTS}/${c}.yaml`], `reading ${MANIFESTS}/${c}.yaml`);
+  }
+
+  async writeManifest(c: Component, yaml: string, opts: { timeoutMs?: number; wait?: boolean } = {}): Promise<void> {
+    const before = await this.readManifest(c).catch(() => '');
+    const seen = new Set((await this.crictlContainers(c)).map((x) => x.id));
+    // Written beside the manifests folder and renamed in: the kubelet never reads half a file.
+    await this.nodeExecOk(['sh', '-c', `cat > /etc/kubernetes/.kube-seclab-${c}.yaml && mv /etc/kubernetes/.kube-seclab-${c}.yaml ${MANIFESTS}/${c}.yaml`], `writing ${MANIFESTS}/${c}.yaml`, { input: yaml });
+    if (opts.wait === false || samePod(before, yaml)) return;
+    await this.waitComponent(c, seen, opts.timeoutMs ?? 180_000);
+  }
+
+  /** Wait until the kubelet runs `c` in a new container (not one of `seen`) and it is healthy. */
+  private async waitComponent(c: Component, seen: Set<string>, timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    let started = false;
+    while (Date.now() < end) {
+      const fresh = (await this.crictlContainers(c)).filter((x) => !seen.has(x.id)).sort((a, b) => Number(BigInt(b.createdAt) - BigInt(a.createdAt)));
+      const latest = fresh[0];
+      if (latest) {
+        started = true;
+        if (latest.state === 'CONTAINER_RUNNING') {
+          if (c === 'kube-controller-manager' || c === 'kube-scheduler') return;
+          const a = await this.apiReady();
+          if (a.ok) return;
+        } else if (latest.state === 'CONTAINER_EXITED' && fresh.length >= 2) {
+          const why = await this.lastLogLine(latest.id);
+          throw new UserError(`${c} does not start from its manifest: ${why ?? 'it exits'}`, `fix ${MANIFESTS}/${c}.yaml on the node, or \`kube-seclab reset\` the lesson to restore it`);
+        }
+      }
+      await sleep(1000);
+    }
+    throw new UserError(`${c} did not become healthy within ${timeoutMs / 1000}s${started ? '' : ' (the kubelet did not pick up the manifest change)'}`, 'see `kube-seclab status`');
+  }
+
+  async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
+    const base = await readFile(this.baselinePath(c), 'utf8');
+    const cur = await this.readManifest(c).catch(() => '');
+    if (cur === base) return false;
+    await this.writeManifest(c, base, opts);
+    return true;
+  }
+
+  async readNodeFile(path: string): Promise<string | undefined> {
+    const r = await this.nodeExec(['cat', path]);
+    return r.ok ? r.stdout : undefined;
+  }
+
+  async writeNodeFile(path: string, content: string): Promise<void> {
+    if (!path.startsWith('/')) throw new UserError(`node paths are absolute (got ${path})`);
+    await this.nodeExecOk(['sh', '-c', 'mkdir -p "$(dirname "$1")" && t="$(dirname "$1")/.$(basename "$1").kube-seclab" && cat > "$t" && chmod 600 "$t" && mv "$t" "$1"', 'sh', path], `writing ${path}`, { input: content });
+  }
+
+  async removeNodeFile(path: string): Promise<void> {
+    if (!path.startsWith('/')) throw new UserError(`node paths are absolute (got ${path})`);
+    await this.nodeExecOk(['rm', '-rf', path], `removing ${path}`);
+  }
+
+  async listeningAddresses(c: Component): Promise<string[]> {
+    // On the learner's machine a node's component is reachable only where Docker publishes it.
+    const port = c === 'kube-apiserver' ? 6443 : c === 'etcd' ? 2379 : c === 'kube-controller-manager' ? 10257 : 10259;
+    return publishedAddresses(await this.inspectPorts(), port);
+  }
+
+  /** Every host address the node publishes (the api-server-exposure lesson reads all of them). */
+  async publishedAddresses(): Promise<string[]> {
+    return publishedAddresses(await this.inspectPorts());
+  }
+
+  async etcdGet(key: string): Promise<Buffer | undefined> {
+    const etcd = (await this.crictlContainers('etcd')).find((x) => x.state === 'CONTAINER_RUNNING');
+    if (!etcd) throw new ClusterUnreachableError('etcd is not running on the node');
+    const r = await this.nodeExec(['crictl', 'exec', etcd.id, 'etcdctl', '--endpoints=https://127.0.0.1:2379', ...ETCDCTL_TLS, 'get', key, '-w', 'json'], { timeoutMs: 30_000 });
+    if (!r.ok) throw new ClusterUnreachableError(`etcd: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+    const kv = (JSON.parse(r.stdout) as { kvs?: { value?: string }[] }).kvs?.[0];
+    return kv ? Buffer.from(kv.value ?? '', 'base64') : undefined;
+  }
+
+  watchControlPlane(onChange: () => void, signal: AbortSignal): void {
+    // Polled through `docker exec`: the node's files and container set, logs left out.
+    const script = 'find /etc/kubernetes -path /etc/kubernetes/pki -prune -o -type f ! -name "*.log" ! -name ".*" -printf "%p %T@ %s\\n" 2>/dev/null | sort; crictl ps -q 2>/dev/null | sort';
+    let last: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = async () => {
+      if (signal.aborted) return;
+      const r = await this.nodeExec(['sh', '-c', script], { timeoutMs: 15_000 });
+      if (r.ok) {
+        if (last !== undefined && r.stdout !== last) onChange();
+        last = r.stdout;
+      }
+      if (!signal.aborted) timer = setTimeout(() => void tick(), 1500);
+    };
+    void tick();
+    signal.addEventListener('abort', () => { if (timer) clearTimeout(timer); }, { once: true });
+  }
+}
+
+/** Saved engine state without the class (status of other labs, doctor). */
+export async function kindEngineConfig(dir: string): Promise<KindEngineConfig | undefined> {
+  return readJson<KindEngineConfig>(join(dir, 'config.json')).catch(() => undefined);
+}

@@ -1,0 +1,59 @@
+import { describe, it, expect } from 'vitest';
+import { parse } from 'yaml';
+import { kindConfig, kindConfigYaml, publishedAddresses } from '../../src/engines/kind/config.js';
+import { parseKindVersion, versionAtLeast } from '../../src/engines/kind/tools.js';
+
+describe('the kind config the lab writes', () => {
+  it('binds the API server to loopback on a random port', () => {
+    const c = parse(kindConfigYaml({ clusterName: 'kube-seclab' }));
+    expect(c.name).toBe('kube-seclab');
+    expect(c.networking).toEqual({ apiServerAddress: '127.0.0.1', apiServerPort: 0 });
+    expect(c.nodes).toHaveLength(1);
+    expect(c.nodes[0].role).toBe('control-plane');
+    expect(c.nodes[0].extraPortMappings).toBeUndefined();
+  });
+
+  it('binds every port mapping to 127.0.0.1', () => {
+    const c = kindConfig({ clusterName: 'x', portMappings: [{ containerPort: 30080, hostPort: 8080 }, { containerPort: 53, hostPort: 5353, protocol: 'UDP' }] });
+    const maps = (c.nodes as { extraPortMappings: { listenAddress: string; protocol: string }[] }[])[0].extraPortMappings;
+    expect(maps.map((m) => m.listenAddress)).toEqual(['127.0.0.1', '127.0.0.1']);
+    expect(maps.map((m) => m.protocol)).toEqual(['TCP', 'UDP']);
+  });
+
+  it('lets the kubelet start on cgroup v1 hosts', () => {
+    const c = parse(kindConfigYaml({ clusterName: 'x' }));
+    const patches = (c.nodes[0].kubeadmConfigPatches as string[]).map((p) => parse(p));
+    expect(patches).toContainEqual({ kind: 'KubeletConfiguration', failCgroupV1: false });
+  });
+});
+
+describe('published addresses (docker inspect .NetworkSettings.Ports)', () => {
+  const ports = {
+    '6443/tcp': [{ HostIp: '127.0.0.1', HostPort: '41234' }],
+    '30080/tcp': [{ HostIp: '', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }],
+    '2379/tcp': null,
+  };
+  it('reads every binding, an empty host IP as all interfaces', () => {
+    expect(publishedAddresses(ports).sort()).toEqual(['0.0.0.0:8080', '127.0.0.1:41234', '[::]:8080'].sort());
+  });
+  it('filters by container port', () => {
+    expect(publishedAddresses(ports, 6443)).toEqual(['127.0.0.1:41234']);
+    expect(publishedAddresses(ports, 2379)).toEqual([]);
+    expect(publishedAddresses(undefined, 6443)).toEqual([]);
+  });
+});
+
+describe('kind versions', () => {
+  it('parses `kind version` output', () => {
+    expect(parseKindVersion('kind v0.32.0 go1.26.8 linux/amd64')).toBe('v0.32.0');
+    expect(parseKindVersion('kind v0.24.0-alpha+abc go1.22 linux/amd64')).toBe('v0.24.0');
+    expect(parseKindVersion('garbage')).toBeUndefined();
+  });
+  it('compares versions numerically', () => {
+    expect(versionAtLeast('v0.32.0', 'v0.24.0')).toBe(true);
+    expect(versionAtLeast('v0.24.0', 'v0.24.0')).toBe(true);
+    expect(versionAtLeast('v0.9.0', 'v0.24.0')).toBe(false);
+    expect(versionAtLeast('v0.23.9', 'v0.24.0')).toBe(false);
+    expect(versionAtLeast('v1.0.0', 'v0.24.0')).toBe(true);
+  });
+});
