@@ -2,6 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // unit: pure logic and UI components. integration: one real local cluster per run (test/integration/setup.ts).
 // e2e: the built binary driven in tmux against its own local cluster.
+// `npm test` runs unit, integration and e2e; the kind project needs Docker and runs with `npm run test:kind`.
 export default defineConfig({
   test: {
     projects: [
@@ -13,6 +14,8 @@ export default defineConfig({
         },
       },
       { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false } },
+      // kind: a real kind cluster (Docker + kind + a node image); `npm run test:kind`, run by .ci/run.
+      { test: { name: 'kind', include: ['test/kind/**/*.test.ts'], testTimeout: 1_200_000, hookTimeout: 600_000, fileParallelism: false } },
     ],
   },
 });

@@ -76,6 +76,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       for (const [k, v] of Object.entries(st.endpoints)) out(`${style.bold(k.padEnd(11))} ${v}`);
       out(`${style.bold('kubeconfig')}  ${st.kubeconfig}`);
       if (st.exists) out(`${style.bold('node files')}  ${lab.engine.nodeAccessHint()}`);
+      out(`${style.bold('workspace')}   ${lab.workspace} ${style.muted('(files a lesson hands you to review)')}`);
       for (const c of st.components) for (const w of c.warnings) out(style.warning(`${symbols.arrow} ${c.name}: ${w}`));
       for (const c of st.components) out(` ${c.healthy ? style.success(symbols.pass) : style.error(symbols.fail)} ${c.name.padEnd(24)} ${c.phase}${c.restarts ? style.muted(` (${c.restarts} restarts)`) : ''}${c.error && !c.healthy ? style.muted(` — ${c.error}`) : ''}`);
       for (const p of st.problems) out(style.warning(`${symbols.arrow} ${p}`));

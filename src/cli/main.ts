@@ -14,7 +14,8 @@ const HELP = `kube-seclab — learn to secure Kubernetes workloads by fixing the
 Usage: kube-seclab [command] [options]
 
   (no command)              open the lab in this terminal (the TUI)
-  up [--engine local|kind]  create or start the lab's cluster
+  up [--engine local|kind] [--image IMAGE]
+                            create or start the lab's cluster (kind: --image picks the node image)
   down                      stop and delete the lab's cluster
   status [--json]           engine, endpoints, each component's health; every lab on this host
   list [--json]             every lesson with its status
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       args: argv, allowPositionals: true, strict: true,
       options: {
         json: { type: 'boolean' }, watch: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, all: { type: 'boolean' },
-        apply: { type: 'boolean' }, engine: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+        apply: { type: 'boolean' }, engine: { type: 'string' }, image: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
         workshop: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, seed: { type: 'string' },
         format: { type: 'string' }, out: { type: 'string' }, learner: { type: 'string' }, 'learner-id': { type: 'string' }, html: { type: 'string' },
       },
@@ -73,6 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     validateLabName(o.name);
     env.KUBE_SECLAB_NAME = o.name;
   }
+  if (o.image) env.KUBE_SECLAB_KIND_IMAGE = o.image;
   const engine = o.engine as EngineName | undefined;
   if (o.workshop !== undefined) env.KUBE_SECLAB_WORKSHOP = o.workshop;
   const examTui = cmd === 'exam' && args.length === 0 && !o.json && !!process.stdout.isTTY && !!process.stdin.isTTY;

@@ -99,8 +99,11 @@ export class Lab {
   }
 
   private async scenarioCtx(): Promise<ScenarioContext> {
-    return { cluster: await this.cluster(), engine: this.engine };
+    return { cluster: await this.cluster(), engine: this.engine, workspace: this.workspace };
   }
+
+  /** Files the lab hands to the learner on their own machine (a cluster config to review, say). */
+  get workspace(): string { return join(this.paths.data, 'workspace'); }
 
   private assertRunnable(l: Lesson): void {
     if (!this.engine.supports(l.requires)) throw new UserError(`lesson ${l.id} needs the kind engine (a real node); this lab runs on ${this.engine.name}`, 'run `kube-seclab up --engine kind` where Docker is available');
@@ -143,7 +146,7 @@ export class Lab {
     this.assertRunnable(l);
     await this.examGuard('check', l.id);
     const cluster = await this.cluster();
-    const result = await runChecks({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id }, this.engine, l);
+    const result = await runChecks({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id, workspace: this.workspace }, this.engine, l);
     if (opts.record !== false && !result.unreachable) await this.recordCheck(l.id, result);
     return result;
   }

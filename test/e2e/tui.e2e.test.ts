@@ -21,8 +21,11 @@ const ROWS = 30;
 
 const socket = `ksl-e2e-${process.pid}`;
 const session = 'lab';
+/** local here; test/kind/tui.test.ts runs this same file once on kind. */
+const ENGINE = process.env.KUBE_SECLAB_E2E_ENGINE === 'kind' ? 'kind' : 'local';
 const data = mkdtempSync(join(tmpdir(), 'kube-seclab-e2e-'));
-const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: 'local', TERM: 'xterm-256color', NO_COLOR: undefined, FORCE_COLOR: undefined };
+const NAME = ENGINE === 'kind' ? 'tuitest' : undefined; // its own kind cluster name
+const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: ENGINE, ...(NAME ? { KUBE_SECLAB_NAME: NAME } : {}), TERM: 'xterm-256color', NO_COLOR: undefined, FORCE_COLOR: undefined };
 delete env.NO_COLOR;
 delete env.FORCE_COLOR;
 
@@ -64,14 +67,14 @@ function objectiveMarks(s: string): string[] {
   return marks;
 }
 
-describe('kube-seclab TUI in tmux against the local engine', () => {
+describe(`kube-seclab TUI in tmux against the ${ENGINE} engine`, () => {
   let lessons: { id: string; title: string; status: string }[] = [];
 
   beforeAll(async () => {
     if (!process.env.KUBE_SECLAB_E2E_NO_BUILD) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
     lessons = JSON.parse((await cli('list', '--json')).stdout);
     if (!lessons.some((l) => l.id === LESSON)) throw new Error(`lesson ${LESSON} is not in the catalogue`);
-    tmux('new-session', '-d', '-s', session, '-x', String(COLS), '-y', String(ROWS), '-e', `KUBE_SECLAB_DATA=${data}`, '-e', 'KUBE_SECLAB_ENGINE=local', '-e', 'TERM=xterm-256color',
+    tmux('new-session', '-d', '-s', session, '-x', String(COLS), '-y', String(ROWS), '-e', `KUBE_SECLAB_DATA=${data}`, '-e', `KUBE_SECLAB_ENGINE=${ENGINE}`, ...(NAME ? ['-e', `KUBE_SECLAB_NAME=${NAME}`] : []), '-e', 'TERM=xterm-256color',
       `${process.execPath} ${BIN}; echo "EXIT=$?"; sleep 3600`);
   });
 
@@ -82,12 +85,12 @@ describe('kube-seclab TUI in tmux against the local engine', () => {
 
   it('provisions, opens a lesson, shows ✓ when the fix lands from another shell, and moves on with n', async () => {
     // 1. No cluster in this data dir: the provisioning screen with its task list, then Home.
-    const prov = await waitForText('Bringing up the local cluster', 30_000);
+    const prov = await waitForText(`Bringing up the ${ENGINE} cluster`, 30_000);
     expect(prov).toContain('Preflight');
     const home = await waitForText('j/k move', 180_000);
     expect(home).toContain('Cluster components');
-    expect(home).toMatch(/local ● healthy/);
-    expect(home).toContain(`export KUBECONFIG=${join(data, 'kubeconfig')}`);
+    expect(home).toMatch(new RegExp(`${ENGINE} ● healthy`));
+    expect(home).toContain(`export KUBECONFIG=${join(data, ...(NAME ? ['labs', NAME] : []), 'kubeconfig')}`);
 
     // 2. Filter to the lesson and open it: its scenario is set up and watch mode starts.
     await press('/');

@@ -117,7 +117,7 @@ resources:
       const back = await fresh.core.readNamespacedSecret({ name: 'after', namespace: 'it-enc' });
       expect(Buffer.from(back.data!.password, 'base64').toString()).toBe('hunter2');
     } finally {
-      await restoreComponent({ engine, cluster: new LabCluster(paths.kubeconfig, paths.kubeconfig, await engine.labId()) }, 'kube-apiserver');
+      await restoreComponent({ engine, cluster: new LabCluster(paths.kubeconfig, paths.kubeconfig, await engine.labId()), workspace: join(paths.data, 'workspace') }, 'kube-apiserver');
     }
     expect((await engine.status()).healthy).toBe(true);
     expect(manifestFlags(await engine.readManifest('kube-apiserver')).has('--encryption-provider-config')).toBe(false);

@@ -29,7 +29,7 @@ describe('watch mode', () => {
         // the watches reconnect by themselves; a fix made now must be seen without any keypress
         const cluster = await lab.cluster();
         const t0 = Date.now();
-        await applyFix({ cluster, engine: lab.engine }, lesson.solution, lesson.id);
+        await applyFix({ cluster, engine: lab.engine, workspace: lab.workspace }, lesson.solution, lesson.id);
         await until(() => results.slice(before).some((x) => x.r.passed), 30_000, 'a passing re-check after the fix');
         const hit = results.slice(before).find((x) => x.r.passed)!;
         expect(hit.reason).not.toBe('start');

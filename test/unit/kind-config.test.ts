@@ -57,3 +57,28 @@ describe('kind versions', () => {
     expect(versionAtLeast('v1.0.0', 'v0.24.0')).toBe(true);
   });
 });
+
+describe('kind cluster configs handed out for review', async () => {
+  const { kindConfigExposures } = await import('../../src/core/checks/kindClusterConfig.js');
+  const { workspaceFile } = await import('../../src/core/workspace.js');
+  it('passes kind defaults and explicit loopback', () => {
+    expect(kindConfigExposures({ kind: 'Cluster' })).toEqual([]);
+    expect(kindConfigExposures({ kind: 'Cluster', networking: { apiServerAddress: '127.0.0.1' }, nodes: [{ extraPortMappings: [{ hostPort: 8080, listenAddress: '127.0.0.1' }, { hostPort: 8443, listenAddress: '::1' }] }] })).toEqual([]);
+  });
+  it('flags every interface, a LAN address, a missing or empty listenAddress', () => {
+    const bad = kindConfigExposures({
+      kind: 'Cluster', networking: { apiServerAddress: '0.0.0.0' },
+      nodes: [{ extraPortMappings: [{ hostPort: 8080 }, { hostPort: 8081, listenAddress: '' }, { hostPort: 8082, listenAddress: '192.168.1.20' }, { hostPort: 8083, listenAddress: '127.0.0.1' }] }],
+    });
+    expect(bad).toHaveLength(4);
+    expect(bad[0]).toMatch(/apiServerAddress is 0\.0\.0\.0 \(every interface\)/);
+    expect(bad[1]).toMatch(/hostPort 8080\) has no listenAddress: kind binds it to 0\.0\.0\.0/);
+    expect(bad[2]).toMatch(/hostPort 8081\) listens on "" \(every interface\)/);
+    expect(bad[3]).toMatch(/hostPort 8082\) listens on 192\.168\.1\.20/);
+  });
+  it('keeps workspace paths inside the workspace', () => {
+    expect(workspaceFile({ workspace: '/w' }, 'a/b.yaml')).toBe('/w/a/b.yaml');
+    expect(() => workspaceFile({ workspace: '/w' }, '../etc/passwd')).toThrow(/leaves the workspace/);
+    expect(() => workspaceFile({ workspace: '/w' }, '/etc/passwd')).toThrow(/leaves the workspace/);
+  });
+});

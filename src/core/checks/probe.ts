@@ -24,7 +24,7 @@ type P = z.infer<typeof schema>;
 
 /**
  * A runtime probe: a short-lived pod that replays the exploit or tries a connection. It needs a
- * real node and network, so it only runs on the kind engine.
+ * real node and network, so it only runs on the kind engine. `$NODE_IP` is the node's address.
  */
 export const probe: CheckPrimitive<P> = {
   type: 'probe',
@@ -40,6 +40,8 @@ export const probe: CheckPrimitive<P> = {
         restartPolicy: 'Never',
         serviceAccountName: p.serviceAccountName,
         containers: [{ name: 'probe', image: p.image, imagePullPolicy: 'IfNotPresent', command: p.command,
+          // The node the probe runs on, for probes of node ports (kubelet :10250, etcd :2379).
+          env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
           securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } } }],
       },
     };

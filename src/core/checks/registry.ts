@@ -13,6 +13,8 @@ import { listening } from './listening.js';
 import { etcdClientAuth } from './etcdClientAuth.js';
 import { plaintextSecrets } from './plaintextSecrets.js';
 import { auditEvent } from './auditEvent.js';
+import { kindClusterConfig } from './kindClusterConfig.js';
+import { kubeletConfigz } from './kubeletConfigz.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -34,5 +36,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     etcdClientAuth,
     plaintextSecrets,
     auditEvent,
+    kindClusterConfig,
+    kubeletConfigz,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );

@@ -22,6 +22,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export async function runCheck(ctx: CheckContext, engine: Engine, spec: CheckSpec): Promise<CheckResult> {
   const base = { id: spec.id, title: spec.title, objective: spec.objective, type: spec.type, requires: spec.requires };
+  if (spec.engines && !spec.engines.includes(engine.name)) {
+    return { ...base, passed: false, status: 'skipped', message: `checked on the ${spec.engines.join('/')} engine; this lab runs on ${engine.name}`, durationMs: 0 };
+  }
   if (!engine.supports(spec.requires)) {
     return { ...base, passed: false, status: 'skipped', message: `needs the kind engine (a real node and network); this lab runs on ${engine.name}`, durationMs: 0 };
   }

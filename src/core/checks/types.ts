@@ -8,6 +8,8 @@ export interface CheckContext {
   /** The lesson's folder, for files a check refers to. */
   lessonDir: string;
   lessonId: string;
+  /** The lab's workspace folder (files handed to the learner on their own machine). */
+  workspace: string;
 }
 
 export interface CheckOutcome { passed: boolean; message: string }

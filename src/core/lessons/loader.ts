@@ -5,19 +5,22 @@ import type { z } from 'zod';
 import { lessonSchema, checkBaseSchema, LAYERS, type LessonMeta, type Layer } from './schema.js';
 import { PRIMITIVES } from '../checks/registry.js';
 import type { CheckPrimitive } from '../checks/types.js';
-import type { Requirement } from '../../engines/types.js';
+import type { EngineName, Requirement } from '../../engines/types.js';
 
 export interface CheckSpec {
   id: string;
   title: string;
   objective: string;
   requires: Requirement;
+  /** Only on these engines (skipped elsewhere). */
+  engines?: EngineName[];
   type: string;
   params: unknown;
   primitive: CheckPrimitive;
 }
 
-export interface Fix { name: string; dir: string; description?: string }
+/** A fix folder (the solution, a shortcut): manifests and steps.yaml, or steps.<engine>.yaml where the engines differ. */
+export interface Fix { name: string; dir: string; description?: string; engines?: EngineName[] }
 
 export interface Lesson extends Omit<LessonMeta, 'checks'> {
   dir: string;
@@ -61,11 +64,23 @@ async function exists(p: string): Promise<boolean> {
 
 async function readFix(dir: string, name: string): Promise<Fix> {
   let description: string | undefined;
-  try {
-    const doc = parseDocument(await readFile(join(dir, 'steps.yaml'), 'utf8')).toJS();
-    description = doc?.description;
-  } catch { /* no steps file */ }
-  return { name, dir, description };
+  const engines = new Set<EngineName>();
+  let everywhere = false;
+  // steps.yaml first: its description is the one shown; steps.<engine>.yaml add their engine.
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^steps(\.[a-z]+)?\.ya?ml$/.test(f))
+    .sort((a, b) => Number(!/^steps\.ya?ml$/.test(a)) - Number(!/^steps\.ya?ml$/.test(b)) || a.localeCompare(b));
+  if (!files.length) everywhere = true;
+  for (const f of files) {
+    try {
+      const doc = parseDocument(await readFile(join(dir, f), 'utf8')).toJS();
+      description ??= doc?.description;
+      const variant = /^steps\.([a-z]+)\.ya?ml$/.exec(f)?.[1] as EngineName | undefined;
+      if (variant) engines.add(variant);
+      else if (doc?.engines) for (const e of doc.engines as EngineName[]) engines.add(e);
+      else everywhere = true;
+    } catch { /* reported when it is applied */ }
+  }
+  return { name, dir, description, engines: everywhere ? undefined : [...engines] };
 }
 
 /** Load and validate one lesson folder; problems are returned, never thrown. */
@@ -115,7 +130,7 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
     if (seen.has(base.data.id)) add(['checks', i, 'id'], `duplicate check id ${base.data.id}`);
     seen.add(base.data.id);
     const needs: Requirement = base.data.requires ?? primitive.requires?.(params.data) ?? 'api';
-    checks.push({ id: base.data.id, title: base.data.title, objective: base.data.objective, requires: needs, type, params: params.data, primitive });
+    checks.push({ id: base.data.id, title: base.data.title, objective: base.data.objective, requires: needs, engines: base.data.engines, type, params: params.data, primitive });
   });
   for (const o of meta.objectives) if (!checks.some((c) => c.objective === o.id) && problems.length === 0) add(['objectives'], `objective ${o.id} has no check`);
 

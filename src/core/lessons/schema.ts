@@ -10,6 +10,8 @@ export const LAYER_TITLES: Record<Layer, string> = {
 };
 
 const component = z.enum(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
+/** A path inside the lab's workspace folder: relative, no `..`. */
+const workspacePath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a relative path inside the workspace, without ..');
 const objRef = z.object({ apiVersion: z.string(), kind: z.string(), namespace: z.string().optional(), name: z.string() }).strict();
 
 /** One action of a scenario set-up, a reference solution or a shortcut. */
@@ -19,6 +21,10 @@ export const stepSchema = z.union([
   z.object({ patch: objRef.extend({ merge: z.record(z.string(), z.unknown()) }) }).strict(),
   z.object({ nodeFile: z.object({ path: z.string().startsWith('/'), content: z.string().optional(), file: z.string().optional() }).strict() }).strict(),
   z.object({ removeNodeFile: z.string().startsWith('/') }).strict(),
+  /** Change the kubelet's config file (dotted paths → values, null removes) and restart the kubelet (kind). */
+  z.object({ kubeletConfig: z.object({ set: z.record(z.string(), z.unknown()), restart: z.boolean().default(true) }).strict() }).strict(),
+  /** A file handed to the learner on their own machine (the lab's workspace folder), e.g. a cluster config to review. */
+  z.object({ workspaceFile: z.object({ path: workspacePath, content: z.string().optional(), file: z.string().optional() }).strict() }).strict(),
   z.object({
     manifest: z.object({
       component,
@@ -34,7 +40,10 @@ export const stepSchema = z.union([
 ]);
 export type Step = z.infer<typeof stepSchema>;
 
+export const ENGINE_NAMES = ['local', 'kind'] as const;
 export const stepsFileSchema = z.object({
+  /** The engines this fix means something on (a shortcut about local-only flags, say); default: every engine. */
+  engines: z.array(z.enum(ENGINE_NAMES)).min(1).optional(),
   description: z.string().optional(),
   steps: z.array(stepSchema).default([]),
 }).strict();
@@ -45,6 +54,8 @@ export const checkBaseSchema = z.object({
   title: z.string().min(1),
   objective: z.string(),
   requires: z.enum(['api', 'kind']).optional(),
+  /** Only on these engines (the same point is checked differently on each); skipped elsewhere. */
+  engines: z.array(z.enum(['local', 'kind'])).min(1).optional(),
 });
 
 export const lessonSchema = z.object({
@@ -65,8 +76,11 @@ export const lessonSchema = z.object({
   reset: z.object({
     controlPlane: z.array(component).default([]),
     nodeFiles: z.array(z.string().startsWith('/')).default([]),
+    workspaceFiles: z.array(workspacePath).default([]),
+    /** Put the kubelet's config back as the node was created (and restart it). */
+    kubelet: z.boolean().default(false),
     objects: z.array(objRef).default([]),
-  }).strict().default({ controlPlane: [], nodeFiles: [], objects: [] }),
+  }).strict().default({ controlPlane: [], nodeFiles: [], workspaceFiles: [], kubelet: false, objects: [] }),
   links: z.array(z.object({ title: z.string(), url: z.string().url() }).strict()).default([]),
 }).strict();
 export type LessonMeta = z.infer<typeof lessonSchema>;

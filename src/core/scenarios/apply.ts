@@ -1,19 +1,30 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseAllDocuments, parse } from 'yaml';
+import { readdir, readFile, mkdir, rm } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import { workspaceFile } from '../workspace.js';
+import { parseAllDocuments, parse, parseDocument } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { LabCluster } from '../kube/client.js';
 import { LESSON_LABEL, MANAGED_LABEL } from '../kube/client.js';
-import type { Engine } from '../../engines/types.js';
+import type { Engine, EngineName } from '../../engines/types.js';
 import type { Lesson, Fix } from '../lessons/loader.js';
 import { stepsFileSchema, type Step } from '../lessons/schema.js';
 import { editManifest } from './manifest-edit.js';
 import { restoreComponent } from './control-plane.js';
 import { UserError } from '../errors.js';
 import { apiError } from '../kube/errors.js';
-import { sleep } from '../fsutil.js';
+import { sleep, writeFileAtomic } from '../fsutil.js';
 
-export interface ScenarioContext { cluster: LabCluster; engine: Engine }
+export interface ScenarioContext {
+  cluster: LabCluster;
+  engine: Engine;
+  /** The lab's workspace folder: files handed to the learner on their own machine. */
+  workspace: string;
+}
+
+ /** The kubelet's config file on a kubeadm (kind) node. */
+export const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
+
+const STEPS_FILE = /^steps(\.[a-z]+)?\.ya?ml$/;
 
 const KIND_ORDER = ['Namespace', 'CustomResourceDefinition', 'PriorityClass', 'RuntimeClass', 'ServiceAccount', 'Secret', 'ConfigMap',
   'ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
@@ -29,7 +40,7 @@ const CLUSTER_KINDS: [string, string][] = [
 
 /** Every object in the *.yaml files of a folder (steps.yaml excepted), in apply order. */
 export async function loadManifests(dir: string): Promise<KubernetesObject[]> {
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f) && f !== 'steps.yaml').sort();
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /\.ya?ml$/.test(f) && !STEPS_FILE.test(f)).sort();
   const out: KubernetesObject[] = [];
   for (const f of files) {
     const docs = parseAllDocuments(await readFile(join(dir, f), 'utf8'));
@@ -69,13 +80,23 @@ export async function applyObjects(ctx: ScenarioContext, objs: KubernetesObject[
   for (const o of objs) await applyWithRetry(ctx, labelled(o, lessonId));
 }
 
-async function readSteps(dir: string): Promise<Step[]> {
-  let text: string;
-  try { text = await readFile(join(dir, 'steps.yaml'), 'utf8'); } catch { return []; }
+/** The steps of a folder for this engine: steps.<engine>.yaml where the engines differ, else steps.yaml. */
+async function readSteps(dir: string, engine: EngineName): Promise<Step[]> {
+  let text: string | undefined;
+  let file = '';
+  for (const f of [`steps.${engine}.yaml`, 'steps.yaml']) {
+    file = join(dir, f);
+    text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) break;
+  }
+  if (text === undefined) return [];
   const parsed = stepsFileSchema.safeParse(parse(text));
   if (!parsed.success) {
     const is = parsed.error.issues[0];
-    throw new UserError(`${join(dir, 'steps.yaml')}: ${is.path.join('.')}: ${is.message}`);
+    throw new UserError(`${file}: ${is.path.join('.')}: ${is.message}`);
+  }
+  if (parsed.data.engines && !parsed.data.engines.includes(engine)) {
+    throw new UserError(`${file} applies to the ${parsed.data.engines.join('/')} engine, not ${engine}`);
   }
   return parsed.data.steps;
 }
@@ -99,6 +120,20 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       await ctx.engine.writeNodeFile(s.nodeFile.path, content);
     } else if ('removeNodeFile' in s) {
       await ctx.engine.removeNodeFile(s.removeNodeFile);
+    } else if ('kubeletConfig' in s) {
+      if (!ctx.engine.restartKubelet) throw new UserError(`the ${ctx.engine.name} engine has no kubelet to configure`, 'use `--engine kind`');
+      const cur = parseDocument((await ctx.engine.readNodeFile(KUBELET_CONFIG)) ?? '{}');
+      for (const [path, value] of Object.entries(s.kubeletConfig.set)) {
+        if (value === null) cur.deleteIn(path.split('.'));
+        else cur.setIn(path.split('.'), value);
+      }
+      await ctx.engine.writeNodeFile(KUBELET_CONFIG, cur.toString());
+      if (s.kubeletConfig.restart) await ctx.engine.restartKubelet();
+    } else if ('workspaceFile' in s) {
+      const content = s.workspaceFile.content ?? await readFile(join(dir, s.workspaceFile.file ?? ''), 'utf8');
+      const target = workspaceFile(ctx, s.workspaceFile.path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFileAtomic(target, content);
     } else if ('manifest' in s) {
       const { component, wait, ...edit } = s.manifest;
       const cur = await ctx.engine.readManifest(component);
@@ -127,7 +162,7 @@ export async function waitDeployment(ctx: ScenarioContext, namespace: string, na
 /** Apply a fix folder: its manifests, then its steps.yaml. */
 export async function applyFix(ctx: ScenarioContext, fix: Fix, lessonId: string): Promise<void> {
   await applyObjects(ctx, await loadManifests(fix.dir), lessonId);
-  await runSteps(ctx, fix.dir, await readSteps(fix.dir), lessonId);
+  await runSteps(ctx, fix.dir, await readSteps(fix.dir, ctx.engine.name), lessonId);
 }
 
 /** The namespaces a lesson owns: those its scenario creates. */
@@ -148,6 +183,8 @@ async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeout
 async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
   for (const c of lesson.reset.controlPlane) await restoreComponent(ctx, c);
   for (const f of lesson.reset.nodeFiles) await ctx.engine.removeNodeFile(f);
+  for (const f of lesson.reset.workspaceFiles) await rm(workspaceFile(ctx, f), { force: true });
+  if (lesson.reset.kubelet) await ctx.engine.restoreKubeletConfig?.();
   const sel = `${LESSON_LABEL}=${lesson.id}`;
   await Promise.all(CLUSTER_KINDS.map(async ([apiVersion, kind]) => {
     for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel)) await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
@@ -195,6 +232,6 @@ export async function resetLesson(ctx: ScenarioContext, lesson: Lesson): Promise
     await namespaces();
   }
   await applyObjects(ctx, objs, lesson.id);
-  await runSteps(ctx, lesson.scenarioDir, await readSteps(lesson.scenarioDir), lesson.id);
+  await runSteps(ctx, lesson.scenarioDir, await readSteps(lesson.scenarioDir, ctx.engine.name), lesson.id);
   await Promise.all(objs.filter((o) => o.kind === 'Deployment').map((d) => waitDeployment(ctx, d.metadata!.namespace!, d.metadata!.name!, 30_000)));
 }

@@ -1,4 +1,4 @@
-import { parse, stringify } from 'yaml';
+import { parse, parseDocument, stringify } from 'yaml';
 import type { ScenarioContext } from './apply.js';
 import type { Component } from '../../engines/local/manifests.js';
 import { manifestFlags } from '../../engines/local/manifests.js';
@@ -26,7 +26,10 @@ async function decryptAll(ctx: ScenarioContext): Promise<void> {
     r.providers = [{ identity: {} }, ...providers.filter((p) => !('identity' in p))];
   }
   await ctx.engine.writeNodeFile(path, stringify(cfg));
-  await ctx.engine.writeManifest('kube-apiserver', `${manifest.trimEnd()}\n# kube-seclab: decrypting before reset\n`);
+  // A changed pod annotation makes a kubelet restart the static pod (a comment would not: it compares pods, not files).
+  const doc = parseDocument(manifest);
+  doc.setIn(['metadata', 'annotations', 'kube-seclab.dev/restarted-for'], `decrypting before reset ${new Date().toISOString()}`);
+  await ctx.engine.writeManifest('kube-apiserver', doc.toString());
   for (const res of new Set(resources)) {
     const kind = KINDS[res];
     if (!kind) continue;

@@ -12,7 +12,7 @@ import { COMPONENTS, type Component } from '../local/manifests.js';
 import { httpsRequest, type TlsIdentity } from '../local/https.js';
 import { kindConfigYaml, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
-import { imageCatalogue, buildAndLoadImages } from './images.js';
+import { imageCatalogue, syncImages } from './images.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
@@ -33,6 +33,7 @@ interface CriContainer { id: string; podSandboxId: string; metadata: { name: str
 
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
 const MANIFESTS = '/etc/kubernetes/manifests';
+const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 const ETCDCTL_TLS = ['--cacert=/etc/kubernetes/pki/etcd/ca.crt', '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt', '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key'];
 
 /** Same pod spec? (kubelet restarts a static pod only when the pod it decodes changes.) */
@@ -172,22 +173,21 @@ export class KindEngine implements Engine {
     await r.task('Mark the cluster as the lab\'s', async () => { await this.bootstrap(cfg!); });
     await r.task('Wait for the node and the pod network to be Ready', async (update) => { await this.waitSettled(240_000, update, signal); });
     const images = await imageCatalogue(packageRoot);
-    const present = await this.nodeImages();
-    const missing = images.filter((i) => !present.has(i.ref) && !present.has(`docker.io/${i.ref}`));
-    if (missing.length) {
-      await r.task(`Build the lab's workload images and load them into the node (${missing.length})`, async (update) => {
-        await buildAndLoadImages({ images: missing, kind, clusterName: this.clusterName, update, signal });
-      });
-    }
+    await r.task(`The lab's workload images (${images.length}), built here and loaded into the node`, async (update) => {
+      const s = await syncImages({ images, kind, clusterName: this.clusterName, nodeIds: await this.nodeImages(), update, signal });
+      update(s.built || s.loaded ? `${s.built} built, ${s.loaded} loaded` : 'up to date');
+    });
   }
 
-  /** Image references the node's containerd holds. */
-  private async nodeImages(): Promise<Set<string>> {
+  /** The node's image references and their ids. */
+  private async nodeImages(): Promise<Map<string, string>> {
     const r = await this.nodeExec(['crictl', 'images', '-o', 'json'], { timeoutMs: 30_000 });
-    if (!r.ok) return new Set();
+    const out = new Map<string, string>();
+    if (!r.ok) return out;
     try {
-      return new Set(((JSON.parse(r.stdout) as { images?: { repoTags?: string[] }[] }).images ?? []).flatMap((i) => i.repoTags ?? []));
-    } catch { return new Set(); }
+      for (const i of (JSON.parse(r.stdout) as { images?: { id: string; repoTags?: string[] }[] }).images ?? []) for (const t of i.repoTags ?? []) out.set(t, i.id);
+    } catch { /* none */ }
+    return out;
   }
 
   private async clusterContainers(): Promise<string[]> {
@@ -206,6 +206,34 @@ export class KindEngine implements Engine {
   private async saveBaseline(): Promise<void> {
     await mkdir(join(this.dir, 'baseline'), { recursive: true });
     for (const c of COMPONENTS) await writeFile(this.baselinePath(c), await this.readManifest(c));
+    await writeFile(join(this.dir, 'baseline', 'kubelet-config.yaml'), await this.nodeExecOk(['cat', KUBELET_CONFIG], `reading ${KUBELET_CONFIG}`));
+  }
+
+  async restartKubelet(): Promise<void> {
+    await this.nodeExecOk(['systemctl', 'restart', 'kubelet'], 'restarting the kubelet', { timeoutMs: 60_000 });
+    const end = Date.now() + 90_000;
+    let last = '';
+    while (Date.now() < end) {
+      // Any HTTP answer on :10250 means the kubelet serves again (its status code depends on the config under test).
+      const r = await this.nodeExec(['curl', '-sk', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'https://127.0.0.1:10250/healthz'], { timeoutMs: 10_000 });
+      if (r.stdout.trim() && r.stdout.trim() !== '000') return;
+      const st = await this.nodeExec(['systemctl', 'is-active', 'kubelet'], { timeoutMs: 10_000 });
+      last = st.stdout.trim();
+      if (last === 'failed') break;
+      await sleep(500);
+    }
+    const log = await this.nodeExec(['sh', '-c', 'journalctl -u kubelet --no-pager -n 30 | grep -iE "error|fail" | tail -1'], { timeoutMs: 15_000 });
+    throw new UserError(`the kubelet did not come back after a restart (${last || 'unknown'}): ${log.stdout.trim().slice(0, 300) || 'no error in its log'}`,
+      `fix ${KUBELET_CONFIG} on the node (\`docker exec -it ${this.node} bash\`), or \`kube-seclab reset\` the lesson`);
+  }
+
+  async restoreKubeletConfig(): Promise<boolean> {
+    const base = await readFile(join(this.dir, 'baseline', 'kubelet-config.yaml'), 'utf8');
+    const cur = await this.readNodeFile(KUBELET_CONFIG);
+    if (cur === base) return false;
+    await this.writeNodeFile(KUBELET_CONFIG, base);
+    await this.restartKubelet();
+    return true;
   }
 
   private adminTls(): { server: string; tls: TlsIdentity } {

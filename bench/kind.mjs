@@ -1,0 +1,100 @@
+#!/usr/bin/env node
+// Benchmark: the kind engine's overhead. In one run, side by side on the same node image:
+//   bare   `kind create cluster` (kind's own wait for the control plane: --wait 120s) + waiting for
+//          the node Ready and CoreDNS up — a cluster a learner could start working on;
+//   lab    `kube-seclab up --engine kind`: the same, plus the lab's kind config, marking the cluster,
+//          keeping the baseline manifests and building/loading the lab's workload images
+//          (measured warm — images built — and, once, cold).
+// Then lesson reset times on the lab's cluster (an API-only lesson and a control-plane lesson).
+// Goal (issue 7): lab overhead <= 10% over bare (warm images). Needs Docker, kind and
+// KUBE_SECLAB_KIND_IMAGE (default: kind's own image).
+import { execFileSync, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir, homedir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'kube-seclab.js');
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const image = process.env.KUBE_SECLAB_KIND_IMAGE;
+const cache = process.env.KUBE_SECLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kube-seclab');
+const kind = process.env.KUBE_SECLAB_KIND || [join(cache, 'bin', 'kind-v0.32.0', 'kind')].find(existsSync) || 'kind';
+const work = mkdtempSync(join(tmpdir(), 'kube-seclab-bench-kind-'));
+const env = { ...process.env, KUBE_SECLAB_DATA: join(work, 'data'), KUBE_SECLAB_NAME: 'bench', NO_COLOR: '1' };
+const now = () => performance.now();
+const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function waitReady(kubeconfig) {
+  const k = ['--kubeconfig', kubeconfig];
+  for (;;) {
+    try {
+      const nodes = JSON.parse((await run('kubectl', [...k, 'get', 'nodes', '-o', 'json'])).stdout);
+      const ready = nodes.items.every((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const dns = JSON.parse((await run('kubectl', [...k, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).stdout)
+        .items.some((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      if (ready && dns) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function bare() {
+  const kc = join(work, 'bare.kubeconfig');
+  const cfg = join(work, 'bare.yaml');
+  writeFileSync(cfg, 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  kubeadmConfigPatches:\n  - |\n    kind: KubeletConfiguration\n    failCgroupV1: false\n');
+  const t0 = now();
+  await run(kind, ['create', 'cluster', '--name', 'bench-bare', '--config', cfg, '--kubeconfig', kc, '--wait', '120s', ...(image ? ['--image', image] : [])], { maxBuffer: 1 << 26 });
+  await waitReady(kc);
+  const ms = now() - t0;
+  await run(kind, ['delete', 'cluster', '--name', 'bench-bare', '--kubeconfig', kc]);
+  return ms;
+}
+
+async function lab() {
+  const t0 = now();
+  await run(process.execPath, [BIN, 'up', '--engine', 'kind'], { env, maxBuffer: 1 << 26 });
+  const ms = now() - t0;
+  return ms;
+}
+const labDown = () => run(process.execPath, [BIN, 'down'], { env });
+
+async function reset(lesson) {
+  await run(process.execPath, [BIN, 'start', lesson], { env });
+  const t0 = now();
+  await run(process.execPath, [BIN, 'reset', lesson, '--yes'], { env });
+  return now() - t0;
+}
+
+try {
+  console.log(`kind engine benchmark — image ${image ?? "kind's default"}, ${ROUNDS} rounds, kind ${kind}`);
+  // First run: a new cluster; the workload images are built only if their sources changed, then loaded.
+  const cold = await lab();
+  await labDown();
+  const bareTimes = [];
+  const labTimes = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    bareTimes.push(await bare());
+    labTimes.push(await lab());
+    if (i < ROUNDS - 1) await labDown();
+  }
+  const b = median(bareTimes);
+  const l = median(labTimes);
+  console.log(`bare kind create + node Ready + CoreDNS: median ${s(b)}  (${bareTimes.map(s).join(', ')})`);
+  console.log(`kube-seclab up --engine kind (warm images): median ${s(l)}  (${labTimes.map(s).join(', ')})`);
+  console.log(`kube-seclab up --engine kind (first run, images built if needed): ${s(cold)}`);
+  console.log(`lab overhead: ${(((l - b) / b) * 100).toFixed(1)}%  (goal <= 10%)`);
+  const t0 = now();
+  await run(process.execPath, [BIN, 'up'], { env });
+  console.log(`kube-seclab up on a running lab cluster (reuse): ${s(now() - t0)}`);
+  for (const lesson of ['rbac-least-privilege', 'network-policy', 'encryption-at-rest']) {
+    console.log(`reset ${lesson} on kind: ${s(await reset(lesson))}`);
+  }
+} finally {
+  await labDown().catch(() => {});
+  try { execFileSync(kind, ['delete', 'cluster', '--name', 'bench-bare'], { stdio: 'ignore' }); } catch { /* gone */ }
+  rmSync(work, { recursive: true, force: true });
+}
