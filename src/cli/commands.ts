@@ -161,6 +161,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       return d.items.every((i) => i.ok || i.optional) ? EXIT.ok : EXIT.failed;
     }
     case 'env': out(`export KUBECONFIG=${lab.engine.kubeconfigPath}`); return EXIT.ok;
+    case 'images': return imagesCommand(lab, args, rep);
     case 'progress': return progressCommand(lab, args, o);
     case 'class': return classCommand(args, o);
     case 'dev': {
@@ -238,5 +239,31 @@ async function classCommand(args: string[], o: CommandOptions): Promise<number> 
   }
   if (o.json) out(JSON.stringify(r, null, 2));
   else for (const line of formatReportText(r)) out(line);
+  return EXIT.ok;
+}
+
+/** `images list | save FILE | load FILE`: the Docker images a kind classroom needs, on one USB stick. */
+async function imagesCommand(lab: Lab, args: string[], rep: ReturnType<typeof lineReporter>): Promise<number> {
+  const { imageCatalogue, saveImages, loadImages, KIND_DEFAULT_NODE_IMAGE, LAB_BASE_IMAGE } = await import('../engines/kind/images.js');
+  const { packageRoot } = await import('../core/paths.js');
+  const { dockerReachable } = await import('../engines/kind/tools.js');
+  const [sub, file] = args;
+  const images = await imageCatalogue(packageRoot);
+  const nodeImage = lab.env.KUBE_SECLAB_KIND_IMAGE || KIND_DEFAULT_NODE_IMAGE;
+  if (sub === 'list') {
+    for (const r of [nodeImage, LAB_BASE_IMAGE, ...images.map((i) => i.ref)]) out(r);
+    return EXIT.ok;
+  }
+  if ((sub !== 'save' && sub !== 'load') || !file) throw new UserError('usage: kube-seclab images list | save FILE | load FILE', 'save on a machine with internet, load on each learner\'s machine');
+  const d = await dockerReachable(10_000);
+  if (!d.ok) throw new UserError(`images ${sub} needs a running Docker daemon (${d.detail})`, 'start Docker, then run it again');
+  if (sub === 'save') {
+    const refs = await rep.task(`Build the lab's images and save ${images.length + 2} images to ${file}`, async (update) => saveImages({ images, nodeImage, file, update }));
+    const { statSync } = await import('node:fs');
+    out(`${style.success(symbols.pass)} ${refs.length} images in ${file} (${(statSync(file).size / 2 ** 20).toFixed(0)} MiB): load them with \`kube-seclab images load ${file}\``);
+    return EXIT.ok;
+  }
+  const loaded = await rep.task(`Load the images in ${file} into Docker`, async () => loadImages(file));
+  out(`${style.success(symbols.pass)} loaded ${loaded.length} images${loaded.length ? `: ${loaded.join(', ')}` : ''}`);
   return EXIT.ok;
 }

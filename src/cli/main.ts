@@ -29,6 +29,8 @@ Usage: kube-seclab [command] [options]
                             put a lesson back to its insecure start (--all: every lesson + progress)
   doctor [--json]           what is installed, versions, cluster reachable
   env                       print the export line for your own shell's kubectl
+  images list | save FILE | load FILE
+                            the Docker images a kind classroom needs (node image, lab images) in one file
   progress export [--format json|junit] [--out FILE] [--learner NAME] [--learner-id ID]
                             every lesson's progress, for a teacher (JSON contract or JUnit XML)
   class report FILES... [--html FILE] [--json]

@@ -212,7 +212,15 @@ export class Lab {
   async solution(id: string, opts: { apply?: boolean; reporter?: TaskReporter } = {}): Promise<{ files: { path: string; text: string }[]; description?: string }> {
     const l = this.lesson(id);
     await this.aidGuard(l.id, 'solutions');
-    const names = (await readdir(l.solution.dir)).sort();
+    // What applies on this engine: steps.<engine>.yaml (and the files beside it) where the engines differ, else steps.yaml.
+    const all = (await readdir(l.solution.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
+      .map((e) => relative(l.solution.dir, join(e.parentPath, e.name))).sort();
+    const variant = all.includes(`steps.${this.engine.name}.yaml`);
+    const names = all.filter((n) => {
+      const m = /^steps(?:\.([a-z]+))?\.ya?ml$/.exec(n);
+      if (m) return variant ? m[1] === this.engine.name : !m[1];
+      return variant || !n.startsWith('workspace/');
+    });
     const files = await Promise.all(names.map(async (n) => ({ path: relative(this.catalogue.root, join(l.solution.dir, n)), text: await readFile(join(l.solution.dir, n), 'utf8') })));
     await this.progress.update((d) => { this.touch(d, l.id).solutionViewed = true; });
     if (opts.apply) {

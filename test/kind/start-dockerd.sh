@@ -3,6 +3,11 @@
 # wrapper this sandbox needs, unless a daemon already answers. Idempotent.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# kind's known issue: pods fail with "too many open files" below these inotify limits (kube-seclab doctor checks them).
+for kv in max_user_watches=524288 max_user_instances=512; do
+  k=${kv%%=*}; v=${kv#*=}
+  [ "$(cat "/proc/sys/fs/inotify/$k")" -ge "$v" ] || sysctl -q -w "fs.inotify.$k=$v" || echo "could not raise fs.inotify.$k" >&2
+done
 if docker info >/dev/null 2>&1; then echo "dockerd: already running" >&2; exit 0; fi
 install -m 0755 "$here/runc-wrapper.sh" /usr/local/sbin/runc-nosysresource
 mkdir -p /var/log

@@ -57,6 +57,22 @@ async function dockerImages(refs: string[]): Promise<Map<string, { id: string; s
 export async function syncImages(o: {
   images: LabImage[]; kind: string; clusterName: string; nodeIds: Map<string, string>; update: (s: string) => void; signal?: AbortSignal;
 }): Promise<{ built: number; loaded: number }> {
+  const { built: stale, images: now } = await buildImages(o);
+  const toLoad = o.images.filter((i) => {
+    const id = now.get(i.ref)?.id;
+    return !id || (o.nodeIds.get(i.ref) ?? o.nodeIds.get(`docker.io/${i.ref}`)) !== id;
+  });
+  if (toLoad.length) {
+    o.signal?.throwIfAborted();
+    o.update(`load ${toLoad.length} image(s) into the node`);
+    const r = await run(o.kind, ['load', 'docker-image', '--name', o.clusterName, ...toLoad.map((i) => i.ref)], { timeoutMs: 900_000 });
+    if (!r.ok) throw new UserError(`kind could not load the lab images: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, '`kube-seclab status`; free disk space for Docker is the usual suspect');
+  }
+  return { built: stale, loaded: toLoad.length };
+}
+
+/** Build the images whose sources changed since Docker last built them; Docker's view of all of them after. */
+export async function buildImages(o: { images: LabImage[]; update: (s: string) => void; signal?: AbortSignal }): Promise<{ built: number; images: Map<string, { id: string; source?: string }> }> {
   const hashes = new Map(await Promise.all(o.images.map(async (i) => [i.ref, await contextHash(i)] as const)));
   const have = await dockerImages(o.images.map((i) => i.ref));
   const stale = o.images.filter((i) => have.get(i.ref)?.source !== hashes.get(i.ref));
@@ -70,16 +86,34 @@ export async function syncImages(o: {
       throw new UserError(`could not build the lab image ${img.ref}: ${why}`, 'the first build pulls its base image (node:20-bookworm-slim): check Docker can reach its registry, then `kube-seclab up` again');
     }
   }
-  const now = stale.length ? await dockerImages(o.images.map((i) => i.ref)) : have;
-  const toLoad = o.images.filter((i) => {
-    const id = now.get(i.ref)?.id;
-    return !id || (o.nodeIds.get(i.ref) ?? o.nodeIds.get(`docker.io/${i.ref}`)) !== id;
-  });
-  if (toLoad.length) {
-    o.signal?.throwIfAborted();
-    o.update(`load ${toLoad.length} image(s) into the node`);
-    const r = await run(o.kind, ['load', 'docker-image', '--name', o.clusterName, ...toLoad.map((i) => i.ref)], { timeoutMs: 900_000 });
-    if (!r.ok) throw new UserError(`kind could not load the lab images: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, '`kube-seclab status`; free disk space for Docker is the usual suspect');
-  }
-  return { built: stale.length, loaded: toLoad.length };
+  return { built: stale.length, images: stale.length ? await dockerImages(o.images.map((i) => i.ref)) : have };
+}
+
+/** kind v0.32's default node image (pkg/apis/config/defaults): what `up --engine kind` runs without --image. */
+export const KIND_DEFAULT_NODE_IMAGE = 'kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5';
+/** What the lab's workload Dockerfiles start FROM (rebuilding them offline needs it). */
+export const LAB_BASE_IMAGE = 'node:20-bookworm-slim';
+
+/**
+ * Everything a classroom without internet needs in Docker, in one file: the kind node image, the
+ * lab's workload images and their base image. `docker save` on the instructor's machine,
+ * `docker load` on each learner's (`kube-seclab images save/load`).
+ */
+export async function saveImages(o: { images: LabImage[]; nodeImage: string; file: string; update: (s: string) => void }): Promise<string[]> {
+  await buildImages(o);
+  const refs = [o.nodeImage, LAB_BASE_IMAGE, ...o.images.map((i) => i.ref)];
+  const missing: string[] = [];
+  for (const ref of refs) if (!(await run('docker', ['image', 'inspect', ref], { timeoutMs: 30_000 })).ok) missing.push(ref);
+  if (missing.length) throw new UserError(`not in Docker here: ${missing.join(', ')}`, `pull them first (\`docker pull ${missing[0]}\`), or pick a node image that is here with --image`);
+  o.update(`docker save ${refs.length} images`);
+  const r = await run('docker', ['save', '-o', o.file, ...refs], { timeoutMs: 1_800_000 });
+  if (!r.ok) throw new UserError(`docker save failed: ${r.stderr.trim().split('\n').pop()}`, 'check free disk space where the file goes');
+  return refs;
+}
+
+/** `docker load` a bundle written by saveImages; the references it brought. */
+export async function loadImages(file: string): Promise<string[]> {
+  const r = await run('docker', ['load', '-i', file], { timeoutMs: 1_800_000 });
+  if (!r.ok) throw new UserError(`docker load ${file} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, 'is it a file written by `kube-seclab images save`?');
+  return r.stdout.split('\n').map((l) => /^Loaded image(?: ID)?: (.+)$/.exec(l.trim())?.[1]).filter((x): x is string => !!x);
 }
