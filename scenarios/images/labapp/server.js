@@ -32,6 +32,19 @@ function handler(req, res) {
   return json(res, 200, { app, pod: os.hostname(), path: url.pathname });
 }
 
+// thumbnailer (lesson least-privilege-container): at start-up it writes to its cache directory
+// (CACHE_DIR) and stops if it cannot — on a read-only root filesystem that needs a writable volume.
+if (app === 'thumbnailer' && process.env.CACHE_DIR) {
+  const fs = require('node:fs');
+  try {
+    fs.mkdirSync(process.env.CACHE_DIR, { recursive: true });
+    fs.writeFileSync(`${process.env.CACHE_DIR}/started`, `${new Date().toISOString()}\n`);
+  } catch (e) {
+    console.error(`thumbnailer: cannot write to its cache directory ${process.env.CACHE_DIR} (${e.code}) — a read-only root filesystem needs a writable volume there`);
+    process.exit(1);
+  }
+}
+
 for (const port of ports) {
   http.createServer(handler).listen(port, '0.0.0.0', () => console.log(`${app} listening on :${port}`));
 }

@@ -15,6 +15,7 @@ import { plaintextSecrets } from './plaintextSecrets.js';
 import { auditEvent } from './auditEvent.js';
 import { kindClusterConfig } from './kindClusterConfig.js';
 import { kubeletConfigz } from './kubeletConfigz.js';
+import { podExec } from './podExec.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -38,5 +39,6 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     auditEvent,
     kindClusterConfig,
     kubeletConfigz,
+    podExec,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );

@@ -23,6 +23,12 @@ export const stepSchema = z.union([
   z.object({ removeNodeFile: z.string().startsWith('/') }).strict(),
   /** Change the kubelet's config file (dotted paths → values, null removes) and restart the kubelet (kind). */
   z.object({ kubeletConfig: z.object({ set: z.record(z.string(), z.unknown()), restart: z.boolean().default(true) }).strict() }).strict(),
+  /**
+   * Pin a Deployment's images by digest — the digest its running pods report (what the node really
+   * runs; digests differ per machine, so no fix file can carry them). On the local engine, where
+   * pods are simulated, a stable made-up digest.
+   */
+  z.object({ pinImageDigest: z.object({ namespace: z.string(), name: z.string() }).strict() }).strict(),
   /** A file handed to the learner on their own machine (the lab's workspace folder), e.g. a cluster config to review. */
   z.object({ workspaceFile: z.object({ path: workspacePath, content: z.string().optional(), file: z.string().optional() }).strict() }).strict(),
   z.object({

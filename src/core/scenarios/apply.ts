@@ -1,4 +1,5 @@
 import { readdir, readFile, mkdir, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { workspaceFile } from '../workspace.js';
 import { parseAllDocuments, parse, parseDocument } from 'yaml';
@@ -129,6 +130,8 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       }
       await ctx.engine.writeNodeFile(KUBELET_CONFIG, cur.toString());
       if (s.kubeletConfig.restart) await ctx.engine.restartKubelet();
+    } else if ('pinImageDigest' in s) {
+      await pinImageDigest(ctx, s.pinImageDigest.namespace, s.pinImageDigest.name);
     } else if ('workspaceFile' in s) {
       const content = s.workspaceFile.content ?? await readFile(join(dir, s.workspaceFile.file ?? ''), 'utf8');
       const target = workspaceFile(ctx, s.workspaceFile.path);
@@ -146,6 +149,25 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       await waitDeployment(ctx, s.wait.namespace, s.wait.name, s.wait.timeoutSeconds * 1000);
     }
   }
+}
+
+/** The digest a Deployment's pods run each image at (status.containerStatuses[].imageID), or a stable made-up one. */
+async function pinImageDigest(ctx: ScenarioContext, namespace: string, name: string): Promise<void> {
+  const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } });
+  if (!d) throw new UserError(`Deployment ${namespace}/${name} not found, nothing to pin`);
+  const sel = Object.entries(d.spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const pods = (await ctx.cluster.core.listNamespacedPod({ namespace, labelSelector: sel })).items;
+  const seen = new Map<string, string>();
+  for (const p of pods) for (const c of p.status?.containerStatuses ?? []) {
+    const digest = /@(sha256:[0-9a-f]{64})$/.exec(c.imageID ?? '')?.[1];
+    if (digest) seen.set(c.image.replace(/^docker\.io\//, ''), digest);
+  }
+  for (const c of d.spec.template.spec.containers as { image: string }[]) {
+    if (c.image.includes('@')) continue;
+    const digest = seen.get(c.image) ?? `sha256:${createHash('sha256').update(c.image).digest('hex')}`;
+    c.image = `${c.image.replace(/:[^:/]+$/, '')}@${digest}`;
+  }
+  await ctx.cluster.replace(d);
 }
 
 export async function waitDeployment(ctx: ScenarioContext, namespace: string, name: string, timeoutMs: number): Promise<boolean> {

@@ -132,6 +132,7 @@ export class KindEngine implements Engine {
         r.info(`reusing the kind cluster ${this.clusterName}`);
       }
       await r.task('Wait for the API server', async () => { await this.waitApiReady(180_000, signal); });
+      await this.saveBaseline(); // a cluster made by an earlier version may lack some
     } else {
       const leftovers = state ? [this.node] : await this.clusterContainers();
       if (leftovers.length) {
@@ -142,6 +143,7 @@ export class KindEngine implements Engine {
         }
         await r.task(`Remove the unfinished kind cluster ${this.clusterName}`, async () => { await this.kindDelete(kind); });
       }
+      await rm(join(this.dir, 'baseline'), { recursive: true, force: true }); // a new cluster's originals only
       await mkdir(this.dir, { recursive: true });
       const cfgFile = join(this.dir, 'kind-config.yaml');
       await writeFile(cfgFile, kindConfigYaml({ clusterName: this.clusterName }));
@@ -176,7 +178,27 @@ export class KindEngine implements Engine {
     await r.task(`The lab's workload images (${images.length}), built here and loaded into the node`, async (update) => {
       const s = await syncImages({ images, kind, clusterName: this.clusterName, nodeIds: await this.nodeImages(), update, signal });
       update(s.built || s.loaded ? `${s.built} built, ${s.loaded} loaded` : 'up to date');
+      await this.pinnableByDigest(images.map((i) => i.ref));
     });
+  }
+
+  /**
+   * `kind load` names an image by tag only (and as import-<date>@digest): give each lab image its
+   * own `<repo>@sha256:<digest>` name too, so a pod that pins its image by digest — as the
+   * image-provenance lesson teaches — runs from what is on the node, like after a registry pull.
+   */
+  private async pinnableByDigest(refs: string[]): Promise<void> {
+    const r = await this.nodeExec(['crictl', 'images', '-o', 'json'], { timeoutMs: 30_000 });
+    if (!r.ok) return;
+    const imgs = (JSON.parse(r.stdout) as { images?: { repoTags?: string[]; repoDigests?: string[] }[] }).images ?? [];
+    const script: string[] = [];
+    for (const ref of refs) {
+      const img = imgs.find((i) => i.repoTags?.includes(ref) || i.repoTags?.includes(`docker.io/${ref}`));
+      const digest = img?.repoDigests?.map((d) => d.split('@')[1]).find(Boolean);
+      const repo = ref.replace(/:[^:/]+$/, '');
+      if (digest && !img!.repoDigests!.includes(`${repo}@${digest}`)) script.push(`ctr -n k8s.io images tag --force ${ref} ${repo}@${digest} >/dev/null`);
+    }
+    if (script.length) await this.nodeExecOk(['sh', '-c', script.join(' && ')], 'naming the lab images by digest', { timeoutMs: 120_000 });
   }
 
   /** The node's image references and their ids. */
@@ -203,10 +225,12 @@ export class KindEngine implements Engine {
 
   private baselinePath(c: Component) { return join(this.dir, 'baseline', `${c}.yaml`); }
 
+  /** Keep the node's original control-plane manifests and kubelet config (only those not kept yet). */
   private async saveBaseline(): Promise<void> {
     await mkdir(join(this.dir, 'baseline'), { recursive: true });
-    for (const c of COMPONENTS) await writeFile(this.baselinePath(c), await this.readManifest(c));
-    await writeFile(join(this.dir, 'baseline', 'kubelet-config.yaml'), await this.nodeExecOk(['cat', KUBELET_CONFIG], `reading ${KUBELET_CONFIG}`));
+    for (const c of COMPONENTS) if (!existsSync(this.baselinePath(c))) await writeFile(this.baselinePath(c), await this.readManifest(c));
+    const kubelet = join(this.dir, 'baseline', 'kubelet-config.yaml');
+    if (!existsSync(kubelet)) await writeFile(kubelet, await this.nodeExecOk(['cat', KUBELET_CONFIG], `reading ${KUBELET_CONFIG}`));
   }
 
   async restartKubelet(): Promise<void> {
