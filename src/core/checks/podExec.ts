@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Writable } from 'node:stream';
 import { Exec, type V1Status } from '@kubernetes/client-node';
 import type { CheckPrimitive, CheckContext } from './types.js';
+import { runExpectSchema, judgeRun } from './run-result.js';
 
 const schema = z.object({
   /** The workload whose running pod the command runs in. */
@@ -13,12 +14,7 @@ const schema = z.object({
   command: z.array(z.string()).min(1),
   timeoutSeconds: z.number().int().positive().default(20),
   /** What the run must show after the fix (as `probe` judges it). */
-  expect: z.object({
-    exitCode: z.number().int().optional(),
-    nonZeroExit: z.boolean().optional(),
-    outputContains: z.string().optional(),
-    outputNotContains: z.string().optional(),
-  }).strict(),
+  expect: runExpectSchema,
   /** What the command shows, for messages ("the app's user id"). */
   describe: z.string().optional(),
 }).strict();
@@ -88,16 +84,8 @@ export const podExec: CheckPrimitive<P> = {
     if (!pod) return { passed: false, message: why! };
     const container = p.container ?? pod.spec?.containers?.[0]?.name;
     const r = await execIn(ctx, pod, container, p.command, p.timeoutSeconds * 1000);
-    const out = r.out.trim();
-    const last = out ? out.split('\n').pop()!.slice(0, 200) : '';
     const what = `${p.describe ?? `\`${p.command.join(' ')}\``} in pod ${pod.metadata.name}`;
-    const fail = (w: string) => ({ passed: false, message: `${what}: ${w}` });
-    if (r.error) return fail(`could not run: ${r.error}${last ? ` — ${last}` : ''}`);
-    const e = p.expect;
-    if (e.exitCode !== undefined && r.exitCode !== e.exitCode) return fail(`exited ${r.exitCode}, expected ${e.exitCode}${last ? ` — ${last}` : ''}`);
-    if (e.nonZeroExit && r.exitCode === 0) return fail(`still succeeds${last ? ` — ${last}` : ''}`);
-    if (e.outputContains && !out.includes(e.outputContains)) return fail(`output lacks "${e.outputContains}"${last ? ` — ${last}` : ''}`);
-    if (e.outputNotContains && out.includes(e.outputNotContains)) return fail(`output still shows "${e.outputNotContains}"`);
-    return { passed: true, message: `${what}: exit ${r.exitCode}${last ? ` — ${last}` : ''}` };
+    if (r.error) return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };
+    return judgeRun(what, r.exitCode, r.out, p.expect);
   },
 };

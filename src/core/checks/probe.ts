@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { CheckPrimitive } from './types.js';
 import { sleep } from '../fsutil.js';
+import { runExpectSchema, judgeRun } from './run-result.js';
 
 const schema = z.object({
   namespace: z.string(),
@@ -11,12 +12,7 @@ const schema = z.object({
   labels: z.record(z.string(), z.string()).optional(),
   timeoutSeconds: z.number().int().positive().default(30),
   /** What the run must show after the fix (the exploit fails, or a blocked connection times out). */
-  expect: z.object({
-    exitCode: z.number().int().optional(),
-    nonZeroExit: z.boolean().optional(),
-    outputContains: z.string().optional(),
-    outputNotContains: z.string().optional(),
-  }).strict(),
+  expect: runExpectSchema,
   /** What the probe does, for messages ("fetch the cloud credentials"). */
   describe: z.string().optional(),
 }).strict();
@@ -57,15 +53,7 @@ export const probe: CheckPrimitive<P> = {
       const term = st?.containerStatuses?.[0]?.state?.terminated;
       if (!term) return { passed: false, message: `the probe pod did not finish within ${p.timeoutSeconds}s (phase ${st?.phase ?? 'unknown'})` };
       const log = await ctx.cluster.core.readNamespacedPodLog({ name, namespace: p.namespace, container: 'probe' }).catch(() => '');
-      const out = String(log).trim();
-      const what = p.describe ?? `\`${p.command.join(' ')}\``;
-      const e = p.expect;
-      const fail = (why: string) => ({ passed: false, message: `${what}: ${why}` });
-      if (e.exitCode !== undefined && term.exitCode !== e.exitCode) return fail(`exited ${term.exitCode}, expected ${e.exitCode}${out ? ` — ${out.split('\n').pop()}` : ''}`);
-      if (e.nonZeroExit && term.exitCode === 0) return fail(`still succeeds${out ? ` — ${out.split('\n').pop()!.slice(0, 160)}` : ''}`);
-      if (e.outputContains && !out.includes(e.outputContains)) return fail(`output lacks "${e.outputContains}"`);
-      if (e.outputNotContains && out.includes(e.outputNotContains)) return fail(`output still shows "${e.outputNotContains}"`);
-      return { passed: true, message: `${what}: exit ${term.exitCode}${out ? ` — ${out.split('\n').pop()!.slice(0, 120)}` : ''}` };
+      return judgeRun(p.describe ?? `\`${p.command.join(' ')}\``, term.exitCode, String(log), p.expect);
     } finally {
       await ctx.cluster.delete(pod).catch(() => {});
     }

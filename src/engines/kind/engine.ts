@@ -9,7 +9,7 @@ import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import type { ComponentHealth, Engine, EngineStatus, Requirement, TaskReporter } from '../types.js';
 import { silentReporter } from '../types.js';
 import { COMPONENTS, type Component } from '../local/manifests.js';
-import { httpsRequest, type TlsIdentity } from '../local/https.js';
+import { readyz, type TlsIdentity } from '../local/https.js';
 import { kindConfigYaml, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
 import { imageCatalogue, syncImages } from './images.js';
@@ -276,11 +276,9 @@ export class KindEngine implements Engine {
     if (!existsSync(this.kubeconfigPath)) return { ok: false, detail: 'no kubeconfig' };
     try {
       const { server, tls } = this.adminTls();
-      const res = await httpsRequest(`${server}/readyz?verbose`, tls, { timeoutMs: 3000 });
-      const failing = res.body.split('\n').filter((l) => l.startsWith('[-]')).map((l) => l.slice(3).split(' ')[0]);
-      return { ok: res.status === 200, detail: res.status === 200 ? 'ok' : `readyz HTTP ${res.status}${failing.length ? ` (${failing.join(', ')})` : ''}` };
+      return await readyz(server, tls, 3000);
     } catch (e) {
-      return { ok: false, detail: (e as Error).message };
+      return { ok: false, detail: `the lab kubeconfig is unreadable: ${(e as Error).message}` };
     }
   }
 

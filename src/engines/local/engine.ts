@@ -13,7 +13,7 @@ import { COMPONENTS, defaultManifests, type Component, type Ports } from './mani
 import { localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
 import type { KeyPairPem } from './pki.js';
 import { KWOK_CONFIG, KWOK_NODE_ANNOTATION } from './kwok-stages.js';
-import { httpsRequest } from './https.js';
+import { httpsRequest, readyz } from './https.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
@@ -225,13 +225,9 @@ export class LocalEngine implements Engine {
   private async apiReady(): Promise<{ ok: boolean; detail: string }> {
     const cfg = this.config();
     if (!cfg) return { ok: false, detail: 'no cluster' };
-    try {
-      const res = await httpsRequest(`https://127.0.0.1:${cfg.ports.apiserver}/readyz?verbose`, this.adminTls(), { timeoutMs: 2000 });
-      const failing = res.body.split('\n').filter((l) => l.startsWith('[-]')).map((l) => l.slice(3).split(' ')[0]);
-      return { ok: res.status === 200, detail: res.status === 200 ? 'ok' : `readyz HTTP ${res.status}${failing.length ? ` (${failing.join(', ')})` : ''}` };
-    } catch (e) {
-      return { ok: false, detail: (e as Error).message };
-    }
+    let tls;
+    try { tls = this.adminTls(); } catch (e) { return { ok: false, detail: `the cluster's certificates are unreadable: ${(e as Error).message}` }; }
+    return readyz(`https://127.0.0.1:${cfg.ports.apiserver}`, tls, 2000);
   }
 
   private async waitApiReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
