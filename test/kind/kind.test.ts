@@ -1,7 +1,8 @@
 /**
  * The kind engine end to end, on a real kind cluster: `up --engine kind` like a learner runs it,
- * node access (manifests, node files, raw etcd reads), every lesson's `dev verify` including the
- * checks that need a real node, and `down` leaving no container.
+ * node access (manifests, node files, raw etcd reads), `dev verify` for every lesson that does not
+ * restart the control plane (those run in control-plane.test.ts, on a second cluster at the same
+ * time) including the checks that need a real node, and `down` leaving no container.
  *
  * Needs a Docker daemon, the kind CLI (PATH or the cache) and a node image: kind's own, or the
  * offline one tools/kind/build-node-image.sh builds (KUBE_SECLAB_KIND_IMAGE). `.ci/run` prepares
@@ -18,6 +19,7 @@ import { verifyLesson } from '../../src/core/verify.js';
 import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { KindEngine } from '../../src/engines/kind/engine.js';
+import { restartsTheControlPlane } from './lessons.js';
 
 const ROOT = packageRoot;
 const BIN = join(ROOT, 'bin', 'kube-seclab.js');
@@ -89,7 +91,8 @@ describe('kind engine', () => {
     expect(m).toMatch(/- kube-apiserver/);
   });
 
-  describe.each(catalogue.lessons.map((l) => l.id))('dev verify %s on kind', (id) => {
+  // Lessons that restart the API server, etcd or the kubelet run on their own cluster, beside these (control-plane.test.ts).
+  describe.each(catalogue.lessons.filter((l) => !restartsTheControlPlane(l)).map((l) => l.id))('dev verify %s on kind', (id) => {
     it('unsolved fails, the solution passes, every shortcut fails', { timeout: 1_200_000 }, async () => {
       const t0 = Date.now();
       const r = await verifyLesson(lab, id);
@@ -107,3 +110,9 @@ describe('kind engine', () => {
     expect(() => statSync(join(data, 'labs', 'kindtest', 'engines', 'kind'))).toThrow();
   });
 });
+
+// In this same file (its own worker; control-plane.test.ts runs beside it):
+// the tmux TUI test once on kind (test/e2e/tui.e2e.test.ts, its own cluster), then images save/load.
+process.env.KUBE_SECLAB_E2E_ENGINE = 'kind';
+await import('../e2e/tui.e2e.test.js');
+await import('./images-bundle.js');

@@ -82,3 +82,13 @@ describe('kind cluster configs handed out for review', async () => {
     expect(() => workspaceFile({ workspace: '/w' }, '/etc/passwd')).toThrow(/leaves the workspace/);
   });
 });
+
+describe('the control plane of a one-node lab cluster', () => {
+  it('runs the controller-manager and the scheduler without leader election', () => {
+    const c = parse(kindConfigYaml({ clusterName: 'x' }));
+    const cc = (c.nodes[0].kubeadmConfigPatches as string[]).map((p) => parse(p)).find((p) => p.kind === 'ClusterConfiguration');
+    expect(cc.controllerManager.extraArgs).toContainEqual({ name: 'leader-elect', value: 'false' });
+    expect(cc.controllerManager.extraArgs).toContainEqual({ name: 'enable-hostpath-provisioner', value: 'true' }); // kind's own, kept
+    expect(cc.scheduler.extraArgs).toContainEqual({ name: 'leader-elect', value: 'false' });
+  });
+});

@@ -18,6 +18,7 @@ export const KIND_ROLE_LABEL = 'io.x-k8s.kind.role';
  * port) and every port mapping with `listenAddress: 127.0.0.1` — kind binds extraPortMappings to
  * 0.0.0.0 unless told otherwise. The kubeadm patches are what the lessons need:
  * - kubelet: `failCgroupV1: false`, so kubelet >= 1.35 still starts on hosts with cgroup v1;
+ * - controller-manager and scheduler without leader election (one node; see below);
  * - the API server's and etcd's manifests stay kubeadm's, so lessons edit what learners meet on
  *   real kubeadm clusters.
  */
@@ -35,6 +36,14 @@ export function kindConfig(o: KindConfigOptions): Record<string, unknown> {
       } : {}),
       kubeadmConfigPatches: [
         stringify({ kind: 'KubeletConfiguration', failCgroupV1: false }),
+        // One control-plane node: no leader election. Otherwise every API-server restart a lesson
+        // makes costs the controller-manager and the scheduler their lease, they exit, and the
+        // kubelet's crash back-off keeps them down for minutes (the local engine runs them so too).
+        stringify({
+          kind: 'ClusterConfiguration',
+          controllerManager: { extraArgs: [{ name: 'enable-hostpath-provisioner', value: 'true' }, { name: 'leader-elect', value: 'false' }] },
+          scheduler: { extraArgs: [{ name: 'leader-elect', value: 'false' }] },
+        }),
       ],
     }],
   };

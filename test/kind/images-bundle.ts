@@ -1,5 +1,5 @@
 /**
- * `kube-seclab images save/load`: the Docker images a kind classroom needs, in one file — built
+ * `kube-seclab images save/load` (imported by kind.test.ts): the Docker images a kind classroom needs, in one file — built
  * and saved here, then one of them removed from Docker and brought back by `load`.
  * Needs a Docker daemon and the node image (KUBE_SECLAB_KIND_IMAGE), like the rest of this project.
  */
