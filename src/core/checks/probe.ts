@@ -4,6 +4,9 @@ import type { CheckPrimitive } from './types.js';
 import { sleep } from '../fsutil.js';
 import { runExpectSchema, judgeRun } from './run-result.js';
 
+/** How long a probe pod may take to be scheduled and started, on top of the command's own time. */
+const POD_START_S = 60;
+
 const schema = z.object({
   namespace: z.string(),
   image: z.string(),
@@ -26,7 +29,7 @@ export const probe: CheckPrimitive<P> = {
   type: 'probe',
   schema,
   requires: () => 'kind',
-  timeoutMs: (p) => (p.timeoutSeconds + 15) * 1000,
+  timeoutMs: (p) => (p.timeoutSeconds + POD_START_S + 15) * 1000,
   async run(ctx, p) {
     const name = `kube-seclab-probe-${randomBytes(3).toString('hex')}`;
     const pod = {
@@ -43,7 +46,8 @@ export const probe: CheckPrimitive<P> = {
     };
     await ctx.cluster.create(pod);
     try {
-      const end = Date.now() + p.timeoutSeconds * 1000;
+      // Scheduling and starting the pod (slow on a busy machine) is not the command's time.
+      const end = Date.now() + (p.timeoutSeconds + POD_START_S) * 1000;
       let st: any;
       while (Date.now() < end) {
         st = (await ctx.cluster.core.readNamespacedPod({ name, namespace: p.namespace })).status;
@@ -51,7 +55,12 @@ export const probe: CheckPrimitive<P> = {
         await sleep(250);
       }
       const term = st?.containerStatuses?.[0]?.state?.terminated;
-      if (!term) return { passed: false, message: `the probe pod did not finish within ${p.timeoutSeconds}s (phase ${st?.phase ?? 'unknown'})` };
+      if (!term) {
+        const waiting = st?.containerStatuses?.[0]?.state?.waiting?.reason;
+        return { passed: false, message: st?.phase === 'Running'
+          ? `the probe did not finish within ${p.timeoutSeconds}s of starting`
+          : `the probe pod did not start within ${POD_START_S}s (phase ${st?.phase ?? 'unknown'}${waiting ? `, ${waiting}` : ''})` };
+      }
       const log = await ctx.cluster.core.readNamespacedPodLog({ name, namespace: p.namespace, container: 'probe' }).catch(() => '');
       return judgeRun(p.describe ?? `\`${p.command.join(' ')}\``, term.exitCode, String(log), p.expect);
     } finally {
