@@ -76,6 +76,11 @@ export interface Engine {
   watchControlPlane(onChange: () => void, signal: AbortSignal): void;
   /** Where the learner edits node files from their own shell (local: a folder; kind: a docker exec hint). */
   nodeAccessHint(): string;
+  /**
+   * Engines whose pods really run (kind): make sure the node holds the lab's workload images of these
+   * names (scenarios/images/images.yaml), building and loading what is missing or changed.
+   */
+  prepareImages?(names: string[]): Promise<void>;
   /** Engines with a real kubelet (kind): restart it after its config changed, and wait until it serves again. */
   restartKubelet?(): Promise<void>;
   /** Put back the kubelet config the node was created with (restarting the kubelet); whether anything changed. */

@@ -33,3 +33,16 @@ describe('per-engine checks and fixes', () => {
     expect(k.layer).toBe('cluster');
   });
 });
+
+describe('workload images', async () => {
+  const { lessonImageNames } = await import('../../src/core/scenarios/apply.js');
+  const { imageCatalogue } = await import('../../src/engines/kind/images.js');
+  const known = new Set((await imageCatalogue(packageRoot)).map((i) => i.name));
+  it('every image a lesson names is built by the lab (scenarios/images/images.yaml)', async () => {
+    for (const l of catalogue.lessons) {
+      const names = await lessonImageNames(l);
+      expect(names.filter((n) => !known.has(n)), `${l.id} names images the lab does not build`).toEqual([]);
+    }
+    expect(await lessonImageNames(catalogue.get('network-policy')!)).toEqual(expect.arrayContaining(['netshoot', 'storefront-db', 'echo-server']));
+  });
+});

@@ -181,6 +181,19 @@ export async function waitDeployment(ctx: ScenarioContext, namespace: string, na
   return false;
 }
 
+/** The lab images a lesson names anywhere (scenario, checks, solution, shortcuts): `registry.kube-seclab.local/<name>`. */
+export async function lessonImageNames(lesson: Lesson): Promise<string[]> {
+  const names = new Set<string>();
+  for (const dir of [lesson.dir, lesson.scenarioDir]) {
+    for (const e of await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
+      if (!e.isFile() || !/\.ya?ml$/.test(e.name)) continue;
+      const text = await readFile(join(e.parentPath, e.name), 'utf8');
+      for (const m of text.matchAll(/registry\.kube-seclab\.local\/([a-z0-9][a-z0-9-]*)/g)) names.add(m[1]);
+    }
+  }
+  return [...names].sort();
+}
+
 /** Apply a fix folder: its manifests, then its steps.yaml. */
 export async function applyFix(ctx: ScenarioContext, fix: Fix, lessonId: string): Promise<void> {
   await applyObjects(ctx, await loadManifests(fix.dir), lessonId);
@@ -242,6 +255,7 @@ async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, less
 
 /** Put a lesson's insecure scenario in place (from scratch): remove, apply manifests, run set-up steps, wait for workloads. */
 export async function resetLesson(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
+  if (ctx.engine.prepareImages) await ctx.engine.prepareImages(await lessonImageNames(lesson));
   const objs = await loadManifests(lesson.scenarioDir);
   const namespaces = () => Promise.all(objs.filter((o) => o.kind === 'Namespace').map((ns) => restoreNamespace(ctx, ns, lesson.id)));
   // Empty the lesson's namespaces first while the API server works — then whatever the lesson encrypted

@@ -173,24 +173,17 @@ export class KindEngine implements Engine {
       await writeFileAtomic(this.configPath, JSON.stringify(cfg, null, 2));
     }
     await r.task('Mark the cluster as the lab\'s', async () => { await this.bootstrap(cfg!); });
-    const images = await imageCatalogue(packageRoot);
-    // Both at once: the node's containerd takes images while the kubelet, the CNI and CoreDNS come up.
-    await r.task(`Wait for the node and the pod network to be Ready; meanwhile build and load the lab's ${images.length} workload images`, async (update) => {
-      let node = 'waiting for the node';
-      let imgs = 'images: checking';
-      const show = () => update(`${node} · ${imgs}`);
-      const settled = this.waitSettled(240_000, (m) => { node = m; show(); }, signal).then(() => { node = 'node Ready'; show(); });
-      const loaded = (async () => {
-        const s = await syncImages({ images, kind, clusterName: this.clusterName, nodeIds: await this.nodeImages(), update: (m) => { imgs = m; show(); }, signal });
-        await this.pinnableByDigest(images.map((i) => i.ref));
-        imgs = s.built || s.loaded ? `images: ${s.built} built, ${s.loaded} loaded` : 'images up to date';
-        show();
-      })();
-      // Both finish before anything is reported, so a failure of one never leaves the other unobserved.
-      const [a, b] = await Promise.allSettled([settled, loaded]);
-      if (a.status === 'rejected') throw a.reason;
-      if (b.status === 'rejected') throw b.reason;
-    });
+    await r.task('Wait for the node and the pod network to be Ready', async (update) => { await this.waitSettled(240_000, update, signal); });
+    // The lab's workload images are built and loaded per lesson, when it is set up (prepareImages).
+  }
+
+  async prepareImages(names: string[]): Promise<void> {
+    const images = (await imageCatalogue(packageRoot)).filter((i) => names.includes(i.name));
+    if (!images.length) return;
+    const kind = findKind(this.env, this.paths.cache);
+    if (!kind) throw new UserError('the kind CLI is not installed', 'it loads the lesson\'s images into the node; install kind and try again');
+    await syncImages({ images, kind, clusterName: this.clusterName, nodeIds: await this.nodeImages(), update: () => {} });
+    await this.pinnableByDigest(images.map((i) => i.ref));
   }
 
   /**
