@@ -46,7 +46,7 @@ describe('control-plane lessons on kind', () => {
       const t0 = Date.now();
       const r = await verifyLesson(lab, id);
       const report = r.steps.map((s) => `${s.ok ? 'ok ' : 'BAD'} ${s.name}: ${s.detail}`).join('\n');
-      console.log(`kind: verify ${id} ${r.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      console.log(`kind: verify ${id} ${r.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s${r.ok ? '' : `\n${report}`}`);
       expect(r.ok, report).toBe(true);
     });
   });

@@ -418,8 +418,15 @@ export class KindEngine implements Engine {
         started = true;
         if (latest.state === 'CONTAINER_RUNNING') {
           if (c === 'kube-controller-manager' || c === 'kube-scheduler') return;
-          const a = await this.apiReady();
-          if (a.ok) return;
+          if (c === 'etcd') {
+            // etcd is judged by its own health (as the local engine does); the API server then
+            // reconnects by itself — unless the new etcd settings lock it out, which is the lesson's to judge.
+            const h = await this.nodeExec(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'http://127.0.0.1:2381/readyz'], { timeoutMs: 10_000 });
+            if (h.stdout.trim() === '200') { await this.waitApiReady(Math.min(90_000, Math.max(1000, end - Date.now()))).catch(() => {}); return; }
+          } else {
+            const a = await this.apiReady();
+            if (a.ok) return;
+          }
         } else if (latest.state === 'CONTAINER_EXITED' && fresh.length >= 2) {
           const why = await this.lastLogLine(latest.id);
           throw new UserError(`${c} does not start from its manifest: ${why ?? 'it exits'}`, `fix ${MANIFESTS}/${c}.yaml on the node, or \`kube-seclab reset\` the lesson to restore it`);
