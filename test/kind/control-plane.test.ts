@@ -13,7 +13,7 @@ import { Lab } from '../../src/core/lab.js';
 import { verifyLesson } from '../../src/core/verify.js';
 import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
-import { restartsTheControlPlane } from './lessons.js';
+import { restartsTheControlPlane, removeLeftoverCluster } from './lessons.js';
 
 const BIN = join(packageRoot, 'bin', 'kube-seclab.js');
 const data = mkdtempSync(join(tmpdir(), 'kube-seclab-kindcp-'));
@@ -25,6 +25,7 @@ const containers = () => execFileSync('docker', ['ps', '-a', '--filter', `label=
 let lab: Lab;
 
 beforeAll(async () => {
+  await removeLeftoverCluster(CLUSTER);
   const up = await cli('up', '--engine', 'kind');
   expect(up.exitCode, up.stderr).toBe(0);
   lab = await Lab.open({ env });

@@ -19,7 +19,7 @@ import { verifyLesson } from '../../src/core/verify.js';
 import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { KindEngine } from '../../src/engines/kind/engine.js';
-import { restartsTheControlPlane } from './lessons.js';
+import { restartsTheControlPlane, removeLeftoverCluster } from './lessons.js';
 
 const ROOT = packageRoot;
 const BIN = join(ROOT, 'bin', 'kube-seclab.js');
@@ -40,6 +40,8 @@ beforeAll(async () => {
   if (!process.env.KUBE_SECLAB_E2E_NO_BUILD) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
   // Preconditions, said plainly when missing (this suite does not skip).
   execFileSync('docker', ['version', '--format', '{{.Server.Version}}']);
+  await removeLeftoverCluster(CLUSTER);
+  await removeLeftoverCluster('kube-seclab-tuitest'); // the TUI test's, below
 }, 600_000);
 
 afterAll(async () => {

@@ -4,3 +4,19 @@ import type { Lesson } from '../../src/core/lessons/loader.js';
 export function restartsTheControlPlane(l: Lesson): boolean {
   return l.reset.controlPlane.length > 0 || l.reset.kubelet;
 }
+
+/**
+ * A cluster of this test's own name left by an interrupted earlier run (its data folder is gone):
+ * delete it, or `up` rightly refuses to touch a same-named cluster the lab did not create.
+ */
+export async function removeLeftoverCluster(name: string): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { homedir } = await import('node:os');
+  const names = execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${name}`, '--format', '{{.Names}}']).toString().trim();
+  if (!names) return;
+  const cache = process.env.KUBE_SECLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kube-seclab');
+  const kind = process.env.KUBE_SECLAB_KIND || [join(cache, 'bin', 'kind-v0.32.0', 'kind')].find(existsSync) || 'kind';
+  execFileSync(kind, ['delete', 'cluster', '--name', name], { stdio: 'ignore' });
+}
