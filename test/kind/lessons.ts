@@ -20,3 +20,13 @@ export async function removeLeftoverCluster(name: string): Promise<void> {
   const kind = process.env.KUBE_SECLAB_KIND || [join(cache, 'bin', 'kind-v0.32.0', 'kind')].find(existsSync) || 'kind';
   execFileSync(kind, ['delete', 'cluster', '--name', name], { stdio: 'ignore' });
 }
+
+/** `dev verify` one lesson on a kind lab: its timing always, its step report when it fails. */
+export async function verifyOnKind(lab: import('../../src/core/lab.js').Lab, id: string): Promise<{ ok: boolean; report: string }> {
+  const { verifyLesson } = await import('../../src/core/verify.js');
+  const t0 = Date.now();
+  const r = await verifyLesson(lab, id);
+  const report = r.steps.map((s) => `${s.ok ? 'ok ' : 'BAD'} ${s.name}: ${s.detail}`).join('\n');
+  console.log(`kind: verify ${id} ${r.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s${r.ok ? '' : `\n${report}`}`);
+  return { ok: r.ok, report };
+}
