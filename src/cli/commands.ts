@@ -15,6 +15,7 @@ import { buildExport, resolveLearner, toJunit } from '../core/classroom/export.j
 import { classReport, formatReportText } from '../core/classroom/report.js';
 import { renderHtml } from '../core/classroom/html.js';
 import { writeFileAtomic } from '../core/fsutil.js';
+import { join } from 'node:path';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -48,7 +49,7 @@ async function confirm(question: string): Promise<boolean> {
 export interface CommandOptions {
   json?: boolean; watch?: boolean; yes?: boolean; all?: boolean; apply?: boolean;
   format?: string; out?: string; learner?: string; 'learner-id'?: string; html?: string;
-  count?: string; minutes?: string; seed?: string;
+  count?: string; minutes?: string; seed?: string; deploy?: string;
 }
 
 /** Every subcommand; loaded only when one is asked for, so the TUI starts without it. */
@@ -162,6 +163,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
     }
     case 'env': out(`export KUBECONFIG=${lab.engine.kubeconfigPath}`); return EXIT.ok;
     case 'images': return imagesCommand(lab, args, rep);
+    case 'build': return buildCommand(lab, args, o, rep);
     case 'progress': return progressCommand(lab, args, o);
     case 'class': return classCommand(args, o);
     case 'dev': {
@@ -183,6 +185,23 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       err(`kube-seclab: unknown command "${cmd}"\n  ${symbols.arrow} see \`kube-seclab --help\``);
       return EXIT.usage;
   }
+}
+
+/** `build [PATH] [--deploy NS/NAME[:CONTAINER]]`: the learner's app sources as the image the cluster runs. */
+async function buildCommand(lab: Lab, args: string[], o: CommandOptions, rep: ReturnType<typeof lineReporter>): Promise<number> {
+  let deploy: { namespace: string; name: string; container?: string } | undefined;
+  if (o.deploy !== undefined) {
+    const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)(?::([a-z0-9-]+))?$/.exec(o.deploy);
+    if (!m) throw new UserError(`--deploy ${o.deploy}: expected NAMESPACE/DEPLOYMENT[:CONTAINER]`, 'for example --deploy shop/storefront');
+    deploy = { namespace: m[1], name: m[2], container: m[3] };
+  }
+  const { build, deployed } = await lab.build(args[0], { deploy, reporter: o.json ? undefined : rep });
+  if (o.json) { out(JSON.stringify({ ...build, deployed }, null, 2)); return EXIT.ok; }
+  out(`${style.success(symbols.pass)} built ${style.bold(build.app)} from ${join(lab.workspace, build.path)}`);
+  out(`  image  ${style.accent(build.image)}`);
+  if (deployed) out(`  ${style.success(symbols.pass)} ${deployed} now runs it ${style.muted(`(watch it roll out: kubectl -n ${deploy!.namespace} rollout status deploy/${deploy!.name})`)}`);
+  else out(style.muted(`  deploy it: kubectl -n <namespace> set image deploy/<name> <container>=${build.image}   (or build again with --deploy NAMESPACE/NAME)`));
+  return EXIT.ok;
 }
 
 /** Every lab on this host after the current one's status: name, engine, whether its cluster runs. */

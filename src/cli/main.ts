@@ -29,6 +29,9 @@ Usage: kube-seclab [command] [options]
                             put a lesson back to its insecure start (--all: every lesson + progress)
   doctor [--json]           what is installed, versions, cluster reachable
   env                       print the export line for your own shell's kubectl
+  build [PATH] [--deploy NS/NAME[:CONTAINER]] [--json]
+                            build an app the lesson handed you (workspace folder PATH) as the image
+                            the cluster runs, and print it by digest (--deploy: also set it)
   images list | save FILE | load FILE
                             the Docker images a kind classroom needs (node image, lab images) in one file
   progress export [--format json|junit] [--out FILE] [--learner NAME] [--learner-id ID]
@@ -60,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean' }, watch: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, all: { type: 'boolean' },
         apply: { type: 'boolean' }, engine: { type: 'string' }, image: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
         workshop: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, seed: { type: 'string' },
-        format: { type: 'string' }, out: { type: 'string' }, learner: { type: 'string' }, 'learner-id': { type: 'string' }, html: { type: 'string' },
+        format: { type: 'string' }, out: { type: 'string' }, learner: { type: 'string' }, 'learner-id': { type: 'string' }, html: { type: 'string' }, deploy: { type: 'string' },
       },
     });
   } catch (e) {

@@ -6,7 +6,8 @@ import { ProgressStore, lastCheckRecord, type ProgressData } from './progress/st
 import { LabCluster } from './kube/client.js';
 import { runChecks, type LessonResult } from './checks/runner.js';
 import { watchLesson } from './checks/watch.js';
-import { resetLesson, removeLesson, applyFix, type ScenarioContext } from './scenarios/apply.js';
+import { resetLesson, removeLesson, applyFix, deployImage, type ScenarioContext } from './scenarios/apply.js';
+import { appFolder, buildApp, type BuildRecord } from './builds.js';
 import { createEngine, defaultEngine } from '../engines/index.js';
 import type { Engine, EngineName, TaskReporter } from '../engines/types.js';
 import { silentReporter } from '../engines/types.js';
@@ -287,6 +288,22 @@ export class Lab {
   private async aidGuard(id: string, aid: Aid): Promise<void> {
     await this.examGuard(aid, id);
     if (!aidAllowed(this.workshop, id, aid)) throw aidRefusal(this.workshop!, id, aid);
+  }
+
+  /**
+   * `kube-seclab build`: an app from the workspace as an image of the lab's registry, where the
+   * cluster runs it (kind: built and loaded into the node); `deploy` also points a Deployment at it.
+   */
+  async build(path: string | undefined, opts: { deploy?: { namespace: string; name: string; container?: string }; reporter?: TaskReporter } = {}): Promise<{ build: BuildRecord; deployed?: string }> {
+    const r = opts.reporter ?? silentReporter;
+    const ctx = await this.scenarioCtx();
+    const { app } = await appFolder(this.workspace, path);
+    const build = await r.task(`Build ${app} from the workspace${this.engine.buildImage ? '' : ' (the local engine simulates pods: the digest is your sources\' hash)'}`,
+      (update) => buildApp({ engine: this.engine, workspace: this.workspace, path, update }));
+    if (!opts.deploy) return { build };
+    const to = opts.deploy;
+    const container = await r.task(`Deploy it to ${to.namespace}/${to.name}`, () => deployImage(ctx, to, build.image));
+    return { build, deployed: `${to.namespace}/${to.name}:${container}` };
   }
 
   async applyShortcut(id: string, name: string): Promise<void> {

@@ -81,6 +81,12 @@ export interface Engine {
    * names (scenarios/images/images.yaml), building and loading what is missing or changed.
    */
   prepareImages?(names: string[]): Promise<void>;
+  /**
+   * Engines whose pods really run (kind): build an image of the lab's registry
+   * (`registry.kube-seclab.local/<name>`) from a folder and make the node hold it; the digest the
+   * node knows it by, so a pod can reference it `@sha256:…`. Without it, nothing is built.
+   */
+  buildImage?(o: { name: string; context: string; sourceHash: string; update: (s: string) => void }): Promise<{ digest: string }>;
   /** Engines with a real kubelet (kind): restart it after its config changed, and wait until it serves again. */
   restartKubelet?(): Promise<void>;
   /** Put back the kubelet config the node was created with (restarting the kubelet); whether anything changed. */

@@ -16,6 +16,7 @@ import { auditEvent } from './auditEvent.js';
 import { kindClusterConfig } from './kindClusterConfig.js';
 import { kubeletConfigz } from './kubeletConfigz.js';
 import { podExec } from './podExec.js';
+import { deployedBuild } from './deployedBuild.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -40,5 +41,6 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     kindClusterConfig,
     kubeletConfigz,
     podExec,
+    deployedBuild,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );

@@ -31,6 +31,19 @@ export const stepSchema = z.union([
   z.object({ pinImageDigest: z.object({ namespace: z.string(), name: z.string() }).strict() }).strict(),
   /** A file handed to the learner on their own machine (the lab's workspace folder), e.g. a cluster config to review. */
   z.object({ workspaceFile: z.object({ path: workspacePath, content: z.string().optional(), file: z.string().optional() }).strict() }).strict(),
+  /** A folder handed to the learner (an app's sources, say): `from` (in this folder) copied over `path` in the workspace, which it replaces. */
+  z.object({ workspaceDir: z.object({ path: workspacePath, from: workspacePath }).strict() }).strict(),
+  /**
+   * What `kube-seclab build PATH` does: build the app in workspace folder `path` as an image of the
+   * lab's registry (on kind: docker build + loaded into the node) — and with `deploy`, point a
+   * Deployment's container at it, by digest.
+   */
+  z.object({
+    build: z.object({
+      path: workspacePath,
+      deploy: z.object({ namespace: z.string(), name: z.string(), container: z.string().optional() }).strict().optional(),
+    }).strict(),
+  }).strict(),
   z.object({
     manifest: z.object({
       component,

@@ -1,4 +1,4 @@
-import { readdir, readFile, mkdir, rm } from 'node:fs/promises';
+import { readdir, readFile, mkdir, rm, cp } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { workspaceFile } from '../workspace.js';
@@ -14,6 +14,7 @@ import { restoreComponent } from './control-plane.js';
 import { UserError } from '../errors.js';
 import { apiError } from '../kube/errors.js';
 import { sleep, writeFileAtomic } from '../fsutil.js';
+import { buildApp } from '../builds.js';
 
 export interface ScenarioContext {
   cluster: LabCluster;
@@ -137,6 +138,14 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       const target = workspaceFile(ctx, s.workspaceFile.path);
       await mkdir(dirname(target), { recursive: true });
       await writeFileAtomic(target, content);
+    } else if ('workspaceDir' in s) {
+      const target = workspaceFile(ctx, s.workspaceDir.path);
+      await rm(target, { recursive: true, force: true });
+      await mkdir(dirname(target), { recursive: true });
+      await cp(join(dir, s.workspaceDir.from), target, { recursive: true });
+    } else if ('build' in s) {
+      const rec = await buildApp({ engine: ctx.engine, workspace: ctx.workspace, path: s.build.path });
+      if (s.build.deploy) await deployImage(ctx, s.build.deploy, rec.image);
     } else if ('manifest' in s) {
       const { component, wait, ...edit } = s.manifest;
       const cur = await ctx.engine.readManifest(component);
@@ -149,6 +158,18 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       await waitDeployment(ctx, s.wait.namespace, s.wait.name, s.wait.timeoutSeconds * 1000);
     }
   }
+}
+
+/** Point a Deployment's container (the named one, else its only one) at an image. */
+export async function deployImage(ctx: ScenarioContext, to: { namespace: string; name: string; container?: string }, image: string): Promise<string> {
+  const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: to.name, namespace: to.namespace } });
+  if (!d) throw new UserError(`Deployment ${to.namespace}/${to.name} not found`, '`kubectl get deploy -A` lists them; a lesson reset puts its scenario back');
+  const cs: { name: string; image: string }[] = d.spec.template.spec.containers;
+  const c = to.container ? cs.find((x) => x.name === to.container) : cs.length === 1 ? cs[0] : undefined;
+  if (!c) throw new UserError(to.container ? `Deployment ${to.namespace}/${to.name} has no container ${to.container}` : `Deployment ${to.namespace}/${to.name} has ${cs.length} containers: say which`, `containers: ${cs.map((x) => x.name).join(', ')}`);
+  c.image = image;
+  await ctx.cluster.replace(d);
+  return c.name;
 }
 
 /** The digest a Deployment's pods run each image at (status.containerStatuses[].imageID), or a stable made-up one. */
@@ -218,7 +239,7 @@ async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeout
 async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
   for (const c of lesson.reset.controlPlane) await restoreComponent(ctx, c);
   for (const f of lesson.reset.nodeFiles) await ctx.engine.removeNodeFile(f);
-  for (const f of lesson.reset.workspaceFiles) await rm(workspaceFile(ctx, f), { force: true });
+  for (const f of lesson.reset.workspaceFiles) await rm(workspaceFile(ctx, f), { force: true, recursive: true });
   if (lesson.reset.kubelet) await ctx.engine.restoreKubeletConfig?.();
   const sel = `${LESSON_LABEL}=${lesson.id}`;
   await Promise.all(CLUSTER_KINDS.map(async ([apiVersion, kind]) => {

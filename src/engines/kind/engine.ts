@@ -14,6 +14,7 @@ import { kindConfigYaml, publishedAddresses, KIND_CLUSTER_LABEL } from './config
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
 import { imageCatalogue, syncImages } from './images.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
+import { LAB_REGISTRY } from '../../core/builds.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
 import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../core/guard/guard.js';
@@ -184,6 +185,37 @@ export class KindEngine implements Engine {
     if (!kind) throw new UserError('the kind CLI is not installed', 'it loads the lesson\'s images into the node; install kind and try again');
     await syncImages({ images, kind, clusterName: this.clusterName, nodeIds: await this.nodeImages(), update: () => {} });
     await this.pinnableByDigest(images.map((i) => i.ref));
+  }
+
+  async buildImage(o: { name: string; context: string; sourceHash: string; update: (s: string) => void }): Promise<{ digest: string }> {
+    const kind = findKind(this.env, this.paths.cache);
+    if (!kind) throw new UserError('the kind CLI is not installed', 'it loads the image into the node; install kind and try again');
+    const ref = `${LAB_REGISTRY}/${o.name}:workspace`;
+    o.update(`docker build ${o.context}`);
+    const b = await this.docker(['build', '-q', '--label', `dev.kube-seclab.source=${o.sourceHash.slice(0, 16)}`, '-t', ref, o.context], { timeoutMs: 900_000 });
+    if (!b.ok) {
+      const why = (b.stderr || b.stdout).trim().split('\n').filter(Boolean).pop() ?? 'docker build failed';
+      throw new UserError(`docker build of ${o.name} failed: ${why}`, `fix the Dockerfile or the sources in ${o.context} and build again (\`docker build ${o.context}\` shows every step)`);
+    }
+    o.update(`load ${ref} into the node`);
+    const l = await run(kind, ['load', 'docker-image', '--name', this.clusterName, ref], { timeoutMs: 900_000 });
+    if (!l.ok) throw new UserError(`kind could not load ${ref}: ${(l.stderr || l.stdout).trim().split('\n').pop()}`, '`kube-seclab status`; free disk space for Docker is the usual suspect');
+    await this.pinnableByDigest([ref]);
+    const digest = (await this.nodeDigests()).get(ref);
+    if (!digest) throw new UserError(`the node does not list ${ref} after loading it`, '`kube-seclab status`, then build again');
+    return { digest };
+  }
+
+  /** The node's tagged images and the digest each can be pulled by (`<repo>@sha256:…`). */
+  private async nodeDigests(): Promise<Map<string, string>> {
+    const r = await this.nodeExec(['crictl', 'images', '-o', 'json'], { timeoutMs: 30_000 });
+    const out = new Map<string, string>();
+    if (!r.ok) return out;
+    for (const i of (JSON.parse(r.stdout) as { images?: { repoTags?: string[]; repoDigests?: string[] }[] }).images ?? []) {
+      const digest = i.repoDigests?.map((d) => d.split('@')[1]).find(Boolean);
+      if (digest) for (const t of i.repoTags ?? []) out.set(t.replace(/^docker\.io\//, ''), digest);
+    }
+    return out;
   }
 
   /**
