@@ -15,6 +15,7 @@ import { UserError } from '../errors.js';
 import { apiError } from '../kube/errors.js';
 import { sleep, writeFileAtomic } from '../fsutil.js';
 import { buildApp } from '../builds.js';
+import { signImage } from '../signing.js';
 
 export interface ScenarioContext {
   cluster: LabCluster;
@@ -146,6 +147,8 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
     } else if ('build' in s) {
       const rec = await buildApp({ engine: ctx.engine, workspace: ctx.workspace, path: s.build.path });
       if (s.build.deploy) await deployImage(ctx, s.build.deploy, rec.image);
+    } else if ('sign' in s) {
+      await signDeploymentImage(ctx, s.sign);
     } else if ('manifest' in s) {
       const { component, wait, ...edit } = s.manifest;
       const cur = await ctx.engine.readManifest(component);
@@ -170,6 +173,16 @@ export async function deployImage(ctx: ScenarioContext, to: { namespace: string;
   c.image = image;
   await ctx.cluster.replace(d);
   return c.name;
+}
+
+/** The `sign` step: sign the image a Deployment's container runs (as `kube-seclab sign` does). */
+async function signDeploymentImage(ctx: ScenarioContext, t: { namespace: string; name: string; container?: string; key?: string }): Promise<void> {
+  const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: t.name, namespace: t.namespace } });
+  if (!d) throw new UserError(`Deployment ${t.namespace}/${t.name} not found, nothing to sign`);
+  const cs: { name: string; image: string }[] = d.spec.template.spec.containers;
+  const c = t.container ? cs.find((x) => x.name === t.container) : cs[0];
+  if (!c) throw new UserError(`Deployment ${t.namespace}/${t.name} has no container ${t.container}`);
+  await signImage({ cluster: ctx.cluster, workspace: ctx.workspace, image: c.image, keyFile: t.key ? workspaceFile(ctx, t.key) : undefined });
 }
 
 /** The digest a Deployment's pods run each image at (status.containerStatuses[].imageID), or a stable made-up one. */
