@@ -259,6 +259,30 @@ async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promi
     for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel)) await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
   }));
   for (const r of lesson.reset.objects) await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
+  await removeWebhooksInto(ctx, await lessonNamespaces(lesson));
+}
+
+/**
+ * Admission webhooks whose backend is a Service in the lesson's namespaces, whatever the learner
+ * named them: a reset empties those namespaces, and a webhook left calling into them (with
+ * failurePolicy Fail) would refuse the next set-up's pods — or every pod in the cluster.
+ */
+async function removeWebhooksInto(ctx: ScenarioContext, namespaces: string[]): Promise<void> {
+  if (!namespaces.length) return;
+  for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+    let hooks: (KubernetesObject & { webhooks?: { clientConfig?: { service?: { namespace?: string } } }[] })[];
+    try {
+      hooks = await ctx.cluster.list('admissionregistration.k8s.io/v1', kind);
+    } catch (e) {
+      if (apiError(e).code === 403) continue; // credentials confined to the learner's namespaces cannot have made one either
+      throw e;
+    }
+    for (const w of hooks) {
+      if (w.webhooks?.some((h) => namespaces.includes(h.clientConfig?.service?.namespace ?? ''))) {
+        await ctx.cluster.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind, metadata: { name: w.metadata!.name! } });
+      }
+    }
+  }
 }
 
 /** Remove everything of a lesson: its namespaces, labelled cluster objects, node files, control-plane edits. */
