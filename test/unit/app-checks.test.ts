@@ -92,6 +92,7 @@ describe('dast.js (the lab image\'s scanner, loaded as the checks load it)', () 
         if (name === 'welcome.txt') return res.end('Welcome!\n');
         res.writeHead(404); return res.end('no such file');
       }
+      if (u.pathname === '/about') return res.end(`docs v1 (storage ${SECRET})`);
       if (u.pathname === '/debug/env') return res.end(JSON.stringify({ PATH: '/usr/bin', HOSTNAME: 'x', STORAGE_TOKEN: SECRET }));
       res.writeHead(404); res.end('not found');
     });
@@ -109,10 +110,12 @@ describe('dast.js (the lab image\'s scanner, loaded as the checks load it)', () 
     expect(() => dast.parseArgs(['http://a', '--frobnicate'])).toThrow(/unknown option/);
   });
   it('finds injection past a ; filter, traversal past a ../ filter (replaceAll), the leaking debug endpoint and the secret', async () => {
-    const r = await dast.scan(dast.parseArgs([base, '--get', '/files?name=welcome.txt', 'Welcome', '--inject', '/search?q=checkout', '--traversal', '/files?name=welcome.txt', '--debug', '--secret', SECRET]));
+    const r = await dast.scan(dast.parseArgs([base, '--get', '/files?name=welcome.txt', 'Welcome', '--get', '/about', 'docs', '--inject', '/search?q=checkout', '--traversal', '/files?name=welcome.txt', '--debug', '--secret', SECRET]));
     expect(dast.exitCode(r)).toBe(1);
     const tests = new Set(r.findings.map((f) => f.test));
     expect([...tests].sort()).toEqual(['debug', 'inject', 'secret', 'traversal']);
+    // the secret is its own finding only where no other finding names the request already
+    expect(r.findings.filter((f) => f.test === 'secret').map((f) => f.request)).toEqual(['GET /about']);
     expect(r.findings.find((f) => f.test === 'traversal')!.request).toContain('....//');
     expect(r.findings.find((f) => f.test === 'debug')!.evidence).toMatch(/STORAGE_TOKEN=lab-…\(20 chars\)/);
     expect(JSON.stringify(r)).not.toContain(SECRET);

@@ -151,24 +151,21 @@ async function scan(o, opts = {}) {
   const timeoutMs = opts.timeoutMs || 5000;
   const base = o.target.replace(/\/?$/, '/');
   const r = { target: o.target, requests: 0, answered: 0, findings: [], broken: [], passed: [], unreachable: undefined };
-  const seenSecret = new Set();
-  const get = async (url) => {
+  const secretHits = [];
+  // every answer is searched for the secret; `shown` is the request as the findings print it
+  const get = async (url, shown) => {
     r.requests++;
     const res = await request(url, timeoutMs);
     if (!res.error) {
       r.answered++;
-      if (o.secret && res.body.includes(o.secret) && !seenSecret.has(url)) {
-        seenSecret.add(url);
-        r.findings.push({ test: 'secret', title: 'the secret value comes back', request: `GET ${rel(url)}`, evidence: `HTTP ${res.status} with ${mask(o.secret)} in its body` });
-      }
+      if (o.secret && res.body.includes(o.secret)) secretHits.push({ test: 'secret', title: 'the secret value comes back', request: shown, evidence: `HTTP ${res.status} with ${mask(o.secret)} in its body` });
     }
     return res;
   };
-  const rel = (url) => url.slice(base.length - 1);
 
   for (const g of o.get) {
     const url = new URL(g.path, base).toString();
-    const res = await get(url);
+    const res = await get(url, `GET ${g.path}`);
     if (res.error) r.broken.push({ request: `GET ${g.path}`, why: res.error });
     else if (res.status !== 200) r.broken.push({ request: `GET ${g.path}`, why: `HTTP ${res.status}` });
     else if (g.text && !res.body.includes(g.text)) r.broken.push({ request: `GET ${g.path}`, why: `HTTP 200 but no "${g.text}" in the answer` });
@@ -179,8 +176,7 @@ async function scan(o, opts = {}) {
   for (const t of o.inject) {
     let hits = 0;
     for (const p of injectionPayloads(t.value)) {
-      const url = urlFor(base, t, p);
-      const res = await get(url);
+      const res = await get(urlFor(base, t, p), `GET ${t.path}?${t.param}=${show(p)}`);
       if (!res.error && res.body.includes(MARK_SEEN)) {
         hits++;
         r.findings.push({ test: 'inject', title: `command injection in ${t.path}?${t.param}=`, request: `GET ${t.path}?${t.param}=${show(p)}`, evidence: `HTTP ${res.status}: the shell ran "echo ${MARK}" and ${MARK_SEEN} came back` });
@@ -193,8 +189,7 @@ async function scan(o, opts = {}) {
     let hits = 0;
     for (const file of ['etc/passwd', 'proc/self/environ']) {
       for (const p of traversalPayloads(file)) {
-        const url = urlFor(base, t, p);
-        const res = await get(url);
+        const res = await get(urlFor(base, t, p), `GET ${t.path}?${t.param}=${p}`);
         const ev = !res.error && res.status < 400 && fileEvidence(res.body);
         if (ev) {
           hits++;
@@ -208,7 +203,7 @@ async function scan(o, opts = {}) {
   if (o.debug) {
     let hits = 0;
     for (const p of DEBUG_PATHS) {
-      const res = await get(new URL(p, base).toString());
+      const res = await get(new URL(p, base).toString(), `GET ${p}`);
       const ev = !res.error && res.status < 400 && envEvidence(res.body);
       if (ev) {
         hits++;
@@ -217,6 +212,9 @@ async function scan(o, opts = {}) {
     }
     if (!hits) r.passed.push(`none of ${DEBUG_PATHS.length} debug/status paths shows the environment`);
   }
+  // the secret in an answer another finding already names is part of that finding
+  const named = new Set(r.findings.map((f) => f.request));
+  r.findings.push(...secretHits.filter((f) => !named.has(f.request)));
   if (r.answered === 0) r.unreachable = 'no request was answered';
   return r;
 }
@@ -234,7 +232,8 @@ function summary(r) {
   if (r.findings.length) {
     const byTitle = new Map();
     for (const f of r.findings) if (!byTitle.has(f.title)) byTitle.set(f.title, f);
-    parts.push(`${r.findings.length} finding${r.findings.length > 1 ? 's' : ''}: ${[...byTitle.values()].map((f) => `${f.title} (e.g. ${f.request} → ${f.evidence})`).join('; ')}`);
+    const cut = (t) => (t.length > 90 ? `${t.slice(0, 89)}…` : t);
+    parts.push(`${r.findings.length} finding${r.findings.length > 1 ? 's' : ''}: ${[...byTitle.values()].map((f) => `${f.title} (e.g. ${cut(f.request)} → ${f.evidence})`).join('; ')}`);
   }
   if (r.broken.length) parts.push(`normal request${r.broken.length > 1 ? 's' : ''} failing: ${r.broken.map((b) => `${b.request} → ${b.why}`).join('; ')}`);
   return parts.length ? parts.join(' — ') : `no findings in ${r.requests} requests, and the normal requests work`;
