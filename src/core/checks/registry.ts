@@ -19,6 +19,8 @@ import { podExec } from './podExec.js';
 import { deployedBuild } from './deployedBuild.js';
 import { validatingWebhook } from './validatingWebhook.js';
 import { imageSignature } from './imageSignature.js';
+import { sast } from './sast.js';
+import { appProbe } from './appProbe.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -46,5 +48,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     deployedBuild,
     validatingWebhook,
     imageSignature,
+    sast,
+    appProbe,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
