@@ -65,7 +65,7 @@ describe('image layers: tar entries, whiteouts, findings', () => {
     const f = await scanLayers(layers, needles);
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ layer: 2, layers: 3, path: 'app/.env', hiddenBy: { layer: 3, how: 'deleted' } });
-    expect(describeFinding(f[0])).toBe('layer 2 of 3 (COPY dir:0f1e in .) holds /app/.env with the leaked key — deleted by layer 3 (RUN rm -f .env), so the container does not show it, but the earlier layer still ships it to everyone who pulls the image');
+    expect(describeFinding(f[0])).toBe('layer 2 of 3 (COPY a folder of the build context to .) holds /app/.env with the leaked key — deleted by layer 3 (RUN rm -f .env), so the container does not show it, but the earlier layer still ships it to everyone who pulls the image');
   });
 
   it('an opaque folder or an overwrite also hides the file; a clean image has no findings', async () => {
@@ -86,6 +86,7 @@ describe('image layers: tar entries, whiteouts, findings', () => {
     expect(layerHistory({ history: [{ created_by: 'COPY' }] }, 3)).toEqual(['', '', 'COPY']);
     expect(instruction('RUN /bin/sh -c rm -f .env # buildkit')).toBe('RUN /bin/sh -c rm -f .env');
     expect(instruction('/bin/sh -c rm -f .env')).toBe('RUN rm -f .env');
+    expect(instruction('/bin/sh -c #(nop) COPY multi:2605e8 in ./ ')).toBe('COPY files to ./');
   });
 
   it('scans a docker save archive: manifest, config (ENV values) and every layer', async () => {

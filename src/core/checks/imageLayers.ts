@@ -168,6 +168,9 @@ export async function scanLayers(layers: { createdBy: string; tar: Buffer }[], n
 
 /** A Dockerfile instruction as the image history records it, shortened for a message. */
 export function instruction(createdBy: string): string {
+  // The classic builder records `COPY dir:<hash> in <dest>`: name what was copied, not the hash.
+  const legacy = /^\/bin\/sh -c #\(nop\)\s*(COPY|ADD) (dir|file|multi):[0-9a-f]+ in (\S+)/.exec(createdBy);
+  if (legacy) return `${legacy[1]} ${{ dir: 'a folder of the build context', file: 'a file', multi: 'files' }[legacy[2]]} to ${legacy[3]}`;
   const s = createdBy.replace(/\s+# buildkit$/, '').replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').replace(/^\|\d+ [^ ]*=\S*(?: [^ ]*=\S*)* \/bin\/sh -c /, 'RUN ').trim();
   return s.length > 70 ? `${s.slice(0, 67)}…` : s;
 }
