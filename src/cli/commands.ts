@@ -106,6 +106,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       for (const ob of l.objectives) out(` ${symbols.bullet} ${ob.text}`);
       out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
       if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
+      if (l.reset.workspaceFiles.length) out(`Your files: ${l.reset.workspaceFiles.map((f) => style.accent(join(lab.workspace, f))).join(', ')}`);
       out(`Then \`kube-seclab check\` (or \`check --watch\`), \`kube-seclab hint\` when stuck.`);
       if (lab.workshop) await (await import('./workshop.js')).printWorkshopRules(lab, l.id);
       return EXIT.ok;
