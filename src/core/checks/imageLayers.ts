@@ -235,7 +235,7 @@ async function docker(args: string[], timeoutMs = 60_000): Promise<{ ok: boolean
 /**
  * Docker's id of the image a build record names. Where the engine can ask the node (kind), the
  * node's own image id for the running digest (the config digest: the same in Docker and on the
- * node); else the image `kube-seclab build` labelled with the same sources' hash.
+ * node); else the build's own tag, else the image labelled with the same sources' hash.
  */
 async function dockerImageOf(ctx: CheckContext, b: BuildRecord): Promise<string | undefined> {
   const node = ctx.engine as unknown as { nodeExec?: (cmd: string[], o?: { timeoutMs?: number }) => Promise<{ ok: boolean; stdout: string }> };
@@ -244,6 +244,9 @@ async function dockerImageOf(ctx: CheckContext, b: BuildRecord): Promise<string 
     const id = r?.ok ? (() => { try { return JSON.parse(r.stdout)?.status?.id as string | undefined; } catch { return undefined; } })() : undefined;
     if (id && (await docker(['image', 'inspect', '--format', '{{.Id}}', id])).ok) return id;
   }
+  // `kube-seclab build` tags each build by its sources (`:src-<hash>`) and labels it with the same hash.
+  const tagged = await docker(['image', 'inspect', '--format', '{{.Id}}', `${LAB_REGISTRY}/${b.app}:src-${b.sourceHash.slice(0, 16)}`]);
+  if (tagged.ok && tagged.stdout.trim()) return tagged.stdout.trim();
   const l = await docker(['image', 'ls', '-a', '-q', '--no-trunc', '--filter', `label=dev.kube-seclab.source=${b.sourceHash.slice(0, 16)}`]);
   return l.ok ? l.stdout.split('\n').map((s) => s.trim()).find(Boolean) : undefined;
 }
