@@ -49,7 +49,7 @@ async function confirm(question: string): Promise<boolean> {
 export interface CommandOptions {
   json?: boolean; watch?: boolean; yes?: boolean; all?: boolean; apply?: boolean;
   format?: string; out?: string; learner?: string; 'learner-id'?: string; html?: string;
-  count?: string; minutes?: string; seed?: string; deploy?: string;
+  count?: string; minutes?: string; seed?: string; deploy?: string; key?: string; 'generate-key'?: boolean;
 }
 
 /** Every subcommand; loaded only when one is asked for, so the TUI starts without it. */
@@ -165,6 +165,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
     case 'env': out(`export KUBECONFIG=${lab.engine.kubeconfigPath}`); return EXIT.ok;
     case 'images': return imagesCommand(lab, args, rep);
     case 'build': return buildCommand(lab, args, o, rep);
+    case 'sign': return signCommand(lab, args, o);
     case 'progress': return progressCommand(lab, args, o);
     case 'class': return classCommand(args, o);
     case 'dev': {
@@ -202,6 +203,26 @@ async function buildCommand(lab: Lab, args: string[], o: CommandOptions, rep: Re
   out(`  image  ${style.accent(build.image)}`);
   if (deployed) out(`  ${style.success(symbols.pass)} ${deployed} now runs it ${style.muted(`(watch it roll out: kubectl -n ${deploy!.namespace} rollout status deploy/${deploy!.name})`)}`);
   else out(style.muted(`  deploy it: kubectl -n <namespace> set image deploy/<name> <container>=${build.image}   (or build again with --deploy NAMESPACE/NAME)`));
+  return EXIT.ok;
+}
+
+/** `sign [IMAGE] [--key FILE] [--generate-key]`: an ed25519 key pair in the workspace; a signature of IMAGE (by digest) in the lab's signature store. */
+async function signCommand(lab: Lab, args: string[], o: CommandOptions): Promise<number> {
+  const { generateSigningKey, signImage } = await import('../core/signing.js');
+  if (!args[0] && !o['generate-key']) throw new UserError('what to sign?', '`kube-seclab sign --generate-key` makes a key pair; `kube-seclab sign REPOSITORY@sha256:DIGEST` signs an image');
+  if (args.length > 1) throw new UserError(`unexpected argument ${args[1]}`, '`kube-seclab sign IMAGE [--key FILE] [--generate-key]`');
+  if (o['generate-key']) {
+    if (o.key) throw new UserError('--generate-key makes the workspace\'s key; --key names another one: use one of them');
+    const k = await generateSigningKey(lab.workspace);
+    out(`${style.success(symbols.pass)} new ed25519 key pair ${style.muted(`(key id ${k.keyId})`)}`);
+    out(`  private  ${k.key} ${style.muted('(keep it secret: whoever has it can sign)')}`);
+    out(`  public   ${style.accent(k.pub)} ${style.muted('(what a verifier trusts)')}`);
+  }
+  if (!args[0]) return EXIT.ok;
+  const s = await signImage({ cluster: await lab.cluster(), workspace: lab.workspace, image: args[0], keyFile: o.key });
+  if (o.json) { out(JSON.stringify({ repository: s.ref.repo, digest: s.ref.digest, keyId: s.keyId, key: s.keyPath, store: `${s.store.namespace}/${s.store.name}`, entry: s.entry }, null, 2)); return EXIT.ok; }
+  out(`${style.success(symbols.pass)} signed ${style.bold(`${s.ref.repo}@${s.ref.digest}`)} with ${s.keyPath} ${style.muted(`(key id ${s.keyId})`)}`);
+  out(style.muted(`  stored as ${s.entry} in ConfigMap ${s.store.namespace}/${s.store.name}: kubectl -n ${s.store.namespace} get configmap ${s.store.name} -o yaml`));
   return EXIT.ok;
 }
 

@@ -17,6 +17,8 @@ import { kindClusterConfig } from './kindClusterConfig.js';
 import { kubeletConfigz } from './kubeletConfigz.js';
 import { podExec } from './podExec.js';
 import { deployedBuild } from './deployedBuild.js';
+import { validatingWebhook } from './validatingWebhook.js';
+import { imageSignature } from './imageSignature.js';
 import { imageLayers } from './imageLayers.js';
 import { buildContext } from './buildContext.js';
 
@@ -44,6 +46,8 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     kubeletConfigz,
     podExec,
     deployedBuild,
+    validatingWebhook,
+    imageSignature,
     imageLayers,
     buildContext,
   ].map((p) => [p.type, p as CheckPrimitive]),

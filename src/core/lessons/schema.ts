@@ -44,6 +44,13 @@ export const stepSchema = z.union([
       deploy: z.object({ namespace: z.string(), name: z.string(), container: z.string().optional() }).strict().optional(),
     }).strict(),
   }).strict(),
+  /**
+   * What `kube-seclab sign` does, for the image a Deployment's container runs (by digest): sign it
+   * with a key from the workspace (default signing/signing.key) and store the signature.
+   */
+  z.object({
+    sign: z.object({ namespace: z.string(), name: z.string(), container: z.string().optional(), key: workspacePath.optional() }).strict(),
+  }).strict(),
   z.object({
     manifest: z.object({
       component,
