@@ -32,7 +32,18 @@ function handler(req, res) {
     if (!auth) return json(res, 401, { error: 'credentials required' });
     return json(res, 200, { buckets: ['gallery-uploads', 'billing-exports'] });
   }
+  if (app === 'giftcard-api') return giftcardApi(req, res, url);
   return json(res, 200, { app, pod: os.hostname(), path: url.pathname });
+}
+
+// giftcard-api (lesson secrets-in-layers): a stand-in gift-card provider. It answers only requests
+// that carry its one active API key (ACTIVE_KEY, from a Secret) in header x-api-key: rotating the
+// key there is what makes a leaked key worthless.
+function giftcardApi(req, res, url) {
+  const active = (process.env.ACTIVE_KEY || '').trim();
+  if (!active) return json(res, 503, { error: 'no active API key configured (ACTIVE_KEY)' });
+  if ((req.headers['x-api-key'] || '') !== active) return json(res, 401, { error: 'invalid API key' });
+  return json(res, 200, { provider: 'giftcard-api', path: url.pathname, balance: { currency: 'EUR', cents: 125000 } });
 }
 
 // thumbnailer (lesson least-privilege-container): at start-up it writes to its cache directory

@@ -21,6 +21,8 @@ import { validatingWebhook } from './validatingWebhook.js';
 import { imageSignature } from './imageSignature.js';
 import { sast } from './sast.js';
 import { appProbe } from './appProbe.js';
+import { imageLayers } from './imageLayers.js';
+import { buildContext } from './buildContext.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -50,5 +52,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     imageSignature,
     sast,
     appProbe,
+    imageLayers,
+    buildContext,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
