@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CheckContext, CheckOutcome, CheckPrimitive } from './types.js';
+import { stuckPod } from './workload.js';
 import { appFolder, buildOf, readBuilds, sourceHash, LAB_REGISTRY, type BuildRecord } from '../builds.js';
 
 const target = z.object({
@@ -47,6 +48,8 @@ export async function runningBuild(ctx: CheckContext, t: BuildTarget, app?: stri
     const state = (st.updatedReplicas ?? 0) < desired || (st.readyReplicas ?? 0) < desired
       ? `${Math.min(st.updatedReplicas ?? 0, st.readyReplicas ?? 0)}/${desired} replicas of its current template are ready`
       : `${old} replica${old === 1 ? '' : 's'} of an older template ${old === 1 ? 'is' : 'are'} still running`;
+    const stuck = await stuckPod(ctx, t.namespace, d).catch(() => undefined);
+    if (stuck) return { failure: `${what} is not rolling out: ${stuck}` };
     return { failure: `${what} is still rolling out (${state}) — wait for \`kubectl -n ${t.namespace} rollout status deploy/${t.name}\`, or look at \`kubectl -n ${t.namespace} get pods\` for why` };
   }
   if (ctx.engine.supports('kind')) {

@@ -64,7 +64,7 @@ async function whyNotReady(ctx: Parameters<CheckPrimitive['run']>[0], ns: string
 }
 
 /** A pod of the workload that is not coming up and why, in the kubelet's words (CrashLoopBackOff and the app's last line, ImagePullBackOff, …). */
-async function stuckPod(ctx: Parameters<CheckPrimitive['run']>[0], ns: string, dep: any): Promise<string | undefined> {
+export async function stuckPod(ctx: Parameters<CheckPrimitive['run']>[0], ns: string, dep: any): Promise<string | undefined> {
   const sel = Object.entries(dep.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   if (!sel) return undefined;
   const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: ns, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp);

@@ -217,7 +217,8 @@ export async function waitDeployment(ctx: ScenarioContext, namespace: string, na
   while (Date.now() < end) {
     const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } });
     const want = d?.spec?.replicas ?? 1;
-    if (d && (d.status?.readyReplicas ?? 0) >= want && (d.status?.updatedReplicas ?? 0) >= want && (d.status?.observedGeneration ?? 0) >= d.metadata.generation) return true;
+    // Rolled out: the current template's pods ready, and no pod of an older one left.
+    if (d && (d.status?.readyReplicas ?? 0) >= want && (d.status?.updatedReplicas ?? 0) >= want && (d.status?.replicas ?? 0) <= want && (d.status?.observedGeneration ?? 0) >= d.metadata.generation) return true;
     await sleep(100);
   }
   return false;
