@@ -32,6 +32,10 @@ Usage: kube-seclab [command] [options]
   build [PATH] [--deploy NS/NAME[:CONTAINER]] [--json]
                             build an app the lesson handed you (workspace folder PATH) as the image
                             the cluster runs, and print it by digest (--deploy: also set it)
+  scan [IMAGE|PATH] [--deploy NS/NAME] [--json]
+                            known-vulnerable npm packages in an app folder, an image the lab built, or
+                            what a Deployment runs (offline advisory snapshot; exit 1 on findings)
+  sbom [PATH] [--out FILE]  a CycloneDX SBOM of an app folder, and the image (your build of it) it describes
   images list | save FILE | load FILE
                             the Docker images a kind classroom needs (node image, lab images) in one file
   progress export [--format json|junit] [--out FILE] [--learner NAME] [--learner-id ID]

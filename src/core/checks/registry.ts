@@ -17,6 +17,8 @@ import { kindClusterConfig } from './kindClusterConfig.js';
 import { kubeletConfigz } from './kubeletConfigz.js';
 import { podExec } from './podExec.js';
 import { deployedBuild } from './deployedBuild.js';
+import { scan } from './scan.js';
+import { sbom } from './sbom.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -42,5 +44,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     kubeletConfigz,
     podExec,
     deployedBuild,
+    scan,
+    sbom,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
