@@ -156,7 +156,7 @@ function lockHash(integrity: unknown): { alg: string; content: string }[] | unde
  */
 export async function generateSbom(dir: string, o: { image?: string; toolVersion?: string; now?: Date } = {}): Promise<Record<string, unknown>> {
   const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}')) as { name?: string; version?: string; license?: string; dependencies?: Record<string, string> };
-  const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8').catch(() => '{}')) as { packages?: Record<string, { integrity?: string; resolved?: string; license?: string }> };
+  const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8').catch(() => '{}')) as { packages?: Record<string, { version?: string; integrity?: string; resolved?: string; license?: string }> };
   const packages = await nodePackages(dir);
   const name = pkg.name ?? dir.split(/[/\\]/).pop()!;
   const version = pkg.version ?? '0.0.0';
@@ -164,7 +164,9 @@ export async function generateSbom(dir: string, o: { image?: string; toolVersion
   const components = [];
   for (const p of packages) {
     const meta = JSON.parse(await readFile(join(dir, p.path, 'package.json'), 'utf8')) as { license?: string; description?: string; dependencies?: Record<string, string> };
-    const locked = lock.packages?.[p.path];
+    // the lockfile's integrity and source only if it records this very version (a hand-edited node_modules may differ)
+    const entry = lock.packages?.[p.path];
+    const locked = entry?.version === p.version ? entry : undefined;
     components.push({
       type: 'library', 'bom-ref': `${purl(p.name, p.version)}#${p.path}`, name: p.name, version: p.version, purl: purl(p.name, p.version),
       ...(meta.description ? { description: meta.description } : {}),

@@ -68,6 +68,6 @@ export const sbom: CheckPrimitive<P> = {
     }
     const diff = sbomMismatches(doc.components, r.build.packages);
     if (diff.length) return { passed: false, message: `${cmWhat}'s SBOM does not match the image it claims to describe: ${diff[0]}${diff.length > 1 ? ` (+${diff.length - 1} more)` : ''} — ${publish}` };
-    return { passed: true, message: `${cmWhat} holds a CycloneDX ${doc.specVersion} SBOM of the running image ${r.build.app}@${running.slice(0, 19)}… (${doc.components.length} components${p.packages.length ? `; ${p.packages.join(', ')} at fixed versions` : ''})` };
+    return { passed: true, message: `${cmWhat} holds a CycloneDX ${doc.specVersion} SBOM of the running image ${r.build.app}@${running.slice(0, 19)}… (${doc.components.length} component${doc.components.length === 1 ? "" : "s"}${p.packages.length ? `; ${p.packages.join(', ')} at fixed versions` : ''})` };
   },
 };
