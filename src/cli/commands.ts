@@ -50,7 +50,7 @@ async function confirm(question: string): Promise<boolean> {
 export interface CommandOptions {
   json?: boolean; watch?: boolean; yes?: boolean; all?: boolean; apply?: boolean;
   format?: string; out?: string; learner?: string; 'learner-id'?: string; html?: string;
-  count?: string; minutes?: string; seed?: string; deploy?: string;
+  count?: string; minutes?: string; seed?: string; deploy?: string; key?: string; 'generate-key'?: boolean;
 }
 
 /** Every subcommand; loaded only when one is asked for, so the TUI starts without it. */
@@ -107,6 +107,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       for (const ob of l.objectives) out(` ${symbols.bullet} ${ob.text}`);
       out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
       if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
+      if (l.reset.workspaceFiles.length) out(`Your files: ${l.reset.workspaceFiles.map((f) => style.accent(join(lab.workspace, f))).join(', ')}`);
       out(`Then \`kube-seclab check\` (or \`check --watch\`), \`kube-seclab hint\` when stuck.`);
       if (lab.workshop) await (await import('./workshop.js')).printWorkshopRules(lab, l.id);
       return EXIT.ok;
@@ -167,6 +168,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
     case 'build': return buildCommand(lab, args, o, rep);
     case 'scan': return scanCommand(lab, args, o);
     case 'sbom': return sbomCommand(lab, args, o);
+    case 'sign': return signCommand(lab, args, o);
     case 'progress': return progressCommand(lab, args, o);
     case 'class': return classCommand(args, o);
     case 'dev': {
@@ -271,6 +273,26 @@ async function sbomCommand(lab: Lab, args: string[], o: CommandOptions): Promise
   note(`  describes ${build.image}  ${style.muted(`(your build of these very sources, ${build.builtAt.replace('T', ' ').slice(0, 19)} UTC)`, o.out ? process.stdout : process.stderr)}`);
   if (o.out && resolve(o.out).startsWith(resolve(dir) + '/')) note(style.warning('  the file is inside the app folder: its sources changed, so the next build is a new image — write it outside', process.stdout));
   note(style.muted(`  publish it next to the Deployment: kubectl -n <namespace> create configmap ${app}-sbom --from-file=${scan.SBOM_KEY}=${o.out ?? 'FILE'} && kubectl -n <namespace> annotate configmap ${app}-sbom ${scan.SBOM_DIGEST_ANNOTATION}=${build.digest}`, o.out ? process.stdout : process.stderr));
+  return EXIT.ok;
+}
+
+/** `sign [IMAGE] [--key FILE] [--generate-key]`: an ed25519 key pair in the workspace; a signature of IMAGE (by digest) in the lab's signature store. */
+async function signCommand(lab: Lab, args: string[], o: CommandOptions): Promise<number> {
+  const { generateSigningKey, signImage } = await import('../core/signing.js');
+  if (!args[0] && !o['generate-key']) throw new UserError('what to sign?', '`kube-seclab sign --generate-key` makes a key pair; `kube-seclab sign REPOSITORY@sha256:DIGEST` signs an image');
+  if (args.length > 1) throw new UserError(`unexpected argument ${args[1]}`, '`kube-seclab sign IMAGE [--key FILE] [--generate-key]`');
+  if (o['generate-key']) {
+    if (o.key) throw new UserError('--generate-key makes the workspace\'s key; --key names another one: use one of them');
+    const k = await generateSigningKey(lab.workspace);
+    out(`${style.success(symbols.pass)} new ed25519 key pair ${style.muted(`(key id ${k.keyId})`)}`);
+    out(`  private  ${k.key} ${style.muted('(keep it secret: whoever has it can sign)')}`);
+    out(`  public   ${style.accent(k.pub)} ${style.muted('(what a verifier trusts)')}`);
+  }
+  if (!args[0]) return EXIT.ok;
+  const s = await signImage({ cluster: await lab.cluster(), workspace: lab.workspace, image: args[0], keyFile: o.key });
+  if (o.json) { out(JSON.stringify({ repository: s.ref.repo, digest: s.ref.digest, keyId: s.keyId, key: s.keyPath, store: `${s.store.namespace}/${s.store.name}`, entry: s.entry }, null, 2)); return EXIT.ok; }
+  out(`${style.success(symbols.pass)} signed ${style.bold(`${s.ref.repo}@${s.ref.digest}`)} with ${s.keyPath} ${style.muted(`(key id ${s.keyId})`)}`);
+  out(style.muted(`  stored as ${s.entry} in ConfigMap ${s.store.namespace}/${s.store.name}: kubectl -n ${s.store.namespace} get configmap ${s.store.name} -o yaml`));
   return EXIT.ok;
 }
 

@@ -32,6 +32,9 @@ Usage: kube-seclab [command] [options]
   build [PATH] [--deploy NS/NAME[:CONTAINER]] [--json]
                             build an app the lesson handed you (workspace folder PATH) as the image
                             the cluster runs, and print it by digest (--deploy: also set it)
+  sign [IMAGE] [--key FILE] [--generate-key] [--json]
+                            sign an image (REPOSITORY@sha256:DIGEST) with an ed25519 key (default: the
+                            workspace's; --generate-key makes one) and store the signature in the lab
   scan [IMAGE|PATH] [--deploy NS/NAME] [--json]
                             known-vulnerable npm packages in an app folder, an image the lab built, or
                             what a Deployment runs (offline advisory snapshot; exit 1 on findings)
@@ -68,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
         apply: { type: 'boolean' }, engine: { type: 'string' }, image: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
         workshop: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, seed: { type: 'string' },
         format: { type: 'string' }, out: { type: 'string' }, learner: { type: 'string' }, 'learner-id': { type: 'string' }, html: { type: 'string' }, deploy: { type: 'string' },
+        key: { type: 'string' }, 'generate-key': { type: 'boolean' },
       },
     });
   } catch (e) {

@@ -26,6 +26,8 @@ export interface LabPort {
   isStarted(id: string): Promise<boolean>;
   /** The workshop the lab is limited to, if any. */
   workshop?: Workshop;
+  /** The folder where lessons hand the learner files (an app's sources, a config to review). */
+  workspace?: string;
   /** Exam mode: the runner over this lab (the real Lab keeps its state in a file). */
   exams?(opts?: { now?: () => number }): ExamRunner;
 }
@@ -172,7 +174,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
       // The schema module (zod) loads after the first frame, like the rest of the core.
       const { LAYERS, LAYER_TITLES } = await import('../core/lessons/schema.js');
       const layers = LAYERS.map((layer) => ({ layer, title: LAYER_TITLES[layer] }));
-      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop });
+      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, workspace: lab.workspace, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop });
       dispatch({ type: 'startup/phase', phase: 'checking' });
       const st = await lab.engine.status();
       dispatch({ type: 'cluster/status', status: st });

@@ -160,6 +160,18 @@ describe('lesson', () => {
     expect(f).toContain('Least privilege limits the blast radius');
   });
 
+  it('shows where the files a lesson hands out are (an app\'s sources to fix and build)', async () => {
+    rbac.reset = { workspaceFiles: ['storefront'] };
+    try {
+      const { t } = await openRbac(new FakeLab());
+      expect(t.frame()).toContain('Your files: /tmp/fake-lab/workspace/storefront');
+    } finally {
+      delete rbac.reset;
+    }
+    const { t } = await openRbac(new FakeLab());
+    expect(t.frame()).not.toContain('Your files');
+  });
+
   it('does not set up a lesson again that was started before', async () => {
     const lab = new FakeLab({ progress: { current: 'rbac-least-privilege', lessons: { 'rbac-least-privilege': { status: 'started' } as never } } });
     const { t } = await mount(lab);

@@ -107,6 +107,8 @@ export class FakeLab implements LabPort {
     update: async (fn: (d: ProgressData) => void) => { fn(this.data); return structuredClone(this.data); },
   };
 
+  workspace = '/tmp/fake-lab/workspace';
+
   engine = {
     name: 'local' as const,
     kubeconfigPath: '/tmp/fake-lab/kubeconfig',

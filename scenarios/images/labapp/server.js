@@ -14,7 +14,10 @@ const ports = (process.env.LAB_PORTS || defaults[app] || '8080').split(',').map(
 
 const json = (res, code, body) => { res.writeHead(code, { 'content-type': 'application/json' }); res.end(JSON.stringify(body) + '\n'); };
 
+let served = 0; // requests answered, for the optional metrics listener below
+
 function handler(req, res) {
+  served++;
   const url = new URL(req.url, 'http://x');
   if (url.pathname === '/healthz' || url.pathname === '/readyz') return json(res, 200, { ok: true });
   if (app === 'lab-cloud-metadata') {
@@ -43,6 +46,22 @@ if (app === 'thumbnailer' && process.env.CACHE_DIR) {
     console.error(`thumbnailer: cannot write to its cache directory ${process.env.CACHE_DIR} (${e.code}) — a read-only root filesystem needs a writable volume there`);
     process.exit(1);
   }
+}
+
+// Optional metrics listener (lesson restrict-ports): off unless METRICS_PORT is set, so no other
+// app changes. METRICS_HOST is the address it binds: every interface (0.0.0.0, what many metrics
+// libraries do by default) unless set; 127.0.0.1 keeps it inside the pod, where a sidecar or
+// `kubectl exec` can still read it. Prometheus text format on /metrics.
+if (process.env.METRICS_PORT) {
+  const metricsHost = process.env.METRICS_HOST || '0.0.0.0';
+  http.createServer((req, res) => {
+    if (new URL(req.url, 'http://x').pathname !== '/metrics') { res.writeHead(404); res.end('not found\n'); return; }
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end([
+      '# HELP lab_requests_total HTTP requests the app answered.', '# TYPE lab_requests_total counter', `lab_requests_total{app="${app}"} ${served}`,
+      '# HELP process_uptime_seconds Seconds since the process started.', '# TYPE process_uptime_seconds gauge', `process_uptime_seconds ${process.uptime().toFixed(1)}`,
+    ].join('\n') + '\n');
+  }).listen(Number(process.env.METRICS_PORT), metricsHost, () => console.log(`${app} metrics on ${metricsHost}:${process.env.METRICS_PORT}/metrics`));
 }
 
 for (const port of ports) {

@@ -26,6 +26,7 @@ export const admission: CheckPrimitive<P> = {
     { apiVersion: 'v1', kind: 'Namespace' },
     { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy' },
     { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding' },
+    { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
     ...(p.namespace ? [{ apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }] : []),
   ],
   async run(ctx, p) {

@@ -17,6 +17,10 @@ import { kindClusterConfig } from './kindClusterConfig.js';
 import { kubeletConfigz } from './kubeletConfigz.js';
 import { podExec } from './podExec.js';
 import { deployedBuild } from './deployedBuild.js';
+import { validatingWebhook } from './validatingWebhook.js';
+import { imageSignature } from './imageSignature.js';
+import { sast } from './sast.js';
+import { appProbe } from './appProbe.js';
 import { scan } from './scan.js';
 import { sbom } from './sbom.js';
 
@@ -44,6 +48,10 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     kubeletConfigz,
     podExec,
     deployedBuild,
+    validatingWebhook,
+    imageSignature,
+    sast,
+    appProbe,
     scan,
     sbom,
   ].map((p) => [p.type, p as CheckPrimitive]),

@@ -55,8 +55,32 @@ async function whyNotReady(ctx: Parameters<CheckPrimitive['run']>[0], ns: string
       const fc = rs.status?.conditions?.find((c: any) => c.type === 'ReplicaFailure' && c.status === 'True');
       if (fc?.message) return fc.message.split('\n')[0].slice(0, 300);
     }
+    const stuck = await stuckPod(ctx, ns, dep);
+    if (stuck) return stuck;
     const cond = dep.status?.conditions?.find((c: any) => c.type === 'Progressing' && c.status === 'False');
     if (cond?.message) return cond.message;
   } catch { /* best effort */ }
   return 'its rollout is in progress';
+}
+
+/** A pod of the workload that is not coming up and why, in the kubelet's words (CrashLoopBackOff and the app's last line, ImagePullBackOff, …). */
+async function stuckPod(ctx: Parameters<CheckPrimitive['run']>[0], ns: string, dep: any): Promise<string | undefined> {
+  const sel = Object.entries(dep.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  if (!sel) return undefined;
+  const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: ns, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  for (const p of pods) {
+    for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
+      const waiting = c.state?.waiting ?? (c.state?.terminated && c.restartCount > 0 ? { reason: 'CrashLoopBackOff', message: undefined } : undefined);
+      if (!waiting?.reason || ['ContainerCreating', 'PodInitializing'].includes(waiting.reason)) continue;
+      let detail = waiting.message?.split('\n')[0];
+      if (waiting.reason === 'CrashLoopBackOff') {
+        const log = await ctx.cluster.core.readNamespacedPodLog({ name: p.metadata!.name!, namespace: ns, container: c.name, previous: !c.state?.terminated, tailLines: 3 }).catch(() => '');
+        const last = String(log).trim().split('\n').filter(Boolean).pop();
+        const code = (c.state?.terminated ?? c.lastState?.terminated)?.exitCode;
+        detail = `${code !== undefined ? `exit ${code}` : 'it exits'}${last ? `: ${last.slice(0, 200)}` : ''}`;
+      }
+      return `pod ${p.metadata?.name}: container ${c.name} is ${waiting.reason}${detail ? ` (${detail.slice(0, 240)})` : ''}`;
+    }
+  }
+  return undefined;
 }

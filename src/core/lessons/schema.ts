@@ -45,6 +45,13 @@ export const stepSchema = z.union([
     }).strict(),
   }).strict(),
   /**
+   * What `kube-seclab sign` does, for the image a Deployment's container runs (by digest): sign it
+   * with a key from the workspace (default signing/signing.key) and store the signature.
+   */
+  z.object({
+    sign: z.object({ namespace: z.string(), name: z.string(), container: z.string().optional(), key: workspacePath.optional() }).strict(),
+  }).strict(),
+  /**
    * What `kube-seclab sbom PATH` writes (a CycloneDX SBOM of workspace app folder `path`: its
    * package.json and node_modules), published as ConfigMap `publish.name` (key sbom.cdx.json),
    * annotated kube-seclab.dev/image-digest with the lab's build of those very sources — what the

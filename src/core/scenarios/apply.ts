@@ -16,6 +16,7 @@ import { apiError } from '../kube/errors.js';
 import { sleep, writeFileAtomic } from '../fsutil.js';
 import { appFolder, buildApp } from '../builds.js';
 import { buildOfSources, generateSbom, SBOM_DIGEST_ANNOTATION, SBOM_KEY } from '../scan.js';
+import { signImage } from '../signing.js';
 
 export interface ScenarioContext {
   cluster: LabCluster;
@@ -149,6 +150,8 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       if (s.build.deploy) await deployImage(ctx, s.build.deploy, rec.image);
     } else if ('sbom' in s) {
       await publishSbom(ctx, s.sbom.path, s.sbom.publish, lessonId);
+    } else if ('sign' in s) {
+      await signDeploymentImage(ctx, s.sign);
     } else if ('manifest' in s) {
       const { component, wait, ...edit } = s.manifest;
       const cur = await ctx.engine.readManifest(component);
@@ -186,6 +189,16 @@ export async function deployImage(ctx: ScenarioContext, to: { namespace: string;
   c.image = image;
   await ctx.cluster.replace(d);
   return c.name;
+}
+
+/** The `sign` step: sign the image a Deployment's container runs (as `kube-seclab sign` does). */
+async function signDeploymentImage(ctx: ScenarioContext, t: { namespace: string; name: string; container?: string; key?: string }): Promise<void> {
+  const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: t.name, namespace: t.namespace } });
+  if (!d) throw new UserError(`Deployment ${t.namespace}/${t.name} not found, nothing to sign`);
+  const cs: { name: string; image: string }[] = d.spec.template.spec.containers;
+  const c = t.container ? cs.find((x) => x.name === t.container) : cs[0];
+  if (!c) throw new UserError(`Deployment ${t.namespace}/${t.name} has no container ${t.container}`);
+  await signImage({ cluster: ctx.cluster, workspace: ctx.workspace, image: c.image, keyFile: t.key ? workspaceFile(ctx, t.key) : undefined });
 }
 
 /** The digest a Deployment's pods run each image at (status.containerStatuses[].imageID), or a stable made-up one. */
@@ -262,6 +275,30 @@ async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promi
     for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel)) await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
   }));
   for (const r of lesson.reset.objects) await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
+  await removeWebhooksInto(ctx, await lessonNamespaces(lesson));
+}
+
+/**
+ * Admission webhooks whose backend is a Service in the lesson's namespaces, whatever the learner
+ * named them: a reset empties those namespaces, and a webhook left calling into them (with
+ * failurePolicy Fail) would refuse the next set-up's pods — or every pod in the cluster.
+ */
+async function removeWebhooksInto(ctx: ScenarioContext, namespaces: string[]): Promise<void> {
+  if (!namespaces.length) return;
+  for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+    let hooks: (KubernetesObject & { webhooks?: { clientConfig?: { service?: { namespace?: string } } }[] })[];
+    try {
+      hooks = await ctx.cluster.list('admissionregistration.k8s.io/v1', kind);
+    } catch (e) {
+      if (apiError(e).code === 403) continue; // credentials confined to the learner's namespaces cannot have made one either
+      throw e;
+    }
+    for (const w of hooks) {
+      if (w.webhooks?.some((h) => namespaces.includes(h.clientConfig?.service?.namespace ?? ''))) {
+        await ctx.cluster.delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind, metadata: { name: w.metadata!.name! } });
+      }
+    }
+  }
 }
 
 /** Remove everything of a lesson: its namespaces, labelled cluster objects, node files, control-plane edits. */

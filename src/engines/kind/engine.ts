@@ -181,60 +181,64 @@ export class KindEngine implements Engine {
   async prepareImages(names: string[]): Promise<void> {
     const images = (await imageCatalogue(packageRoot)).filter((i) => names.includes(i.name));
     if (!images.length) return;
-    const kind = findKind(this.env, this.paths.cache);
-    if (!kind) throw new UserError('the kind CLI is not installed', 'it loads the lesson\'s images into the node; install kind and try again');
-    await syncImages({ images, kind, clusterName: this.clusterName, nodeIds: await this.nodeImages(), update: () => {} });
-    await this.pinnableByDigest(images.map((i) => i.ref));
-  }
-
-  async buildImage(o: { name: string; context: string; sourceHash: string; update: (s: string) => void }): Promise<{ digest: string }> {
-    const kind = findKind(this.env, this.paths.cache);
-    if (!kind) throw new UserError('the kind CLI is not installed', 'it loads the image into the node; install kind and try again');
-    const ref = `${LAB_REGISTRY}/${o.name}:workspace`;
-    o.update(`docker build ${o.context}`);
-    const b = await this.docker(['build', '-q', '--label', `dev.kube-seclab.source=${o.sourceHash.slice(0, 16)}`, '-t', ref, o.context], { timeoutMs: 900_000 });
-    if (!b.ok) {
-      const why = (b.stderr || b.stdout).trim().split('\n').filter(Boolean).pop() ?? 'docker build failed';
-      throw new UserError(`docker build of ${o.name} failed: ${why}`, `fix the Dockerfile or the sources in ${o.context} and build again (\`docker build ${o.context}\` shows every step)`);
-    }
-    o.update(`load ${ref} into the node`);
-    const l = await run(kind, ['load', 'docker-image', '--name', this.clusterName, ref], { timeoutMs: 900_000 });
-    if (!l.ok) throw new UserError(`kind could not load ${ref}: ${(l.stderr || l.stdout).trim().split('\n').pop()}`, '`kube-seclab status`; free disk space for Docker is the usual suspect');
-    await this.pinnableByDigest([ref]);
-    const digest = (await this.nodeDigests()).get(ref);
-    if (!digest) throw new UserError(`the node does not list ${ref} after loading it`, '`kube-seclab status`, then build again');
-    return { digest };
-  }
-
-  /** The node's tagged images and the digest each can be pulled by (`<repo>@sha256:…`). */
-  private async nodeDigests(): Promise<Map<string, string>> {
-    const r = await this.nodeExec(['crictl', 'images', '-o', 'json'], { timeoutMs: 30_000 });
-    const out = new Map<string, string>();
-    if (!r.ok) return out;
-    for (const i of (JSON.parse(r.stdout) as { images?: { repoTags?: string[]; repoDigests?: string[] }[] }).images ?? []) {
-      const digest = i.repoDigests?.map((d) => d.split('@')[1]).find(Boolean);
-      if (digest) for (const t of i.repoTags ?? []) out.set(t.replace(/^docker\.io\//, ''), digest);
-    }
-    return out;
+    await syncImages({ images, load: (refs) => this.loadImages(refs), nodeIds: await this.nodeImages(), update: () => {} });
   }
 
   /**
-   * `kind load` names an image by tag only (and as import-<date>@digest): give each lab image its
-   * own `<repo>@sha256:<digest>` name too, so a pod that pins its image by digest — as the
-   * image-provenance lesson teaches — runs from what is on the node, like after a registry pull.
+   * Each build gets its own tag (`:src-<hash of its sources>`), so a rebuild never moves a tag a
+   * running pod was created from, and the same sources are loaded once (see loadImages).
    */
-  private async pinnableByDigest(refs: string[]): Promise<void> {
-    const r = await this.nodeExec(['crictl', 'images', '-o', 'json'], { timeoutMs: 30_000 });
-    if (!r.ok) return;
-    const imgs = (JSON.parse(r.stdout) as { images?: { repoTags?: string[]; repoDigests?: string[] }[] }).images ?? [];
+  async buildImage(o: { name: string; context: string; sourceHash: string; update: (s: string) => void }): Promise<{ digest: string }> {
+    const ref = `${LAB_REGISTRY}/${o.name}:src-${o.sourceHash.slice(0, 16)}`;
+    o.update(`docker build ${o.context}`);
+    const b = await this.docker(['build', '-q', '--label', `dev.kube-seclab.source=${o.sourceHash.slice(0, 16)}`, '-t', ref, o.context], { timeoutMs: 900_000 });
+    if (!b.ok) {
+      const why = (b.stderr || b.stdout).trim().split('\n').filter((l) => l && !/DEPRECATED|buildx|BuildKit|docs\.docker\.com/.test(l)).pop() ?? 'docker build failed';
+      throw new UserError(`docker build of ${o.name} failed: ${why}`, `fix the Dockerfile or the sources in ${o.context} and build again (\`docker build ${o.context}\` shows every step)`);
+    }
+    let digest = (await this.nodeImageDigests()).get(ref);
+    if (!digest) {
+      o.update(`load ${ref} into the node`);
+      await this.loadImages([ref]);
+      digest = (await this.nodeImageDigests()).get(ref)!;
+    }
+    return { digest };
+  }
+
+  /**
+   * `docker save REFS | ctr -n k8s.io images import -` on the node: the images under their own names
+   * only (no `import-<date>` names as `kind load` adds: the CRI can resolve an image through one of
+   * those after a later import and then fail to create containers from it). Each is also named
+   * `<repo>@sha256:<digest>`, so a pod that pins its image by digest — as the image-provenance
+   * lesson teaches — runs from what is on the node, like after a registry pull.
+   */
+  private async loadImages(refs: string[]): Promise<void> {
+    try {
+      await execa('docker', ['save', ...refs], { timeout: 900_000, buffer: { stdout: false } })
+        .pipe('docker', ['exec', '-i', this.node, 'ctr', '-n', 'k8s.io', 'images', 'import', '--all-platforms', '-'], { timeout: 900_000 });
+    } catch (e) {
+      const st = await this.containerState();
+      if (st !== 'running') throw new ClusterUnreachableError(`the kind node ${this.node} is ${st ?? 'gone'} (loading images)`);
+      const why = String((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').pop();
+      throw new UserError(`could not load ${refs.join(', ')} into the node: ${why}`, '`kube-seclab status`; free disk space for Docker is the usual suspect');
+    }
+    const digests = await this.nodeImageDigests();
     const script: string[] = [];
     for (const ref of refs) {
-      const img = imgs.find((i) => i.repoTags?.includes(ref) || i.repoTags?.includes(`docker.io/${ref}`));
-      const digest = img?.repoDigests?.map((d) => d.split('@')[1]).find(Boolean);
-      const repo = ref.replace(/:[^:/]+$/, '');
-      if (digest && !img!.repoDigests!.includes(`${repo}@${digest}`)) script.push(`ctr -n k8s.io images tag --force ${ref} ${repo}@${digest} >/dev/null`);
+      const digest = digests.get(ref);
+      if (!digest) throw new UserError(`the node does not list ${ref} after loading it`, '`kube-seclab status`, then try again');
+      const byDigest = `${ref.replace(/:[^:/]+$/, '')}@${digest}`;
+      if (digests.get(byDigest) !== digest) script.push(`ctr -n k8s.io images tag --force ${ref} ${byDigest} >/dev/null`);
     }
     if (script.length) await this.nodeExecOk(['sh', '-c', script.join(' && ')], 'naming the lab images by digest', { timeoutMs: 120_000 });
+  }
+
+  /** Every image name containerd on the node holds, and the digest it holds it at (`ctr images ls`). */
+  private async nodeImageDigests(): Promise<Map<string, string>> {
+    const r = await this.nodeExec(['ctr', '-n', 'k8s.io', 'images', 'ls'], { timeoutMs: 30_000 });
+    const out = new Map<string, string>();
+    if (r.ok) for (const f of r.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/))) if (f[0] && f[2]?.startsWith('sha256:')) out.set(f[0], f[2]);
+    return out;
   }
 
   /** The node's image references and their ids. */

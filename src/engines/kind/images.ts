@@ -51,11 +51,11 @@ async function dockerImages(refs: string[]): Promise<Map<string, { id: string; s
 
 /**
  * Make the node run the current images: build those whose sources changed (`docker build`, layers
- * cached by Docker) and load every image the node does not hold at the same id with
- * `kind load docker-image`. `nodeIds` maps the node's image references to their ids.
+ * cached by Docker) and `load` every image the node does not hold at the same id. `nodeIds` maps
+ * the node's image references to their ids.
  */
 export async function syncImages(o: {
-  images: LabImage[]; kind: string; clusterName: string; nodeIds: Map<string, string>; update: (s: string) => void; signal?: AbortSignal;
+  images: LabImage[]; load: (refs: string[]) => Promise<void>; nodeIds: Map<string, string>; update: (s: string) => void; signal?: AbortSignal;
 }): Promise<{ built: number; loaded: number }> {
   const { built: stale, images: now } = await buildImages(o);
   const toLoad = o.images.filter((i) => {
@@ -65,8 +65,7 @@ export async function syncImages(o: {
   if (toLoad.length) {
     o.signal?.throwIfAborted();
     o.update(`load ${toLoad.length} image(s) into the node`);
-    const r = await run(o.kind, ['load', 'docker-image', '--name', o.clusterName, ...toLoad.map((i) => i.ref)], { timeoutMs: 900_000 });
-    if (!r.ok) throw new UserError(`kind could not load the lab images: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, '`kube-seclab status`; free disk space for Docker is the usual suspect');
+    await o.load(toLoad.map((i) => i.ref));
   }
   return { built: stale, loaded: toLoad.length };
 }

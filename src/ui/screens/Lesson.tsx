@@ -135,6 +135,9 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
         {pct ? <Box flexShrink={0} marginLeft={1}><Text {...theme.text.muted}>{`j/k ${pct}`}</Text></Box> : null}
       </Box>
       <Checklist rows={rows} width={width} checking={v.checking} maxReasons={rowsAvailable >= 30 ? 2 : 1} />
+      {lesson.reset?.workspaceFiles.length && s.engine?.workspace && v.phase !== 'unavailable' ? (
+        <Text {...theme.text.muted} wrap="truncate-end">{`Your files: ${lesson.reset.workspaceFiles.map((f) => `${s.engine!.workspace}/${f}`).join(', ')}`}</Text>
+      ) : null}
       {v.phase === 'unavailable' ? (
         <Text {...theme.status.warning} wrap="wrap">{`This lesson needs kind (a real node and network); this lab runs on ${s.engine?.name ?? 'another engine'}. Read it here; press n for the next one.`}</Text>
       ) : null}

@@ -1,0 +1,45 @@
+'use strict';
+// docshare: the team's documents, for download.
+//   GET /files              the list of documents
+//   GET /files?name=NAME    one document
+//   GET /healthz            200 when the service is up
+const http = require('node:http');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const PORT = Number(process.env.PORT) || 8080;
+const HOST = process.env.HOST || '0.0.0.0';
+const FILES_DIR = path.join(__dirname, 'files');
+const TYPES = { '.txt': 'text/plain', '.md': 'text/markdown', '.pdf': 'application/pdf' };
+
+// The token of the document storage the files are synced from (Secret docshare-storage).
+if (!process.env.STORAGE_TOKEN) console.warn('STORAGE_TOKEN is not set: the storage sync is off');
+
+function json(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body, null, 2) + '\n');
+}
+
+function sendDocument(name, res) {
+  const file = path.join(FILES_DIR, name);
+  fs.readFile(file, (err, data) => {
+    if (err) return json(res, 404, { error: `no document ${name}` });
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream' });
+    res.end(data);
+  });
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  if (url.pathname === '/healthz') return json(res, 200, { ok: true });
+  if (url.pathname === '/files') {
+    const name = url.searchParams.get('name');
+    if (!name) return json(res, 200, { documents: fs.readdirSync(FILES_DIR).sort() });
+    return sendDocument(name, res);
+  }
+  if (url.pathname === '/') return json(res, 200, { service: 'docshare', usage: 'GET /files, GET /files?name=DOCUMENT' });
+  json(res, 404, { error: 'not found' });
+});
+
+server.listen(PORT, HOST, () => console.log(`docshare listening on ${HOST}:${PORT}, serving ${FILES_DIR}`));
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => server.close(() => process.exit(0)));
