@@ -42,7 +42,13 @@ export async function runningBuild(ctx: CheckContext, t: BuildTarget, app?: stri
   const st = d.status ?? {};
   const rolled = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (st.updatedReplicas ?? 0) >= desired && (st.readyReplicas ?? 0) >= desired && (st.replicas ?? 0) <= desired;
   if (desired < 1) return { failure: `${what} is scaled to 0 — it must keep serving` };
-  if (!rolled) return { failure: `${what} has ${st.readyReplicas ?? 0}/${desired} ready replicas of its current template — wait for \`kubectl -n ${t.namespace} rollout status deploy/${t.name}\`, or look at \`kubectl -n ${t.namespace} get pods\` for why` };
+  if (!rolled) {
+    const old = (st.replicas ?? 0) - (st.updatedReplicas ?? 0);
+    const state = (st.updatedReplicas ?? 0) < desired || (st.readyReplicas ?? 0) < desired
+      ? `${Math.min(st.updatedReplicas ?? 0, st.readyReplicas ?? 0)}/${desired} replicas of its current template are ready`
+      : `${old} replica${old === 1 ? '' : 's'} of an older template ${old === 1 ? 'is' : 'are'} still running`;
+    return { failure: `${what} is still rolling out (${state}) — wait for \`kubectl -n ${t.namespace} rollout status deploy/${t.name}\`, or look at \`kubectl -n ${t.namespace} get pods\` for why` };
+  }
   if (ctx.engine.supports('kind')) {
     // Where pods really run, they must report the very image (a digest reference can't move, but a pod can be older).
     const sel = Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');

@@ -181,14 +181,22 @@ async function publishSbom(ctx: ScenarioContext, path: string, to: { namespace: 
 
 /** Point a Deployment's container (the named one, else its only one) at an image. */
 export async function deployImage(ctx: ScenarioContext, to: { namespace: string; name: string; container?: string }, image: string): Promise<string> {
-  const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: to.name, namespace: to.namespace } });
-  if (!d) throw new UserError(`Deployment ${to.namespace}/${to.name} not found`, '`kubectl get deploy -A` lists them; a lesson reset puts its scenario back');
-  const cs: { name: string; image: string }[] = d.spec.template.spec.containers;
-  const c = to.container ? cs.find((x) => x.name === to.container) : cs.length === 1 ? cs[0] : undefined;
-  if (!c) throw new UserError(to.container ? `Deployment ${to.namespace}/${to.name} has no container ${to.container}` : `Deployment ${to.namespace}/${to.name} has ${cs.length} containers: say which`, `containers: ${cs.map((x) => x.name).join(', ')}`);
-  c.image = image;
-  await ctx.cluster.replace(d);
-  return c.name;
+  // Read, change, replace — again when the deployment controller updated it in between (409 Conflict).
+  for (let attempt = 1; ; attempt++) {
+    const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: to.name, namespace: to.namespace } });
+    if (!d) throw new UserError(`Deployment ${to.namespace}/${to.name} not found`, '`kubectl get deploy -A` lists them; a lesson reset puts its scenario back');
+    const cs: { name: string; image: string }[] = d.spec.template.spec.containers;
+    const c = to.container ? cs.find((x) => x.name === to.container) : cs.length === 1 ? cs[0] : undefined;
+    if (!c) throw new UserError(to.container ? `Deployment ${to.namespace}/${to.name} has no container ${to.container}` : `Deployment ${to.namespace}/${to.name} has ${cs.length} containers: say which`, `containers: ${cs.map((x) => x.name).join(', ')}`);
+    c.image = image;
+    try {
+      await ctx.cluster.replace(d);
+      return c.name;
+    } catch (e) {
+      if (apiError(e).code !== 409 || attempt >= 10) throw e;
+      await sleep(100 * attempt);
+    }
+  }
 }
 
 /** The `sign` step: sign the image a Deployment's container runs (as `kube-seclab sign` does). */
@@ -231,14 +239,18 @@ export async function waitDeployment(ctx: ScenarioContext, namespace: string, na
   return false;
 }
 
-/** The lab images a lesson names anywhere (scenario, checks, solution, shortcuts): `registry.kube-seclab.local/<name>`. */
+/**
+ * The lab images a lesson names anywhere (scenario, checks, solution, shortcuts):
+ * `registry.kube-seclab.local/<name>` — except the apps it hands out, which `kube-seclab build` makes.
+ */
 export async function lessonImageNames(lesson: Lesson): Promise<string[]> {
   const names = new Set<string>();
+  const handedOut = new Set(lesson.reset.workspaceFiles.map((f) => f.replace(/\/+$/, '').split('/').pop()!));
   for (const dir of [lesson.dir, lesson.scenarioDir]) {
     for (const e of await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
       if (!e.isFile() || !/\.ya?ml$/.test(e.name)) continue;
       const text = await readFile(join(e.parentPath, e.name), 'utf8');
-      for (const m of text.matchAll(/registry\.kube-seclab\.local\/([a-z0-9][a-z0-9-]*)/g)) names.add(m[1]);
+      for (const m of text.matchAll(/registry\.kube-seclab\.local\/([a-z0-9][a-z0-9-]*)/g)) if (!handedOut.has(m[1])) names.add(m[1]);
     }
   }
   return [...names].sort();
