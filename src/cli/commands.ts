@@ -15,7 +15,8 @@ import { buildExport, resolveLearner, toJunit } from '../core/classroom/export.j
 import { classReport, formatReportText } from '../core/classroom/report.js';
 import { renderHtml } from '../core/classroom/html.js';
 import { writeFileAtomic } from '../core/fsutil.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -165,6 +166,8 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
     case 'env': out(`export KUBECONFIG=${lab.engine.kubeconfigPath}`); return EXIT.ok;
     case 'images': return imagesCommand(lab, args, rep);
     case 'build': return buildCommand(lab, args, o, rep);
+    case 'scan': return scanCommand(lab, args, o);
+    case 'sbom': return sbomCommand(lab, args, o);
     case 'sign': return signCommand(lab, args, o);
     case 'progress': return progressCommand(lab, args, o);
     case 'class': return classCommand(args, o);
@@ -203,6 +206,73 @@ async function buildCommand(lab: Lab, args: string[], o: CommandOptions, rep: Re
   out(`  image  ${style.accent(build.image)}`);
   if (deployed) out(`  ${style.success(symbols.pass)} ${deployed} now runs it ${style.muted(`(watch it roll out: kubectl -n ${deploy!.namespace} rollout status deploy/${deploy!.name})`)}`);
   else out(style.muted(`  deploy it: kubectl -n <namespace> set image deploy/<name> <container>=${build.image}   (or build again with --deploy NAMESPACE/NAME)`));
+  return EXIT.ok;
+}
+
+/** `scan [IMAGE|PATH] [--deploy NS/NAME[:CONTAINER]] [--json]`: known-vulnerable npm packages, from the lab's offline advisory snapshot. */
+async function scanCommand(lab: Lab, args: string[], o: CommandOptions): Promise<number> {
+  const scan = await import('../core/scan.js');
+  const { appFolder, buildOf, readBuilds, LAB_REGISTRY } = await import('../core/builds.js');
+  if (args.length > 1 || (args.length && o.deploy !== undefined)) throw new UserError('scan one thing: an image, a folder, or --deploy NS/NAME', '`kube-seclab scan catalog-search`, `kube-seclab scan registry.kube-seclab.local/<app>@sha256:…`, `kube-seclab scan --deploy NS/NAME`');
+  let report: import('../core/scan.js').ScanReport;
+  if (o.deploy !== undefined) {
+    const m = /^([a-z0-9-]+)\/([a-z0-9.-]+)(?::([a-z0-9-]+))?$/.exec(o.deploy);
+    if (!m) throw new UserError(`--deploy ${o.deploy}: expected NAMESPACE/DEPLOYMENT[:CONTAINER]`, 'for example --deploy catalog/catalog-search');
+    const { runningBuild } = await import('../core/checks/deployedBuild.js');
+    const r = await runningBuild({ cluster: await lab.cluster(), engine: lab.engine, workspace: lab.workspace, lessonDir: '', lessonId: '' }, { namespace: m[1], name: m[2], container: m[3] });
+    if ('failure' in r) throw new UserError(r.failure, 'the lab can scan what it built; for any other image use a scanner such as trivy or grype');
+    report = await scan.scanBuild(r.build);
+  } else if (args[0] && /^[a-z0-9.-]+(:\d+)?\/.+[:@]/.test(args[0]) && !existsSync(args[0])) {
+    const build = buildOf(await readBuilds(lab.workspace), args[0], lab.engine.name);
+    if (!build) {
+      throw new UserError(`${args[0]} is not an image this lab built on the ${lab.engine.name} engine`, args[0].startsWith(`${LAB_REGISTRY}/`) && args[0].includes('@sha256:')
+        ? '`kube-seclab build` prints the images it builds; `kube-seclab scan --deploy NS/NAME` scans what a Deployment runs'
+        : `the lab scans the images it built, by digest (${LAB_REGISTRY}/<app>@sha256:…); for any other image use trivy (\`trivy image IMAGE\`) or grype`);
+    }
+    report = await scan.scanBuild(build);
+  } else {
+    const dir = args[0] && existsSync(args[0]) && !existsSync(join(lab.workspace, args[0])) ? args[0] : (await appFolder(lab.workspace, args[0])).dir;
+    report = await scan.scanFolder(dir);
+  }
+  if (o.json) { out(JSON.stringify(report, null, 2)); return report.findings.length ? EXIT.failed : EXIT.ok; }
+  out(`${style.bold('scanned')} ${report.target}`);
+  out(style.muted(`  packages from ${report.source}`));
+  out(style.muted(`  advisories: ${report.advisories.source}, snapshot of ${report.advisories.updated} (${scan.ADVISORIES_FILE})`));
+  for (const f of report.findings) {
+    const a = f.advisory;
+    const sev = a.severity.toUpperCase();
+    out(`  ${style.error(symbols.fail)} ${['HIGH', 'CRITICAL'].includes(sev) ? style.error(sev) : style.warning(sev)} ${style.bold(`${f.name} ${f.version}`)}  ${a.id}${a.aliases.length ? ` (${a.aliases.join(', ')})` : ''}${a.fixed ? `  fixed in ${style.success(a.fixed)}` : ''}`);
+    out(`      ${f.path} — ${a.summary}`);
+    out(style.muted(`      ${a.url}`));
+  }
+  const n = report.packages.length;
+  if (report.findings.length) out(`${style.error(symbols.fail)} ${report.findings.length} known vulnerabilit${report.findings.length === 1 ? 'y' : 'ies'} in ${n} npm package${n === 1 ? '' : 's'}`);
+  else out(`${style.success(symbols.pass)} no known vulnerability in ${n} npm package${n === 1 ? '' : 's'}${n ? `: ${report.packages.map((p) => `${p.name}@${p.version}`).join(', ')}` : ''}`);
+  return report.findings.length ? EXIT.failed : EXIT.ok;
+}
+
+/** `sbom [PATH] [--out FILE]`: a CycloneDX SBOM of an app folder, and the image (the lab's build of those sources) it describes. */
+async function sbomCommand(lab: Lab, args: string[], o: CommandOptions): Promise<number> {
+  const scan = await import('../core/scan.js');
+  const { appFolder } = await import('../core/builds.js');
+  if (args.length > 1) throw new UserError(`unexpected argument ${args[1]}`, '`kube-seclab sbom [PATH] [--out FILE]`');
+  const { app, dir } = await appFolder(lab.workspace, args[0]);
+  const build = await scan.buildOfSources(lab.workspace, dir, lab.engine.name);
+  const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
+  const doc = await scan.generateSbom(dir, { image: build?.image, toolVersion: version });
+  const text = JSON.stringify(doc, null, 2) + '\n';
+  const note = (s: string) => (o.out ? out(s) : err(s));
+  if (o.out) await writeFileAtomic(o.out, text);
+  else out(text.trimEnd());
+  const components = (doc.components as unknown[]).length;
+  note(`${style.success(symbols.pass, o.out ? process.stdout : process.stderr)} CycloneDX ${scan.CYCLONEDX_SPEC} SBOM of ${dir}: ${components} component${components === 1 ? '' : 's'}${o.out ? ` → ${o.out}` : ''}`);
+  if (!build) {
+    note(style.warning(`  these sources were never built on the ${lab.engine.name} engine, so the SBOM describes no image yet: \`kube-seclab build ${app}\`, then generate it again`, o.out ? process.stdout : process.stderr));
+    return EXIT.ok;
+  }
+  note(`  describes ${build.image}  ${style.muted(`(your build of these very sources, ${build.builtAt.replace('T', ' ').slice(0, 19)} UTC)`, o.out ? process.stdout : process.stderr)}`);
+  if (o.out && resolve(o.out).startsWith(resolve(dir) + '/')) note(style.warning('  the file is inside the app folder: its sources changed, so the next build is a new image — write it outside', process.stdout));
+  note(style.muted(`  publish it next to the Deployment: kubectl -n <namespace> create configmap ${app}-sbom --from-file=${scan.SBOM_KEY}=${o.out ?? 'FILE'} && kubectl -n <namespace> annotate configmap ${app}-sbom ${scan.SBOM_DIGEST_ANNOTATION}=${build.digest}`, o.out ? process.stdout : process.stderr));
   return EXIT.ok;
 }
 

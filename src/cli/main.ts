@@ -35,6 +35,10 @@ Usage: kube-seclab [command] [options]
   sign [IMAGE] [--key FILE] [--generate-key] [--json]
                             sign an image (REPOSITORY@sha256:DIGEST) with an ed25519 key (default: the
                             workspace's; --generate-key makes one) and store the signature in the lab
+  scan [IMAGE|PATH] [--deploy NS/NAME] [--json]
+                            known-vulnerable npm packages in an app folder, an image the lab built, or
+                            what a Deployment runs (offline advisory snapshot; exit 1 on findings)
+  sbom [PATH] [--out FILE]  a CycloneDX SBOM of an app folder, and the image (your build of it) it describes
   images list | save FILE | load FILE
                             the Docker images a kind classroom needs (node image, lab images) in one file
   progress export [--format json|junit] [--out FILE] [--learner NAME] [--learner-id ID]

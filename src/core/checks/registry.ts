@@ -23,6 +23,8 @@ import { sast } from './sast.js';
 import { appProbe } from './appProbe.js';
 import { imageLayers } from './imageLayers.js';
 import { buildContext } from './buildContext.js';
+import { scan } from './scan.js';
+import { sbom } from './sbom.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -54,5 +56,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     appProbe,
     imageLayers,
     buildContext,
+    scan,
+    sbom,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );

@@ -51,6 +51,18 @@ export const stepSchema = z.union([
   z.object({
     sign: z.object({ namespace: z.string(), name: z.string(), container: z.string().optional(), key: workspacePath.optional() }).strict(),
   }).strict(),
+  /**
+   * What `kube-seclab sbom PATH` writes (a CycloneDX SBOM of workspace app folder `path`: its
+   * package.json and node_modules), published as ConfigMap `publish.name` (key sbom.cdx.json),
+   * annotated kube-seclab.dev/image-digest with the lab's build of those very sources — what the
+   * learner does with `kubectl create configmap` + `kubectl annotate`. Fails if they were never built.
+   */
+  z.object({
+    sbom: z.object({
+      path: workspacePath,
+      publish: z.object({ namespace: z.string(), name: z.string() }).strict(),
+    }).strict(),
+  }).strict(),
   z.object({
     manifest: z.object({
       component,

@@ -14,7 +14,8 @@ import { restoreComponent } from './control-plane.js';
 import { UserError } from '../errors.js';
 import { apiError } from '../kube/errors.js';
 import { sleep, writeFileAtomic } from '../fsutil.js';
-import { buildApp } from '../builds.js';
+import { appFolder, buildApp } from '../builds.js';
+import { buildOfSources, generateSbom, SBOM_DIGEST_ANNOTATION, SBOM_KEY } from '../scan.js';
 import { signImage } from '../signing.js';
 
 export interface ScenarioContext {
@@ -147,6 +148,8 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
     } else if ('build' in s) {
       const rec = await buildApp({ engine: ctx.engine, workspace: ctx.workspace, path: s.build.path });
       if (s.build.deploy) await deployImage(ctx, s.build.deploy, rec.image);
+    } else if ('sbom' in s) {
+      await publishSbom(ctx, s.sbom.path, s.sbom.publish, lessonId);
     } else if ('sign' in s) {
       await signDeploymentImage(ctx, s.sign);
     } else if ('manifest' in s) {
@@ -161,6 +164,19 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       await waitDeployment(ctx, s.wait.namespace, s.wait.name, s.wait.timeoutSeconds * 1000);
     }
   }
+}
+
+/** The `sbom` step: a CycloneDX SBOM of a workspace app, published as a ConfigMap annotated with the digest of its build. */
+async function publishSbom(ctx: ScenarioContext, path: string, to: { namespace: string; name: string }, lessonId: string): Promise<void> {
+  const { dir } = await appFolder(ctx.workspace, path);
+  const build = await buildOfSources(ctx.workspace, dir, ctx.engine.name);
+  if (!build) throw new UserError(`the sources in ${dir} were never built on this engine, so an SBOM of them describes no image`, 'add a `build` step before the `sbom` step');
+  const doc = await generateSbom(dir, { image: build.image });
+  await applyObjects(ctx, [{
+    apiVersion: 'v1', kind: 'ConfigMap',
+    metadata: { name: to.name, namespace: to.namespace, annotations: { [SBOM_DIGEST_ANNOTATION]: build.digest } },
+    data: { [SBOM_KEY]: JSON.stringify(doc, null, 2) },
+  } as KubernetesObject], lessonId);
 }
 
 /** Point a Deployment's container (the named one, else its only one) at an image. */
