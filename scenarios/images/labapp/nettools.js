@@ -17,8 +17,14 @@ const opts = {};
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (['-O', '-T', '-w', '--max-time', '-m'].includes(a)) opts[a] = args[++i];
-  else if (/^-[a-zA-Z]+$/.test(a) && !['-O', '-T', '-w'].includes(a)) for (const c of a.slice(1)) opts[`-${c}`] = true;
-  else if (a.startsWith('--')) opts[a] = true;
+  else if (/^-[a-zA-Z]/.test(a)) {
+    // combined short flags, as wget takes them: -qO- (q, then O with the value "-"), -qT 5
+    for (let j = 1; j < a.length; j++) {
+      const c = a[j];
+      if ('OTwm'.includes(c)) { opts[`-${c}`] = j + 1 < a.length ? a.slice(j + 1) : args[++i]; break; }
+      opts[`-${c}`] = true;
+    }
+  } else if (a.startsWith('--')) opts[a] = true;
   else positional.push(a);
 }
 const seconds = (v, d) => (v === undefined ? d : Number(v)) * 1000;
