@@ -13,6 +13,8 @@ import type { SharedPlan } from '../../core/scope/lesson-scope.js';
 import { NamespaceRenamer } from '../../core/scope/rename.js';
 import { LAB_ID_ANNOTATION, LEARNER_LABEL, NAMESPACES_ANNOTATION, type GuardScope } from '../../core/guard/guard.js';
 import { FIELD_MANAGER, LEARNER_BINDING, MANAGED_LABEL, typed } from '../../core/kube/client.js';
+
+const INSTRUCTOR_FIELD_MANAGER = `${FIELD_MANAGER}-instructor`;
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { apiError, isNotFound } from '../../core/kube/errors.js';
 import { sleep, writeFileAtomic } from '../../core/fsutil.js';
@@ -159,7 +161,9 @@ export class ExistingEngine implements Engine {
       labels: { [MANAGED_LABEL]: 'kube-seclab', [LEARNER_LABEL]: prefix!, ...(extra.labels ?? {}) },
       annotations: { [LAB_ID_ANNOTATION]: labId },
     });
-    const apply = (o: KubernetesObject) => objects.patch(typed(o), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    // A field manager of its own: the learner's lab applies the same Namespaces (a lesson's labels) as
+    // `kube-seclab`, and server-side apply would otherwise drop the ownership marks set here.
+    const apply = (o: KubernetesObject) => objects.patch(typed(o), undefined, undefined, INSTRUCTOR_FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     await r.task(`Create the namespaces and RBAC of learner "${prefix}"`, async () => {
       await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { ...meta(marker), annotations: { [LAB_ID_ANNOTATION]: labId, [NAMESPACES_ANNOTATION]: namespaces.join(',') } } });
       await apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(SA_NAME, { namespace: marker }) } as KubernetesObject);
@@ -234,24 +238,32 @@ export class ExistingEngine implements Engine {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const marker = markerNamespace(st.prefix);
     const skipped: string[] = [];
-    // Only what carries this lab's id is deleted; anything else of the same name is someone else's.
+    const deleted: string[] = [];
+    // The learner's own namespaces, as this lab's marker lists them (the learner cannot change the
+    // marker, but may relabel their namespaces); anything else of the same name is someone else's.
+    const core = kc.makeApiClient(CoreV1Api);
+    const markerNs = await core.readNamespace({ name: marker }).catch((e) => { if (isNotFound(e)) return undefined; throw e; });
+    const ours = markerNs?.metadata?.annotations?.[LAB_ID_ANNOTATION] === st.labId;
+    const listed = new Set(ours ? (markerNs?.metadata?.annotations?.[NAMESPACES_ANNOTATION] ?? '').split(',').filter((n) => n.startsWith(`${st.prefix}-`)) : []);
     const removeOwned = async (ref: KubernetesObject) => {
       let cur: KubernetesObject | undefined;
-      try { cur = await objects.read(ref as never); } catch (e) { if (isNotFound(e)) return false; throw e; }
-      if (cur.metadata?.annotations?.[LAB_ID_ANNOTATION] !== st.labId) { skipped.push(`${ref.kind} ${ref.metadata?.name}`); return false; }
+      try { cur = await objects.read(ref as never); } catch (e) { if (isNotFound(e)) return; throw e; }
+      const mine = cur.metadata?.annotations?.[LAB_ID_ANNOTATION] === st.labId || (ref.kind === 'Namespace' && listed.has(ref.metadata!.name!));
+      if (!mine) { skipped.push(`${ref.kind} ${ref.metadata?.name}`); return; }
       try { await objects.delete(ref); } catch (e) { if (!isNotFound(e)) throw e; }
-      return true;
+      if (ref.kind === 'Namespace') deleted.push(ref.metadata!.name!);
     };
     const nsRef = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     await r.task(`Delete learner "${st.prefix}"'s namespaces and RBAC`, async () => {
       for (const kind of ['ClusterRoleBinding', 'ClusterRole']) await removeOwned({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name: clusterRoleName(st.prefix) } });
-      for (const name of [...st.namespaces, marker]) await removeOwned(nsRef(name));
+      // The marker last: while it stands, an interrupted down knows what is the learner's.
+      for (const name of new Set([...st.namespaces, ...listed])) await removeOwned(nsRef(name));
+      await removeOwned(nsRef(marker));
     });
     await r.task('Wait until the namespaces are gone', async () => {
-      const core = kc.makeApiClient(CoreV1Api);
       const end = Date.now() + 120_000;
-      for (const name of [...st.namespaces, marker]) {
-        while (await core.readNamespace({ name }).then((n) => n.metadata?.annotations?.[LAB_ID_ANNOTATION] === st.labId, () => false)) {
+      for (const name of deleted) {
+        while (await core.readNamespace({ name }).then(() => true, (e) => !isNotFound(e))) {
           if (Date.now() > end) throw new UserError(`namespace ${name} is still terminating after 120 s`, 'the cluster\'s namespace controller finishes it; `kube-seclab down` again checks');
           await sleep(200);
         }
