@@ -91,7 +91,7 @@ export class Lab {
 
   /** Why this lab's engine cannot run a lesson (undefined: it can). */
   unavailableReason(l: { id: string; requires: 'api' | 'kind' }): string | undefined {
-    if (!this.engine.supports(l.requires)) return 'needs kind (a real node)';
+    if (!this.engine.supports(l.requires)) return 'needs kind';
     if (this.shared) {
       const s = this.shared.lessons.get(l.id);
       if (!s?.namespaced) return `not in a shared cluster: ${s?.reason ?? 'not namespace-scoped'}`;
