@@ -6,6 +6,7 @@ import { formatProblem } from '../core/lessons/loader.js';
 import { LAYERS, LAYER_TITLES } from '../core/lessons/schema.js';
 import type { LessonResult } from '../core/checks/runner.js';
 import type { EngineName } from '../engines/types.js';
+import type { ExistingOptions } from '../engines/existing/engine.js';
 import { lineReporter } from './reporter.js';
 import { style, symbols } from './style.js';
 import { doctor } from './doctor.js';
@@ -54,8 +55,8 @@ export interface CommandOptions {
 }
 
 /** Every subcommand; loaded only when one is asked for, so the TUI starts without it. */
-export async function runCommand(cmd: string, args: string[], o: CommandOptions, env: NodeJS.ProcessEnv, engine: EngineName | undefined): Promise<number> {
-  const lab = await Lab.open({ env, engine });
+export async function runCommand(cmd: string, args: string[], o: CommandOptions, env: NodeJS.ProcessEnv, engine: EngineName | undefined, existing?: ExistingOptions): Promise<number> {
+  const lab = await Lab.open({ env, engine, existing });
   for (const p of lab.catalogue.problems) err(style.warning(`warning: lesson not loaded: ${formatProblem(p)}`, process.stderr));
   await lab.progress.load(); // a corrupt file is set aside here, with a warning below
   for (const w of lab.progress.warnings) err(style.warning(`warning: ${w}`, process.stderr));
@@ -66,7 +67,8 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
   switch (cmd) {
     case 'up': {
       await lab.up(rep);
-      out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. In your own shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      if (lab.engine.namespacePrefix) out(`${style.success(symbols.pass)} learner "${lab.engine.namespacePrefix}" is ready in the shared cluster (a ServiceAccount confined to its namespaces). In the learner's shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      else out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. In your own shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
       return EXIT.ok;
     }
     case 'down': await lab.engine.down(rep); return EXIT.ok;
@@ -95,9 +97,11 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
         out(style.bold(`${LAYER_TITLES[layer]} (${ls.filter((l) => l.status === 'done').length}/${ls.length})`));
         for (const l of ls) {
           const mark = l.status === 'done' ? style.success(symbols.pass) : l.status === 'current' ? style.accent('▸') : l.status === 'unavailable' ? style.muted(symbols.skip) : ' ';
-          out(` ${mark} ${l.id.padEnd(30)} ${l.title}${l.status === 'unavailable' ? style.muted(' (needs kind)') : ''}`);
+          out(` ${mark} ${l.id.padEnd(30)} ${l.title}${l.status === 'unavailable' ? style.muted(` (${l.reason ?? 'needs kind'})`) : ''}`);
         }
       }
+      const note = lab.namespaceNote();
+      if (note) out(style.muted(note));
       return EXIT.ok;
     }
     case 'start': {
@@ -106,6 +110,8 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       out(`${style.bold(l.title)}  ${style.muted(`(${l.layer} · ${l.difficulty})`)}`);
       for (const ob of l.objectives) out(` ${symbols.bullet} ${ob.text}`);
       out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      const note = lab.namespaceNote(l);
+      if (note) out(style.warning(note));
       if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
       if (l.reset.workspaceFiles.length) out(`Your files: ${l.reset.workspaceFiles.map((f) => style.accent(join(lab.workspace, f))).join(', ')}`);
       out(`Then \`kube-seclab check\` (or \`check --watch\`), \`kube-seclab hint\` when stuck.`);

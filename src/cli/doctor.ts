@@ -37,7 +37,7 @@ export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
   items.push({ name: 'go', ok: !!go, detail: go ?? 'not found', fix: 'lets the lab build the Kubernetes binaries when it cannot download them', optional: true });
   const binDir = lab.env.KUBE_SECLAB_BIN_DIR || lab.env.KUBEBUILDER_ASSETS || cacheBinDir(lab.env);
   const missing = existsSync(binDir) ? await missingBinaries(binDir) : ['all'];
-  items.push({ name: `binaries ${K8S_VERSION}`, ok: missing.length === 0, detail: missing.length ? `missing in ${binDir}: ${missing.join(', ')}` : binDir, fix: '`kube-seclab up --engine local` downloads or builds them' });
+  items.push({ name: `binaries ${K8S_VERSION}`, ok: missing.length === 0, detail: missing.length ? `missing in ${binDir}: ${missing.join(', ')}` : binDir, fix: '`kube-seclab up --engine local` downloads or builds them', optional: lab.engine.name === 'existing' });
   items.push({ name: 'lab data', ok: true, detail: lab.paths.data });
   items.push({ name: 'progress file', ok: true, detail: lab.paths.progress });
   items.push({ name: 'lessons', ok: lab.catalogue.problems.length === 0, detail: `${lab.catalogue.lessons.length} loaded${lab.catalogue.problems.length ? `, ${lab.catalogue.problems.length} with problems` : ''}` });

@@ -16,7 +16,10 @@ Usage: kube-seclab [command] [options]
   (no command)              open the lab in this terminal (the TUI)
   up [--engine local|kind] [--image IMAGE]
                             create or start the lab's cluster (kind: --image picks the node image)
-  down                      stop and delete the lab's cluster
+  up --engine existing --context CTX [--kubeconfig FILE] --namespace-prefix P
+                            a shared cluster for big classes: learner P's own namespaces and RBAC
+                            in an existing cluster (namespace-scoped lessons only; see README)
+  down                      stop and delete the lab's cluster (existing: only what up created)
   status [--json]           engine, endpoints, each component's health; every lab on this host
   list [--json]             every lesson with its status
   start <lesson>            set up a lesson's insecure scenario and make it current
@@ -72,6 +75,7 @@ export async function main(argv: string[]): Promise<number> {
         workshop: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, seed: { type: 'string' },
         format: { type: 'string' }, out: { type: 'string' }, learner: { type: 'string' }, 'learner-id': { type: 'string' }, html: { type: 'string' }, deploy: { type: 'string' },
         key: { type: 'string' }, 'generate-key': { type: 'boolean' },
+        context: { type: 'string' }, kubeconfig: { type: 'string' }, 'namespace-prefix': { type: 'string' },
       },
     });
   } catch (e) {
@@ -89,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (o.image) env.KUBE_SECLAB_KIND_IMAGE = o.image;
   const engine = o.engine as EngineName | undefined;
+  const existing = { context: o.context, kubeconfig: o.kubeconfig, prefix: o['namespace-prefix'] };
   if (o.workshop !== undefined) env.KUBE_SECLAB_WORKSHOP = o.workshop;
   const examTui = cmd === 'exam' && args.length === 0 && !o.json && !!process.stdout.isTTY && !!process.stdin.isTTY;
 
@@ -102,13 +107,13 @@ export async function main(argv: string[]): Promise<number> {
     const { runTui } = await import('../ui/run.js');
     if (examTui) {
       const { parseExamOptions } = await import('../core/exam.js');
-      return runTui({ env, engine, exam: parseExamOptions(o) });
+      return runTui({ env, engine, existing, exam: parseExamOptions(o) });
     }
-    return runTui({ env, engine });
+    return runTui({ env, engine, existing });
   }
 
   const { runCommand } = await import('./commands.js');
-  return runCommand(cmd, args, o, env, engine);
+  return runCommand(cmd, args, o, env, engine, existing);
 }
 
 export function reportError(e: unknown): number {

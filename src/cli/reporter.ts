@@ -4,7 +4,8 @@ import { style, symbols } from './style.js';
 /** Long work as lines on stderr: "✓ Start the control plane  1.2s". */
 export function lineReporter(stream: NodeJS.WriteStream = process.stderr): TaskReporter {
   return {
-    info: (m) => stream.write(`${style.muted(`${symbols.bullet} ${m}`, stream)}\n`),
+    // A warning (a shared cluster: the lab writes into someone else's cluster) stands out; notes are muted.
+    info: (m) => stream.write(`${m.startsWith('WARNING:') ? style.warning(`! ${m}`, stream) : style.muted(`${symbols.bullet} ${m}`, stream)}\n`),
     async task(title, fn) {
       const t0 = performance.now();
       if (stream.isTTY) stream.write(`${style.muted('…', stream)} ${title}\r`);

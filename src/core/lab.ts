@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { labPaths, packageRoot, type LabPaths } from './paths.js';
 import { loadCatalogue, Catalogue, type Lesson } from './lessons/loader.js';
 import { ProgressStore, lastCheckRecord, type ProgressData } from './progress/store.js';
@@ -10,7 +10,9 @@ import { resetLesson, removeLesson, applyFix, deployImage, type ScenarioContext 
 import { appFolder, buildApp, type BuildRecord } from './builds.js';
 import { createEngine, defaultEngine } from '../engines/index.js';
 import type { Engine, EngineName, TaskReporter } from '../engines/types.js';
-import { silentReporter } from '../engines/types.js';
+import { silentReporter, ENGINES } from '../engines/types.js';
+import { sharedPlan, type SharedPlan } from './scope/lesson-scope.js';
+import { missingSharedOptions, validatePrefix, type ExistingOptions } from '../engines/existing/engine.js';
 import { UserError } from './errors.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
 import type { Layer } from './lessons/schema.js';
@@ -18,9 +20,13 @@ import { aidAllowed, aidRefusal, loadWorkshop, type Aid, type Workshop } from '.
 import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
 
 export type LessonStatus = 'done' | 'current' | 'todo' | 'unavailable';
-export interface LessonSummary { id: string; layer: Layer; title: string; requires: 'api' | 'kind'; status: LessonStatus }
+export interface LessonSummary {
+  id: string; layer: Layer; title: string; requires: 'api' | 'kind'; status: LessonStatus;
+  /** Why this engine cannot run it (status unavailable). */
+  reason?: string;
+}
 
-interface LabConfig { engine: EngineName }
+interface LabConfig { engine: EngineName; existing?: ExistingOptions }
 
 /**
  * The lab's core: one object the CLI and the TUI both drive. Everything a screen can do is a
@@ -41,30 +47,65 @@ export class Lab {
     readonly allLessons: Catalogue = catalogue,
     /** The workshop the lab is limited to (--workshop / KUBE_SECLAB_WORKSHOP). */
     readonly workshop?: Workshop,
+    /** A shared cluster (engine existing): which lessons can run confined to namespaces, and those namespaces. */
+    readonly shared?: SharedPlan,
+    /** A shared cluster's settings, remembered in lab.json. */
+    private readonly existing?: ExistingOptions,
   ) {}
 
-  /** `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none. */
-  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null } = {}): Promise<Lab> {
+  /**
+   * `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none. `existing`: a shared
+   * cluster's settings (--context, --kubeconfig, --namespace-prefix), else those remembered at `up`.
+   */
+  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null; existing?: ExistingOptions } = {}): Promise<Lab> {
     const env = opts.env ?? process.env;
     const paths = labPaths(env);
     const saved = await readJson<LabConfig>(join(paths.data, 'lab.json')).catch(() => undefined);
+    const given = Object.fromEntries(Object.entries(opts.existing ?? {}).filter(([, v]) => v !== undefined)) as ExistingOptions;
+    // A shared cluster is never chosen for you: only --engine existing (or what `up` remembered).
     const chosen = opts.engine ?? (env.KUBE_SECLAB_ENGINE as EngineName | undefined) ?? saved?.engine;
+    if (Object.keys(given).length && chosen !== 'existing') throw new UserError(`${Object.keys(given).map((k) => `--${k === 'prefix' ? 'namespace-prefix' : k}`).join(', ')} only go with --engine existing`, 'a shared cluster: `kube-seclab up --engine existing --context CTX --namespace-prefix P`');
     const auto = chosen ? undefined : await defaultEngine(env, paths.cache);
     const name: EngineName = chosen ?? auto!.name;
-    if (name !== 'local' && name !== 'kind') throw new UserError(`unknown engine "${name}"`, 'use --engine local or --engine kind');
+    if (!ENGINES.includes(name)) throw new UserError(`unknown engine "${name}"`, 'use --engine local, --engine kind or --engine existing');
+    if (given.prefix) validatePrefix(given.prefix);
+    if (given.kubeconfig) given.kubeconfig = resolve(given.kubeconfig);
     const catalogue = await loadCatalogue(opts.root ?? packageRoot);
     const workshopFile = opts.workshop === undefined ? env.KUBE_SECLAB_WORKSHOP || undefined : opts.workshop ?? undefined;
     const workshop = workshopFile ? await loadWorkshop(workshopFile, catalogue.lessons.map((l) => l.id)) : undefined;
     // A workshop limits what the learner sees to its lessons, in its order.
     const visible = workshop ? new Catalogue(workshop.lessons.map((w) => catalogue.get(w.id)!), catalogue.problems, catalogue.root) : catalogue;
-    const lab = new Lab(paths, visible, new ProgressStore(paths.progress), createEngine(name, paths, env), env, catalogue, workshop);
+    // Which lessons run confined to namespaces is computed from every lesson's own files.
+    const shared = name === 'existing' ? await sharedPlan(catalogue) : undefined;
+    const existing = name === 'existing' ? { ...(saved?.engine === 'existing' ? saved.existing : {}), ...given } : undefined;
+    const engine = createEngine(name, paths, env, existing && { ...existing, plan: shared });
+    const lab = new Lab(paths, visible, new ProgressStore(paths.progress), engine, env, catalogue, workshop, shared, existing);
     lab.engineNote = auto?.why;
     return lab;
   }
 
   /** Remember the engine chosen at `up`, so later commands use the same cluster. */
   async rememberEngine(): Promise<void> {
-    await writeFileAtomic(join(this.paths.data, 'lab.json'), JSON.stringify({ engine: this.engine.name }, null, 2));
+    const cfg: LabConfig = { engine: this.engine.name, ...(this.existing ? { existing: this.existing } : {}) };
+    await writeFileAtomic(join(this.paths.data, 'lab.json'), JSON.stringify(cfg, null, 2));
+  }
+
+  /** Why this lab's engine cannot run a lesson (undefined: it can). */
+  unavailableReason(l: { id: string; requires: 'api' | 'kind' }): string | undefined {
+    if (!this.engine.supports(l.requires)) return 'needs kind';
+    if (this.shared) {
+      const s = this.shared.lessons.get(l.id);
+      if (!s?.namespaced) return `not in a shared cluster: ${s?.reason ?? 'not namespace-scoped'}`;
+    }
+    return undefined;
+  }
+
+  /** A shared cluster: the line that tells the learner their namespaces carry a prefix. */
+  namespaceNote(l?: Lesson): string | undefined {
+    const p = this.engine.namespacePrefix;
+    if (!p || !this.shared) return undefined;
+    const own = l ? this.shared.lessons.get(l.id)?.namespaces.filter((n) => !n.startsWith('kube-seclab-')) ?? [] : [];
+    return `Shared cluster: your namespaces are prefixed with "${p}-"${own.length ? ` — ${own.map((n) => `${n} is ${p}-${n}`).join(', ')}` : ''} (e.g. \`kubectl -n ${p}-${own[0] ?? 'NAME'} get all\`).`;
   }
 
   lesson(id: string | undefined, progress?: ProgressData): Lesson {
@@ -83,18 +124,22 @@ export class Lab {
 
   async list(): Promise<LessonSummary[]> {
     const p = await this.progress.load();
-    return this.catalogue.lessons.map((l) => ({
-      id: l.id, layer: l.layer, title: l.title, requires: l.requires,
-      status: !this.engine.supports(l.requires) ? 'unavailable' : p.lessons[l.id]?.status === 'done' ? 'done' : p.current === l.id ? 'current' : 'todo',
-    }));
+    return this.catalogue.lessons.map((l) => {
+      const reason = this.unavailableReason(l);
+      return {
+        id: l.id, layer: l.layer, title: l.title, requires: l.requires,
+        status: reason ? 'unavailable' : p.lessons[l.id]?.status === 'done' ? 'done' : p.current === l.id ? 'current' : 'todo',
+        ...(reason ? { reason } : {}),
+      };
+    });
   }
 
   /** The lab's cluster handle; every write through it passes the guard. */
   async cluster(): Promise<LabCluster> {
     if (!this.clusterHandle) {
       const id = await this.engine.labId();
-      if (!id) throw new UserError(`no ${this.engine.name} cluster yet`, `run \`kube-seclab up --engine ${this.engine.name}\``);
-      this.clusterHandle = new LabCluster(this.paths.kubeconfig, this.paths.kubeconfig, id);
+      if (!id) throw new UserError(`no ${this.engine.name} cluster yet`, `run \`kube-seclab up --engine ${this.engine.name}${this.engine.name === 'existing' ? ' --context CTX --namespace-prefix P' : ''}\``);
+      this.clusterHandle = new LabCluster(this.paths.kubeconfig, this.paths.kubeconfig, id, this.engine.shared?.());
     }
     return this.clusterHandle;
   }
@@ -108,10 +153,16 @@ export class Lab {
 
   private assertRunnable(l: Lesson): void {
     if (!this.engine.supports(l.requires)) throw new UserError(`lesson ${l.id} needs the kind engine (a real node); this lab runs on ${this.engine.name}`, 'run `kube-seclab up --engine kind` where Docker is available');
+    const why = this.unavailableReason(l);
+    if (why) throw new UserError(`lesson ${l.id} cannot run in a shared cluster (${why.replace(/^not in a shared cluster: /, '')})`, 'the lessons marked available in `kube-seclab list` run here; this one needs `--engine local` or `--engine kind`');
   }
 
   async up(reporter: TaskReporter = silentReporter, signal?: AbortSignal): Promise<void> {
     if (this.engineNote) reporter.info(this.engineNote);
+    if (this.existing && !(await this.engine.labId())) {
+      const missing = missingSharedOptions(this.existing);
+      if (missing) throw new UserError(missing, 'e.g. `kube-seclab up --engine existing --context CLASS-CTX --namespace-prefix alice`');
+    }
     await this.engine.up(reporter, signal);
     await this.rememberEngine();
   }
@@ -124,7 +175,7 @@ export class Lab {
     // One insecure scenario at a time: the previous lesson's (cluster-wide bindings, say) would skew this one's checks.
     const previous = (await this.progress.load()).current;
     const prev = previous && previous !== l.id ? this.allLessons.get(previous) : undefined;
-    if (prev && this.engine.supports(prev.requires) && (await this.isStarted(prev.id))) {
+    if (prev && !this.unavailableReason(prev) && (await this.isStarted(prev.id))) {
       await reporter.task(`Remove the scenario of ${prev.id}`, async () => removeLesson(await this.scenarioCtx(), prev));
       await this.progress.update((d) => { if (d.lessons[prev.id]) d.lessons[prev.id].clusterId = undefined; });
     }
@@ -252,7 +303,7 @@ export class Lab {
     const exists = !!(await this.engine.labId());
     if (exists) {
       const ctx = await this.scenarioCtx();
-      for (const l of this.allLessons.lessons.filter((x) => this.engine.supports(x.requires))) {
+      for (const l of this.allLessons.lessons.filter((x) => !this.unavailableReason(x))) {
         await reporter.task(`Remove ${l.id}`, async () => removeLesson(ctx, l));
       }
     }

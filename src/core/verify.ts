@@ -14,7 +14,8 @@ const failing = (r: LessonResult) => r.checks.filter((c) => c.status === 'failed
  */
 export async function verifyLesson(lab: Lab, id: string, opts: { solutionTimeoutMs?: number; settleMs?: number; onStep?: (s: VerifyStep) => void } = {}): Promise<VerifyResult> {
   const lesson = lab.lesson(id);
-  if (!lab.engine.supports(lesson.requires)) return { lesson: id, ok: true, skipped: `needs the kind engine`, steps: [] };
+  const unavailable = lab.unavailableReason(lesson);
+  if (unavailable) return { lesson: id, ok: true, skipped: unavailable === 'needs kind' ? 'needs the kind engine' : unavailable, steps: [] };
   const steps: VerifyStep[] = [];
   const step = async (name: string, fn: () => Promise<[boolean, string]>) => {
     const t0 = performance.now();

@@ -2,8 +2,11 @@ import type { Engine, EngineName } from './types.js';
 import type { LabPaths } from '../core/paths.js';
 import { LocalEngine } from './local/engine.js';
 import { KindEngine } from './kind/engine.js';
+import { ExistingEngine, type ExistingOptions } from './existing/engine.js';
+import type { SharedPlan } from '../core/scope/lesson-scope.js';
 
-export function createEngine(name: EngineName, paths: LabPaths, env: NodeJS.ProcessEnv = process.env): Engine {
+export function createEngine(name: EngineName, paths: LabPaths, env: NodeJS.ProcessEnv = process.env, existing?: ExistingOptions & { plan?: SharedPlan }): Engine {
+  if (name === 'existing') return new ExistingEngine(paths, env, existing);
   return name === 'kind' ? new KindEngine(paths, env) : new LocalEngine(paths, env);
 }
 

@@ -1,6 +1,10 @@
 import type { Component } from './local/manifests.js';
+import type { NamespaceRenamer } from '../core/scope/rename.js';
+import type { GuardScope } from '../core/guard/guard.js';
 
-export type EngineName = 'local' | 'kind';
+/** local and kind make a cluster of their own; existing confines a learner to namespaces of a shared cluster. */
+export type EngineName = 'local' | 'kind' | 'existing';
+export const ENGINES: readonly EngineName[] = ['local', 'kind', 'existing'];
 /** What a lesson or a check needs: `api` runs on every engine, `kind` needs a real node and network. */
 export type Requirement = 'api' | 'kind';
 
@@ -91,4 +95,8 @@ export interface Engine {
   restartKubelet?(): Promise<void>;
   /** Put back the kubelet config the node was created with (restarting the kubelet); whether anything changed. */
   restoreKubeletConfig?(): Promise<boolean>;
+  /** A shared cluster (existing): the learner's namespace prefix. */
+  readonly namespacePrefix?: string;
+  /** A shared cluster, once up: how the lab's namespaces are named there, and what the guard allows. */
+  shared?(): { rename: NamespaceRenamer; guard: GuardScope } | undefined;
 }

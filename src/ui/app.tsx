@@ -3,6 +3,7 @@ import { Box, render, useApp } from 'ink';
 import { KeyRouterContext, useKeyRouter, type KeyRouter } from './hooks/useKeys.js';
 import type { Lab } from '../core/lab.js';
 import type { EngineName } from '../engines/types.js';
+import type { ExistingOptions } from '../engines/existing/engine.js';
 import { createStore, initialState, StoreContext, useAppState, useDispatch, type Store } from './store.js';
 import { createLabEffects, type EffectDeps, type LabPort } from './effects.js';
 import { createTheme, ThemeContext, type Theme } from './theme.js';
@@ -67,11 +68,11 @@ export function createAppStore(deps: EffectDeps): Store {
 }
 
 /** The TUI on the real terminal (run.ts prepares it); resolves with the exit code. */
-export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName; exam?: ExamOptions; leaveScreen: () => void }): Promise<number> {
+export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName; existing?: ExistingOptions; exam?: ExamOptions; leaveScreen: () => void }): Promise<number> {
   const { env } = opts;
   const theme = createTheme(env);
   const store = createAppStore({
-    openLab: async () => (await import('../core/lab.js')).Lab.open({ env, engine: opts.engine }),
+    openLab: async () => (await import('../core/lab.js')).Lab.open({ env, engine: opts.engine, existing: opts.existing }),
     preflight: async (lab) => (await import('./preflight.js')).preflight(lab.engine.name, env),
     exam: opts.exam,
   });

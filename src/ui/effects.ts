@@ -24,6 +24,10 @@ export interface LabPort {
   solution(id: string, opts?: { apply?: boolean }): Promise<{ files: { path: string; text: string }[]; description?: string }>;
   reset(id: string, reporter: TaskReporter): Promise<void>;
   isStarted(id: string): Promise<boolean>;
+  /** Why this lab's engine cannot run a lesson (a shared cluster runs only namespace-scoped ones). */
+  unavailableReason?(l: { id: string; requires: Requirement }): string | undefined;
+  /** A shared cluster: the line telling the learner their namespaces are prefixed. */
+  namespaceNote?(): string | undefined;
   /** The workshop the lab is limited to, if any. */
   workshop?: Workshop;
   /** The folder where lessons hand the learner files (an app's sources, a config to review). */
@@ -174,7 +178,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
       // The schema module (zod) loads after the first frame, like the rest of the core.
       const { LAYERS, LAYER_TITLES } = await import('../core/lessons/schema.js');
       const layers = LAYERS.map((layer) => ({ layer, title: LAYER_TITLES[layer] }));
-      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, workspace: lab.workspace, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop });
+      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, workspace: lab.workspace, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop, note: lab.namespaceNote?.() });
       dispatch({ type: 'startup/phase', phase: 'checking' });
       const st = await lab.engine.status();
       dispatch({ type: 'cluster/status', status: st });
@@ -214,7 +218,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
     stopWatch();
     const l = lab.catalogue.get(id);
     if (!l) { fail(new UserError(`no lesson "${id}"`), 'Cannot open the lesson'); return; }
-    if (!lab.engine.supports(l.requires)) { dispatch({ type: 'lesson/opened', id, phase: 'unavailable' }); return; }
+    if (!runnable(l)) { dispatch({ type: 'lesson/opened', id, phase: 'unavailable' }); return; }
     const progress = await lab.progress.load();
     const started = await lab.isStarted(id);
     dispatch({ type: 'lesson/opened', id, phase: started ? 'ready' : 'starting' });
@@ -255,8 +259,12 @@ export function createLabEffects(deps: EffectDeps): Effect {
 
   function nextRunnable(id: string): string | undefined {
     if (!lab) return undefined;
-    for (let l = lab.catalogue.next(id); l; l = lab.catalogue.next(l.id)) if (lab.engine.supports(l.requires)) return l.id;
+    for (let l = lab.catalogue.next(id); l; l = lab.catalogue.next(l.id)) if (runnable(l)) return l.id;
     return undefined;
+  }
+
+  function runnable(l: UiLesson): boolean {
+    return lab!.unavailableReason ? !lab!.unavailableReason(l) : lab!.engine.supports(l.requires);
   }
 
   async function confirmed(c: NonNullable<State['confirm']>) {

@@ -28,6 +28,7 @@ export async function preflight(engine: string, env: NodeJS.ProcessEnv = process
     onPath('kubectl', env),
   ]);
   items.push({ name: 'local engine', ok: true, detail: `possible${engine === 'local' ? ', in use' : ''}: Kubernetes as processes here, no Docker` });
+  if (engine === 'existing') items.push({ name: 'shared cluster', ok: true, detail: 'in use: your own namespaces in an existing cluster (namespace-scoped lessons only)' });
   if (engine === 'kind') {
     items.push(docker && kind
       ? { name: 'kind engine', ok: true, detail: `in use: a kind cluster in Docker (${kind})` }

@@ -1,5 +1,6 @@
 import type { EngineName } from '../engines/types.js';
 import type { ExamOptions } from '../core/exam.js';
+import type { ExistingOptions } from '../engines/existing/engine.js';
 
 const ALT_SCREEN_ON = '\x1b[?1049h';
 const ALT_SCREEN_OFF = '\x1b[?1049l';
@@ -8,7 +9,7 @@ const ALT_SCREEN_OFF = '\x1b[?1049l';
  * Entry of the TUI: `kube-seclab` with no command, on a TTY (src/cli/main.ts checks that).
  * Returns the exit code: 0 quit, 2 the lab could not start, 130 interrupted while provisioning.
  */
-export async function runTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName; exam?: ExamOptions }): Promise<number> {
+export async function runTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName; existing?: ExistingOptions; exam?: ExamOptions }): Promise<number> {
   const out = process.stdout;
   // The lab's own screen (the learner's scrollback is back as it was on exit), and a first frame
   // at once: Ink and React take a few hundred ms to load; the same title and line then stay put.

@@ -29,8 +29,13 @@ export const admission: CheckPrimitive<P> = {
     { apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' },
     ...(p.namespace ? [{ apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }] : []),
   ],
+  scope: (p) => {
+    const ns = p.namespace ?? (p.manifest?.metadata as { namespace?: string } | undefined)?.namespace;
+    return ns ? { namespaces: [ns] } : 'dry-runs an object without a namespace';
+  },
   async run(ctx, p) {
-    const [obj] = await loadObjects(ctx.lessonDir, p);
+    // The file's object is lesson data like the check's own fields: renamed for a shared cluster.
+    const [obj] = (await loadObjects(ctx.lessonDir, p)).map((o) => ctx.cluster.rename.value(o));
     if (p.namespace) obj.metadata = { ...obj.metadata, namespace: p.namespace };
     const name = describe(obj);
     const res = await ctx.cluster.dryRunCreate(obj);

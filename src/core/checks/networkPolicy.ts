@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { CheckPrimitive, CheckContext } from './types.js';
+import type { CheckPrimitive, CheckContext, CheckScope } from './types.js';
+import { apiError } from '../kube/errors.js';
 
 /** A pod (by its Deployment or its labels) or, as a destination, an address block. */
 const endpoint = z.object({
@@ -115,6 +116,30 @@ async function resolve(ctx: CheckContext, e: Endpoint, nsCache: Map<string, Reco
 }
 class EndpointMissing extends Error {}
 
+/**
+ * The NetworkPolicies of the namespaces the pods are in (only those can select them). A namespace
+ * whose policies the lab may not read (kube-system, from a learner's confined identity in a shared
+ * cluster) is reported, and counted as having none.
+ */
+async function policiesOf(ctx: CheckContext, pods: (Resolved | ResolvedCidr)[]): Promise<{ policies: any[]; unreadable: string[] }> {
+  const namespaces = [...new Set(pods.flatMap((p) => (p.kind === 'pod' ? [p.namespace] : [])))];
+  const unreadable: string[] = [];
+  const lists = await Promise.all(namespaces.map((ns) => ctx.cluster.list<any>('networking.k8s.io/v1', 'NetworkPolicy', ns).catch((e) => {
+    if (apiError(e).code !== 403) throw e;
+    unreadable.push(ns);
+    return [];
+  })));
+  return { policies: lists.flat(), unreadable };
+}
+const unreadableNote = (u: string[]) => (u.length ? ` (the NetworkPolicies of ${u.join(', ')} are not readable here and count as none)` : '');
+
+/** Shared-cluster scope of endpoints: a Deployment's namespace is read; for pods by labels, only its Namespace's labels. */
+function endpointScope(eps: Endpoint[]): CheckScope {
+  const namespaces = eps.filter((e) => e.namespace && e.deployment).map((e) => e.namespace!);
+  const labelsOf = eps.filter((e) => e.namespace && !e.deployment).map((e) => e.namespace!);
+  return { namespaces, labelsOf };
+}
+
 const npWatch = (nss: (string | undefined)[]) => [
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy' },
   { apiVersion: 'v1', kind: 'Namespace' },
@@ -139,6 +164,7 @@ export const networkConnection: CheckPrimitive<Conn> = {
   type: 'networkConnection',
   schema: connSchema,
   watches: (p) => npWatch([p.from.namespace, p.to.namespace]),
+  scope: (p) => endpointScope([p.from, p.to]),
   async run(ctx, p) {
     const nsCache = new Map<string, Record<string, string>>();
     let src, dst;
@@ -149,7 +175,7 @@ export const networkConnection: CheckPrimitive<Conn> = {
       if (e instanceof EndpointMissing) return { passed: false, message: e.message };
       throw e;
     }
-    const policies: any[] = await ctx.cluster.list('networking.k8s.io/v1', 'NetworkPolicy');
+    const { policies, unreadable } = await policiesOf(ctx, [src, dst]);
     const what = `${src.name} → ${dst.name}${p.port ? `:${p.port}` : ''}${p.protocol !== 'TCP' ? `/${p.protocol}` : ''}`;
     const eg = src.kind === 'pod' ? direction(policies, src, 'Egress', dst, p.port, p.protocol) : { allowed: true, isolated: false, policies: [] };
     const ing = dst.kind === 'pod' ? direction(policies, dst, 'Ingress', src, p.port, p.protocol) : { allowed: true, isolated: false, policies: [] };
@@ -157,10 +183,10 @@ export const networkConnection: CheckPrimitive<Conn> = {
     if (allowed) {
       const via = [...eg.policies, ...ing.policies];
       const how = !eg.isolated && !ing.isolated ? 'nothing isolates either side' : `allowed by ${via.join(', ')}`;
-      return { passed: p.expect === 'allow', message: `${what} is open (${how})` };
+      return { passed: p.expect === 'allow', message: `${what} is open (${how})${unreadableNote(unreadable)}` };
     }
     const blocker = !eg.allowed ? `egress of ${src.name} (policies ${eg.policies.join(', ')} allow no such rule)` : `ingress of ${dst.name} (policies ${ing.policies.join(', ')} allow no such rule)`;
-    return { passed: p.expect === 'deny', message: `${what} is blocked by ${blocker}` };
+    return { passed: p.expect === 'deny', message: `${what} is blocked by ${blocker}${unreadableNote(unreadable)}` };
   },
 };
 
@@ -178,6 +204,7 @@ export const networkIsolation: CheckPrimitive<Iso> = {
   type: 'networkIsolation',
   schema: isoSchema,
   watches: (p) => npWatch([p.namespace]),
+  scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     let pod;
     try {

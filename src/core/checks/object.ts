@@ -22,6 +22,7 @@ export const object: CheckPrimitive<z.infer<typeof objectSchema>> = {
   type: 'object',
   schema: objectSchema,
   watches: (p) => [{ apiVersion: p.apiVersion, kind: p.kind, namespace: p.namespace }],
+  scope: (p) => (p.kind === 'Namespace' ? { namespaces: [p.name] } : p.namespace ? { namespaces: [p.namespace] } : `reads the cluster-scoped ${p.kind} ${p.name}`),
   async run(ctx, p) {
     const name = describe({ kind: p.kind, metadata: { name: p.name, namespace: p.namespace } });
     const obj = await ctx.cluster.read({ apiVersion: p.apiVersion, kind: p.kind, metadata: { name: p.name, namespace: p.namespace } });
@@ -52,6 +53,7 @@ export const objects: CheckPrimitive<z.infer<typeof objectsSchema>> = {
   type: 'objects',
   schema: objectsSchema,
   watches: (p) => [{ apiVersion: p.apiVersion, kind: p.kind, namespace: p.namespace }],
+  scope: (p) => (p.namespace ? { namespaces: [p.namespace] } : `lists ${p.kind} objects cluster-wide`),
   async run(ctx, p) {
     const items = await ctx.cluster.list(p.apiVersion, p.kind, p.namespace, p.labelSelector);
     const matching = items.filter((o) => (p.where ?? []).every((c) => !evaluate(o, { quantifier: 'any', ...c })));

@@ -39,6 +39,7 @@ export const plaintextSecrets: CheckPrimitive<P> = {
     ...(p.look.includes('configMaps') ? [{ apiVersion: 'v1', kind: 'ConfigMap', namespace: p.namespace }] : []),
     ...(p.look.includes('env') ? WORKLOADS.map(([apiVersion, kind]) => ({ apiVersion, kind, namespace: p.namespace })) : []),
   ],
+  scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const re = new RegExp(p.pattern ?? SECRET_NAME, 'i');
     const secretish = (name: string) => re.test(name) && !POINTER.test(name);

@@ -79,6 +79,7 @@ export const podExec: CheckPrimitive<P> = {
   requires: () => 'kind',
   watches: (p) => [{ apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind, namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
   timeoutMs: (p) => (p.timeoutSeconds + 10) * 1000,
+  scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const { pod, why } = await pickPod(ctx, p);
     if (!pod) return { passed: false, message: why! };

@@ -11,9 +11,12 @@ const schema = z.object({
 }).strict();
 type P = z.infer<typeof schema>;
 
+/** The lab's namespace per level that enforces it (as the lesson data names it; renamed on a shared cluster). */
+export const pssNamespace = (level: string) => `kube-seclab-pss-${level}`;
+
 /** A namespace per level that enforces it, where pod templates are dry-run through PodSecurity. */
 async function levelNamespace(ctx: CheckContext, level: string): Promise<string> {
-  const name = `kube-seclab-pss-${level}`;
+  const name = ctx.cluster.rename.ns(pssNamespace(level));
   const existing = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   if (!existing) {
     await ctx.cluster.apply({
@@ -32,6 +35,7 @@ export const podSecurity: CheckPrimitive<P> = {
   type: 'podSecurity',
   schema,
   watches: (p) => [{ apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind, namespace: p.namespace }],
+  scope: (p) => ({ namespaces: [p.namespace, pssNamespace(p.level)] }),
   async run(ctx, p) {
     const name = `${p.kind} ${p.namespace}/${p.name}`;
     const obj: any = await ctx.cluster.read({ apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind, metadata: { name: p.name, namespace: p.namespace } });

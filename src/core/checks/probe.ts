@@ -30,6 +30,7 @@ export const probe: CheckPrimitive<P> = {
   schema,
   requires: () => 'kind',
   timeoutMs: (p) => (p.timeoutSeconds + POD_START_S + 15) * 1000,
+  scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const name = `kube-seclab-probe-${randomBytes(3).toString('hex')}`;
     const pod = {

@@ -36,6 +36,7 @@ export const rbac: CheckPrimitive<P> = {
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
     { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' },
   ],
+  scope: () => ({ namespaces: [] }),
   async run(ctx, p) {
     await ctx.cluster.guard.ensure();
     const sa = p.as?.match(/^system:serviceaccount:([^:]+):(.+)$/);

@@ -30,7 +30,9 @@ export async function runCheck(ctx: CheckContext, engine: Engine, spec: CheckSpe
   }
   const t0 = performance.now();
   try {
-    const out = await withTimeout(spec.primitive.run(ctx, spec.params), spec.primitive.timeoutMs?.(spec.params) ?? TIMEOUT_MS);
+    // A shared cluster's namespaces are P-N: the check's namespaces (and ServiceAccounts, DNS names) with them.
+    const params = ctx.cluster.rename.value(spec.params);
+    const out = await withTimeout(spec.primitive.run(ctx, params), spec.primitive.timeoutMs?.(params) ?? TIMEOUT_MS);
     return { ...base, passed: out.passed, status: out.passed ? 'passed' : 'failed', message: out.message, durationMs: Math.round(performance.now() - t0) };
   } catch (e) {
     const durationMs = Math.round(performance.now() - t0);

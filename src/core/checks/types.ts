@@ -12,6 +12,8 @@ export interface CheckContext {
   workspace: string;
 }
 
+export interface CheckScope { namespaces: string[]; labelsOf?: string[] }
+
 export interface CheckOutcome { passed: boolean; message: string }
 
 /** A resource a check depends on, so watch mode knows what to watch. */
@@ -29,6 +31,12 @@ export interface CheckPrimitive<P = any> {
   timeoutMs?: (p: P) => number;
   /** Whether it depends on control-plane files (manifests, node files, etcd). */
   controlPlane?: boolean;
+  /**
+   * Shared-cluster mode: the namespaces whose objects the check reads or writes (`namespaces`), and
+   * those of which it only reads the Namespace object's labels (`labelsOf`); or why it needs more
+   * than namespaces (a string). Absent: it needs the control plane, a node or cluster-scoped objects.
+   */
+  scope?: (p: P) => CheckScope | string;
   run(ctx: CheckContext, p: P): Promise<CheckOutcome>;
 }
 

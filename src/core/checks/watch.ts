@@ -2,6 +2,7 @@ import { Watch } from '@kubernetes/client-node';
 import type { Lesson } from '../lessons/loader.js';
 import type { WatchTarget } from './types.js';
 import type { LabCluster } from '../kube/client.js';
+import { IDENTITY, type NamespaceRenamer } from '../scope/rename.js';
 
 const PLURALS: Record<string, string> = {
   NetworkPolicy: 'networkpolicies', ValidatingAdmissionPolicy: 'validatingadmissionpolicies', ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
@@ -16,9 +17,14 @@ export function watchPath(t: WatchTarget): string {
 }
 
 /** The API paths a lesson's checks depend on (deduplicated; a namespaced watch is dropped when a cluster-wide one covers it). */
-export function lessonWatchPaths(lesson: Lesson): string[] {
-  const targets: WatchTarget[] = [];
-  for (const c of lesson.checks) targets.push(...(c.primitive.watches?.(c.params as never) ?? []));
+export function lessonWatchPaths(lesson: Lesson, rename: NamespaceRenamer = IDENTITY): string[] {
+  let targets: WatchTarget[] = [];
+  for (const c of lesson.checks) targets.push(...(c.primitive.watches?.(rename.value(c.params) as never) ?? []));
+  // A learner confined to namespaces in a shared cluster can watch only in them: a cluster-wide
+  // watch of a namespaced kind becomes one per learner namespace, cluster-scoped kinds are not watched.
+  if (rename.active) {
+    targets = targets.flatMap((t) => (CLUSTER_SCOPED.has(t.kind) ? [] : t.namespace ? [t] : rename.namespaces.map((namespace) => ({ ...t, namespace }))));
+  }
   const clusterWide = new Set(targets.filter((t) => !t.namespace || CLUSTER_SCOPED.has(t.kind)).map((t) => `${t.apiVersion}/${t.kind}`));
   return [...new Set(targets.filter((t) => !t.namespace || CLUSTER_SCOPED.has(t.kind) || !clusterWide.has(`${t.apiVersion}/${t.kind}`)).map(watchPath))];
 }
@@ -52,6 +58,6 @@ export function watchLesson(cluster: LabCluster, lesson: Lesson, onChange: (reas
       setTimeout(() => start(path, attempt + 1), Math.min(250 * 2 ** attempt, 4000));
     });
   };
-  for (const p of lessonWatchPaths(lesson)) start(p, 0);
+  for (const p of lessonWatchPaths(lesson, cluster.rename)) start(p, 0);
   signal.addEventListener('abort', () => { clearTimeout(timer); for (const c of controllers) c.abort(); }, { once: true });
 }

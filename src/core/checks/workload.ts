@@ -17,6 +17,7 @@ export const workload: CheckPrimitive<P> = {
   type: 'workload',
   schema,
   watches: (p) => [{ apiVersion: 'apps/v1', kind: p.kind, namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
+  scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const name = `${p.kind} ${p.namespace}/${p.name}`;
     const obj: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: p.kind, metadata: { name: p.name, namespace: p.namespace } });

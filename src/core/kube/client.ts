@@ -9,13 +9,16 @@ import {
 // so they are converted on the way out and back. (Not in the package index; pinned to 1.4.)
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { getSerializationType } from '@kubernetes/client-node/dist/util.js';
-import { Guard } from '../guard/guard.js';
+import { Guard, type GuardScope, type WriteTarget } from '../guard/guard.js';
+import { IDENTITY, type NamespaceRenamer } from '../scope/rename.js';
 import { UserError } from '../errors.js';
 import { apiError, isNotFound } from './errors.js';
 
 export const FIELD_MANAGER = 'kube-seclab';
 export const LESSON_LABEL = 'kube-seclab.dev/lesson';
 export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
+/** In a shared cluster: the RoleBinding in each of a learner's namespaces that gives the learner's ServiceAccount that namespace. */
+export const LEARNER_BINDING = 'kube-seclab-learner';
 
 /**
  * client-node 1.x makes a new https.Agent for every request, so every call pays a fresh TCP and
@@ -63,8 +66,11 @@ export class LabCluster {
   readonly authz: AuthorizationV1Api;
   readonly net: NetworkingV1Api;
   readonly guard: Guard;
+  /** How the lab's namespaces are named in this cluster (P-N in a shared cluster; unchanged elsewhere). */
+  readonly rename: NamespaceRenamer;
 
-  constructor(readonly kubeconfigPath: string, labKubeconfigPath: string, labId: string | undefined) {
+  constructor(readonly kubeconfigPath: string, labKubeconfigPath: string, labId: string | undefined, shared?: { rename: NamespaceRenamer; guard: GuardScope }) {
+    this.rename = shared?.rename ?? IDENTITY;
     this.kc = new LabKubeConfig();
     try {
       this.kc.loadFromFile(kubeconfigPath);
@@ -77,33 +83,33 @@ export class LabCluster {
     this.rbac = this.kc.makeApiClient(RbacAuthorizationV1Api);
     this.authz = this.kc.makeApiClient(AuthorizationV1Api);
     this.net = this.kc.makeApiClient(NetworkingV1Api);
-    this.guard = new Guard(this.kc, kubeconfigPath, labKubeconfigPath, labId);
+    this.guard = new Guard(this.kc, kubeconfigPath, labKubeconfigPath, labId, shared?.guard);
   }
 
   /** Server-side apply, owned by the lab's field manager. */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
-    await this.guard.ensure();
+    await this.guard.ensureWrite(obj);
     return this.objects.patch(typed(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
   }
 
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
-    await this.guard.ensure();
+    await this.guard.ensureWrite(obj);
     return this.objects.create(typed(obj), undefined, undefined, FIELD_MANAGER);
   }
 
   async replace<T extends KubernetesObject>(obj: T): Promise<T> {
-    await this.guard.ensure();
+    await this.guard.ensureWrite(obj);
     return this.objects.replace(typed(obj), undefined, undefined, FIELD_MANAGER);
   }
 
   async mergePatch<T extends KubernetesObject>(obj: T): Promise<T> {
-    await this.guard.ensure();
+    await this.guard.ensureWrite(obj);
     return this.objects.patch(typed(obj), undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
   }
 
   /** Delete; absent is fine. Returns whether something was deleted. */
   async delete(obj: KubernetesObject, propagation: 'Background' | 'Foreground' = 'Background'): Promise<boolean> {
-    await this.guard.ensure();
+    await this.guard.ensureWrite(obj);
     try {
       await this.objects.delete(obj, undefined, undefined, 0, undefined, propagation);
       return true;
@@ -119,11 +125,13 @@ export class LabCluster {
    * seconds; a reset must take less.) The default ServiceAccount and root CA ConfigMap stay.
    */
   async sweepNamespace(namespace: string): Promise<void> {
-    await this.guard.ensure();
+    await this.guard.ensureWrite({ kind: 'Namespace', metadata: { name: namespace } });
     const batch = this.kc.makeApiClient(BatchV1Api);
     const policy = this.kc.makeApiClient(PolicyV1Api);
     const opts = { namespace, gracePeriodSeconds: 0, propagationPolicy: 'Background' };
-    const quiet = (p: Promise<unknown>) => p.catch((e) => { if (!isNotFound(e)) throw e; });
+    // Not found: nothing to delete. Forbidden (a learner's confined identity in a shared cluster, for
+    // ResourceQuotas and LimitRanges): what the lab may not delete, it could not have created either.
+    const quiet = (p: Promise<unknown>) => p.catch((e) => { const c = apiError(e).code; if (c !== 404 && c !== 403) throw e; });
     await Promise.all([
       this.apps.deleteCollectionNamespacedDeployment(opts), this.apps.deleteCollectionNamespacedStatefulSet(opts),
       this.apps.deleteCollectionNamespacedDaemonSet(opts), this.apps.deleteCollectionNamespacedReplicaSet(opts),
@@ -136,7 +144,9 @@ export class LabCluster {
       this.core.deleteCollectionNamespacedServiceAccount({ ...opts, fieldSelector: 'metadata.name!=default' }),
       this.core.deleteCollectionNamespacedPersistentVolumeClaim(opts), this.core.deleteCollectionNamespacedResourceQuota(opts),
       this.core.deleteCollectionNamespacedLimitRange(opts),
-      this.rbac.deleteCollectionNamespacedRole(opts), this.rbac.deleteCollectionNamespacedRoleBinding(opts),
+      this.rbac.deleteCollectionNamespacedRole(opts),
+      // A shared cluster's binding that gives the learner the namespace stays.
+      this.rbac.deleteCollectionNamespacedRoleBinding({ ...opts, fieldSelector: `metadata.name!=${LEARNER_BINDING}` }),
       this.net.deleteCollectionNamespacedNetworkPolicy(opts), this.net.deleteCollectionNamespacedIngress(opts),
       policy.deleteCollectionNamespacedPodDisruptionBudget(opts),
     ].map(quiet));
@@ -159,7 +169,7 @@ export class LabCluster {
 
   /** Server-side dry-run create: runs authentication, authorization and every admission plugin. */
   async dryRunCreate(obj: KubernetesObject): Promise<DryRunResult> {
-    await this.guard.ensure();
+    await this.guard.ensureWrite(obj);
     try {
       await this.objects.create(typed(obj), undefined, 'All', FIELD_MANAGER);
       return { allowed: true, message: 'admitted', warnings: [] };

@@ -9,6 +9,7 @@ export const LAYER_TITLES: Record<Layer, string> = {
   app: 'Application code',
 };
 
+export const ENGINE_NAMES = ['local', 'kind', 'existing'] as const;
 const component = z.enum(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
 /** A path inside the lab's workspace folder: relative, no `..`. */
 const workspacePath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a relative path inside the workspace, without ..');
@@ -78,7 +79,6 @@ export const stepSchema = z.union([
 ]);
 export type Step = z.infer<typeof stepSchema>;
 
-export const ENGINE_NAMES = ['local', 'kind'] as const;
 export const stepsFileSchema = z.object({
   /** The engines this fix means something on (a shortcut about local-only flags, say); default: every engine. */
   engines: z.array(z.enum(ENGINE_NAMES)).min(1).optional(),
@@ -93,7 +93,7 @@ export const checkBaseSchema = z.object({
   objective: z.string(),
   requires: z.enum(['api', 'kind']).optional(),
   /** Only on these engines (the same point is checked differently on each); skipped elsewhere. */
-  engines: z.array(z.enum(['local', 'kind'])).min(1).optional(),
+  engines: z.array(z.enum(ENGINE_NAMES)).min(1).optional(),
 });
 
 export const lessonSchema = z.object({

@@ -6,6 +6,7 @@ import { parseAllDocuments, parse, parseDocument } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { LabCluster } from '../kube/client.js';
 import { LESSON_LABEL, MANAGED_LABEL } from '../kube/client.js';
+import { LAB_ID_ANNOTATION, LEARNER_LABEL } from '../guard/guard.js';
 import type { Engine, EngineName } from '../../engines/types.js';
 import type { Lesson, Fix } from '../lessons/loader.js';
 import { stepsFileSchema, type Step } from '../lessons/schema.js';
@@ -105,14 +106,20 @@ async function readSteps(dir: string, engine: EngineName): Promise<Step[]> {
   return parsed.data.steps;
 }
 
+/** A folder's manifests as this cluster names their namespaces (P-N in a shared cluster). */
+async function lessonManifests(ctx: ScenarioContext, dir: string): Promise<KubernetesObject[]> {
+  return (await loadManifests(dir)).map((o) => ctx.cluster.rename.value(o));
+}
+
 /** Run set-up / solution / shortcut steps from a folder. */
 export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[], lessonId: string): Promise<void> {
-  for (const s of steps) {
+  for (const raw of steps) {
+    const s = ctx.cluster.rename.value(raw);
     if ('apply' in s) {
-      await applyObjects(ctx, await loadManifests(join(dir, s.apply)).catch(async () => {
+      await applyObjects(ctx, (await loadManifests(join(dir, s.apply)).catch(async () => {
         const docs = parseAllDocuments(await readFile(join(dir, s.apply), 'utf8')).map((d) => d.toJS()).filter(Boolean);
         return docs;
-      }), lessonId);
+      })).map((o) => ctx.cluster.rename.value(o)), lessonId);
     } else if ('delete' in s) {
       const r = s.delete;
       await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
@@ -259,13 +266,14 @@ export async function lessonImageNames(lesson: Lesson): Promise<string[]> {
 
 /** Apply a fix folder: its manifests, then its steps.yaml. */
 export async function applyFix(ctx: ScenarioContext, fix: Fix, lessonId: string): Promise<void> {
-  await applyObjects(ctx, await loadManifests(fix.dir), lessonId);
+  await applyObjects(ctx, await lessonManifests(ctx, fix.dir), lessonId);
   await runSteps(ctx, fix.dir, await readSteps(fix.dir, ctx.engine.name), lessonId);
 }
 
-/** The namespaces a lesson owns: those its scenario creates. */
-export async function lessonNamespaces(lesson: Lesson): Promise<string[]> {
-  return (await loadManifests(lesson.scenarioDir)).filter((o) => o.kind === 'Namespace').map((o) => o.metadata!.name!);
+/** The namespaces a lesson owns: those its scenario creates (as this cluster names them). */
+export async function lessonNamespaces(lesson: Lesson, ctx?: ScenarioContext): Promise<string[]> {
+  const names = (await loadManifests(lesson.scenarioDir)).filter((o) => o.kind === 'Namespace').map((o) => o.metadata!.name!);
+  return ctx ? names.map((n) => ctx.cluster.rename.ns(n)) : names;
 }
 
 async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeoutMs: number): Promise<void> {
@@ -283,12 +291,14 @@ async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promi
   for (const f of lesson.reset.nodeFiles) await ctx.engine.removeNodeFile(f);
   for (const f of lesson.reset.workspaceFiles) await rm(workspaceFile(ctx, f), { force: true, recursive: true });
   if (lesson.reset.kubelet) await ctx.engine.restoreKubeletConfig?.();
+  for (const r of lesson.reset.objects.map((x) => ctx.cluster.rename.value(x))) await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
+  // A shared cluster's lessons write no cluster-scoped object (and the learner may not list them).
+  if (ctx.cluster.rename.active) return;
   const sel = `${LESSON_LABEL}=${lesson.id}`;
   await Promise.all(CLUSTER_KINDS.map(async ([apiVersion, kind]) => {
     for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel)) await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
   }));
-  for (const r of lesson.reset.objects) await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
-  await removeWebhooksInto(ctx, await lessonNamespaces(lesson));
+  await removeWebhooksInto(ctx, await lessonNamespaces(lesson, ctx));
 }
 
 /**
@@ -317,7 +327,13 @@ async function removeWebhooksInto(ctx: ScenarioContext, namespaces: string[]): P
 /** Remove everything of a lesson: its namespaces, labelled cluster objects, node files, control-plane edits. */
 export async function removeLesson(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
   await removeClusterObjects(ctx, lesson);
-  const namespaces = await lessonNamespaces(lesson);
+  const namespaces = await lessonNamespaces(lesson, ctx);
+  // A shared cluster's namespaces are made by the instructor's `up` and stay until `down` (a learner
+  // may not create namespaces): they are emptied and their labels put back instead.
+  if (ctx.cluster.rename.active) {
+    await Promise.all(namespaces.map((name) => restoreNamespace(ctx, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, undefined)));
+    return;
+  }
   await Promise.all(namespaces.map((name) => ctx.cluster.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
 }
 
@@ -325,7 +341,7 @@ export async function removeLesson(ctx: ScenarioContext, lesson: Lesson): Promis
  * Bring a lesson namespace back to exactly the scenario's: emptied in place, and its labels and
  * annotations replaced by the scenario's (a learner's `pod-security…` label goes too).
  */
-async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, lessonId: string): Promise<void> {
+async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, lessonId: string | undefined): Promise<void> {
   const name = ns.metadata!.name!;
   let cur = await ctx.cluster.read<KubernetesObject & { status?: { phase?: string } }>({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   if (cur?.metadata?.deletionTimestamp) {
@@ -334,16 +350,19 @@ async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, less
   }
   if (!cur) return;
   await ctx.cluster.sweepNamespace(name);
-  const want = labelled(ns, lessonId);
-  cur.metadata!.labels = { 'kubernetes.io/metadata.name': name, ...(want.metadata?.labels ?? {}) };
-  cur.metadata!.annotations = { ...(want.metadata?.annotations ?? {}) };
+  const want = lessonId ? labelled(ns, lessonId) : ns;
+  // A shared cluster's ownership marks on the learner's namespace stay.
+  const keepLabels = Object.fromEntries(Object.entries(cur.metadata?.labels ?? {}).filter(([k]) => k === LEARNER_LABEL));
+  const keepAnnotations = Object.fromEntries(Object.entries(cur.metadata?.annotations ?? {}).filter(([k]) => k === LAB_ID_ANNOTATION));
+  cur.metadata!.labels = { 'kubernetes.io/metadata.name': name, ...keepLabels, ...(want.metadata?.labels ?? {}) };
+  cur.metadata!.annotations = { ...keepAnnotations, ...(want.metadata?.annotations ?? {}) };
   await ctx.cluster.replace(cur);
 }
 
 /** Put a lesson's insecure scenario in place (from scratch): remove, apply manifests, run set-up steps, wait for workloads. */
 export async function resetLesson(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
   if (ctx.engine.prepareImages) await ctx.engine.prepareImages(await lessonImageNames(lesson));
-  const objs = await loadManifests(lesson.scenarioDir);
+  const objs = await lessonManifests(ctx, lesson.scenarioDir);
   const namespaces = () => Promise.all(objs.filter((o) => o.kind === 'Namespace').map((ns) => restoreNamespace(ctx, ns, lesson.id)));
   // Empty the lesson's namespaces first while the API server works — then whatever the lesson encrypted
   // there is gone before the control plane is put back; a broken API server is repaired first instead.

@@ -127,7 +127,7 @@ export function HomeScreen({ width }: { width: number }) {
               <Text wrap="truncate-end" {...(r.lesson.id === selected ? theme.ui.selection : r.lesson.status === 'unavailable' ? theme.text.muted : theme.text.primary)}>{r.lesson.title}</Text>
             </Box>
             <Box flexShrink={0} marginLeft={2}>
-              <Text {...theme.text.muted}>{r.lesson.status === 'unavailable' ? 'needs kind' : r.lesson.status === 'current' ? 'current' : r.lesson.status === 'done' ? 'done' : ''}</Text>
+              <Text {...theme.text.muted}>{r.lesson.status === 'unavailable' ? (r.lesson.reason && !r.lesson.reason.startsWith('needs kind') ? 'not here' : 'needs kind') : r.lesson.status === 'current' ? 'current' : r.lesson.status === 'done' ? 'done' : ''}</Text>
             </Box>
             {workshop ? <Box flexShrink={0} marginLeft={2}><Text {...theme.text.muted}>{workshopNotes(workshop.lessons.find((w) => w.id === r.lesson.id))}</Text></Box> : null}
             <Box flexShrink={2} marginLeft={2}><Text {...theme.text.muted} wrap="truncate-end">{r.lesson.id}</Text></Box>

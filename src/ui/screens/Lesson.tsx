@@ -139,8 +139,8 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
         <Text {...theme.text.muted} wrap="truncate-end">{`Your files: ${lesson.reset.workspaceFiles.map((f) => `${s.engine!.workspace}/${f}`).join(', ')}`}</Text>
       ) : null}
       {v.phase === 'unavailable' ? (
-        <Text {...theme.status.warning} wrap="wrap">{`This lesson needs kind (a real node and network); this lab runs on ${s.engine?.name ?? 'another engine'}. Read it here; press n for the next one.`}</Text>
-      ) : null}
+        <Text {...theme.status.warning} wrap="wrap">{unavailableText(s.lessons.find((x) => x.id === v.id)?.reason, s.engine?.name)}</Text>
+      ) : s.engine?.note ? <Text {...theme.status.info} wrap="wrap">{s.engine.note}</Text> : null}
       {v.result?.unreachable ? <Text {...theme.status.warning} wrap="wrap">{'cluster unreachable — these results say nothing about your fix (see the status bar).'}</Text> : null}
       {v.hint && !v.completed && !s.confirm && !s.error ? (
         <Box width={width} flexDirection="column" marginTop={0}>
@@ -156,4 +156,10 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
       </Box>
     </Box>
   );
+}
+
+/** Why the lesson cannot run here: kind's real node, or (a shared cluster) more than namespaces. */
+function unavailableText(reason: string | undefined, engine: string | undefined): string {
+  if (reason && !reason.startsWith('needs kind')) return `This lesson cannot run here (${reason}). Read it here; press n for the next one.`;
+  return `This lesson needs kind (a real node and network); this lab runs on ${engine ?? 'another engine'}. Read it here; press n for the next one.`;
 }
