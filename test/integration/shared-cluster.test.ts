@@ -69,7 +69,7 @@ describe('shared cluster: up', () => {
   });
 
   it('warns that it writes into someone else\'s cluster, and makes alice\'s namespaces, marker, ServiceAccount and RBAC', async () => {
-    expect(infos.join('\n')).toMatch(new RegExp(`WARNING: shared cluster — this creates namespaces alice-kube-seclab, alice-gallery, .*a ServiceAccount, RoleBindings and a ClusterRole \\(kube-seclab:learner:alice\\) in the cluster of context "${context}" .*which the lab did not create`));
+    expect(infos.join('\n')).toMatch(new RegExp(`WARNING: shared cluster — this creates namespaces alice-kube-seclab, .*alice-gallery, .*a ServiceAccount, RoleBindings and a ClusterRole \\(kube-seclab:learner:alice\\) in the cluster of context "${context}" .*which the lab did not create`));
     for (const n of plan.namespaces) expect(await nsExists(`alice-${n}`), `alice-${n}`).toBe(true);
     const marker = await adminCore.readNamespace({ name: 'alice-kube-seclab' });
     expect(marker.metadata?.annotations?.[LAB_ID_ANNOTATION]).toBe(await alice.engine.labId());
