@@ -85,14 +85,15 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
   it('the shipped catalogue: the namespace-only lessons in, control-plane, node and cluster-scoped ones out, with reasons', async () => {
     const plan = await sharedPlan(await loadCatalogue(packageRoot));
     const scope = (id: string) => plan.lessons.get(id)!;
-    for (const id of ['pod-security-standards', 'network-policy', 'secrets-hygiene', 'least-privilege-container']) expect(scope(id).namespaced, `${id}: ${scope(id).reason}`).toBe(true);
+    for (const id of ['pod-security-standards', 'network-policy', 'secrets-hygiene', 'least-privilege-container', 'restrict-ports']) expect(scope(id).namespaced, `${id}: ${scope(id).reason}`).toBe(true);
     expect(scope('rbac-least-privilege')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/ClusterRoleBinding app-admin is cluster-scoped/) });
     expect(scope('image-provenance')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/ValidatingAdmissionPolicy .* is cluster-scoped/) });
     expect(scope('encryption-at-rest')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/control plane/) });
     expect(scope('kubelet-authentication')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/kind/) });
+    expect(scope('sast')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/builds the app it hands out/) });
     // The namespaces a learner gets: the lessons' own and the lab's Pod Security ones; kube-system only to read its labels.
     expect(plan.namespaces).toEqual(expect.arrayContaining(['payments', 'storefront', 'netpol-canary', 'payroll', 'gallery', 'kube-seclab-pss-baseline', 'kube-seclab-pss-restricted']));
-    expect(plan.namespaces).not.toContain('shop');
+    expect(plan.namespaces).not.toContain('orders'); // image-provenance's: out
     expect(plan.namespaces).not.toContain('kube-system');
     expect(plan.labelsOf).toEqual(['kube-system']);
   });
