@@ -1,3 +1,4 @@
+import semver from 'semver';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -48,41 +49,17 @@ export async function loadAdvisories(file = ADVISORIES_FILE): Promise<AdvisoryDb
   return parsed.data;
 }
 
-type Ver = [number, number, number, string];
-function parseVersion(v: string): Ver | undefined {
-  const m = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+.*)?$/.exec(v.trim());
-  return m ? [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0), m[4] ?? ''] : undefined;
-}
-
-/** Compare two versions (x.y.z, a pre-release sorts before its release). */
+/** Compare two versions (semver order: a pre-release sorts before its release; what is not semver, as text). */
 export function compareVersions(a: string, b: string): number {
-  const x = parseVersion(a); const y = parseVersion(b);
+  const x = semver.coerce(a, { includePrerelease: true }); const y = semver.coerce(b, { includePrerelease: true });
   if (!x || !y) return a.localeCompare(b);
-  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] as number) - (y[i] as number);
-  if (x[3] === y[3]) return 0;
-  if (!x[3]) return 1;
-  if (!y[3]) return -1;
-  return x[3] < y[3] ? -1 : 1;
+  return semver.compare(semver.valid(a) ?? x, semver.valid(b) ?? y);
 }
 
-/** Whether a version is in an npm-style range of simple comparators (`<0.2.4 || >=1.0.0 <1.2.6`). */
+/** Whether a version is in an npm-style range (`<0.2.4 || >=1.0.0 <1.2.6`), as npm itself reads it. */
 export function inRange(version: string, range: string): boolean {
-  if (!parseVersion(version)) return false;
-  return range.split('||').some((set) => {
-    const cmps = set.trim().split(/\s+/).filter(Boolean);
-    return cmps.length > 0 && cmps.every((c) => {
-      const m = /^(<=|>=|<|>|=)?(.+)$/.exec(c);
-      if (!m) return false;
-      const d = compareVersions(version, m[2]);
-      switch (m[1]) {
-        case '<': return d < 0;
-        case '<=': return d <= 0;
-        case '>': return d > 0;
-        case '>=': return d >= 0;
-        default: return d === 0;
-      }
-    });
-  });
+  const v = semver.valid(version) ?? semver.coerce(version, { includePrerelease: true });
+  return !!v && semver.satisfies(v, range, { includePrerelease: true });
 }
 
 export interface Finding { name: string; version: string; path: string; advisory: Advisory }
