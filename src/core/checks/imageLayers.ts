@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { execa } from 'execa';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Parser, t as tarList, type ReadEntry } from 'tar';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -38,70 +39,53 @@ export async function resolveSecrets(ctx: CheckContext, specs: SecretSpec[]): Pr
 }
 
 // ---------------------------------------------------------------------------------------------
-// tar, as `docker save` writes it (the archive) and as image layers are (each layer a tar).
+// tar, as `docker save` writes it (the archive) and as image layers are (each layer a tar): read
+// with node-tar (ustar, GNU long names, pax headers).
 // ---------------------------------------------------------------------------------------------
 
-export interface TarEntry { path: string; type: string; offset: number; size: number; linkname: string }
+/** One entry of a tar: its path as the image's filesystem sees it, node-tar's type, its bytes (regular files). */
+export interface TarFile { path: string; type: string; data: Buffer }
 
-const cstr = (b: Buffer, from: number, len: number) => { const s = b.subarray(from, from + len); const z0 = s.indexOf(0); return s.subarray(0, z0 < 0 ? len : z0).toString('utf8'); };
-function octal(b: Buffer, from: number, len: number): number {
-  if (b[from] & 0x80) { // base-256 (GNU) for large sizes
-    let n = 0;
-    for (let i = from + 1; i < from + len; i++) n = n * 256 + b[i];
-    return n;
-  }
-  const s = cstr(b, from, len).trim();
-  return s ? Number.parseInt(s, 8) : 0;
-}
-function pax(data: Buffer): Record<string, string> {
-  const out: Record<string, string> = {};
-  let i = 0;
-  while (i < data.length) {
-    const sp = data.indexOf(0x20, i);
-    if (sp < 0) break;
-    const len = Number.parseInt(data.subarray(i, sp).toString(), 10);
-    if (!len) break;
-    const rec = data.subarray(sp + 1, i + len - 1).toString('utf8');
-    const eq = rec.indexOf('=');
-    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
-    i += len;
-  }
-  return out;
-}
 /** A layer path as the image's filesystem sees it: no leading ./ or /. */
 export const normPath = (p: string) => p.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
 
-/**
- * The entries of a tar (ustar, GNU long names, pax path headers), with where each one's data
- * starts — read through `read(position, length)`, so a large archive on disk is never loaded whole.
- */
-export async function tarEntries(read: (pos: number, len: number) => Promise<Buffer>, size: number): Promise<TarEntry[]> {
-  const out: TarEntry[] = [];
-  let pos = 0;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let paxPath: string | undefined;
-  let paxLink: string | undefined;
-  while (pos + 512 <= size) {
-    const h = await read(pos, 512);
-    if (h.length < 512 || h.every((x) => x === 0)) break;
-    const type = String.fromCharCode(h[156] || 0x30);
-    const len = octal(h, 124, 12);
-    const data = pos + 512;
-    pos = data + Math.ceil(len / 512) * 512;
-    if (type === 'L') { longName = cstr(await read(data, len), 0, len); continue; }
-    if (type === 'K') { longLink = cstr(await read(data, len), 0, len); continue; }
-    if (type === 'x') { const p = pax(await read(data, len)); paxPath = p.path; paxLink = p.linkpath; continue; }
-    if (type === 'g') continue;
-    const prefix = h.subarray(257, 262).toString() === 'ustar' ? cstr(h, 345, 155) : '';
-    const name = paxPath ?? longName ?? (prefix ? `${prefix}/${cstr(h, 0, 100)}` : cstr(h, 0, 100));
-    out.push({ path: normPath(name), type, offset: data, size: len, linkname: paxLink ?? longLink ?? cstr(h, 157, 100) });
-    longName = longLink = paxPath = paxLink = undefined;
-  }
-  return out;
+const REGULAR = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+/** Every entry of a tar held in memory, in order (a regular file's bytes with it). */
+export function tarFiles(tar: Buffer): Promise<TarFile[]> {
+  return new Promise((resolve, reject) => {
+    const out: TarFile[] = [];
+    const parser = new Parser({
+      strict: true,
+      onReadEntry: (entry: ReadEntry) => {
+        const chunks: Buffer[] = [];
+        const file: TarFile = { path: normPath(entry.path), type: entry.type, data: Buffer.alloc(0) };
+        out.push(file);
+        if (!REGULAR.has(entry.type)) { entry.resume(); return; }
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => { file.data = Buffer.concat(chunks); });
+      },
+    });
+    parser.on('error', reject);
+    parser.on('end', () => resolve(out));
+    parser.end(tar);
+  });
 }
 
-const bufferReader = (b: Buffer) => async (pos: number, len: number) => b.subarray(pos, pos + len);
+/** The regular files of a tar on disk, by path (a `docker save` archive: manifest, config, layers). */
+async function archiveFiles(file: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  await tarList({
+    file, strict: true,
+    onReadEntry: (entry: ReadEntry) => {
+      if (!REGULAR.has(entry.type)) { entry.resume(); return; }
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => files.set(normPath(entry.path), Buffer.concat(chunks)));
+    },
+  });
+  return files;
+}
 
 /** A layer's bytes as a tar (docker save writes them plain; OCI layouts may gzip them). */
 export function layerTar(b: Buffer): Buffer {
@@ -141,14 +125,14 @@ const under = (path: string, dir: string) => dir === '' || path === dir || path.
  * earlier layer still ships it and anyone with the image can unpack that layer.
  */
 export async function scanLayers(layers: { createdBy: string; tar: Buffer }[], needles: Needle[]): Promise<Finding[]> {
-  const files: { entries: TarEntry[]; tar: Buffer }[] = [];
-  for (const l of layers) files.push({ entries: await tarEntries(bufferReader(l.tar), l.tar.length), tar: l.tar });
+  const files: { entries: TarFile[] }[] = [];
+  for (const l of layers) files.push({ entries: await tarFiles(l.tar) });
   const removed = files.map((f) => whiteouts(f.entries.map((e) => e.path)));
   const findings: Finding[] = [];
   files.forEach((f, i) => {
     for (const e of f.entries) {
-      if (!['0', '7', '\0'].includes(e.type) || e.size === 0) continue;
-      const data = f.tar.subarray(e.offset, e.offset + e.size);
+      if (!REGULAR.has(e.type) || e.data.length === 0) continue;
+      const data = e.data;
       for (const n of needles) {
         if (!data.includes(n.value)) continue;
         const finding: Finding = { layer: i + 1, layers: layers.length, createdBy: layers[i].createdBy, path: e.path, secret: n.describe };
@@ -197,30 +181,22 @@ export function describeFinding(f: Finding): string {
 
 /** Scan a `docker save` archive on disk (Docker's classic layout and the OCI one: manifest.json names config and layers). */
 export async function scanImageArchive(file: string, needles: Needle[]): Promise<Finding[]> {
-  const fh = await open(file, 'r');
-  try {
-    const size = (await fh.stat()).size;
-    const read = async (pos: number, len: number) => { const b = Buffer.alloc(len); const { bytesRead } = await fh.read(b, 0, len, pos); return b.subarray(0, bytesRead); };
-    const entries = await tarEntries(read, size);
-    const get = async (name: string) => {
-      const e = entries.find((x) => x.path === normPath(name));
-      if (!e) throw new Error(`the image archive has no ${name}`);
-      return read(e.offset, e.size);
-    };
-    const manifest = JSON.parse((await get('manifest.json')).toString()) as { Config: string; Layers: string[] }[];
-    const m = manifest[0];
-    const configBytes = await get(m.Config);
-    const config = JSON.parse(configBytes.toString());
-    const history = layerHistory(config, m.Layers.length);
-    const layers: { createdBy: string; tar: Buffer }[] = [];
-    for (const [i, l] of m.Layers.entries()) layers.push({ createdBy: history[i], tar: layerTar(await get(l)) });
-    // ENV and ARG values and every RUN command line are kept in the image's config (`docker history`, `docker inspect`).
-    const inConfig: Finding[] = needles.filter((n) => configBytes.includes(n.value))
-      .map((n) => ({ layer: 0, layers: layers.length, createdBy: '', path: '', secret: n.describe }));
-    return [...inConfig, ...await scanLayers(layers, needles)];
-  } finally {
-    await fh.close();
-  }
+  const files = await archiveFiles(file);
+  const get = (name: string) => {
+    const b = files.get(normPath(name));
+    if (!b) throw new Error(`the image archive has no ${name}`);
+    return b;
+  };
+  const manifest = JSON.parse(get('manifest.json').toString()) as { Config: string; Layers: string[] }[];
+  const m = manifest[0];
+  const configBytes = get(m.Config);
+  const config = JSON.parse(configBytes.toString());
+  const history = layerHistory(config, m.Layers.length);
+  const layers = m.Layers.map((l, i) => ({ createdBy: history[i], tar: layerTar(get(l)) }));
+  // ENV and ARG values and every RUN command line are kept in the image's config (`docker history`, `docker inspect`).
+  const inConfig: Finding[] = needles.filter((n) => configBytes.includes(n.value))
+    .map((n) => ({ layer: 0, layers: layers.length, createdBy: '', path: '', secret: n.describe }));
+  return [...inConfig, ...await scanLayers(layers, needles)];
 }
 
 // ---------------------------------------------------------------------------------------------
