@@ -1,29 +1,11 @@
 import { z } from 'zod';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import dockerignoreModule from '@balena/dockerignore';
+import { minimatch } from 'minimatch';
 import type { CheckOutcome, CheckPrimitive } from './types.js';
 import { appFolder } from '../builds.js';
 import { resolveSecrets, secretSpecSchema, type Needle } from './imageLayers.js';
-
-/** A Docker glob (.dockerignore, COPY sources) as a regular expression: `**` any number of folders, `*` and `?` within one. */
-export function globRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '*' && pattern[i + 1] === '*') {
-      if (pattern[i + 2] === '/') { re += '(?:.*/)?'; i += 2; } else { re += '.*'; i += 1; }
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 1);
-      if (end < 0) { re += '\\['; continue; }
-      re += `[${pattern.slice(i + 1, end).replace(/^[!^]/, '^').replace(/\\/g, '\\\\')}]`;
-      i = end;
-    } else if (c === '\\' && i + 1 < pattern.length) re += `\\${pattern[++i]}`;
-    else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
 
 /** A path in the context as Docker cleans it: forward slashes, no leading ./ or /, no trailing /. */
 const clean = (p: string) => p.trim().replace(/\\/g, '/').replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '').replace(/\/\.(?=\/|$)/g, '').replace(/\/{2,}/g, '/');
@@ -31,22 +13,16 @@ const clean = (p: string) => p.trim().replace(/\\/g, '/').replace(/^(\.\/|\/)+/,
 /** The path and each folder above it: a rule that matches a folder matches everything in it. */
 const selfAndParents = (path: string) => path.split('/').map((_, i, a) => a.slice(0, i + 1).join('/')).reverse();
 
+// A CommonJS module whose exports are the factory (its typings call that `default`).
+const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
+
 /**
  * Whether .dockerignore keeps a context file out of the build: its rules in order, `!` re-includes,
- * the last rule that matches the file (or a folder above it) decides — as Docker's own matcher does.
+ * the last rule that matches the file (or a folder above it) decides — Docker's own matcher
+ * (@balena/dockerignore is a port of it).
  */
 export function dockerignored(rules: string, path: string): boolean {
-  let ignored = false;
-  for (const raw of rules.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const negate = line.startsWith('!');
-    const pat = clean(negate ? line.slice(1) : line);
-    if (!pat) continue;
-    const re = globRegExp(pat);
-    if (selfAndParents(path).some((p) => re.test(p))) ignored = !negate;
-  }
-  return ignored;
+  return dockerignore({ ignorecase: false }).add(rules.split(/\r?\n/)).ignores(path);
 }
 
 export interface CopySource { line: number; instruction: string; sources: string[] }
@@ -92,7 +68,8 @@ export function dockerfileSources(dockerfile: string): CopySource[] {
 export function sourceTakes(source: string, path: string): boolean {
   const s = clean(source);
   if (s === '' || s === '.') return true;
-  if (/[*?[]/.test(s)) { const re = globRegExp(s); return selfAndParents(path).some((p) => re.test(p)); }
+  // A glob as Docker matches COPY sources (Go's filepath.Match: `*` stops at /, and matches dotfiles).
+  if (/[*?[]/.test(s)) return selfAndParents(path).some((p) => minimatch(p, s, { dot: true }));
   return path === s || path.startsWith(`${s}/`);
 }
 
