@@ -307,11 +307,12 @@ function printLabs(labs: LabOverview[]) {
   out('');
   out(style.bold(`labs on this host (${labs.length})`));
   const w = Math.max(...labs.map((l) => l.name.length));
+  const ew = Math.max(5, ...labs.map((l) => l.engine.length));
   for (const l of labs) {
     const state = l.error ? style.warning(l.error)
       : !l.exists ? style.muted('no cluster')
         : l.healthy ? style.success('running') : l.running ? style.warning('running, unhealthy') : style.muted('stopped');
-    out(` ${l.current ? style.accent('▸') : ' '} ${l.name.padEnd(w)}  ${l.engine.padEnd(5)}  ${state}${l.running && l.apiserver ? style.muted(`  ${l.apiserver}`) : ''}${l.current ? style.muted('  (this lab)') : ''}`);
+    out(` ${l.current ? style.accent('▸') : ' '} ${l.name.padEnd(w)}  ${l.engine.padEnd(ew)}  ${state}${l.running && l.apiserver ? style.muted(`  ${l.apiserver}`) : ''}${l.current ? style.muted('  (this lab)') : ''}`);
   }
   if (labs.length > 1 || labs[0]?.name !== 'default') out(style.muted(`  ${symbols.arrow} another lab: kube-seclab --name NAME status`));
 }

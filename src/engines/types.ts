@@ -91,6 +91,8 @@ export interface Engine {
    * node knows it by, so a pod can reference it `@sha256:…`. Without it, nothing is built.
    */
   buildImage?(o: { name: string; context: string; sourceHash: string; update: (s: string) => void }): Promise<{ digest: string }>;
+  /** Engines whose pods really run (kind): the id (config digest) of the image the node holds under a reference, if it does. */
+  nodeImageId?(ref: string): Promise<string | undefined>;
   /** Engines with a real kubelet (kind): restart it after its config changed, and wait until it serves again. */
   restartKubelet?(): Promise<void>;
   /** Put back the kubelet config the node was created with (restarting the kubelet); whether anything changed. */

@@ -214,12 +214,8 @@ async function docker(args: string[], timeoutMs = 60_000): Promise<{ ok: boolean
  * node); else the build's own tag, else the image labelled with the same sources' hash.
  */
 async function dockerImageOf(ctx: CheckContext, b: BuildRecord): Promise<string | undefined> {
-  const node = ctx.engine as unknown as { nodeExec?: (cmd: string[], o?: { timeoutMs?: number }) => Promise<{ ok: boolean; stdout: string }> };
-  if (typeof node.nodeExec === 'function') {
-    const r = await node.nodeExec(['crictl', 'inspecti', '-o', 'json', `${LAB_REGISTRY}/${b.app}@${b.digest}`], { timeoutMs: 30_000 }).catch(() => undefined);
-    const id = r?.ok ? (() => { try { return JSON.parse(r.stdout)?.status?.id as string | undefined; } catch { return undefined; } })() : undefined;
-    if (id && (await docker(['image', 'inspect', '--format', '{{.Id}}', id])).ok) return id;
-  }
+  const id = await ctx.engine.nodeImageId?.(`${LAB_REGISTRY}/${b.app}@${b.digest}`).catch(() => undefined);
+  if (id && (await docker(['image', 'inspect', '--format', '{{.Id}}', id])).ok) return id;
   // `kube-seclab build` tags each build by its sources (`:src-<hash>`) and labels it with the same hash.
   const tagged = await docker(['image', 'inspect', '--format', '{{.Id}}', `${LAB_REGISTRY}/${b.app}:src-${b.sourceHash.slice(0, 16)}`]);
   if (tagged.ok && tagged.stdout.trim()) return tagged.stdout.trim();

@@ -233,6 +233,12 @@ export class KindEngine implements Engine {
     if (script.length) await this.nodeExecOk(['sh', '-c', script.join(' && ')], 'naming the lab images by digest', { timeoutMs: 120_000 });
   }
 
+  async nodeImageId(ref: string): Promise<string | undefined> {
+    const r = await this.nodeExec(['crictl', 'inspecti', '-o', 'json', ref], { timeoutMs: 30_000 });
+    if (!r.ok) return undefined;
+    try { return (JSON.parse(r.stdout) as { status?: { id?: string } }).status?.id; } catch { return undefined; }
+  }
+
   /** Every image name containerd on the node holds, and the digest it holds it at (`ctr images ls`). */
   private async nodeImageDigests(): Promise<Map<string, string>> {
     const r = await this.nodeExec(['ctr', '-n', 'k8s.io', 'images', 'ls'], { timeoutMs: 30_000 });
