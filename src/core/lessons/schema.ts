@@ -32,6 +32,11 @@ export const stepSchema = z.union([
   z.object({ pinImageDigest: z.object({ namespace: z.string(), name: z.string() }).strict() }).strict(),
   /** A file handed to the learner on their own machine (the lab's workspace folder), e.g. a cluster config to review. */
   z.object({ workspaceFile: z.object({ path: workspacePath, content: z.string().optional(), file: z.string().optional() }).strict() }).strict(),
+  /**
+   * An npm package tarball in the workspace (one a scenario handed out, e.g. npm-offline/x-1.2.3.tgz)
+   * unpacked over a folder of it — what `npm install --offline <tarball>` does to node_modules/<x>.
+   */
+  z.object({ unpack: z.object({ tarball: workspacePath, into: workspacePath }).strict() }).strict(),
   /** A folder handed to the learner (an app's sources, say): `from` (in this folder) copied over `path` in the workspace, which it replaces. */
   z.object({ workspaceDir: z.object({ path: workspacePath, from: workspacePath }).strict() }).strict(),
   /**

@@ -15,6 +15,7 @@ import { restoreComponent } from './control-plane.js';
 import { UserError } from '../errors.js';
 import { apiError } from '../kube/errors.js';
 import { sleep, writeFileAtomic } from '../fsutil.js';
+import { x as tarExtract } from 'tar';
 import { appFolder, buildApp } from '../builds.js';
 import { buildOfSources, generateSbom, SBOM_DIGEST_ANNOTATION, SBOM_KEY } from '../scan.js';
 import { signImage } from '../signing.js';
@@ -152,6 +153,12 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       await rm(target, { recursive: true, force: true });
       await mkdir(dirname(target), { recursive: true });
       await cp(join(dir, s.workspaceDir.from), target, { recursive: true });
+    } else if ('unpack' in s) {
+      const target = workspaceFile(ctx, s.unpack.into);
+      await rm(target, { recursive: true, force: true });
+      await mkdir(target, { recursive: true });
+      // npm's tarballs hold the package under package/
+      await tarExtract({ file: workspaceFile(ctx, s.unpack.tarball), cwd: target, strip: 1, strict: true });
     } else if ('build' in s) {
       const rec = await buildApp({ engine: ctx.engine, workspace: ctx.workspace, path: s.build.path });
       if (s.build.deploy) await deployImage(ctx, s.build.deploy, rec.image);
