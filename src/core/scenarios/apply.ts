@@ -1,5 +1,6 @@
 import { readdir, readFile, mkdir, rm, cp } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { workspaceFile } from '../workspace.js';
 import { parseAllDocuments, parse, parseDocument } from 'yaml';
@@ -154,11 +155,13 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       await mkdir(dirname(target), { recursive: true });
       await cp(join(dir, s.workspaceDir.from), target, { recursive: true });
     } else if ('unpack' in s) {
+      const tarball = workspaceFile(ctx, s.unpack.tarball);
+      if (!existsSync(tarball)) throw new UserError(`the workspace has no ${s.unpack.tarball}`, 'a lesson reset hands it out again');
       const target = workspaceFile(ctx, s.unpack.into);
       await rm(target, { recursive: true, force: true });
       await mkdir(target, { recursive: true });
       // npm's tarballs hold the package under package/
-      await tarExtract({ file: workspaceFile(ctx, s.unpack.tarball), cwd: target, strip: 1, strict: true });
+      await tarExtract({ file: tarball, cwd: target, strip: 1, strict: true });
     } else if ('build' in s) {
       const rec = await buildApp({ engine: ctx.engine, workspace: ctx.workspace, path: s.build.path });
       if (s.build.deploy) await deployImage(ctx, s.build.deploy, rec.image);
