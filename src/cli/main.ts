@@ -49,7 +49,7 @@ Usage: kube-seclab [command] [options]
   class report FILES... [--html FILE] [--json]
                             merge learners' exports: completion, attempts, hints, time
   dev verify [<lesson>...] [--json]
-                            prove each lesson: unsolved fails, solution passes, shortcuts fail
+                            prove each lesson: unsolved fails, solution and alternatives pass, shortcuts fail
   exam [--count N] [--minutes M] [--seed S]
                             an exam: N random lessons (same seed, same lessons), one time limit,
                             no hints, solutions or checks until you hand a lesson in. In a terminal

@@ -148,6 +148,9 @@ export class Lab {
     return { cluster: await this.cluster(), engine: this.engine, workspace: this.workspace };
   }
 
+  /** What set-up steps and generic shortcuts act through (`dev verify`). */
+  scenarioContext(): Promise<ScenarioContext> { return this.scenarioCtx(); }
+
   /** Files the lab hands to the learner on their own machine (a cluster config to review, say). */
   get workspace(): string { return join(this.paths.data, 'workspace'); }
 
@@ -191,12 +194,22 @@ export class Lab {
     return !!p?.clusterId && p.clusterId === (await this.engine.labId());
   }
 
+  /**
+   * A lesson is judged only on the cluster its scenario was set up on: on a pristine cluster (or
+   * one made since) its checks would grade a state the lesson never created — a ✓ for nothing.
+   */
+  private async assertStarted(l: Lesson): Promise<void> {
+    if (await this.isStarted(l.id)) return;
+    throw new UserError(`lesson ${l.id} is not set up on this cluster, so there is nothing of yours to check yet`, `\`kube-seclab start ${l.id}\` sets up its insecure scenario; fix it, then check`);
+  }
+
   private touch(d: ProgressData, id: string) { return ProgressStore.touch(d, id); }
 
   async check(id?: string, opts: { record?: boolean } = {}): Promise<LessonResult> {
     const l = this.lesson(id, await this.progress.load());
     this.assertRunnable(l);
     await this.examGuard('check', l.id);
+    await this.assertStarted(l);
     const cluster = await this.cluster();
     const result = await runChecks({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id, workspace: this.workspace }, this.engine, l);
     if (opts.record !== false && !result.unreachable) await this.recordCheck(l.id, result);
@@ -218,6 +231,7 @@ export class Lab {
       const l = this.lesson(id, await this.progress.load());
       this.assertRunnable(l);
       await this.examGuard('check', l.id);
+      await this.assertStarted(l);
       const cluster = await this.cluster();
       let running = false;
       let pending: string | undefined;
@@ -357,10 +371,19 @@ export class Lab {
     return { build, deployed: `${to.namespace}/${to.name}:${container}` };
   }
 
+  /** A wrong fix of the lesson's (`dev verify`: it must not pass). */
   async applyShortcut(id: string, name: string): Promise<void> {
     const l = this.lesson(id);
     const s = l.shortcuts.find((x) => x.name === name);
-    if (!s) throw new UserError(`lesson ${id} has no shortcut ${name}`);
+    if (!s) throw new UserError(`lesson ${id} has no shortcut ${name}`, l.shortcuts.length ? `it has: ${l.shortcuts.map((x) => x.name).join(', ')}` : undefined);
     await applyFix(await this.scenarioCtx(), s, l.id);
+  }
+
+  /** A correct fix unlike the reference (`dev verify`: it must pass). */
+  async applyAlternative(id: string, name: string): Promise<void> {
+    const l = this.lesson(id);
+    const a = l.alternatives.find((x) => x.name === name);
+    if (!a) throw new UserError(`lesson ${id} has no alternative ${name}`, l.alternatives.length ? `it has: ${l.alternatives.map((x) => x.name).join(', ')}` : undefined);
+    await applyFix(await this.scenarioCtx(), a, l.id);
   }
 }

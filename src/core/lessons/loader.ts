@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { lessonSchema, checkBaseSchema, LAYERS, type LessonMeta, type Layer } from './schema.js';
 import { PRIMITIVES } from '../checks/registry.js';
 import type { CheckPrimitive } from '../checks/types.js';
+import { templateIds } from '../battery/registry.js';
 import type { EngineName, Requirement } from '../../engines/types.js';
 
 export interface CheckSpec {
@@ -29,7 +30,10 @@ export interface Lesson extends Omit<LessonMeta, 'checks'> {
   debrief: string;
   checks: CheckSpec[];
   solution: Fix;
+  /** Wrong fixes that must not pass (lessons/<…>/shortcuts/<name>/). */
   shortcuts: Fix[];
+  /** Correct fixes unlike the reference that must pass (lessons/<…>/alternatives/<name>/). */
+  alternatives: Fix[];
 }
 
 export interface LoadProblem { file: string; line?: number; field?: string; message: string }
@@ -60,6 +64,11 @@ export function fieldPath(path: PropertyKey[]): string {
 
 async function exists(p: string): Promise<boolean> {
   try { await stat(p); return true; } catch { return false; }
+}
+
+/** The fix folders under a lesson's shortcuts/ or alternatives/, sorted. */
+async function fixFolders(dir: string): Promise<string[]> {
+  return (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
 
 async function readFix(dir: string, name: string): Promise<Fix> {
@@ -132,6 +141,9 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
     const needs: Requirement = base.data.requires ?? primitive.requires?.(params.data) ?? 'api';
     checks.push({ id: base.data.id, title: base.data.title, objective: base.data.objective, requires: needs, engines: base.data.engines, type, params: params.data, primitive });
   });
+  const templates = templateIds();
+  meta.battery.add.forEach((t, i) => { if (!templates.includes(t)) add(['battery', 'add', i], `unknown shortcut template ${t} (known: ${templates.join(', ')})`); });
+  for (const t of Object.keys(meta.battery.skip)) if (!templates.includes(t)) add(['battery', 'skip', t], `unknown shortcut template ${t} (known: ${templates.join(', ')})`);
   for (const o of meta.objectives) if (!checks.some((c) => c.objective === o.id) && problems.length === 0) add(['objectives'], `objective ${o.id} has no check`);
 
   const scenarioDir = join(root, 'scenarios', meta.scenario ?? meta.id);
@@ -139,7 +151,8 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const markdown = await readFile(join(dir, 'lesson.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'lesson.md')), message: 'missing lesson.md' }); return ''; });
   const debrief = await readFile(join(dir, 'debrief.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'debrief.md')), message: 'missing debrief.md' }); return ''; });
   if (!(await exists(join(dir, 'solution')))) problems.push({ file: relative(root, join(dir, 'solution')), message: 'missing the reference solution folder' });
-  const shortcutNames = await readdir(join(dir, 'shortcuts')).catch(() => [] as string[]);
+  const shortcutNames = await fixFolders(join(dir, 'shortcuts'));
+  const alternativeNames = await fixFolders(join(dir, 'alternatives'));
   if (shortcutNames.length === 0) problems.push({ file: relative(root, join(dir, 'shortcuts')), message: 'needs at least one shortcut (a wrong fix that must not pass)' });
   if (problems.length) return { problems };
   const { checks: _raw, ...rest } = meta;
@@ -147,7 +160,8 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
     lesson: {
       ...rest, dir, scenarioDir, markdown, debrief, checks,
       solution: await readFix(join(dir, 'solution'), 'solution'),
-      shortcuts: await Promise.all(shortcutNames.sort().map((n) => readFix(join(dir, 'shortcuts', n), n))),
+      shortcuts: await Promise.all(shortcutNames.map((n) => readFix(join(dir, 'shortcuts', n), n))),
+      alternatives: await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n))),
     },
     problems,
   };
