@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { CheckContext, CheckPrimitive } from './types.js';
+import {
+  subjectOf, describeSubject, describeAtom, describeGrant, reach, beyond, uncovered, baselineRules, parseServiceAccount,
+  ESCALATION_QUESTIONS, type AllowRule, type Grant, type Implication, type Subject,
+} from '../rbac/model.js';
+import { readSnapshot, rulesReview, askBattery, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
+
+export const allowRuleSchema = z.object({
+  /** The namespace the permission holds in; absent or '*' = cluster-wide. */
+  namespace: z.string().optional(),
+  apiGroups: z.array(z.string()).optional(),
+  resources: z.array(z.string()).optional(),
+  verbs: z.array(z.string()).min(1),
+  resourceNames: z.array(z.string()).optional(),
+  nonResourceURLs: z.array(z.string()).optional(),
+}).strict().refine((r) => !!r.resources !== !!r.nonResourceURLs, { message: 'an allow rule names either resources or nonResourceURLs' });
+
+const workloadRef = z.object({
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
+  namespace: z.string(),
+  name: z.string(),
+}).strict();
+
+const schema = z.object({
+  /** A user name, or `system:serviceaccount:<ns>:<name>` for a ServiceAccount, or `system:anonymous`. */
+  subject: z.string().optional(),
+  /** Groups the user is in besides the built-in ones (system:authenticated, a ServiceAccount's two are added). */
+  groups: z.array(z.string()).optional(),
+  /** Judge the identity a workload's pods really run as (the running pods and the template). */
+  workload: workloadRef.optional(),
+  /** The allow-list: every effective permission must be one of these (or Kubernetes' built-in baseline). */
+  allow: z.array(allowRuleSchema).default([]),
+}).strict().refine((p) => !!p.subject !== !!p.workload, { message: 'needs exactly one of `subject` or `workload`' });
+type P = z.infer<typeof schema>;
+
+/** Another namespace the battery asks about: nothing is bound in it, so only cluster-wide grants answer there. */
+const NOWHERE = 'kube-seclab-no-such-namespace';
+const MAX_DRY_RUNS = 48;
+
+function allowText(allow: AllowRule[]): string {
+  if (!allow.length) return 'nothing beyond what every signed-in user gets';
+  return allow.map((r) => r.nonResourceURLs
+    ? `${r.verbs.join('/')} ${r.nonResourceURLs.join(', ')}`
+    : `${r.verbs.join('/')} ${(r.resources ?? []).join(', ')}${r.resourceNames?.length ? ` ${r.resourceNames.join(', ')}` : ''} ${r.namespace && r.namespace !== '*' ? `in ${r.namespace}` : 'cluster-wide'}`).join('; ');
+}
+
+const RANK = (g: Grant) => (g.atom.verb === '*' && g.atom.resource === '*' ? 0 : g.kind === 'everything' ? 0 : g.atom.resource === 'secrets' ? 1 : g.path ? 3 : 2);
+
+/** The subjects a check judges: the named one, or the identities of a workload's template and running pods. */
+async function subjectsOf(ctx: CheckContext, p: P): Promise<{ subjects: Subject[]; note?: string; problem?: string }> {
+  if (p.subject) return { subjects: [subjectOf(p.subject, p.groups)] };
+  const w = p.workload!;
+  const obj: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: w.namespace } });
+  if (!obj) return { subjects: [], problem: `${w.kind} ${w.namespace}/${w.name} is gone — deleting the workload is not a fix` };
+  const names = new Set<string>([obj.spec?.template?.spec?.serviceAccountName || 'default']);
+  const sel = Object.entries(obj.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  let running = 0;
+  if (sel) {
+    for (const pod of await ctx.cluster.list<any>('v1', 'Pod', w.namespace, sel)) {
+      if (pod.metadata?.deletionTimestamp || ['Succeeded', 'Failed'].includes(pod.status?.phase)) continue;
+      running += 1;
+      names.add(pod.spec?.serviceAccountName || 'default');
+    }
+  }
+  const list = [...names];
+  const note = `the ${running} running pod${running === 1 ? '' : 's'} and the template of ${w.kind} ${w.namespace}/${w.name} run as ${list.map((n) => `${w.namespace}/${n}`).join(', ')}`;
+  return { subjects: list.map((n) => subjectOf(`system:serviceaccount:${w.namespace}:${n}`)), note };
+}
+
+/** A pod that reaches a Secret one way or runs as a ServiceAccount — the probe for a route through pod creation. */
+function probePods(ns: string, image: string, target: Implication['target']): KubernetesObject[] {
+  const sc = { runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
+  const pod = (suffix: string, spec: any): KubernetesObject => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: `kube-seclab-probe-${suffix}`, namespace: ns },
+    spec: { automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, ...spec, containers: [{ name: 'probe', image, securityContext: sc, resources: { limits: { cpu: '50m', memory: '32Mi' } }, ...(spec.container ?? {}) }], container: undefined },
+  } as KubernetesObject);
+  if ('serviceAccount' in target) return [pod('sa', { serviceAccountName: target.serviceAccount, automountServiceAccountToken: true })];
+  if (!('secret' in target)) return [];
+  const s = target.secret;
+  return [
+    pod('volume', { volumes: [{ name: 's', secret: { secretName: s } }], container: { volumeMounts: [{ name: 's', mountPath: '/s', readOnly: true }] } }),
+    pod('projected', { volumes: [{ name: 's', projected: { sources: [{ secret: { name: s } }] } }], container: { volumeMounts: [{ name: 's', mountPath: '/s', readOnly: true }] } }),
+    pod('env', { container: { envFrom: [{ secretRef: { name: s } }] } }),
+  ];
+}
+
+/**
+ * Least privilege as a property: the subject's effective permissions — every RoleBinding in every
+ * namespace and every ClusterRoleBinding, through the user, its groups and aggregated ClusterRoles,
+ * and everything those lead to (the escalation battery: Secrets and ServiceAccounts through pod
+ * creation or workload control, exec, token minting, bind/escalate, impersonation, …) — are a
+ * subset of the allow-list. Confirmed with the API server: its own rule lists per namespace
+ * (SelfSubjectRulesReview as the subject), a SubjectAccessReview for every escalation question
+ * (which also sees authorizers other than RBAC, and groups such as system:masters), and a dry-run
+ * of the pods a route needs (admission may close it).
+ */
+export const permissions: CheckPrimitive<P> = {
+  type: 'permissions',
+  schema,
+  watches: (p) => [
+    ...['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].map((kind) => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind })),
+    { apiVersion: 'v1', kind: 'Secret' }, { apiVersion: 'v1', kind: 'ServiceAccount' }, { apiVersion: 'v1', kind: 'Pod' },
+    ...(p.workload ? [{ apiVersion: 'apps/v1', kind: p.workload.kind, namespace: p.workload.namespace }] : []),
+  ],
+  timeoutMs: () => 45_000,
+  scope: (p) => {
+    const ns = new Set<string>();
+    for (const r of p.allow) if (r.namespace && r.namespace !== '*') ns.add(r.namespace);
+    const sa = p.subject ? parseServiceAccount(p.subject) : undefined;
+    if (sa) ns.add(sa.namespace);
+    if (p.workload) ns.add(p.workload.namespace);
+    return { namespaces: [...ns] };
+  },
+  async run(ctx, p) {
+    await ctx.cluster.guard.ensure();
+    const { subjects, note, problem } = await subjectsOf(ctx, p);
+    if (problem) return { passed: false, message: problem };
+    const snap = await readSnapshot(ctx.cluster);
+    const findings: { subject: Subject; grants: Grant[] }[] = [];
+    let confirmations = 0;
+    for (const s of subjects) {
+      const grants = await judge(ctx, snap, s, p.allow);
+      confirmations += grants.asked;
+      if (grants.extra.length) findings.push({ subject: s, grants: grants.extra });
+    }
+    const who = subjects.map(describeSubject).join(' and ');
+    if (!findings.length) {
+      return {
+        passed: true,
+        message: `${note ? `${note}; ` : ''}${who} can do only what it needs (${allowText(p.allow)}) — every binding in ${snap.partial ? 'the lab\'s' : snap.namespaces.length} namespaces, the escalation paths and ${confirmations} questions to the API server agree`,
+      };
+    }
+    const parts = findings.map(({ subject, grants }) => {
+      const sorted = [...grants].sort((a, b) => RANK(a) - RANK(b));
+      const seen = new Set<string>();
+      const uniq = sorted.filter((g) => { const k = describeAtom(g.atom) + g.via; if (seen.has(k)) return false; seen.add(k); return true; });
+      const shown = uniq.slice(0, 3).map(describeGrant).join('; ');
+      return `${describeSubject(subject)} can do more than it needs: ${shown}${uniq.length > 3 ? `; and ${uniq.length - 3} more` : ''}`;
+    });
+    return { passed: false, message: `${note ? `${note}; ` : ''}${parts.join(' — ')} (allowed: ${allowText(p.allow)})` };
+  },
+};
+
+/** The grants of one subject beyond the allow-list, confirmed as far as the API server can tell. */
+async function judge(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow: AllowRule[]): Promise<{ extra: Grant[]; asked: number }> {
+  const r = reach(snap, s);
+  const direct = beyond({ ...r, routes: [] }, allow);
+  if (direct.length) return { extra: direct, asked: 0 };
+  const base = [...allow, ...baselineRules(s)];
+  let asked = 0;
+
+  // What the API server itself says: its RBAC rule list where the subject has RoleBindings (and
+  // somewhere with none, for cluster-wide grants), and every escalation question.
+  const bound = new Set<string>([NOWHERE]);
+  for (const g of r.direct) if (g.atom.namespace !== '*') bound.add(g.atom.namespace);
+  for (const a of allow) if (a.namespace && a.namespace !== '*') bound.add(a.namespace);
+  const sa = parseServiceAccount(s.user);
+  if (sa) bound.add(sa.namespace);
+  const extra: Grant[] = [];
+  const reviews = await Promise.all([...bound].map(async (ns) => [ns, await rulesReview(ctx.cluster, s, ns)] as const));
+  for (const [ns, rev] of reviews) {
+    if (!rev) continue;
+    asked += 1;
+    for (const atom of rev.atoms) {
+      if (uncovered(base, atom)) extra.push({ atom: ns === NOWHERE && atom.url === undefined ? { ...atom, namespace: '*' } : atom, via: `the API server's own rule list for ${ns === NOWHERE ? 'any namespace' : `namespace ${ns}`} (SelfSubjectRulesReview)` });
+    }
+  }
+  const answers = await askBattery(ctx.cluster, s, ESCALATION_QUESTIONS, [...bound]);
+  asked += ESCALATION_QUESTIONS.reduce((n, q) => n + (q.namespaced ? bound.size : 1), 0);
+  for (const a of answers) {
+    const atom = a.atom.namespace === NOWHERE ? { ...a.atom, namespace: '*' } : a.atom;
+    if (uncovered(base, atom)) extra.push({ atom, via: `the API server allows it${a.reason ? ` (${a.reason.replace(/\.$/, '')})` : ''}`, kind: a.kind });
+  }
+  if (extra.length) return { extra, asked };
+
+  // Routes: open unless a dry-run shows admission refuses every pod the route needs.
+  const closed = new Set<Implication>();
+  const candidates = r.routes.filter((route) => route.grants.some((g) => uncovered([...base, ...route.harmless], g.atom)));
+  const jobs = candidates.filter((c) => c.implication.by === 'pods' || c.implication.by === 'controller').slice(0, MAX_DRY_RUNS).map((route) => async () => {
+    const i = route.implication;
+    const image = snap.pods[i.namespace]?.length ? await imageIn(ctx, i.namespace) : 'registry.kube-seclab.local/toolbox:1.0';
+    const probes = probePods(i.namespace, image, i.target);
+    if (!probes.length) return;
+    const as = i.by === 'pods' ? s : undefined;
+    const control = await dryRunAs(ctx.cluster, as, probePods(i.namespace, image, { serviceAccount: 'default' })[0]);
+    if (!control.admitted) return; // nothing can be shown: the route stays open
+    const results = await Promise.all(probes.map((pod) => dryRunAs(ctx.cluster, as, pod)));
+    asked += results.length + 1;
+    if (results.every((x) => !x.admitted)) closed.add(i);
+  });
+  await pool(jobs, 6, () => undefined);
+  return { extra: beyond(r, allow, (i) => closed.has(i)), asked };
+}
+
+const images = new Map<string, string>();
+async function imageIn(ctx: CheckContext, ns: string): Promise<string> {
+  const pods = await ctx.cluster.list<any>('v1', 'Pod', ns);
+  const img = pods.find((x) => x.spec?.containers?.[0]?.image)?.spec.containers[0].image;
+  if (img) images.set(ns, img);
+  return img ?? images.get(ns) ?? 'registry.kube-seclab.local/toolbox:1.0';
+}
