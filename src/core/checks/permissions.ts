@@ -3,7 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { CheckContext, CheckPrimitive } from './types.js';
 import {
   subjectOf, describeSubject, describeAtom, describeGrant, reach, beyond, uncovered, baselineRules, parseServiceAccount,
-  ESCALATION_QUESTIONS, type AllowRule, type Grant, type Implication, type Subject,
+  ESCALATION_QUESTIONS, escalationKind, type AllowRule, type Grant, type Implication, type Subject,
 } from '../rbac/model.js';
 import { readSnapshot, rulesReview, askBattery, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
 
@@ -47,6 +47,18 @@ function allowText(allow: AllowRule[]): string {
 }
 
 const RANK = (g: Grant) => (g.atom.verb === '*' && g.atom.resource === '*' ? 0 : g.kind === 'everything' ? 0 : g.atom.resource === 'secrets' ? 1 : g.path ? 3 : 2);
+
+/** Grants that differ only in their verb, as one: `get, list secrets in namespace default — …`. */
+function mergeVerbs(grants: Grant[]): Grant[] {
+  const out = new Map<string, Grant>();
+  for (const g of grants) {
+    const k = JSON.stringify([g.atom.group, g.atom.resource, g.atom.name, g.atom.url, g.atom.namespace, g.via, g.path]);
+    const cur = out.get(k);
+    if (!cur) out.set(k, { ...g, kind: g.kind ?? escalationKind(g.atom), atom: { ...g.atom } });
+    else if (cur.atom.verb !== '*' && !cur.atom.verb.split(', ').includes(g.atom.verb)) cur.atom.verb = g.atom.verb === '*' ? '*' : `${cur.atom.verb}, ${g.atom.verb}`;
+  }
+  return [...out.values()];
+}
 
 /** The subjects a check judges: the named one, or the identities of a workload's template and running pods. */
 async function subjectsOf(ctx: CheckContext, p: P): Promise<{ subjects: Subject[]; note?: string; problem?: string }> {
@@ -118,7 +130,7 @@ export const permissions: CheckPrimitive<P> = {
     await ctx.cluster.guard.ensure();
     const { subjects, note, problem } = await subjectsOf(ctx, p);
     if (problem) return { passed: false, message: problem };
-    const snap = await readSnapshot(ctx.cluster);
+    const snap = await sharedSnapshot(ctx);
     const findings: { subject: Subject; grants: Grant[] }[] = [];
     let confirmations = 0;
     for (const s of subjects) {
@@ -134,9 +146,7 @@ export const permissions: CheckPrimitive<P> = {
       };
     }
     const parts = findings.map(({ subject, grants }) => {
-      const sorted = [...grants].sort((a, b) => RANK(a) - RANK(b));
-      const seen = new Set<string>();
-      const uniq = sorted.filter((g) => { const k = describeAtom(g.atom) + g.via; if (seen.has(k)) return false; seen.add(k); return true; });
+      const uniq = mergeVerbs([...grants].sort((a, b) => RANK(a) - RANK(b)));
       const shown = uniq.slice(0, 3).map(describeGrant).join('; ');
       return `${describeSubject(subject)} can do more than it needs: ${shown}${uniq.length > 3 ? `; and ${uniq.length - 3} more` : ''}`;
     });
@@ -168,8 +178,10 @@ async function judge(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow
       if (uncovered(base, atom)) extra.push({ atom: ns === NOWHERE && atom.url === undefined ? { ...atom, namespace: '*' } : atom, via: `the API server's own rule list for ${ns === NOWHERE ? 'any namespace' : `namespace ${ns}`} (SelfSubjectRulesReview)` });
     }
   }
-  const answers = await askBattery(ctx.cluster, s, ESCALATION_QUESTIONS, [...bound]);
-  asked += ESCALATION_QUESTIONS.reduce((n, q) => n + (q.namespaced ? bound.size : 1), 0);
+  // The rule lists are RBAC's; the questions also reach the other authorizers (a group such as
+  // system:masters, a webhook), which grant alike in every namespace: asked where nothing is bound.
+  const answers = await askBattery(ctx.cluster, s, ESCALATION_QUESTIONS, [NOWHERE]);
+  asked += ESCALATION_QUESTIONS.length;
   for (const a of answers) {
     const atom = a.atom.namespace === NOWHERE ? { ...a.atom, namespace: '*' } : a.atom;
     if (uncovered(base, atom)) extra.push({ atom, via: `the API server allows it${a.reason ? ` (${a.reason.replace(/\.$/, '')})` : ''}`, kind: a.kind });
@@ -193,6 +205,17 @@ async function judge(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow
   });
   await pool(jobs, 6, () => undefined);
   return { extra: beyond(r, allow, (i) => closed.has(i)), asked };
+}
+
+/** One snapshot for the checks of one reading (they run together): taken at most once a second. */
+let last: { cluster: unknown; at: number; snap: Promise<ClusterSnapshot> } | undefined;
+function sharedSnapshot(ctx: CheckContext): Promise<ClusterSnapshot> {
+  if (!last || last.cluster !== ctx.cluster || Date.now() - last.at > 1000) {
+    const snap = readSnapshot(ctx.cluster);
+    last = { cluster: ctx.cluster, at: Date.now(), snap };
+    snap.catch(() => { if (last?.snap === snap) last = undefined; });
+  }
+  return last.snap;
 }
 
 const images = new Map<string, string>();

@@ -26,6 +26,9 @@ import { buildContext } from './buildContext.js';
 import { scan } from './scan.js';
 import { sbom } from './sbom.js';
 import { permissions } from './permissions.js';
+import { secretValues } from './secretValues.js';
+import { secretDelivery } from './secretDelivery.js';
+import { credentialRotated } from './credentialRotated.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -60,5 +63,8 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     scan,
     sbom,
     permissions,
+    secretValues,
+    secretDelivery,
+    credentialRotated,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );

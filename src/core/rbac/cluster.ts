@@ -69,15 +69,16 @@ interface RawResponse { status: number; body: any }
  * which the lab's own administrator identity may send): the API server authenticates the lab and
  * then authorizes and admits the request as the subject would be.
  */
-export async function requestAs(cluster: LabCluster, s: Subject, method: string, path: string, body?: unknown): Promise<RawResponse> {
+export async function requestAs(cluster: LabCluster, s: Subject | undefined, method: string, path: string, body?: unknown): Promise<RawResponse> {
   const server = cluster.kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the lab kubeconfig has no cluster');
   const url = new URL(path, server);
   const opts: RequestOptions = { method, headers: {} };
   await cluster.kc.applyToHTTPSOptions(opts);
-  const headers: Record<string, string | string[]> = { ...(opts.headers as Record<string, string>), accept: 'application/json', 'Impersonate-User': s.user };
+  const headers: Record<string, string | string[]> = { ...(opts.headers as Record<string, string>), accept: 'application/json' };
+  if (s) headers['Impersonate-User'] = s.user;
   // Every group, the authenticators' own included: with groups given, impersonation adds none but system:authenticated.
-  if (s.groups.length) headers['Impersonate-Group'] = s.groups;
+  if (s?.groups.length) headers['Impersonate-Group'] = s.groups;
   const data = body === undefined ? undefined : JSON.stringify(body);
   if (data) headers['content-type'] = 'application/json';
   return new Promise((resolve, reject) => {
