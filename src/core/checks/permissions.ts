@@ -38,6 +38,9 @@ type P = z.infer<typeof schema>;
 /** Another namespace the battery asks about: nothing is bound in it, so only cluster-wide grants answer there. */
 const NOWHERE = 'kube-seclab-no-such-namespace';
 const MAX_DRY_RUNS = 48;
+/** What is asked of every authorizer (RBAC's own rules come from its rule lists): the broadest powers, where nothing is bound. */
+const AUTHORIZER_QUESTIONS = ESCALATION_QUESTIONS.filter((q) => q.verb === '*' || (q.resource === 'secrets' && q.verb === 'get') || (q.resource === 'pods' && q.verb === 'create')
+  || (q.verb === 'impersonate' && q.resource === 'groups') || (q.resource === 'nodes/proxy' && q.verb === 'get') || (q.resource === 'clusterrolebindings' && q.verb === 'create') || (q.verb === 'bind' && q.resource === 'clusterroles'));
 
 function allowText(allow: AllowRule[]): string {
   if (!allow.length) return 'nothing beyond what every signed-in user gets';
@@ -154,8 +157,21 @@ export const permissions: CheckPrimitive<P> = {
   },
 };
 
+const judged = new Map<string, { at: number; result: Promise<{ extra: Grant[]; asked: number }> }>();
+/** The same subject and allow-list judged by two checks of one reading: judged once. */
+function judge(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow: AllowRule[]): Promise<{ extra: Grant[]; asked: number }> {
+  const key = JSON.stringify([s, allow]);
+  const hit = judged.get(key);
+  if (hit && Date.now() - hit.at < 1000) return hit.result;
+  for (const [k, v] of judged) if (Date.now() - v.at >= 1000) judged.delete(k);
+  const result = judgeNow(ctx, snap, s, allow);
+  judged.set(key, { at: Date.now(), result });
+  result.catch(() => judged.delete(key));
+  return result;
+}
+
 /** The grants of one subject beyond the allow-list, confirmed as far as the API server can tell. */
-async function judge(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow: AllowRule[]): Promise<{ extra: Grant[]; asked: number }> {
+async function judgeNow(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow: AllowRule[]): Promise<{ extra: Grant[]; asked: number }> {
   const r = reach(snap, s);
   const direct = beyond({ ...r, routes: [] }, allow);
   if (direct.length) return { extra: direct, asked: 0 };
@@ -180,8 +196,8 @@ async function judge(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow
   }
   // The rule lists are RBAC's; the questions also reach the other authorizers (a group such as
   // system:masters, a webhook), which grant alike in every namespace: asked where nothing is bound.
-  const answers = await askBattery(ctx.cluster, s, ESCALATION_QUESTIONS, [NOWHERE]);
-  asked += ESCALATION_QUESTIONS.length;
+  const answers = await askBattery(ctx.cluster, s, AUTHORIZER_QUESTIONS, [NOWHERE]);
+  asked += AUTHORIZER_QUESTIONS.length;
   for (const a of answers) {
     const atom = a.atom.namespace === NOWHERE ? { ...a.atom, namespace: '*' } : a.atom;
     if (uncovered(base, atom)) extra.push({ atom, via: `the API server allows it${a.reason ? ` (${a.reason.replace(/\.$/, '')})` : ''}`, kind: a.kind });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { CheckContext, CheckPrimitive } from './types.js';
-import { requestAs } from '../rbac/cluster.js';
+import { requestAs, pool } from '../rbac/cluster.js';
 import { describe } from './files.js';
 
 const homeSchema = z.object({ namespace: z.string(), secret: z.string(), key: z.string() }).strict();
@@ -148,8 +148,12 @@ export const secretValues: CheckPrimitive<P> = {
     for (const ns of p.namespaces) {
       const nsObj = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
       if (nsObj) objects.push(nsObj);
-      const lists = await Promise.all(kinds.map((k) => ctx.cluster.list(k.apiVersion, k.kind, ns).catch(() => [] as KubernetesObject[])));
-      objects.push(...lists.flat());
+      await pool(kinds.map((k) => async () => {
+        const base = k.apiVersion === 'v1' ? '/api/v1' : `/apis/${k.apiVersion}`;
+        const res = await requestAs(ctx.cluster, undefined, 'GET', `${base}/namespaces/${ns}/${k.plural}`);
+        if (res.status !== 200) return [] as KubernetesObject[];
+        return (res.body?.items ?? []).map((o: KubernetesObject) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }));
+      }), 8, (items) => objects.push(...items));
     }
     const findings: string[] = [];
     for (const c of p.credentials) {

@@ -1,4 +1,4 @@
-import { request } from 'node:https';
+import { request, Agent } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { LabCluster } from '../kube/client.js';
@@ -64,6 +64,8 @@ export async function readSnapshot(cluster: LabCluster): Promise<ClusterSnapshot
 
 interface RawResponse { status: number; body: any }
 
+const agents = new WeakMap<LabCluster, Agent>();
+
 /**
  * A request to the API server as another subject (Impersonate-User / Impersonate-Group headers,
  * which the lab's own administrator identity may send): the API server authenticates the lab and
@@ -75,6 +77,10 @@ export async function requestAs(cluster: LabCluster, s: Subject | undefined, met
   const url = new URL(path, server);
   const opts: RequestOptions = { method, headers: {} };
   await cluster.kc.applyToHTTPSOptions(opts);
+  // One keep-alive connection pool per cluster handle (a check may send a hundred requests).
+  let agent = agents.get(cluster);
+  if (!agent) { agent = new Agent({ ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: (opts as { servername?: string }).servername, keepAlive: true, maxSockets: 16 }); agents.set(cluster, agent); }
+  opts.agent = agent;
   const headers: Record<string, string | string[]> = { ...(opts.headers as Record<string, string>), accept: 'application/json' };
   if (s) headers['Impersonate-User'] = s.user;
   // Every group, the authenticators' own included: with groups given, impersonation adds none but system:authenticated.
