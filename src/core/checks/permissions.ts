@@ -98,7 +98,8 @@ function probePods(ns: string, image: string, target: Implication['target']): Ku
   return [
     pod('volume', { volumes: [{ name: 's', secret: { secretName: s } }], container: { volumeMounts: [{ name: 's', mountPath: '/s', readOnly: true }] } }),
     pod('projected', { volumes: [{ name: 's', projected: { sources: [{ secret: { name: s } }] } }], container: { volumeMounts: [{ name: 's', mountPath: '/s', readOnly: true }] } }),
-    pod('env', { container: { envFrom: [{ secretRef: { name: s } }] } }),
+    pod('envfrom', { container: { envFrom: [{ secretRef: { name: s } }] } }),
+    pod('env', { container: { env: [{ name: 'S', valueFrom: { secretKeyRef: { name: s, key: 'password', optional: true } } }] } }),
   ];
 }
 
@@ -162,8 +163,8 @@ const judged = new Map<string, { at: number; result: Promise<{ extra: Grant[]; a
 function judge(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, allow: AllowRule[]): Promise<{ extra: Grant[]; asked: number }> {
   const key = JSON.stringify([s, allow]);
   const hit = judged.get(key);
-  if (hit && Date.now() - hit.at < 1000) return hit.result;
-  for (const [k, v] of judged) if (Date.now() - v.at >= 1000) judged.delete(k);
+  if (hit && Date.now() - hit.at < FRESH_MS) return hit.result;
+  for (const [k, v] of judged) if (Date.now() - v.at >= FRESH_MS) judged.delete(k);
   const result = judgeNow(ctx, snap, s, allow);
   judged.set(key, { at: Date.now(), result });
   result.catch(() => judged.delete(key));
@@ -223,10 +224,15 @@ async function judgeNow(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, al
   return { extra: beyond(r, allow, (i) => closed.has(i)), asked };
 }
 
-/** One snapshot for the checks of one reading (they run together): taken at most once a second. */
+/**
+ * Checks of one reading start together: those started within FRESH_MS share one snapshot and one
+ * judgement per subject. Never longer — the next reading must see the cluster anew.
+ */
+const FRESH_MS = 150;
+/** One snapshot for the checks of one reading. */
 let last: { cluster: unknown; at: number; snap: Promise<ClusterSnapshot> } | undefined;
 function sharedSnapshot(ctx: CheckContext): Promise<ClusterSnapshot> {
-  if (!last || last.cluster !== ctx.cluster || Date.now() - last.at > 1000) {
+  if (!last || last.cluster !== ctx.cluster || Date.now() - last.at > FRESH_MS) {
     const snap = readSnapshot(ctx.cluster);
     last = { cluster: ctx.cluster, at: Date.now(), snap };
     snap.catch(() => { if (last?.snap === snap) last = undefined; });

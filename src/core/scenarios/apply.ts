@@ -182,6 +182,12 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
         if (cur) await ctx.cluster.replace({ ...cur, data } as KubernetesObject);
         else await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, type: 'Opaque', data } as KubernetesObject], lessonId);
       }
+    } else if ('moveSecret' in s) {
+      const { from, to, keep } = s.moveSecret;
+      const cur = await ctx.cluster.read<KubernetesObject & { data?: Record<string, string>; type?: string }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: from.namespace } });
+      if (!cur) throw new UserError(`Secret ${from.namespace}/${from.name} is not there to move`);
+      await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: to.namespace }, type: cur.type, data: cur.data } as KubernetesObject], lessonId);
+      if (!keep) await ctx.cluster.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: from.namespace } });
     } else if ('rewrite' in s) {
       const items = await ctx.cluster.list(s.rewrite.apiVersion, s.rewrite.kind, s.rewrite.namespace);
       for (const o of items) await ctx.cluster.replace(o);
