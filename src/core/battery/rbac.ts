@@ -21,7 +21,7 @@ interface Judged {
 function judged(input: BatteryInput): Judged[] {
   const out: Judged[] = [];
   for (const c of input.lesson.checks) {
-    if (c.type !== 'permissions') continue;
+    if (c.type !== 'permissions' || !(c.params as { allow?: unknown }).allow) continue;
     const p = c.params as { subject?: string; groups?: string[]; workload?: { kind?: string; namespace: string; name: string }; allow?: AllowRule[] };
     const w = p.workload ? { kind: p.workload.kind ?? 'Deployment', namespace: p.workload.namespace, name: p.workload.name } : undefined;
     // A workload whose pods run as a subject already judged (as its manifests say) adds nothing but the switch.
@@ -181,7 +181,7 @@ export const rbacEscalation: ShortcutTemplate = {
 export const rbacSwitchServiceAccount: ShortcutTemplate = {
   id: 'rbac-switch-serviceaccount',
   description: 'the workload switched to another ServiceAccount, one that may edit the whole namespace',
-  instances: (input) => input.lesson.checks.filter((c) => c.type === 'permissions' && (c.params as any).workload && ((c.params as any).workload.kind ?? 'Deployment') === 'Deployment').map((c): GenericShortcut => {
+  instances: (input) => input.lesson.checks.filter((c) => c.type === 'permissions' && (c.params as any).allow && (c.params as any).workload && ((c.params as any).workload.kind ?? 'Deployment') === 'Deployment').map((c): GenericShortcut => {
     const w = (c.params as { workload: { namespace: string; name: string } }).workload;
     return {
       template: 'rbac-switch-serviceaccount',

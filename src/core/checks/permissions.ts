@@ -5,7 +5,7 @@ import {
   subjectOf, describeSubject, describeAtom, describeGrant, reach, beyond, uncovered, baselineRules, parseServiceAccount,
   ESCALATION_QUESTIONS, escalationKind, type AllowRule, type Grant, type Implication, type Subject,
 } from '../rbac/model.js';
-import { readSnapshot, rulesReview, askBattery, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
+import { readSnapshot, rulesReview, askBattery, accessReview, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
 
 export const allowRuleSchema = z.object({
   /** The namespace the permission holds in; absent or '*' = cluster-wide. */
@@ -30,9 +30,17 @@ const schema = z.object({
   groups: z.array(z.string()).optional(),
   /** Judge the identity a workload's pods really run as (the running pods and the template). */
   workload: workloadRef.optional(),
-  /** The allow-list: every effective permission must be one of these (or Kubernetes' built-in baseline). */
-  allow: z.array(allowRuleSchema).default([]),
-}).strict().refine((p) => !!p.subject !== !!p.workload, { message: 'needs exactly one of `subject` or `workload`' });
+  /**
+   * The allow-list: every effective permission must be one of these (or Kubernetes' built-in
+   * baseline). Absent: the check only asks for `require` (the app's identity still works).
+   */
+  allow: z.array(allowRuleSchema).optional(),
+  /** What the subject must still be allowed (the app keeps working), asked of the API server. */
+  require: z.array(z.object({
+    verb: z.string(), resource: z.string(), group: z.string().default(''), namespace: z.string().optional(), name: z.string().optional(),
+  }).strict()).default([]),
+}).strict().refine((p) => !!p.subject !== !!p.workload, { message: 'needs exactly one of `subject` or `workload`' })
+  .refine((p) => p.allow || p.require.length, { message: 'needs `allow` (the least privilege) or `require` (what must still work)' });
 type P = z.infer<typeof schema>;
 
 /** Another namespace the battery asks about: nothing is bound in it, so only cluster-wide grants answer there. */
@@ -124,7 +132,7 @@ export const permissions: CheckPrimitive<P> = {
   timeoutMs: () => 45_000,
   scope: (p) => {
     const ns = new Set<string>();
-    for (const r of p.allow) if (r.namespace && r.namespace !== '*') ns.add(r.namespace);
+    for (const r of p.allow ?? []) if (r.namespace && r.namespace !== '*') ns.add(r.namespace);
     const sa = p.subject ? parseServiceAccount(p.subject) : undefined;
     if (sa) ns.add(sa.namespace);
     if (p.workload) ns.add(p.workload.namespace);
@@ -134,19 +142,29 @@ export const permissions: CheckPrimitive<P> = {
     await ctx.cluster.guard.ensure();
     const { subjects, note, problem } = await subjectsOf(ctx, p);
     if (problem) return { passed: false, message: problem };
-    const snap = await sharedSnapshot(ctx);
     const findings: { subject: Subject; grants: Grant[] }[] = [];
     let confirmations = 0;
-    for (const s of subjects) {
-      const grants = await judge(ctx, snap, s, p.allow);
+    const snap = p.allow ? await sharedSnapshot(ctx) : undefined;
+    for (const s of snap ? subjects : []) {
+      const grants = await judge(ctx, snap!, s, p.allow!);
       confirmations += grants.asked;
       if (grants.extra.length) findings.push({ subject: s, grants: grants.extra });
     }
     const who = subjects.map(describeSubject).join(' and ');
+    for (const s of findings.length ? [] : subjects) {
+      for (const q of p.require) {
+        const r = await accessReview(ctx.cluster, s, q);
+        if (!r.allowed) {
+          const what = `${q.verb} ${q.resource}${q.group ? `.${q.group}` : ''}${q.name ? ` ${q.name}` : ''} ${q.namespace ? `in namespace ${q.namespace}` : 'cluster-wide'}`;
+          return { passed: false, message: `${note ? `${note}; ` : ''}${describeSubject(s)} cannot ${what} — the app needs that much` };
+        }
+      }
+    }
+    if (!snap) return { passed: true, message: `${note ? `${note}; ` : ''}${who} can still do what the app needs (${p.require.length} requests asked of the API server)` };
     if (!findings.length) {
       return {
         passed: true,
-        message: `${note ? `${note}; ` : ''}${who} can do only what it needs (${allowText(p.allow)}) — every binding in ${snap.partial ? 'the lab\'s' : snap.namespaces.length} namespaces, the escalation paths and ${confirmations} questions to the API server agree`,
+        message: `${note ? `${note}; ` : ''}${who} can do ${p.require.length ? 'what the app needs and ' : ''}only what it needs (${allowText(p.allow!)}) — every binding in ${snap.partial ? 'the lab\'s' : snap.namespaces.length} namespaces, the escalation paths and ${confirmations} questions to the API server agree`,
       };
     }
     const parts = findings.map(({ subject, grants }) => {
@@ -154,7 +172,7 @@ export const permissions: CheckPrimitive<P> = {
       const shown = uniq.slice(0, 3).map(describeGrant).join('; ');
       return `${describeSubject(subject)} can do more than it needs: ${shown}${uniq.length > 3 ? `; and ${uniq.length - 3} more` : ''}`;
     });
-    return { passed: false, message: `${note ? `${note}; ` : ''}${parts.join(' — ')} (allowed: ${allowText(p.allow)})` };
+    return { passed: false, message: `${note ? `${note}; ` : ''}${parts.join(' — ')} (allowed: ${allowText(p.allow!)})` };
   },
 };
 
