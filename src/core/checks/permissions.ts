@@ -57,7 +57,7 @@ function allowText(allow: AllowRule[]): string {
     : `${r.verbs.join('/')} ${(r.resources ?? []).join(', ')}${r.resourceNames?.length ? ` ${r.resourceNames.join(', ')}` : ''} ${r.namespace && r.namespace !== '*' ? `in ${r.namespace}` : 'cluster-wide'}`).join('; ');
 }
 
-const RANK = (g: Grant) => (g.atom.verb === '*' && g.atom.resource === '*' ? 0 : g.kind === 'everything' ? 0 : g.atom.resource === 'secrets' ? 1 : g.path ? 3 : 2);
+const RANK = (g: Grant) => (g.atom.verb === '*' && g.atom.resource === '*' && g.atom.group === '*' ? 0 : g.kind === 'everything' ? 0 : g.atom.resource === 'secrets' ? 1 : g.path ? 3 : 2);
 
 /** Grants that differ only in their verb, as one: `get, list secrets in namespace default — …`. */
 function mergeVerbs(grants: Grant[]): Grant[] {

@@ -104,8 +104,9 @@ export function describeSubject(s: Subject | string): string {
 export function describeAtom(a: Atom): string {
   const verb = a.verb === '*' ? 'every verb on' : a.verb;
   if (a.url !== undefined) return `${verb} ${a.url === '*' ? 'every non-resource URL' : a.url}`;
-  const group = a.resource === '*' || a.group === '' ? '' : a.group === '*' ? ' (any API group)' : `.${a.group}`;
-  const res = `${a.resource === '*' ? 'every resource' : a.resource}${group}`;
+  const res = a.resource === '*'
+    ? (a.group === '*' ? 'every resource' : `every resource of API group ${a.group === '' ? 'core' : a.group}`)
+    : `${a.resource}${a.group === '' ? '' : a.group === '*' ? ' (any API group)' : `.${a.group}`}`;
   return `${verb} ${res}${a.name !== undefined ? ` ${a.name}` : ''} ${a.namespace === '*' ? 'cluster-wide' : `in namespace ${a.namespace}`}`;
 }
 
@@ -296,7 +297,7 @@ export const ESCALATION_QUESTIONS: Question[] = [
 
 export function escalationKind(a: Atom): string | undefined {
   if (a.url !== undefined) return undefined;
-  if (a.verb === '*' && a.resource === '*') return 'everything';
+  if (a.verb === '*' && a.resource === '*' && a.group === '*') return 'everything';
   const q = ESCALATION_QUESTIONS.find((x) => x.verb !== '*' && allows(a, x.verb, x.group, x.resource, a.namespace === '*' ? '*' : a.namespace));
   return q?.kind;
 }
