@@ -16,6 +16,8 @@ export interface VerifyOptions {
   solutionTimeoutMs?: number;
   /** How long a shortcut is watched for a passing verdict (default 3 s). */
   settleMs?: number;
+  /** The same for a generic shortcut, which waits for its own change to settle (default 1.5 s). */
+  genericSettleMs?: number;
   onStep?: (s: VerifyStep) => void;
 }
 
@@ -129,7 +131,8 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         const ctx = await lab.scenarioContext();
         const undo = await g.apply(ctx);
         solved = false;
-        const verdict = await caught(`${g.description}`, opts.settleMs ?? 3000);
+        // apply() waited for its change to settle: a shorter watch than a hand-written shortcut's.
+        const verdict = await caught(`${g.description}`, opts.genericSettleMs ?? 1500);
         try {
           await undo();
           solved = (await untilPass(30_000)).passed;
