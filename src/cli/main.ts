@@ -25,6 +25,8 @@ Usage: kube-seclab [command] [options]
   start <lesson>            set up a lesson's insecure scenario and make it current
   check [<lesson>] [--json] [--watch]
                             run the lesson's checks (--watch: again on every change)
+  attack [<lesson>] [--json] run the lesson's attack against the cluster as it is now: watch it work,
+                            fix, watch it fail (exit 0 when it fails, 1 when it still works)
   hint [<lesson>]           the next hint, gentle first
   solution <lesson> [--apply]
                             show (or apply) the reference solution
