@@ -71,7 +71,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       else out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. In your own shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
       return EXIT.ok;
     }
-    case 'down': await lab.engine.down(rep); return EXIT.ok;
+    case 'down': await lab.down(rep); return EXIT.ok;
     case 'status': {
       const [st, labs] = await Promise.all([lab.engine.status(), listLabs(env, lab.paths.name)]);
       if (o.json) { out(JSON.stringify({ ...st, name: lab.paths.name, labs }, null, 2)); return st.healthy ? EXIT.ok : EXIT.failed; }
