@@ -29,6 +29,7 @@ import { permissions } from './permissions.js';
 import { secretValues } from './secretValues.js';
 import { secretDelivery } from './secretDelivery.js';
 import { credentialRotated } from './credentialRotated.js';
+import { attack } from './attack.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -66,5 +67,6 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     secretValues,
     secretDelivery,
     credentialRotated,
+    attack,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
