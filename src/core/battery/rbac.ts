@@ -85,8 +85,22 @@ function binding(namespace: string | undefined, name: string, roleRef: { kind: s
   return { apiVersion: RBAC, kind: namespace ? 'RoleBinding' : 'ClusterRoleBinding', metadata: { name, ...(namespace ? { namespace } : {}) }, subjects: [subject], roleRef: { apiGroup: G, ...roleRef } } as KubernetesObject;
 }
 
-function perSubject(id: string, description: string, make: (input: BatteryInput, j: Judged, i: number) => GenericShortcut | undefined, optIn = false): ShortcutTemplate {
-  return { id, description, optIn, instances: (input) => judged(input).map((j, i) => make(input, j, i)).filter((x): x is GenericShortcut => !!x) };
+/**
+ * A template applied to one judged subject of the lesson: the n-th template takes the n-th subject
+ * (round the list), so a lesson with several `permissions` checks has each path tried on a
+ * different check at the cost of one instance per template.
+ */
+function perSubject(id: string, description: string, make: (input: BatteryInput, j: Judged, i: number) => GenericShortcut | undefined, nth: number): ShortcutTemplate {
+  return {
+    id, description,
+    instances: (input) => {
+      const all = judged(input);
+      if (!all.length) return [];
+      const i = nth % all.length;
+      const g = make(input, all[i], i);
+      return g ? [g] : [];
+    },
+  };
 }
 
 export const rbacOtherNamespace = perSubject('rbac-other-namespace', 'the removed power (reading Secrets) granted back through a RoleBinding in another namespace', (input, j, i) => ({
@@ -98,7 +112,7 @@ export const rbacOtherNamespace = perSubject('rbac-other-namespace', 'the remove
     const subject = await bindingSubject(ctx, j);
     return add(ctx, input, [role('default', `${NAME}-${i}`, [SECRETS_RULE]), binding('default', `${NAME}-${i}`, { kind: 'Role', name: `${NAME}-${i}` }, subject)]);
   },
-}));
+}), 0);
 
 export const rbacClusterBinding = perSubject('rbac-cluster-binding', 'the removed power granted back through a ClusterRoleBinding', (input, j, i) => ({
   template: 'rbac-cluster-binding',
@@ -109,7 +123,7 @@ export const rbacClusterBinding = perSubject('rbac-cluster-binding', 'the remove
     const subject = await bindingSubject(ctx, j);
     return add(ctx, input, [role(undefined, `${NAME}-crb-${i}`, [SECRETS_RULE]), binding(undefined, `${NAME}-crb-${i}`, { kind: 'ClusterRole', name: `${NAME}-crb-${i}` }, subject)]);
   },
-}));
+}), 1);
 
 export const rbacGroup = perSubject('rbac-group', 'the removed power granted to a group the subject is in (its declared group, its namespace\'s ServiceAccounts, or everyone signed in)', (input, j, i) => {
   const ns = homeOf(input, j);
@@ -125,7 +139,7 @@ export const rbacGroup = perSubject('rbac-group', 'the removed power granted to 
       return add(ctx, input, [role(ns, `${NAME}-group-${i}`, [SECRETS_RULE]), binding(ns, `${NAME}-group-${i}`, { kind: 'Role', name: `${NAME}-group-${i}` }, { kind: 'Group', apiGroup: G, name: ctx.cluster.rename.text(group) })]);
     },
   };
-});
+}, 2);
 
 export const rbacAggregated = perSubject('rbac-aggregated', 'the removed power slipped in through an aggregated ClusterRole (a labelled ClusterRole its aggregationRule picks up)', (input, j, i) => {
   const ns = homeOf(input, j);
@@ -145,7 +159,7 @@ export const rbacAggregated = perSubject('rbac-aggregated', 'the removed power s
       ]);
     },
   };
-});
+}, 3);
 
 /** Escalation paths, each as a Role in the subject's namespace: what it grants must be beyond the allow-list. */
 const ESCALATIONS: { id: string; what: string; rules: PolicyRule[] }[] = [
