@@ -83,7 +83,14 @@ export const secretAnnotation: ShortcutTemplate = {
         const v = await currentValue(ctx, c);
         const ref = { apiVersion: 'apps/v1', kind: w.kind ?? 'Deployment', metadata: { name: w.name, namespace: ctx.cluster.rename.ns(w.namespace) } };
         await ctx.cluster.mergePatch({ ...ref, metadata: { ...ref.metadata, annotations: { 'kube-seclab.dev/battery-note': v } } } as KubernetesObject);
-        return async () => { await ctx.cluster.mergePatch({ ...ref, metadata: { ...ref.metadata, annotations: { 'kube-seclab.dev/battery-note': null } } } as unknown as KubernetesObject); };
+        return async () => {
+          const live: any = await ctx.cluster.mergePatch({ ...ref, metadata: { ...ref.metadata, annotations: { 'kube-seclab.dev/battery-note': null } } } as unknown as KubernetesObject);
+          // The Deployment controller copied the annotation onto its ReplicaSets, and never removes it there.
+          for (const rs of await ctx.cluster.list<any>('apps/v1', 'ReplicaSet', ref.metadata.namespace)) {
+            if (!rs.metadata?.ownerReferences?.some((o: any) => o.uid === live?.metadata?.uid) || !rs.metadata?.annotations?.['kube-seclab.dev/battery-note']) continue;
+            await ctx.cluster.mergePatch({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: rs.metadata.name, namespace: ref.metadata.namespace, annotations: { 'kube-seclab.dev/battery-note': null } } } as unknown as KubernetesObject);
+          }
+        };
       },
     }];
   },

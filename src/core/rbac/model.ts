@@ -177,7 +177,11 @@ const ISSUER_URLS = ['/.well-known/openid-configuration', '/.well-known/openid-c
  * rules, not read from those bindings: a learner who adds to system:basic-user is caught.
  */
 export function baselineRules(s: Subject): AllowRule[] {
-  const out: AllowRule[] = [{ verbs: ['get'], nonResourceURLs: PUBLIC_INFO_URLS }];
+  const out: AllowRule[] = [
+    { verbs: ['get'], nonResourceURLs: PUBLIC_INFO_URLS },
+    // kubeadm (kind) lets anyone read the cluster's public CA and address, for nodes joining: public by design.
+    { namespace: 'kube-public', resources: ['configmaps'], resourceNames: ['cluster-info'], verbs: ['get'] },
+  ];
   if (s.groups.includes('system:authenticated')) {
     out.push({ verbs: ['get'], nonResourceURLs: DISCOVERY_URLS });
     out.push({ verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] });
