@@ -162,9 +162,10 @@ export const rbacAggregated = perSubject('rbac-aggregated', 'the removed power s
 }, 3);
 
 /** Escalation paths, each as a Role in the subject's namespace: what it grants must be beyond the allow-list. */
-const ESCALATIONS: { id: string; what: string; rules: PolicyRule[] }[] = [
-  { id: 'bind', what: 'bind any ClusterRole with a RoleBinding of its own', rules: [{ apiGroups: [G], resources: ['rolebindings'], verbs: ['create'] }, { apiGroups: [G], resources: ['clusterroles'], verbs: ['bind'] }] },
-  { id: 'escalate', what: 'escalate: write any rule into a Role', rules: [{ apiGroups: [G], resources: ['roles'], verbs: ['update', 'escalate'] }] },
+/** `admin`: what a namespace's admin may grant (a shared cluster's learner); bind and escalate need more. */
+const ESCALATIONS: { id: string; what: string; rules: PolicyRule[]; beyondAdmin?: boolean }[] = [
+  { id: 'bind', what: 'bind any ClusterRole with a RoleBinding of its own', rules: [{ apiGroups: [G], resources: ['rolebindings'], verbs: ['create'] }, { apiGroups: [G], resources: ['clusterroles'], verbs: ['bind'] }], beyondAdmin: true },
+  { id: 'escalate', what: 'escalate: write any rule into a Role', rules: [{ apiGroups: [G], resources: ['roles'], verbs: ['update', 'escalate'] }], beyondAdmin: true },
   { id: 'impersonate', what: 'impersonate the namespace\'s ServiceAccounts', rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] }] },
   { id: 'token', what: 'mint tokens for the namespace\'s ServiceAccounts', rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] }] },
   { id: 'exec', what: 'exec into the namespace\'s pods', rules: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] }] },
@@ -184,6 +185,8 @@ export const rbacEscalation: ShortcutTemplate = {
       template: 'rbac-escalation',
       name: `rbac-escalation ${e.id} ${label(j)}`,
       description: `${label(j)} may ${e.what} in ${ns}`,
+      // Granting bind/escalate takes more than a namespace's admin holds: not on a shared cluster.
+      clusterScoped: e.beyondAdmin,
       async apply(ctx) {
         const subject = await bindingSubject(ctx, j);
         return add(ctx, input, [role(ns, `${NAME}-${e.id}`, e.rules), binding(ns, `${NAME}-${e.id}`, { kind: 'Role', name: `${NAME}-${e.id}` }, subject)]);
