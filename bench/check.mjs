@@ -35,7 +35,7 @@ function shellFor(lesson, c) {
     case 'etcdClientAuth': case 'auditEvent': return `${k} get --raw /readyz >/dev/null 2>&1 || true; grep -q kube ${join(data, 'engines/local/node/etc/kubernetes/manifests/etcd.yaml')} || true`;
     case 'plaintextSecrets': return `${k} get configmaps -n ${p.namespace} -o json >/dev/null; ${k} get deploy -n ${p.namespace} -o json >/dev/null`;
     case 'permissions': return `${k} get roles,rolebindings,secrets,serviceaccounts,pods -A -o json >/dev/null; ${k} get clusterroles,clusterrolebindings -o json >/dev/null; ${k} auth can-i --list ${p.subject ? `--as=${q(p.subject)}` : ''} -n ${p.workload?.namespace ?? 'default'} >/dev/null 2>&1 || true`;
-    case 'secretValues': return p.namespaces.map((ns) => `${k} get all,configmaps,secrets,serviceaccounts,roles,rolebindings -n ${ns} -o json >/dev/null`).join('; ');
+    case 'secretValues': return `${k} get all,configmaps,secrets,serviceaccounts,roles,rolebindings -n ${p.namespace} -o json >/dev/null`;
     case 'secretDelivery': return `${k} get deploy ${p.workload.name} -n ${p.workload.namespace} -o json >/dev/null; ${k} get pods,secrets -n ${p.workload.namespace} -o json >/dev/null`;
     case 'credentialRotated': return `${k} get secret ${p.accepted.secret} -n ${p.accepted.namespace} -o json >/dev/null; ${k} get secret ${p.given.secret} -n ${p.given.namespace} -o json >/dev/null`;
     case 'controlPlaneFlag': case 'nodeFile': return `grep -q -- ${q(p.flag ?? 'kind')} ${join(data, 'engines/local/node/etc/kubernetes/manifests/kube-apiserver.yaml')} || true`;

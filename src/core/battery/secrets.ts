@@ -13,8 +13,8 @@ function credentials(input: BatteryInput): Credential[] {
   const out: Credential[] = [];
   for (const c of input.lesson.checks) {
     if (c.type !== 'secretValues') continue;
-    const p = c.params as { namespaces: string[]; credentials: { name: string; planted: string; home?: Credential['home'] }[] };
-    for (const cr of p.credentials) if (!out.some((x) => x.name === cr.name)) out.push({ namespace: p.namespaces[0], ...cr });
+    const p = c.params as { namespace: string; credentials: { name: string; planted: string; home?: Credential['home'] }[] };
+    for (const cr of p.credentials) if (!out.some((x) => x.name === cr.name)) out.push({ namespace: p.namespace, ...cr });
   }
   return out;
 }

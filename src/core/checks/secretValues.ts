@@ -7,8 +7,8 @@ import { describe } from './files.js';
 const homeSchema = z.object({ namespace: z.string(), secret: z.string(), key: z.string() }).strict();
 
 const schema = z.object({
-  /** The namespaces whose every object is searched (every listable kind the API server serves). */
-  namespaces: z.array(z.string()).min(1),
+  /** The namespace whose every object is searched (every listable kind the API server serves). */
+  namespace: z.string(),
   credentials: z.array(z.object({
     /** What it is, for messages: "the database password". */
     name: z.string(),
@@ -135,17 +135,17 @@ async function readValue(ctx: CheckContext, h: { namespace: string; secret: stri
 export const secretValues: CheckPrimitive<P> = {
   type: 'secretValues',
   schema,
-  watches: (p) => p.namespaces.flatMap((namespace) => [
+  watches: (p) => [p.namespace].flatMap((namespace) => [
     { apiVersion: 'v1', kind: 'ConfigMap', namespace }, { apiVersion: 'v1', kind: 'Secret', namespace }, { apiVersion: 'v1', kind: 'Pod', namespace },
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace }, { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace }, { apiVersion: 'apps/v1', kind: 'DaemonSet', namespace },
     { apiVersion: 'batch/v1', kind: 'Job', namespace }, { apiVersion: 'batch/v1', kind: 'CronJob', namespace },
   ]),
   timeoutMs: () => 30_000,
-  scope: (p) => ({ namespaces: [...new Set([...p.namespaces, ...p.credentials.flatMap((c) => (c.home ? [c.home.namespace] : []))])] }),
+  scope: (p) => ({ namespaces: [...new Set([p.namespace, ...p.credentials.flatMap((c) => (c.home ? [c.home.namespace] : []))])] }),
   async run(ctx, p) {
     const kinds = await namespacedKinds(ctx);
     const objects: any[] = [];
-    for (const ns of p.namespaces) {
+    for (const ns of [p.namespace]) {
       const nsObj = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
       if (nsObj) objects.push(nsObj);
       await pool(kinds.map((k) => async () => {
@@ -173,9 +173,9 @@ export const secretValues: CheckPrimitive<P> = {
         }
       }
     }
-    const where = p.namespaces.join(', ');
+    const where = p.namespace;
     if (!findings.length) {
-      return { passed: true, message: `the ${p.credentials.map((c) => c.name).join(' and ')} appear nowhere in namespace${p.namespaces.length > 1 ? 's' : ''} ${where} but in ${p.credentials.some((c) => c.home) ? 'their Secret' : 'no object'} (${objects.length} objects searched, any key, plain or encoded)` };
+      return { passed: true, message: `the ${p.credentials.map((c) => c.name).join(' and ')} appear nowhere in namespace ${where} but in ${p.credentials.some((c) => c.home) ? 'their Secret' : 'no object'} (${objects.length} objects searched, any key, plain or encoded)` };
     }
     const shown = findings.slice(0, 3).join('; ') + (findings.length > 3 ? `; and ${findings.length - 3} more` : '');
     return { passed: false, message: `${shown} — a credential belongs only in its Secret` };
