@@ -3,7 +3,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { CheckContext, CheckPrimitive } from './types.js';
 import {
   subjectOf, describeSubject, describeAtom, describeGrant, reach, beyond, uncovered, baselineRules, parseServiceAccount,
-  ESCALATION_QUESTIONS, escalationKind, type AllowRule, type Grant, type Implication, type Subject,
+  ESCALATION_QUESTIONS, escalationKind, bindingAppliesTo, type AllowRule, type Grant, type Implication, type Subject,
 } from '../rbac/model.js';
 import { readSnapshot, rulesReview, askBattery, accessReview, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
 
@@ -201,6 +201,7 @@ async function judgeNow(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, al
   // somewhere with none, for cluster-wide grants), and every escalation question.
   const bound = new Set<string>([NOWHERE]);
   for (const g of r.direct) if (g.atom.namespace !== '*') bound.add(g.atom.namespace);
+  if (snap.partial) for (const b of snap.roleBindings) if (b.metadata?.namespace && bindingAppliesTo(b, s, false)) bound.add(b.metadata.namespace);
   for (const a of allow) if (a.namespace && a.namespace !== '*') bound.add(a.namespace);
   const sa = parseServiceAccount(s.user);
   if (sa) bound.add(sa.namespace);
@@ -217,6 +218,13 @@ async function judgeNow(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, al
   // system:masters, a webhook), which grant alike in every namespace: asked where nothing is bound.
   const answers = await askBattery(ctx.cluster, s, AUTHORIZER_QUESTIONS, [NOWHERE]);
   asked += AUTHORIZER_QUESTIONS.length;
+  if (snap.partial) {
+    // A shared cluster: no rule lists (the lab may not impersonate) and ClusterRoles it cannot read —
+    // every escalation question is asked where the subject is bound, or belongs, or is allowed.
+    const where = [...bound].filter((ns) => ns !== NOWHERE && snap.namespaces.includes(ns));
+    answers.push(...await askBattery(ctx.cluster, s, ESCALATION_QUESTIONS.filter((q) => q.namespaced), where));
+    asked += where.length * ESCALATION_QUESTIONS.filter((q) => q.namespaced).length;
+  }
   for (const a of answers) {
     const atom = a.atom.namespace === NOWHERE ? { ...a.atom, namespace: '*' } : a.atom;
     if (uncovered(base, atom)) extra.push({ atom, via: `the API server allows it${a.reason ? ` (${a.reason.replace(/\.$/, '')})` : ''}`, kind: a.kind });

@@ -203,6 +203,11 @@ function appliesTo(subject: { kind: string; name: string; namespace?: string }, 
   return false;
 }
 
+/** Whether a binding names the subject (as a user, a ServiceAccount or one of its groups). */
+export function bindingAppliesTo(b: RbacObject, s: Subject, cluster: boolean): boolean {
+  return (b.subjects ?? []).some((x) => appliesTo(x, s, cluster ? undefined : b.metadata?.namespace));
+}
+
 function subjectText(subject: { kind: string; name: string; namespace?: string }, bindingNamespace?: string): string {
   if (subject.kind === 'ServiceAccount') return `ServiceAccount ${subject.namespace || bindingNamespace}/${subject.name}`;
   return `${subject.kind === 'Group' ? 'group' : 'user'} ${subject.name}`;
