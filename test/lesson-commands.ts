@@ -68,9 +68,23 @@ function words(s: string, from: number): { words: string[]; end: number } {
   return { words: out, end: i };
 }
 
+/** A line of shell without its comment (a `#` that starts a word, outside quotes). */
+function uncomment(line: string): string {
+  let q: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (q) { if (c === q) q = undefined; else if (c === '\\' && q === '"') i++; continue; }
+    if (c === '"' || c === "'") q = c;
+    else if (c === '\\') i++;
+    else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]))) return line.slice(0, i);
+  }
+  return line;
+}
+
 /** `kube-seclab` at a command position in a piece of code: the start, after `npx`, `$(`, `;`, `&&`, `|`, `(`. */
-export function commandsIn(code: string, source: string): FoundCommand[] {
+export function commandsIn(snippet: string, source: string): FoundCommand[] {
   const out: FoundCommand[] = [];
+  const code = snippet.split('\n').map(uncomment).join('\n');
   const re = /(^|[\s;&|(`])(npx\s+)?kube-seclab(?=\s|$|[;&|)"])/gm;
   let m: RegExpExecArray | null;
   while ((m = re.exec(code))) {

@@ -14,7 +14,7 @@ describe('the extraction of kube-seclab commands', () => {
     const md = [
       'kube-seclab cannot give you a cloud account; `kube-seclab status` prints it.',
       '```sh',
-      'kube-seclab build app --deploy ns/app   # a comment',
+      'kube-seclab build app --deploy ns/app   # a comment; kube-seclab keeps to it',
       'kube-seclab sign --generate-key; kube-seclab sign "$(kubectl get deploy -o jsonpath=\'{..image}\')"',
       '   eval "$(npx kube-seclab env)"',
       'docker exec -it kube-seclab-control-plane bash',
