@@ -138,7 +138,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       if (o.json) out(JSON.stringify(toJson(r)));
       else {
         printResult(r, lab.lesson(r.lesson).title);
-        if (r.passed) out('\n' + lab.lesson(r.lesson).debrief.trim());
+        if (r.passed) out('\n' + await lab.debrief(r.lesson));
         else if (lab.workshop) await (await import('./workshop.js')).printTimeBox(lab, r.lesson);
       }
       return r.unreachable ? EXIT.usage : r.passed ? EXIT.ok : EXIT.failed;
@@ -196,6 +196,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       return results.every((r) => r.ok) && lab.catalogue.problems.length === 0 ? EXIT.ok : EXIT.failed;
     }
     case 'exam': return (await import('./exam.js')).examCommand(lab, args, o, rep);
+    case 'attack': return (await import('./attack.js')).attackCommand(lab, args, o);
     default:
       err(`kube-seclab: unknown command "${cmd}"\n  ${symbols.arrow} see \`kube-seclab --help\``);
       return EXIT.usage;

@@ -24,6 +24,7 @@ export const COMMANDS: readonly CommandUsage[] = [
   { name: 'start', lines: [['start <lesson>', 'set up a lesson\'s insecure scenario and make it current']] },
   { name: 'check', lines: [['check [<lesson>] [--json] [--watch]', 'run the lesson\'s checks (--watch: again on every change)']],
     more: 'With --json, one line: {"lesson","passed","durationMs","checks":[{"id","title","passed","message","durationMs","requires","status"}]}. A check\'s "status" is passed, failed, error, unreachable or skipped. A skipped check (one this engine cannot run, e.g. requires kind) reads "passed": false, "status": "skipped" and does not count against the lesson\'s "passed"; a failed one reads "status": "failed". Exit 0 all passed, 1 some check did not pass, 2 cluster unreachable or usage error.' },
+  { name: 'attack', lines: [['attack [<lesson>] [--json]', 'run the lesson\'s attack against the cluster as it is now: watch it work, fix, watch it fail (exit 0 when it fails, 1 when it still works)']] },
   { name: 'hint', lines: [['hint [<lesson>]', 'the next hint, gentle first']] },
   { name: 'solution', lines: [['solution <lesson> [--apply]', 'show (or apply) the reference solution']] },
   { name: 'reset', lines: [['reset [<lesson>|--all] [--yes]', 'put a lesson back to its insecure start (--all: every lesson + progress)']] },
@@ -39,7 +40,7 @@ export const COMMANDS: readonly CommandUsage[] = [
   { name: 'images', subs: ['list', 'save', 'load'], lines: [['images list | save FILE | load FILE', 'the Docker images a kind classroom needs (node image, lab images) in one file']] },
   { name: 'progress', subs: ['export'], lines: [['progress export [--format json|junit] [--out FILE] [--learner NAME] [--learner-id ID]', 'every lesson\'s progress, for a teacher (JSON contract or JUnit XML)']] },
   { name: 'class', subs: ['report'], lines: [['class report FILES... [--html FILE] [--json]', 'merge learners\' exports: completion, attempts, hints, time']] },
-  { name: 'dev', subs: ['verify'], lines: [['dev verify [<lesson>...] [--json]', 'prove each lesson: unsolved fails, solution passes, shortcuts fail']] },
+  { name: 'dev', subs: ['verify'], lines: [['dev verify [<lesson>...] [--json]', 'prove each lesson: unsolved fails, solution and alternatives pass, shortcuts fail']] },
   { name: 'exam', subs: ['start', 'status', 'next', 'submit'], lines: [
     ['exam [--count N] [--minutes M] [--seed S]', 'an exam: N random lessons (same seed, same lessons), one time limit, no hints, solutions or checks until you hand a lesson in. In a terminal it opens the exam screen; with --json or in scripts use:'],
     ['  exam start [--count N] [--minutes M] [--seed S] [--json]', 'set up the first lesson and start the clock'],

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { labPaths, packageRoot, type LabPaths } from './paths.js';
 import { loadCatalogue, Catalogue, type Lesson } from './lessons/loader.js';
-import { ProgressStore, lastCheckRecord, type ProgressData } from './progress/store.js';
+import { ProgressStore, lastCheckRecord, type ProgressData, type LessonProgress } from './progress/store.js';
 import { LabCluster } from './kube/client.js';
 import { runChecks, type LessonResult } from './checks/runner.js';
 import { watchLesson } from './checks/watch.js';
@@ -17,6 +17,8 @@ import { UserError } from './errors.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
 import type { Layer } from './lessons/schema.js';
 import { aidAllowed, aidRefusal, loadWorkshop, type Aid, type Workshop } from './workshop.js';
+import { runAttack } from './attacks/runner.js';
+import type { AttackResult, AttackStepResult } from './attacks/types.js';
 import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
 import { commandDir, envCommand, envScript, writeCommand } from './shell.js';
 import { IDENTITY } from './scope/rename.js';
@@ -32,6 +34,11 @@ export interface LessonSummary {
 }
 
 interface LabConfig { engine: EngineName; existing?: ExistingOptions }
+
+function recordAttack(p: LessonProgress, succeeded: boolean, summary: string): void {
+  const rec = { at: new Date().toISOString(), summary: summary.slice(0, 300) };
+  p.attack = { ...p.attack, [succeeded ? 'succeeded' : 'failed']: rec };
+}
 
 /**
  * The lab's core: one object the CLI and the TUI both drive. Everything a screen can do is a
@@ -153,6 +160,9 @@ export class Lab {
     return { cluster: await this.cluster(), engine: this.engine, workspace: this.workspace };
   }
 
+  /** What set-up steps and generic shortcuts act through (`dev verify`). */
+  scenarioContext(): Promise<ScenarioContext> { return this.scenarioCtx(); }
+
   /** Files the lab hands to the learner on their own machine (a cluster config to review, say). */
   get workspace(): string { return join(this.paths.data, 'workspace'); }
 
@@ -241,12 +251,22 @@ export class Lab {
     return !!p?.clusterId && p.clusterId === (await this.engine.labId());
   }
 
+  /**
+   * A lesson is judged only on the cluster its scenario was set up on: on a pristine cluster (or
+   * one made since) its checks would grade a state the lesson never created — a ✓ for nothing.
+   */
+  private async assertStarted(l: Lesson): Promise<void> {
+    if (await this.isStarted(l.id)) return;
+    throw new UserError(`lesson ${l.id} is not set up on this cluster, so there is nothing of yours to check yet`, `\`kube-seclab start ${l.id}\` sets up its insecure scenario; fix it, then check`);
+  }
+
   private touch(d: ProgressData, id: string) { return ProgressStore.touch(d, id); }
 
   async check(id?: string, opts: { record?: boolean } = {}): Promise<LessonResult> {
     const l = this.lesson(id, await this.progress.load());
     this.assertRunnable(l);
     await this.examGuard('check', l.id);
+    await this.assertStarted(l);
     const cluster = await this.cluster();
     const result = await runChecks({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id, workspace: this.workspace }, this.engine, l);
     if (opts.record !== false && !result.unreachable) await this.recordCheck(l.id, result);
@@ -258,8 +278,42 @@ export class Lab {
       const p = this.touch(d, id);
       p.attempts += 1;
       p.lastCheck = lastCheckRecord(result);
+      // The attack check ran the lesson's attack: remember how it went, for the debrief.
+      const a = result.checks.find((c) => c.type === 'attack' && (c.status === 'passed' || c.status === 'failed'));
+      if (a) recordAttack(p, !a.passed, a.message.replace(/^the attack (still works|fails) — /, ''));
       if (result.passed && p.status !== 'done') { p.status = 'done'; p.completedAt = new Date().toISOString(); }
     });
+  }
+
+  /**
+   * Run the lesson's attack against the cluster as it is now (`kube-seclab attack`, the TUI's `a`):
+   * every step in the attacker's words, what it got (secrets redacted), whether the attack worked.
+   */
+  async attack(id?: string, opts: { onStep?: (s: AttackStepResult) => void; record?: boolean } = {}): Promise<AttackResult> {
+    const l = this.lesson(id, await this.progress.load());
+    this.assertRunnable(l);
+    await this.examGuard('check', l.id);
+    if (!l.attack) throw new UserError(`lesson ${l.id} has no attack to run yet`, 'its checks still prove the fix: `kube-seclab check`');
+    if (this.engine.name === 'existing') throw new UserError('attacks run only on a cluster of the lab\'s own (a shared cluster lends no identity to attack with)', 'on your own machine: `kube-seclab up --engine local` (or kind)');
+    await this.assertStarted(l);
+    const cluster = await this.cluster();
+    const r = await runAttack({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id, workspace: this.workspace }, l.attack, opts);
+    if (!r.skipped && opts.record !== false) await this.progress.update((d) => recordAttack(this.touch(d, l.id), r.succeeded, r.summary));
+    return r;
+  }
+
+  /**
+   * The debrief of a lesson, with how its attack went before and after the fix when the learner (or
+   * a check) ran it both ways — never a claim the attack did not show.
+   */
+  async debrief(id: string): Promise<string> {
+    const l = this.lesson(id);
+    const a = (await this.progress.load()).lessons[l.id]?.attack;
+    const lines = [l.debrief.trim()];
+    if (a?.succeeded && a.failed && a.failed.at > a.succeeded.at) {
+      lines.push(`**The attack, before and after your fix:** before — ${a.succeeded.summary}; after — ${a.failed.summary}.`);
+    }
+    return lines.join('\n\n');
   }
 
   /** Re-check on every relevant change until all pass or the signal aborts. */
@@ -268,6 +322,7 @@ export class Lab {
       const l = this.lesson(id, await this.progress.load());
       this.assertRunnable(l);
       await this.examGuard('check', l.id);
+      await this.assertStarted(l);
       const cluster = await this.cluster();
       let running = false;
       let pending: string | undefined;
@@ -407,10 +462,19 @@ export class Lab {
     return { build, deployed: `${to.namespace}/${to.name}:${container}` };
   }
 
+  /** A wrong fix of the lesson's (`dev verify`: it must not pass). */
   async applyShortcut(id: string, name: string): Promise<void> {
     const l = this.lesson(id);
     const s = l.shortcuts.find((x) => x.name === name);
-    if (!s) throw new UserError(`lesson ${id} has no shortcut ${name}`);
+    if (!s) throw new UserError(`lesson ${id} has no shortcut ${name}`, l.shortcuts.length ? `it has: ${l.shortcuts.map((x) => x.name).join(', ')}` : undefined);
     await applyFix(await this.scenarioCtx(), s, l.id);
+  }
+
+  /** A correct fix unlike the reference (`dev verify`: it must pass). */
+  async applyAlternative(id: string, name: string): Promise<void> {
+    const l = this.lesson(id);
+    const a = l.alternatives.find((x) => x.name === name);
+    if (!a) throw new UserError(`lesson ${id} has no alternative ${name}`, l.alternatives.length ? `it has: ${l.alternatives.map((x) => x.name).join(', ')}` : undefined);
+    await applyFix(await this.scenarioCtx(), a, l.id);
   }
 }

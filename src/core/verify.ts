@@ -1,18 +1,55 @@
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Lab } from './lab.js';
 import type { LessonResult } from './checks/runner.js';
 import { sleep } from './fsutil.js';
 import { errorMessage } from './errors.js';
+import { genericShortcuts } from './battery/registry.js';
+import { recreatable } from './battery/workloads.js';
+import type { GenericShortcut } from './battery/types.js';
+import { loadManifests, lessonNamespaces } from './scenarios/apply.js';
 
 export interface VerifyStep { name: string; ok: boolean; detail: string; durationMs: number }
 export interface VerifyResult { lesson: string; ok: boolean; skipped?: string; steps: VerifyStep[] }
 
+export interface VerifyOptions {
+  /** How long the solution and each alternative may take to pass (default 60 s). */
+  solutionTimeoutMs?: number;
+  /** How long a shortcut is watched for a passing verdict (default 3 s). */
+  settleMs?: number;
+  /** The same for a generic shortcut, which waits for its own change to settle (default 1.5 s). */
+  genericSettleMs?: number;
+  onStep?: (s: VerifyStep) => void;
+}
+
 const failing = (r: LessonResult) => r.checks.filter((c) => c.status === 'failed').map((c) => `${c.id}: ${c.message}`);
+const summary = (r: LessonResult) => failing(r).join('; ') || r.checks.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${c.id}: ${c.message}`).join('; ') || 'no check ran';
+
+const WORKLOAD_KINDS: [string, string][] = [['apps/v1', 'Deployment'], ['apps/v1', 'StatefulSet'], ['apps/v1', 'DaemonSet']];
+
+/** The lesson's workloads as the scenario runs them, with namespaces as the lesson data names them. */
+async function unsolvedWorkloads(lab: Lab, id: string): Promise<KubernetesObject[]> {
+  const lesson = lab.lesson(id);
+  const cluster = await lab.cluster();
+  const out: KubernetesObject[] = [];
+  for (const ns of await lessonNamespaces(lesson)) {
+    for (const [apiVersion, kind] of WORKLOAD_KINDS) {
+      for (const o of await cluster.list(apiVersion, kind, cluster.rename.ns(ns))) {
+        const c = recreatable({ ...o, apiVersion, kind });
+        c.metadata!.namespace = ns;
+        out.push(c);
+      }
+    }
+  }
+  return out;
+}
 
 /**
  * The authoring guarantee, per lesson: reset → its checks fail → apply the reference solution →
- * they all pass → for each shortcut: reset → apply it → at least one check still fails.
+ * they all pass → every generic shortcut (src/core/battery) applied on top of the solution makes a
+ * check fail → every alternative fix (alternatives/<name>) passes from the scenario → every own
+ * shortcut (shortcuts/<name>) fails from the scenario.
  */
-export async function verifyLesson(lab: Lab, id: string, opts: { solutionTimeoutMs?: number; settleMs?: number; onStep?: (s: VerifyStep) => void } = {}): Promise<VerifyResult> {
+export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const lesson = lab.lesson(id);
   const unavailable = lab.unavailableReason(lesson);
   if (unavailable) return { lesson: id, ok: true, skipped: unavailable === 'needs kind' ? 'needs the kind engine' : unavailable, steps: [] };
@@ -27,37 +64,115 @@ export async function verifyLesson(lab: Lab, id: string, opts: { solutionTimeout
     return ok;
   };
   const check = () => lab.check(id, { record: false });
+  const solutionTimeout = opts.solutionTimeoutMs ?? 60_000;
+  const onThisEngine = (x: { engines?: string[] }) => !x.engines || x.engines.includes(lab.engine.name);
+
+  /** Poll until every check passes (or the time is up); the last reading. */
+  const untilPass = async (timeoutMs: number): Promise<LessonResult> => {
+    const end = Date.now() + timeoutMs;
+    let r = await check();
+    while (!r.passed && Date.now() < end) { await sleep(250); r = await check(); }
+    return r;
+  };
+  /**
+   * A wrong fix is caught when a check fails and keeps failing: two failing readings in a row. Two
+   * passing readings in a row mean it is not (one can be an admission policy the API server has not
+   * dropped yet); the readings go on for `settleMs`, and past it while they pass.
+   */
+  /** Whether the attack still worked after some shortcut (its check failed): proof the attack is sensitive. */
+  let attackWorkedAfterShortcut = false;
+  const attackWorks = (r: LessonResult) => r.checks.some((c) => c.type === 'attack' && c.status === 'failed');
+  const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
+    const end = Date.now() + settleMs;
+    const cap = end + 30_000;
+    let last: LessonResult;
+    let passes = 0;
+    let fails = 0;
+    for (;;) {
+      last = await check();
+      if (last.passed) { passes += 1; fails = 0; } else if (!last.unreachable) { fails += 1; passes = 0; }
+      if (passes >= 2) return [false, `all checks pass after ${what}`];
+      if (fails >= 2 && Date.now() >= end) {
+        if (attackWorks(last)) attackWorkedAfterShortcut = true;
+        return [true, failing(last)[0] ?? 'a check fails'];
+      }
+      if (Date.now() >= cap) return [false, `no settled verdict after ${what}: ${last.unreachable ? 'the cluster is unreachable' : 'the checks flip between readings'}`];
+      await sleep(250);
+    }
+  };
 
   const run = async () => {
+    let unsolved: KubernetesObject[] = [];
     if (!await step('reset', async () => { await lab.reset(id); return [true, 'scenario applied']; })) return;
     if (!await step('unsolved fails', async () => {
       const r = await check();
       if (r.unreachable) return [false, 'cluster unreachable'];
+      unsolved = await unsolvedWorkloads(lab, id);
       const f = failing(r);
       return f.length ? [true, `${f.length} check(s) fail, e.g. ${f[0]}`] : [false, 'every check passes on the insecure scenario'];
     })) return;
+    if (lesson.attack && !await step('the attack works on the scenario', async () => {
+      const r = await lab.attack(id, { record: false });
+      if (r.skipped) return [true, `not on this engine: ${r.skipped}`];
+      return r.succeeded ? [true, r.summary] : [false, `the attack fails on the insecure scenario: ${r.summary}`];
+    })) return;
     if (!await step('solution passes', async () => {
       await lab.solution(id, { apply: true });
-      const end = Date.now() + (opts.solutionTimeoutMs ?? 60_000);
-      let r = await check();
-      while (!r.passed && Date.now() < end) { await sleep(250); r = await check(); }
-      return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass`] : [false, failing(r).join('; ') || r.checks.map((c) => c.message).join('; ')];
+      const r = await untilPass(solutionTimeout);
+      return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass`] : [false, summary(r)];
     })) return;
-    for (const s of lesson.shortcuts.filter((x) => !x.engines || x.engines.includes(lab.engine.name))) {
+
+    // The generic battery, each on top of the solved state and undone after; should an undo not bring
+    // the solved state back, the next one starts from a fresh reset + solution.
+    const cluster = await lab.cluster();
+    const generic: GenericShortcut[] = genericShortcuts({
+      lesson, unsolved,
+      scenario: await loadManifests(lesson.scenarioDir),
+      solution: await loadManifests(lesson.solution.dir),
+    }).filter((g) => onThisEngine(g) && !(g.clusterScoped && cluster.rename.active));
+    let solved = true;
+    for (const g of generic) {
+      await step(`generic shortcut "${g.name}" fails`, async () => {
+        if (!solved) {
+          await lab.reset(id);
+          await lab.solution(id, { apply: true });
+          const r = await untilPass(solutionTimeout);
+          if (!r.passed) return [false, `the solution no longer passes before this shortcut: ${summary(r)}`];
+        }
+        const ctx = await lab.scenarioContext();
+        const undo = await g.apply(ctx);
+        solved = false;
+        // apply() waited for its change to settle: a shorter watch than a hand-written shortcut's.
+        const verdict = await caught(`${g.description}`, opts.genericSettleMs ?? 1500);
+        try {
+          await undo();
+          solved = (await untilPass(30_000)).passed;
+        } catch { solved = false; }
+        return verdict;
+      });
+    }
+
+    for (const a of lesson.alternatives.filter(onThisEngine)) {
+      await step(`alternative "${a.name}" passes`, async () => {
+        await lab.reset(id);
+        await lab.applyAlternative(id, a.name);
+        const r = await untilPass(solutionTimeout);
+        return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass${a.description ? ` (${a.description})` : ''}`] : [false, summary(r)];
+      });
+    }
+
+    for (const s of lesson.shortcuts.filter(onThisEngine)) {
       await step(`shortcut "${s.name}" fails`, async () => {
         await lab.reset(id);
         await lab.applyShortcut(id, s.name);
-        const end = Date.now() + (opts.settleMs ?? 3000);
-        let last: LessonResult;
-        let passes = 0; // two passing readings in a row: one can be a policy the API server has not dropped yet
-        do {
-          last = await check();
-          passes = last.passed ? passes + 1 : 0;
-          if (passes >= 2) return [false, `all checks pass after the shortcut${s.description ? ` (${s.description})` : ''}`];
-          await sleep(250);
-        } while (Date.now() < end || passes > 0);
-        return [true, failing(last)[0] ?? 'a check fails'];
+        return caught(`the shortcut${s.description ? ` (${s.description})` : ''}`, opts.settleMs ?? 3000);
       });
+    }
+    const attackCheck = lesson.checks.find((c) => c.type === 'attack');
+    if (attackCheck && lab.engine.supports(attackCheck.requires)) {
+      await step('the attack still works after a shortcut', async () => (attackWorkedAfterShortcut
+        ? [true, 'at least one shortcut leaves the attack working: it is sensitive to the weakness, not only to the workload']
+        : [false, 'the attack fails after every shortcut — add a shortcut that leaves the weakness in place, or the attack proves nothing']));
     }
     // Leave nothing behind: an insecure scenario left in place (a cluster-wide binding, say) would skew other lessons.
     await step('clean up', async () => { await lab.remove(id); return [true, 'lesson objects removed'] as [boolean, string]; });

@@ -55,6 +55,17 @@ describe('the CLI as a learner uses it', () => {
     expect(JSON.parse(again.stdout).passed).toBe(false);
   });
 
+  it('never grades a lesson that was not set up on this cluster (a pristine cluster is no fix)', async () => {
+    // Its checks on a cluster that never ran its scenario: nothing to judge, nothing recorded.
+    const r = await cli('check', 'over-broad-groups', '--json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/lesson over-broad-groups is not set up on this cluster/);
+    expect(r.stderr).toMatch(/kube-seclab start over-broad-groups/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const list = JSON.parse((await cli('list', '--json')).stdout);
+    expect(list.find((l: any) => l.id === 'over-broad-groups').status).not.toBe('done');
+  });
+
   it('answers usage errors with exit 2 and a next step, never a stack trace', async () => {
     const r = await cli('start', 'no-such-lesson');
     expect(r.code).toBe(2);

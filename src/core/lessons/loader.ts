@@ -5,6 +5,14 @@ import type { z } from 'zod';
 import { lessonSchema, checkBaseSchema, LAYERS, type LessonMeta, type Layer } from './schema.js';
 import { PRIMITIVES } from '../checks/registry.js';
 import type { CheckPrimitive } from '../checks/types.js';
+import { templateIds } from '../battery/registry.js';
+import { lineOf, fieldPath, type LoadProblem } from './yaml-lines.js';
+import { loadAttack, type Attack } from '../attacks/loader.js';
+
+export { lineOf, fieldPath, type LoadProblem };
+
+/** The check every lesson with an attack gets: the attack no longer works. */
+export const ATTACK_CHECK_ID = 'attack-fails';
 import type { EngineName, Requirement } from '../../engines/types.js';
 
 export interface CheckSpec {
@@ -29,10 +37,14 @@ export interface Lesson extends Omit<LessonMeta, 'checks'> {
   debrief: string;
   checks: CheckSpec[];
   solution: Fix;
+  /** Wrong fixes that must not pass (lessons/<…>/shortcuts/<name>/). */
   shortcuts: Fix[];
+  /** Correct fixes unlike the reference that must pass (lessons/<…>/alternatives/<name>/). */
+  alternatives: Fix[];
+  /** The attack the learner can run (lessons/<…>/attack/attack.yaml); an `attack` check proves it fails. */
+  attack?: Attack;
 }
 
-export interface LoadProblem { file: string; line?: number; field?: string; message: string }
 
 export class Catalogue {
   constructor(readonly lessons: Lesson[], readonly problems: LoadProblem[], readonly root: string) {}
@@ -46,20 +58,13 @@ export function formatProblem(p: LoadProblem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
 }
 
-export function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const node: any = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (node && node.range) return lc.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-export function fieldPath(path: PropertyKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
-}
-
 async function exists(p: string): Promise<boolean> {
   try { await stat(p); return true; } catch { return false; }
+}
+
+/** The fix folders under a lesson's shortcuts/ or alternatives/, sorted. */
+async function fixFolders(dir: string): Promise<string[]> {
+  return (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
 
 async function readFix(dir: string, name: string): Promise<Fix> {
@@ -132,22 +137,43 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
     const needs: Requirement = base.data.requires ?? primitive.requires?.(params.data) ?? 'api';
     checks.push({ id: base.data.id, title: base.data.title, objective: base.data.objective, requires: needs, engines: base.data.engines, type, params: params.data, primitive });
   });
+  const templates = templateIds();
+  meta.battery.add.forEach((t, i) => { if (!templates.includes(t)) add(['battery', 'add', i], `unknown shortcut template ${t} (known: ${templates.join(', ')})`); });
+  for (const t of Object.keys(meta.battery.skip)) if (!templates.includes(t)) add(['battery', 'skip', t], `unknown shortcut template ${t} (known: ${templates.join(', ')})`);
   for (const o of meta.objectives) if (!checks.some((c) => c.objective === o.id) && problems.length === 0) add(['objectives'], `objective ${o.id} has no check`);
+
+  // The attack: its own file, and the check that proves it fails (added here, requiring what its goal needs).
+  const attackLoad = await loadAttack(dir, root);
+  problems.push(...attackLoad.problems);
+  const explicit = checks.findIndex((c) => c.type === 'attack');
+  if (explicit >= 0) add(['checks', meta.checks.findIndex((e) => e.id === checks[explicit].id)], 'the attack check is added from attack/attack.yaml; remove this entry');
+  if (attackLoad.attack) {
+    const a = attackLoad.attack;
+    if (a.objective && !objectiveIds.has(a.objective)) problems.push({ file: relative(root, join(a.dir, 'attack.yaml')), field: 'objective', message: `names no objective of the lesson (have: ${[...objectiveIds].join(', ')})` });
+    if (checks.some((c) => c.id === ATTACK_CHECK_ID)) add(['checks'], `check id ${ATTACK_CHECK_ID} is the attack's`);
+    checks.push({
+      // A shared cluster lends the learner no identity to attack with (tokens, impersonation): the lab's own clusters only.
+      id: ATTACK_CHECK_ID, title: `The attack fails: ${a.title}`, objective: a.objective ?? meta.objectives[0].id, requires: a.requires, engines: ['local', 'kind'],
+      type: 'attack', params: {}, primitive: PRIMITIVES.attack,
+    });
+  }
 
   const scenarioDir = join(root, 'scenarios', meta.scenario ?? meta.id);
   if (!(await exists(scenarioDir))) problems.push({ file: relative(root, scenarioDir), message: 'scenario folder is missing' });
   const markdown = await readFile(join(dir, 'lesson.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'lesson.md')), message: 'missing lesson.md' }); return ''; });
   const debrief = await readFile(join(dir, 'debrief.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'debrief.md')), message: 'missing debrief.md' }); return ''; });
   if (!(await exists(join(dir, 'solution')))) problems.push({ file: relative(root, join(dir, 'solution')), message: 'missing the reference solution folder' });
-  const shortcutNames = await readdir(join(dir, 'shortcuts')).catch(() => [] as string[]);
+  const shortcutNames = await fixFolders(join(dir, 'shortcuts'));
+  const alternativeNames = await fixFolders(join(dir, 'alternatives'));
   if (shortcutNames.length === 0) problems.push({ file: relative(root, join(dir, 'shortcuts')), message: 'needs at least one shortcut (a wrong fix that must not pass)' });
   if (problems.length) return { problems };
   const { checks: _raw, ...rest } = meta;
   return {
     lesson: {
-      ...rest, dir, scenarioDir, markdown, debrief, checks,
+      ...rest, dir, scenarioDir, markdown, debrief, checks, attack: attackLoad.attack,
       solution: await readFix(join(dir, 'solution'), 'solution'),
-      shortcuts: await Promise.all(shortcutNames.sort().map((n) => readFix(join(dir, 'shortcuts', n), n))),
+      shortcuts: await Promise.all(shortcutNames.map((n) => readFix(join(dir, 'shortcuts', n), n))),
+      alternatives: await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n))),
     },
     problems,
   };

@@ -124,6 +124,15 @@ export const lessonSchema = z.object({
     kubelet: z.boolean().default(false),
     objects: z.array(objRef).default([]),
   }).strict().default({ controlPlane: [], nodeFiles: [], workspaceFiles: [], kubelet: false, objects: [] }),
+  /**
+   * The generic shortcut battery (src/core/battery): templates `dev verify` applies on top of the
+   * solution, besides the lesson's own shortcuts. `add`: opt-in templates this lesson can be judged
+   * by; `skip`: automatic ones that mean nothing here, each with the reason.
+   */
+  battery: z.object({
+    add: z.array(z.string()).default([]),
+    skip: z.record(z.string(), z.string().min(10, 'say why this template does not apply')).default({}),
+  }).strict().default({ add: [], skip: {} }),
   links: z.array(z.object({ title: z.string(), url: z.string().url() }).strict()).default([]),
 }).strict();
 export type LessonMeta = z.infer<typeof lessonSchema>;

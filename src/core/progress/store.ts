@@ -16,7 +16,12 @@ export interface LessonProgress {
   /** The lab id of the cluster the scenario was set up on (a new cluster needs a new set-up). */
   clusterId?: string;
   lastCheck?: LastCheck;
+  /** The lesson's attack, last seen working and last seen failing (the debrief compares them). */
+  attack?: { succeeded?: AttackRecord; failed?: AttackRecord };
 }
+
+/** One run of a lesson's attack, in a line (secret values already redacted). */
+export interface AttackRecord { at: string; summary: string }
 
 /** One check's outcome in the last recorded run (status as the runner reports it). */
 export interface CheckRecord {

@@ -1,0 +1,18 @@
+import type { GenericShortcut, ShortcutTemplate, BatteryInput } from './types.js';
+import { scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling } from './workloads.js';
+
+/**
+ * Every generic shortcut template. `dev verify` applies each instance to a lesson on top of its
+ * reference solution: a check must fail. Adding one = a module + a line here.
+ */
+export const TEMPLATES: ShortcutTemplate[] = [scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling];
+
+export const templateIds = () => TEMPLATES.map((t) => t.id);
+
+/** The generic shortcuts of a lesson: every automatic template, the opt-in ones it adds, minus those it skips (with a reason). */
+export function genericShortcuts(input: BatteryInput): GenericShortcut[] {
+  const { add, skip } = input.lesson.battery;
+  return TEMPLATES
+    .filter((t) => (!t.optIn || add.includes(t.id)) && !(t.id in skip))
+    .flatMap((t) => t.instances(input));
+}
