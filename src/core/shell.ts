@@ -23,7 +23,7 @@ export function shellQuote(s: string): string {
  * checkout (by its path), so two checkouts on one machine never run each other's CLI.
  */
 export function commandDir(env: NodeJS.ProcessEnv = process.env, root: string = packageRoot): string {
-  return join(dataRoot(env), 'command', createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12));
+  return join(resolve(dataRoot(env)), 'command', createHash('sha256').update(resolve(root)).digest('hex').slice(0, 12));
 }
 
 /** The command file: it runs this checkout's launcher with the Node.js that wrote it, from wherever the learner is. */

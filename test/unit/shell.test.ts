@@ -56,6 +56,8 @@ describe('kube-seclab env: the learner\'s shell', () => {
     const env = { KUBE_SECLAB_DATA: '/data' };
     expect(commandDir(env, '/a/kube-seclab')).toMatch(/^\/data\/command\/[0-9a-f]{12}$/);
     expect(commandDir(env, '/a/kube-seclab')).not.toBe(commandDir(env, '/b/kube-seclab'));
+    // A relative KUBE_SECLAB_DATA still gives a PATH entry that works from every folder.
+    expect(commandDir({ KUBE_SECLAB_DATA: 'rel/data' }, '/a')).toBe(join(process.cwd(), 'rel', 'data', 'command', commandDir(env, '/a').split('/').pop()!));
   });
 
   it('the line to run from any folder evaluates npx inside the checkout only', () => {
