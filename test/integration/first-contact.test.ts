@@ -72,10 +72,11 @@ describe('kube-seclab in every folder, from this checkout only', () => {
     const subcommands = new Set(lines.map((f) => subcommandOf(f.args, VALUE_OPTIONS).cmd).filter(Boolean));
     expect(subcommands.size).toBeGreaterThanOrEqual(12);
     // Each line as written (arguments passed as words, never run by the shell), with --help.
-    const script = ['command -v kube-seclab >/dev/null || exit 92', ...lines.map((f, i) =>
+    const script = ['printf "@@where=%s\\n" "$(command -v kube-seclab)"', ...lines.map((f, i) =>
       `printf '@@%s\\n' ${i}; kube-seclab ${f.args.map(shellQuote).join(' ')} --help 2>&1; printf '@@rc=%s\\n' $?`)].join('\n');
     const r = await inShell(script);
     expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`@@where=${join(commandDir(env), 'kube-seclab')}\n`);
     const problems: string[] = [];
     for (const [i, f] of lines.entries()) {
       const m = new RegExp(`@@${i}\\n([\\s\\S]*?)@@rc=(\\d+)\\n`).exec(r.stdout);
