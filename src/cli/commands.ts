@@ -73,7 +73,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       else out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. ${SHELL_LINE} ${style.accent(lab.envCommand)}`);
       return EXIT.ok;
     }
-    case 'down': await lab.engine.down(rep); return EXIT.ok;
+    case 'down': await lab.down(rep); return EXIT.ok;
     case 'status': {
       const [st, labs] = await Promise.all([lab.engine.status(), listLabs(env, lab.paths.name)]);
       // Every field the text below shows, by the same names.
