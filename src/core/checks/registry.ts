@@ -25,6 +25,9 @@ import { imageLayers } from './imageLayers.js';
 import { buildContext } from './buildContext.js';
 import { scan } from './scan.js';
 import { sbom } from './sbom.js';
+import { admissionVariants } from './admissionVariants.js';
+import { podSecurityEnforced } from './podSecurityEnforced.js';
+import { podHardening } from './podHardening.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -58,5 +61,8 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     buildContext,
     scan,
     sbom,
+    admissionVariants,
+    podSecurityEnforced,
+    podHardening,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
