@@ -69,11 +69,14 @@ export const bindingExistingNamespaces = template(
 const rules = (o: any): any[] => o.spec?.matchConstraints?.resourceRules ?? [];
 const withRules = (o: any, f: (r: any) => any) => ({ ...o, spec: { ...o.spec, matchConstraints: { ...o.spec.matchConstraints, resourceRules: rules(o).map(f) } } });
 
+/** Resources whose UPDATE a lesson's batteries try (a Service turned into a NodePort; a pod's image changed in place). */
+const updatedResources = (input: BatteryInput): string[] => batteryChecks(input).flatMap((c) => (c.battery === 'node-exposure' ? ['services'] : c.battery.endsWith('images') ? ['pods'] : []));
+
 export const policyCreateOnly = template(
   'policy-create-only',
   'the fix, with the policy matching CREATE only (an existing object changed by an UPDATE is not judged)',
   'ValidatingAdmissionPolicy',
-  (_i, o) => rules(o).some((r) => (r.operations ?? []).some((x: string) => x === 'UPDATE' || x === '*')),
+  (input, o) => rules(o).some((r) => (r.operations ?? []).some((x: string) => x === 'UPDATE' || x === '*') && (r.resources ?? []).some((x: string) => updatedResources(input).includes(x) || x === '*')),
   (o) => `ValidatingAdmissionPolicy ${o.metadata.name} on CREATE only`,
   (o) => withRules(o, (r) => ({ ...r, operations: ['CREATE'] })),
 );

@@ -4,12 +4,12 @@ import type { ScenarioContext } from '../scenarios/apply.js';
 import { sleep } from '../fsutil.js';
 import { COPY_LABEL } from './workloads.js';
 
-/** The namespaces whose every pod a lesson's checks judge (podSecurity or podHardening without a named workload). */
+/** The namespaces whose every pod a lesson's checks hold to a Pod Security level (podSecurity without a named workload). */
 export function judgedNamespaces(input: BatteryInput): string[] {
   const out = new Set<string>();
   for (const c of input.lesson.checks) {
     const p = c.params as { namespace?: string; name?: string };
-    if ((c.type === 'podSecurity' && !p.name) || c.type === 'podHardening') if (p.namespace) out.add(p.namespace);
+    if (c.type === 'podSecurity' && !p.name && p.namespace) out.add(p.namespace);
   }
   return [...out];
 }

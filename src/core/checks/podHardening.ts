@@ -10,11 +10,13 @@ const schema = z.object({
   noServiceAccountToken: z.boolean().optional(),
   /** Every container and init container has these limits (its own, or a LimitRange default of the namespace). */
   limits: z.array(z.enum(['cpu', 'memory'])).optional(),
+  /** No pod on the node's network (hostNetwork) and no container with a hostPort: nothing listens on a node port. */
+  noHostPorts: z.boolean().optional(),
   /** Every pod asks for this RuntimeClass. */
   runtimeClassName: z.string().optional(),
   /** Live pods only, or templates only (default: both). */
   only: z.enum(['pods', 'templates']).optional(),
-}).strict().refine((p) => p.readOnlyRootFilesystem || p.noServiceAccountToken || p.limits?.length || p.runtimeClassName, { message: 'name at least one requirement' });
+}).strict().refine((p) => p.readOnlyRootFilesystem || p.noServiceAccountToken || p.limits?.length || p.runtimeClassName || p.noHostPorts, { message: 'name at least one requirement' });
 type P = z.infer<typeof schema>;
 
 interface Facts {
@@ -34,6 +36,11 @@ export function hardeningProblems(s: PodSpecSource, p: P, f: Facts): string[] {
   const spec = s.spec ?? {};
   if (p.runtimeClassName && spec.runtimeClassName !== p.runtimeClassName) {
     out.push(spec.runtimeClassName ? `it asks for RuntimeClass ${spec.runtimeClassName}, not ${p.runtimeClassName}` : `it has no runtimeClassName: ${p.runtimeClassName} — it runs on the node's default runtime`);
+  }
+  if (p.noHostPorts) {
+    if (spec.hostNetwork) out.push('it runs on the node\'s network (hostNetwork): every port it listens on is open on the node');
+    const hp = containersOf(spec).find(({ c }) => (c.ports ?? []).some((x: any) => x.hostPort));
+    if (hp) out.push(`${hp.where} ${hp.c.name} has hostPort ${(hp.c.ports as any[]).find((x) => x.hostPort).hostPort}: that port is open on the node`);
   }
   if (p.readOnlyRootFilesystem) {
     const rw = containersOf(spec).filter(({ c }) => c.securityContext?.readOnlyRootFilesystem !== true);
@@ -92,7 +99,7 @@ export const podHardening: CheckPrimitive<P> = {
       const more = bad.length > 1 ? ` (and ${bad.length - 1} more: ${bad.slice(1, 4).map((b) => b.s.what).join(', ')})` : '';
       return { passed: false, message: `${bad[0].s.what}: ${bad[0].why.join('; ')}${more}` };
     }
-    const asked = [p.readOnlyRootFilesystem && 'read-only root filesystems', p.noServiceAccountToken && 'no ServiceAccount token', p.limits?.length && `${p.limits.join(' and ')} limits`, p.runtimeClassName && `RuntimeClass ${p.runtimeClassName}`].filter(Boolean).join(', ');
+    const asked = [p.readOnlyRootFilesystem && 'read-only root filesystems', p.noServiceAccountToken && 'no ServiceAccount token', p.limits?.length && `${p.limits.join(' and ')} limits`, p.runtimeClassName && `RuntimeClass ${p.runtimeClassName}`, p.noHostPorts && 'no hostNetwork or hostPort'].filter(Boolean).join(', ');
     const pods = sources.filter((s) => s.live).length;
     return { passed: true, message: `every pod spec in namespace ${p.namespace} (${pods} pod${pods === 1 ? '' : 's'}, ${sources.length - pods} template${sources.length - pods === 1 ? '' : 's'}) has ${asked}` };
   },
