@@ -61,8 +61,23 @@ export async function deleteNow(ctx: ScenarioContext, w: WorkloadRef, name = w.n
   }
 }
 
+/** Admission refuses the Deployment's pods (its ReplicaSet reports FailedCreate): it will never roll out, and that is settled. */
+async function refused(ctx: ScenarioContext, ns: string, name: string): Promise<boolean> {
+  const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns } });
+  if (!d) return false;
+  const rs = await ctx.cluster.list<any>('apps/v1', 'ReplicaSet', ns);
+  return rs.some((r) => r.metadata?.ownerReferences?.some((o: any) => o.uid === d.metadata.uid)
+    && (r.status?.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure' && c.status === 'True'));
+}
+
 async function waitRolledOut(ctx: ScenarioContext, w: WorkloadRef, name = w.name): Promise<void> {
-  if (w.kind === 'Deployment') await waitDeployment(ctx, w.namespace, name, 90_000);
+  if (w.kind === 'Deployment') {
+    const end = Date.now() + 90_000;
+    while (Date.now() < end) {
+      if (await waitDeployment(ctx, w.namespace, name, 2_000)) return;
+      if (await refused(ctx, w.namespace, name)) return;
+    }
+  }
   else {
     const end = Date.now() + 90_000;
     while (Date.now() < end) {

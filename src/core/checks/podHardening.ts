@@ -12,11 +12,13 @@ const schema = z.object({
   limits: z.array(z.enum(['cpu', 'memory'])).optional(),
   /** No pod on the node's network (hostNetwork) and no container with a hostPort: nothing listens on a node port. */
   noHostPorts: z.boolean().optional(),
+  /** Every image (init, regular and ephemeral containers) comes from this registry prefix (with its final slash) and is pinned by digest. */
+  images: z.object({ registry: z.string().endsWith('/'), pinned: z.boolean().default(true) }).strict().optional(),
   /** Every pod asks for this RuntimeClass. */
   runtimeClassName: z.string().optional(),
   /** Live pods only, or templates only (default: both). */
   only: z.enum(['pods', 'templates']).optional(),
-}).strict().refine((p) => p.readOnlyRootFilesystem || p.noServiceAccountToken || p.limits?.length || p.runtimeClassName || p.noHostPorts, { message: 'name at least one requirement' });
+}).strict().refine((p) => p.readOnlyRootFilesystem || p.noServiceAccountToken || p.limits?.length || p.runtimeClassName || p.noHostPorts || p.images, { message: 'name at least one requirement' });
 type P = z.infer<typeof schema>;
 
 interface Facts {
@@ -36,6 +38,10 @@ export function hardeningProblems(s: PodSpecSource, p: P, f: Facts): string[] {
   const spec = s.spec ?? {};
   if (p.runtimeClassName && spec.runtimeClassName !== p.runtimeClassName) {
     out.push(spec.runtimeClassName ? `it asks for RuntimeClass ${spec.runtimeClassName}, not ${p.runtimeClassName}` : `it has no runtimeClassName: ${p.runtimeClassName} — it runs on the node's default runtime`);
+  }
+  if (p.images) {
+    const bad = containersOf(spec).find(({ c }) => !String(c.image).startsWith(p.images!.registry) || (p.images!.pinned && !/@sha256:[0-9a-f]{64}$/.test(String(c.image))));
+    if (bad) out.push(`${bad.where} ${bad.c.name} runs ${bad.c.image}: ${String(bad.c.image).startsWith(p.images.registry) ? 'not pinned by digest' : `not from ${p.images.registry}`}`);
   }
   if (p.noHostPorts) {
     if (spec.hostNetwork) out.push('it runs on the node\'s network (hostNetwork): every port it listens on is open on the node');
@@ -99,7 +105,7 @@ export const podHardening: CheckPrimitive<P> = {
       const more = bad.length > 1 ? ` (and ${bad.length - 1} more: ${bad.slice(1, 4).map((b) => b.s.what).join(', ')})` : '';
       return { passed: false, message: `${bad[0].s.what}: ${bad[0].why.join('; ')}${more}` };
     }
-    const asked = [p.readOnlyRootFilesystem && 'read-only root filesystems', p.noServiceAccountToken && 'no ServiceAccount token', p.limits?.length && `${p.limits.join(' and ')} limits`, p.runtimeClassName && `RuntimeClass ${p.runtimeClassName}`, p.noHostPorts && 'no hostNetwork or hostPort'].filter(Boolean).join(', ');
+    const asked = [p.readOnlyRootFilesystem && 'read-only root filesystems', p.noServiceAccountToken && 'no ServiceAccount token', p.limits?.length && `${p.limits.join(' and ')} limits`, p.runtimeClassName && `RuntimeClass ${p.runtimeClassName}`, p.noHostPorts && 'no hostNetwork or hostPort', p.images && `only images from ${p.images.registry}${p.images.pinned ? ' pinned by digest' : ''}`].filter(Boolean).join(', ');
     const pods = sources.filter((s) => s.live).length;
     return { passed: true, message: `every pod spec in namespace ${p.namespace} (${pods} pod${pods === 1 ? '' : 's'}, ${sources.length - pods} template${sources.length - pods === 1 ? '' : 's'}) has ${asked}` };
   },
