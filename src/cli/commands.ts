@@ -71,7 +71,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       else out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. In your own shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
       return EXIT.ok;
     }
-    case 'down': await lab.engine.down(rep); return EXIT.ok;
+    case 'down': await lab.down(rep); return EXIT.ok;
     case 'status': {
       const [st, labs] = await Promise.all([lab.engine.status(), listLabs(env, lab.paths.name)]);
       if (o.json) { out(JSON.stringify({ ...st, name: lab.paths.name, labs }, null, 2)); return st.healthy ? EXIT.ok : EXIT.failed; }
@@ -134,7 +134,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       if (o.json) out(JSON.stringify(toJson(r)));
       else {
         printResult(r, lab.lesson(r.lesson).title);
-        if (r.passed) out('\n' + lab.lesson(r.lesson).debrief.trim());
+        if (r.passed) out('\n' + await lab.debrief(r.lesson));
         else if (lab.workshop) await (await import('./workshop.js')).printTimeBox(lab, r.lesson);
       }
       return r.unreachable ? EXIT.usage : r.passed ? EXIT.ok : EXIT.failed;
@@ -192,6 +192,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       return results.every((r) => r.ok) && lab.catalogue.problems.length === 0 ? EXIT.ok : EXIT.failed;
     }
     case 'exam': return (await import('./exam.js')).examCommand(lab, args, o, rep);
+    case 'attack': return (await import('./attack.js')).attackCommand(lab, args, o);
     default:
       err(`kube-seclab: unknown command "${cmd}"\n  ${symbols.arrow} see \`kube-seclab --help\``);
       return EXIT.usage;

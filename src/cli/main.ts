@@ -25,6 +25,8 @@ Usage: kube-seclab [command] [options]
   start <lesson>            set up a lesson's insecure scenario and make it current
   check [<lesson>] [--json] [--watch]
                             run the lesson's checks (--watch: again on every change)
+  attack [<lesson>] [--json] run the lesson's attack against the cluster as it is now: watch it work,
+                            fix, watch it fail (exit 0 when it fails, 1 when it still works)
   hint [<lesson>]           the next hint, gentle first
   solution <lesson> [--apply]
                             show (or apply) the reference solution
@@ -116,9 +118,19 @@ export async function main(argv: string[]): Promise<number> {
   return runCommand(cmd, args, o, env, engine, existing);
 }
 
+/** A network-level failure talking to the cluster (refused, reset, timed out), as opposed to a bug. */
+function isClusterTrouble(e: unknown): boolean {
+  const x = e as { code?: unknown; message?: string; cause?: { code?: string } } | undefined;
+  const text = `${typeof x?.code === 'string' ? x.code : ''} ${x?.cause?.code ?? ''} ${x?.message ?? ''}`;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|socket hang up|fetch failed/i.test(text);
+}
+
 export function reportError(e: unknown): number {
   if (e instanceof UserError) {
     err(`${style.error('kube-seclab:', process.stderr)} ${e.message}${e.hint ? `\n  ${symbols.arrow} ${e.hint}` : ''}`);
+  } else if (isClusterTrouble(e)) {
+    // The API server went away mid-command (a component restarting, the cluster stopped): not a bug.
+    err(`${style.error('kube-seclab:', process.stderr)} the lab's cluster stopped answering (${errorMessage(e).split('\n')[0].slice(0, 160)})\n  ${symbols.arrow} it may be restarting a component: \`kube-seclab status\` shows it; run the command again once it is healthy`);
   } else {
     err(`${style.error('kube-seclab: unexpected error:', process.stderr)} ${errorMessage(e).split('\n')[0]}\n  ${symbols.arrow} this is a bug; rerun with KUBE_SECLAB_DEBUG=1 for details and report it with \`kube-seclab doctor\``);
     if (process.env.KUBE_SECLAB_DEBUG) err(String((e as Error)?.stack ?? e));

@@ -28,6 +28,7 @@ import { sbom } from './sbom.js';
 import { admissionVariants } from './admissionVariants.js';
 import { podSecurityEnforced } from './podSecurityEnforced.js';
 import { podHardening } from './podHardening.js';
+import { attack } from './attack.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -64,5 +65,6 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     admissionVariants,
     podSecurityEnforced,
     podHardening,
+    attack,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
