@@ -21,6 +21,11 @@ import { runAttack } from './attacks/runner.js';
 import type { AttackResult, AttackStepResult } from './attacks/types.js';
 import { LabLock, waitingLine } from './lock.js';
 import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
+import { commandDir, envCommand, envScript, writeCommand } from './shell.js';
+import { IDENTITY } from './scope/rename.js';
+
+/** Where the lessons run an app of the workspace: a Deployment, and (for an SBOM) the ConfigMap next to it. */
+export interface AppTarget { namespace: string; name: string; configMap?: string; lesson: string }
 
 export type LessonStatus = 'done' | 'current' | 'todo' | 'unavailable';
 export interface LessonSummary {
@@ -169,6 +174,51 @@ export class Lab {
 
   /** Files the lab hands to the learner on their own machine (a cluster config to review, say). */
   get workspace(): string { return join(this.paths.data, 'workspace'); }
+
+  /**
+   * The line that sets up the learner's own shell, from any folder: kubectl on this lab's cluster
+   * and this checkout's `kube-seclab` on PATH (`eval "$(cd <checkout> && npx kube-seclab env)"`).
+   */
+  get envCommand(): string { return envCommand({ name: this.paths.name }); }
+
+  /**
+   * `kube-seclab env`: write this checkout's `kube-seclab` command into the lab's command folder
+   * and return the shell lines that put it (and the kubeconfig, and this lab's name) in a shell.
+   */
+  async shellEnv(): Promise<{ script: string; command: string }> {
+    const dir = commandDir(this.env);
+    const command = await writeCommand(dir);
+    const script = envScript({
+      kubeconfig: this.engine.kubeconfigPath, commandDir: dir, name: this.paths.name,
+      unsetName: this.env.KUBE_SECLAB_NAME !== undefined,
+      data: this.env.KUBE_SECLAB_DATA ? resolve(this.env.KUBE_SECLAB_DATA) : undefined,
+      workshop: this.workshop ? resolve(this.workshop.file) : undefined,
+    });
+    return { script, command };
+  }
+
+  /**
+   * Where the lessons run the app in workspace folder `path` (from their checks of the Deployment
+   * that runs its build), as named in this lab's cluster; the current lesson's first.
+   */
+  async appTargets(path: string): Promise<AppTarget[]> {
+    const current = (await this.progress.load()).current;
+    const rename = this.engine.shared?.()?.rename ?? IDENTITY;
+    const lessons = [...this.allLessons.lessons].sort((a, b) => Number(b.id === current) - Number(a.id === current));
+    const found = new Map<string, AppTarget>();
+    for (const l of lessons) {
+      for (const c of l.checks) {
+        if (!['deployedBuild', 'scan', 'sbom'].includes(c.type)) continue;
+        const p = c.params as { path?: unknown; namespace?: unknown; name?: unknown; configMap?: unknown };
+        if (p.path !== path || typeof p.namespace !== 'string' || typeof p.name !== 'string') continue;
+        const key = `${p.namespace}/${p.name}`;
+        const t = found.get(key) ?? { namespace: rename.ns(p.namespace), name: p.name, lesson: l.id };
+        if (c.type === 'sbom') t.configMap = typeof p.configMap === 'string' ? p.configMap : `${p.name}-sbom`;
+        found.set(key, t);
+      }
+    }
+    return [...found.values()];
+  }
 
   private assertRunnable(l: Lesson): void {
     if (!this.engine.supports(l.requires)) throw new UserError(`lesson ${l.id} needs the kind engine (a real node); this lab runs on ${this.engine.name}`, 'run `kube-seclab up --engine kind` where Docker is available');

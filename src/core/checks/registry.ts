@@ -29,6 +29,9 @@ import { permissions } from './permissions.js';
 import { secretValues } from './secretValues.js';
 import { secretDelivery } from './secretDelivery.js';
 import { credentialRotated } from './credentialRotated.js';
+import { admissionVariants } from './admissionVariants.js';
+import { podSecurityEnforced } from './podSecurityEnforced.js';
+import { podHardening } from './podHardening.js';
 import { attack } from './attack.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
@@ -67,6 +70,9 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     secretValues,
     secretDelivery,
     credentialRotated,
+    admissionVariants,
+    podSecurityEnforced,
+    podHardening,
     attack,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
