@@ -7,60 +7,100 @@ import { ClusterUnreachableError, GuardError, UserError, errorMessage } from '..
 
 const STEP_TIMEOUT_MS = 20_000;
 
+/** A step that got no answer in its time: the cluster hangs (or is gone), and the steps after it are not tried. */
+class StepTimeout extends ClusterUnreachableError {}
+
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new ClusterUnreachableError(`no answer within ${ms / 1000}s`)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new StepTimeout(`no answer within ${ms / 1000}s`)), ms); })]).finally(() => clearTimeout(t));
 }
 
 /**
+ * How a step ended, for the verdict: it worked; a defence stopped it (it failed, or a step it builds
+ * on was stopped); nobody knows (it errored, or builds on one that did); or this engine cannot run it.
+ */
+type Outcome = 'worked' | 'blocked' | 'unknown' | 'unsupported';
+/** A step's outcome, why, and which step it was decided at (the step itself or one it builds on). */
+interface Decided { outcome: Outcome; why: string; at: string }
+
+/**
  * Run a lesson's attack against the cluster as it is now, step by step, as the attacker would: each
- * step that builds on another runs only if that one worked. The attack succeeded when a goal step did.
+ * step that builds on another runs only if that one worked. The attack succeeded when a goal step did;
+ * it fails only when a defence stopped every goal step this engine can run — a goal step that errored
+ * (the cluster stopped answering, say) proves nothing, and the attack "could not run".
  * Everything it creates is a dry run or a pod it deletes; secret values leave it redacted.
  */
 export async function runAttack(ctx: CheckContext, attack: Attack, opts: { onStep?: (s: AttackStepResult) => void } = {}): Promise<AttackResult> {
   const t0 = performance.now();
   const actx: AttackContext = { ...ctx, vars: new Map() };
   const steps: AttackStepResult[] = [];
-  const status = new Map<string, AttackStepResult['status']>();
+  const outcome = new Map<string, Decided>();
+  /** Set once a step got no answer in its time: the steps after it are not tried (each would wait as long). */
+  let hung: string | undefined;
   for (const s of attack.steps) {
-    const r = await runStep(actx, s, status, attack.goal.includes(s.id));
-    status.set(s.id, r.status);
+    const { result: r, outcome: o, timedOut } = hung
+      ? { result: skipped(s, attack, `not tried: the cluster stopped answering (${hung})`), outcome: { outcome: 'unknown' as const, why: hung, at: s.try }, timedOut: false }
+      : await runStep(actx, s, outcome, attack.goal.includes(s.id));
+    outcome.set(s.id, o);
+    if (timedOut) hung = r.message;
     steps.push(r);
     opts.onStep?.(r);
   }
   const goal = steps.filter((s) => s.goal);
+  const of = (s: AttackStepResult) => outcome.get(s.id)!;
   const won = goal.filter((s) => s.succeeded);
-  const ran = goal.filter((s) => s.status === 'succeeded' || s.status === 'failed');
+  const unknown = goal.filter((s) => of(s).outcome === 'unknown');
+  const blocked = goal.filter((s) => of(s).outcome === 'blocked');
   const base = { lesson: ctx.lessonId, title: attack.title, story: attack.story, engine: ctx.engine.name, steps, durationMs: Math.round(performance.now() - t0) };
   if (won.length) {
     const w = won[0];
     return { ...base, succeeded: true, summary: `${w.title}: ${w.evidence[0] ?? w.message}` };
   }
-  if (!ran.length) {
-    const why = goal.find((s) => s.status === 'error') ?? goal[0];
-    return { ...base, succeeded: false, skipped: why?.message ?? 'no goal step ran', summary: `could not run: ${why?.message ?? 'no goal step ran'}` };
+  if (unknown.length || !blocked.length) {
+    const why = unknown.length ? of(unknown[0]).why : goal.length ? of(goal[0]).why : 'no goal step ran';
+    return { ...base, succeeded: false, skipped: why, summary: `could not run: ${why}` };
   }
-  return { ...base, succeeded: false, summary: `stopped: ${ran[0].title} — ${ran[0].message}` };
+  const stop = blocked.find((s) => s.status === 'failed') ?? blocked[0];
+  return { ...base, succeeded: false, summary: `stopped: ${of(stop).at} — ${of(stop).why}` };
 }
 
-async function runStep(ctx: AttackContext, s: AttackStepSpec, done: Map<string, AttackStepResult['status']>, goal: boolean): Promise<AttackStepResult> {
+function skipped(s: AttackStepSpec, attack: Attack, message: string): AttackStepResult {
+  return { id: s.id, title: s.try, type: s.type, goal: attack.goal.includes(s.id), succeeded: false, status: 'skipped', message, evidence: [], durationMs: 0 };
+}
+
+async function runStep(ctx: AttackContext, s: AttackStepSpec, done: Map<string, Decided>, goal: boolean): Promise<{ result: AttackStepResult; outcome: Decided; timedOut?: boolean }> {
   const base = { id: s.id, title: s.try, type: s.type, goal };
-  const skip = (message: string): AttackStepResult => ({ ...base, succeeded: false, status: 'skipped', message, evidence: [], durationMs: 0 });
-  const missing = s.needs.find((n) => done.get(n) !== 'succeeded');
-  if (missing) return skip(`needs step ${missing}, which did not succeed`);
-  if (!ctx.engine.supports(s.requires)) return skip(`needs a real node and network (the kind engine); this lab runs on ${ctx.engine.name}`);
+  const skip = (message: string, outcome: Outcome, why: string, at = s.try) => ({ result: { ...base, succeeded: false, status: 'skipped' as const, message, evidence: [], durationMs: 0 }, outcome: { outcome, why, at } });
+  // A step that builds on one a defence stopped is stopped too; on one that errored, nobody knows.
+  for (const want of ['unknown', 'unsupported', 'blocked'] as const) {
+    const n = s.needs.find((x) => done.get(x)?.outcome === want);
+    if (n) return skip(`needs step ${n}, which ${want === 'blocked' ? 'was stopped' : want === 'unknown' ? 'could not run' : 'cannot run here'}`, want, done.get(n)!.why, done.get(n)!.at);
+  }
+  if (!ctx.engine.supports(s.requires)) {
+    const m = `needs a real node and network (the kind engine); this lab runs on ${ctx.engine.name}`;
+    return skip(m, 'unsupported', m);
+  }
   const t0 = performance.now();
   try {
     const params = ctx.cluster.rename.value(s.params);
     const out = await withTimeout(s.kind.run(ctx, params), s.kind.timeoutMs?.(params) ?? STEP_TIMEOUT_MS);
     for (const [k, v] of Object.entries(out.vars ?? {})) ctx.vars.set(k, v);
     return {
-      ...base, succeeded: out.succeeded, status: out.succeeded ? 'succeeded' : 'failed', message: out.message,
-      evidence: (out.evidence ?? []).map(showEvidence), note: out.succeeded ? s.next : s.blocked,
-      durationMs: Math.round(performance.now() - t0),
+      result: {
+        ...base, succeeded: out.succeeded, status: out.succeeded ? 'succeeded' : 'failed', message: out.message,
+        evidence: (out.evidence ?? []).map(showEvidence), note: out.succeeded ? s.next : s.blocked,
+        durationMs: Math.round(performance.now() - t0),
+      },
+      outcome: { outcome: out.succeeded ? 'worked' : 'blocked', why: out.message, at: s.try },
     };
   } catch (e) {
-    const info = e instanceof UserError || e instanceof GuardError || e instanceof ClusterUnreachableError ? { message: errorMessage(e) } : apiError(e);
-    return { ...base, succeeded: false, status: 'error', message: info.message, evidence: [], durationMs: Math.round(performance.now() - t0) };
+    const info = e instanceof UserError || e instanceof GuardError || e instanceof ClusterUnreachableError ? { message: errorMessage(e) } : unreachableOr(e);
+    return { result: { ...base, succeeded: false, status: 'error', message: info.message, evidence: [], durationMs: Math.round(performance.now() - t0) }, outcome: { outcome: 'unknown', why: info.message, at: s.try }, timedOut: e instanceof StepTimeout };
   }
+}
+
+/** A network failure reads as the cluster not answering; anything else as the API's own message. */
+function unreachableOr(e: unknown): { message: string } {
+  const info = apiError(e);
+  return { message: info.unreachable ? `cluster unreachable: ${info.message}` : info.message };
 }
