@@ -76,14 +76,15 @@ describe('the verdict of an attack', () => {
   const kind = (plan: Plan): AttackStepKind => ({
     type: 'fake', schema: z.any(), timeoutMs: () => 50,
     async run() {
-      if (plan === 'throws') throw new Error('Internal error occurred: etcdserver: request timed out');
+      if (plan === 'throws') throw new Error('Internal error occurred: failed calling webhook "policy.example.com"');
       if (plan === 'unreachable') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
       if (plan === 'hangs') return new Promise<never>(() => {});
       return plan === 'works' ? { succeeded: true, message: 'GET → 200 OK', evidence: [{ label: 'apiKey', value: 'sk_live_do_not_leak_me', secret: true }] } : { succeeded: false, message: 'GET → 403 Forbidden' };
     },
   });
   const step = (id: string, plan: Plan, o: { needs?: string[]; requires?: 'api' | 'kind' } = {}): AttackStepSpec => ({ id, try: `try ${id}`, needs: o.needs ?? [], type: 'fake', params: {}, kind: kind(plan), requires: o.requires ?? 'api' });
-  const ctx = { cluster: { rename: { value: (v: unknown) => v } }, engine: { name: 'local', supports: (r: string) => r === 'api' }, lessonId: 'l', lessonDir: '/x', workspace: '/w' } as unknown as CheckContext;
+  // The runner probes the API server after an unreachable step: here it never answers.
+  const ctx = { cluster: { rename: { value: (v: unknown) => v }, guard: { ensure: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:6443'); } } }, engine: { name: 'local', supports: (r: string) => r === 'api' }, lessonId: 'l', lessonDir: '/x', workspace: '/w' } as unknown as CheckContext;
   const run = (steps: AttackStepSpec[], goal: string[]) => runAttack(ctx, { dir: '/x', title: 'T', story: 'S', goal, steps, requires: 'api' } as Attack);
 
   it('works when a goal step works, and shows only the redacted value', async () => {
@@ -108,13 +109,17 @@ describe('the verdict of an attack', () => {
     for (const plan of ['throws', 'unreachable'] as const) {
       const r = await run([step('tok', 'works'), step('read', 'blocked', { needs: ['tok'] }), step('bind', plan, { needs: ['tok'] })], ['read', 'bind']);
       expect(r.succeeded).toBe(false);
-      expect(r.skipped).toMatch(plan === 'throws' ? /etcdserver: request timed out/ : /^cluster unreachable: connect ECONNREFUSED/);
+      expect(r.skipped).toMatch(plan === 'throws' ? /^Internal error occurred: failed calling webhook/ : /^cluster unreachable: connect ECONNREFUSED/);
       expect(r.summary).toMatch(/^could not run: /);
     }
     // The step every goal builds on errored: nothing is known about them.
-    const r = await run([step('tok', 'unreachable'), step('read', 'works', { needs: ['tok'] })], ['read']);
-    expect(r.skipped).toMatch(/^cluster unreachable/);
+    let r = await run([step('tok', 'throws'), step('read', 'works', { needs: ['tok'] })], ['read']);
+    expect(r.skipped).toMatch(/failed calling webhook/);
     expect(r.steps[1]).toMatchObject({ status: 'skipped', message: 'needs step tok, which could not run' });
+    // The cluster is gone (here: it does not answer the runner's probe either): the rest is not tried.
+    r = await run([step('tok', 'unreachable'), step('other', 'works'), step('read', 'works', { needs: ['tok'] })], ['other', 'read']);
+    expect(r.skipped).toMatch(/^cluster unreachable/);
+    expect(r.steps.slice(1).map((s) => s.message)).toEqual([expect.stringMatching(/^not tried: the cluster stopped answering/), expect.stringMatching(/^not tried/)]);
   });
 
   it('stops trying once a step gets no answer in its time (each would wait as long)', async () => {

@@ -2,17 +2,16 @@ import type { CheckContext } from '../checks/types.js';
 import type { Attack, AttackStepSpec } from './loader.js';
 import type { AttackResult, AttackStepResult, AttackContext } from './types.js';
 import { showEvidence } from './redact.js';
+import { apiRequest } from './request.js';
 import { apiError } from '../kube/errors.js';
 import { ClusterUnreachableError, GuardError, UserError, errorMessage } from '../errors.js';
 
 const STEP_TIMEOUT_MS = 20_000;
 
-/** A step that got no answer in its time: the cluster hangs (or is gone), and the steps after it are not tried. */
-class StepTimeout extends ClusterUnreachableError {}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new StepTimeout(`no answer within ${ms / 1000}s`)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new ClusterUnreachableError(`no answer within ${ms / 1000}s`)), ms); })]).finally(() => clearTimeout(t));
 }
 
 /**
@@ -35,14 +34,15 @@ export async function runAttack(ctx: CheckContext, attack: Attack, opts: { onSte
   const actx: AttackContext = { ...ctx, vars: new Map() };
   const steps: AttackStepResult[] = [];
   const outcome = new Map<string, Decided>();
-  /** Set once a step got no answer in its time: the steps after it are not tried (each would wait as long). */
+  /** Set once the API server stops answering: the steps after it are not tried (each would wait its whole time out). */
   let hung: string | undefined;
   for (const s of attack.steps) {
-    const { result: r, outcome: o, timedOut } = hung
-      ? { result: skipped(s, attack, `not tried: the cluster stopped answering (${hung})`), outcome: { outcome: 'unknown' as const, why: hung, at: s.try }, timedOut: false }
+    const { result: r, outcome: o } = hung
+      ? { result: skipped(s, attack, `not tried: the cluster stopped answering (${hung})`), outcome: { outcome: 'unknown' as const, why: hung, at: s.try } }
       : await runStep(actx, s, outcome, attack.goal.includes(s.id));
     outcome.set(s.id, o);
-    if (timedOut) hung = r.message;
+    // A step found the cluster unreachable: the API server itself, or only what that step talks to (etcd's port, say)?
+    if (r.status === 'error' && /^cluster unreachable/.test(r.message) && !(await apiAnswers(ctx))) hung = r.message;
     steps.push(r);
     opts.onStep?.(r);
   }
@@ -64,11 +64,21 @@ export async function runAttack(ctx: CheckContext, attack: Attack, opts: { onSte
   return { ...base, succeeded: false, summary: `stopped: ${of(stop).at} — ${of(stop).why}` };
 }
 
+/** Whether the API server answers at all (any HTTP status) within 3 s. */
+async function apiAnswers(ctx: CheckContext): Promise<boolean> {
+  try {
+    await withTimeout(apiRequest(ctx.cluster, { anonymous: true }, 'GET', '/livez', undefined, { timeoutMs: 3000 }), 3500);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function skipped(s: AttackStepSpec, attack: Attack, message: string): AttackStepResult {
   return { id: s.id, title: s.try, type: s.type, goal: attack.goal.includes(s.id), succeeded: false, status: 'skipped', message, evidence: [], durationMs: 0 };
 }
 
-async function runStep(ctx: AttackContext, s: AttackStepSpec, done: Map<string, Decided>, goal: boolean): Promise<{ result: AttackStepResult; outcome: Decided; timedOut?: boolean }> {
+async function runStep(ctx: AttackContext, s: AttackStepSpec, done: Map<string, Decided>, goal: boolean): Promise<{ result: AttackStepResult; outcome: Decided }> {
   const base = { id: s.id, title: s.try, type: s.type, goal };
   const skip = (message: string, outcome: Outcome, why: string, at = s.try) => ({ result: { ...base, succeeded: false, status: 'skipped' as const, message, evidence: [], durationMs: 0 }, outcome: { outcome, why, at } });
   // A step that builds on one a defence stopped is stopped too; on one that errored, nobody knows.
@@ -95,7 +105,7 @@ async function runStep(ctx: AttackContext, s: AttackStepSpec, done: Map<string, 
     };
   } catch (e) {
     const info = e instanceof UserError || e instanceof GuardError || e instanceof ClusterUnreachableError ? { message: errorMessage(e) } : unreachableOr(e);
-    return { result: { ...base, succeeded: false, status: 'error', message: info.message, evidence: [], durationMs: Math.round(performance.now() - t0) }, outcome: { outcome: 'unknown', why: info.message, at: s.try }, timedOut: e instanceof StepTimeout };
+    return { result: { ...base, succeeded: false, status: 'error', message: info.message, evidence: [], durationMs: Math.round(performance.now() - t0) }, outcome: { outcome: 'unknown', why: info.message, at: s.try } };
   }
 }
 
