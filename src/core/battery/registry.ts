@@ -1,11 +1,17 @@
 import type { GenericShortcut, ShortcutTemplate, BatteryInput } from './types.js';
 import { scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling } from './workloads.js';
+import { privilegedPod, insecureCronJob, privilegedEphemeral } from './podSecurity.js';
+import { bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral } from './admission.js';
 
 /**
  * Every generic shortcut template. `dev verify` applies each instance to a lesson on top of its
  * reference solution: a check must fail. Adding one = a module + a line here.
  */
-export const TEMPLATES: ShortcutTemplate[] = [scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling];
+export const TEMPLATES: ShortcutTemplate[] = [
+  scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling,
+  privilegedPod, insecureCronJob, privilegedEphemeral,
+  bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral,
+];
 
 export const templateIds = () => TEMPLATES.map((t) => t.id);
 

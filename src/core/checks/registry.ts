@@ -25,6 +25,9 @@ import { imageLayers } from './imageLayers.js';
 import { buildContext } from './buildContext.js';
 import { scan } from './scan.js';
 import { sbom } from './sbom.js';
+import { admissionVariants } from './admissionVariants.js';
+import { podSecurityEnforced } from './podSecurityEnforced.js';
+import { podHardening } from './podHardening.js';
 import { attack } from './attack.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
@@ -59,6 +62,9 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     buildContext,
     scan,
     sbom,
+    admissionVariants,
+    podSecurityEnforced,
+    podHardening,
     attack,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
