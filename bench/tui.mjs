@@ -18,7 +18,8 @@
  *
  * Data dir: a new temporary one (its cluster is removed at the end). With --no-first-run (or
  * $KUBE_SECLAB_DATA set) the cluster is brought up first (`kube-seclab up`, not timed) and only the
- * warm-start figures are printed. Options: --runs N, --lesson ID, --idle SECONDS, --keep, --build.
+ * warm-start figures are printed; --first-run-only skips them. Options: --runs N, --lesson ID, --idle SECONDS,
+ * --keep, --build.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,8 +30,9 @@ import { parseArgs } from 'node:util';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'kube-seclab.js');
+const W = 46;
 const GOALS = { firstFrameMs: 400, rssMb: 150, cpuPct: 3 };
-const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '7' }, lesson: { type: 'string', default: 'rbac-least-privilege' }, idle: { type: 'string', default: '45' }, keep: { type: 'boolean' }, build: { type: 'boolean' }, 'no-first-run': { type: 'boolean' } } });
+const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '7' }, lesson: { type: 'string', default: 'rbac-least-privilege' }, idle: { type: 'string', default: '45' }, keep: { type: 'boolean' }, build: { type: 'boolean' }, 'first-run-only': { type: 'boolean' }, 'no-first-run': { type: 'boolean' } } });
 
 if (!existsSync(join(ROOT, 'dist', 'ui', 'app.js'))) {
   console.error('bench:tui: build first (`npm run build`)');
@@ -162,6 +164,28 @@ function rssOf(pid) {
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
 }
 
+/** The first run's figures side by side, with the goals; true when one misses its goal. */
+function printFirst(first) {
+  const line = (name, v, unit, goal, extra = '') => console.log(`${name.padEnd(W)} ${v.toFixed(1).padStart(6)} ${unit.padEnd(7)}${goal !== undefined ? `goal <= ${goal} ${unit}`.padEnd(20) + (v <= goal ? 'PASS' : 'FAIL') : ''.padEnd(24)}${extra ? `   ${extra}` : ''}`);
+  console.log(`\nfirst run (empty data dir, cluster provisioned by the TUI; spawn → Home ${first.toHome.toFixed(0)} s)`);
+  const tasks = first.lastTasks.split('\n').filter((l) => /^\s+[✓✗•⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/.test(l)).map((l) => l.trimEnd());
+  if (tasks.length) console.log(`  the task list as last seen while provisioning:\n${tasks.map((l) => `    ${l}`).join('\n')}`);
+  line('  CPU while provisioning', first.provisioning.pct, '% core', GOALS.cpuPct, `${first.provisioning.cpu.toFixed(2)} s CPU in ${first.provisioning.wall.toFixed(0)} s; load ${first.provisioning.load}`);
+  // The steps where the TUI only waits for other processes (the API server, the controllers, a build).
+  const waiting = [...first.steps].filter(([name]) => /^Wait |^Find the Kubernetes binaries/.test(name));
+  const w = waiting.reduce((a, [, v]) => ({ cpu: a.cpu + v.cpu, wall: a.wall + v.wall }), { cpu: 0, wall: 0 });
+  if (w.wall > 0) line('  CPU in the waiting steps (Wait …, Find …)', (100 * w.cpu) / w.wall, '% core', GOALS.cpuPct, `${w.cpu.toFixed(2)} s CPU in ${w.wall.toFixed(0)} s`);
+  console.log('    per step (CPU of the TUI process while the step was running):');
+  for (const [name, v] of first.steps) console.log(`      ${name.slice(0, 58).padEnd(58)} ${v.cpu.toFixed(2).padStart(6)} s CPU in ${v.wall.toFixed(1).padStart(5)} s  ${(v.wall ? (100 * v.cpu) / v.wall : 0).toFixed(1).padStart(5)} %`);
+  line(`  CPU idle on the lesson, watch on`, first.idle.pct, '% core', GOALS.cpuPct, `${first.idle.cpu.toFixed(2)} s CPU in ${first.idle.wall.toFixed(0)} s; load ${first.idle.load}`);
+  line('  RSS at the end (VmRSS)', first.mem.rssMb, 'MB', GOALS.rssMb);
+  line('  peak RSS (VmHWM)', first.mem.hwmMb, 'MB', GOALS.rssMb);
+  line('  whole first run, spawn → end', first.total.pct, '% core', undefined, `${first.total.cpu.toFixed(1)} s CPU in ${first.total.wall.toFixed(0)} s`);
+  const lost = !first.screen.includes('● watching');
+  if (lost) console.log('  (the lesson screen no longer showed "● watching" at the end)');
+  return lost || [first.provisioning.pct, first.idle.pct, w.wall > 0 ? (100 * w.cpu) / w.wall : 0].some((v) => v > GOALS.cpuPct) || [first.mem.rssMb, first.mem.hwmMb].some((v) => v > GOALS.rssMb);
+}
+
 let failed = false;
 try {
   console.log(`bench:tui — data ${data}`);
@@ -180,6 +204,9 @@ try {
     const up = spawnSync(process.execPath, [BIN, 'up'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     if (up.status !== 0) throw new Error('`kube-seclab up` failed');
   }
+  if (first && opt['first-run-only']) {
+    failed = printFirst(first);
+  } else {
   const runs = Math.max(1, Number(opt.runs));
   const starts = {};
   for (const entry of Object.keys(ENTRIES)) {
@@ -210,7 +237,6 @@ try {
   const refMem = rssOf(ref.pid);
   ref.kill('SIGINT');
 
-  const W = 46;
   const row = (name, value, goal, unit) => console.log(`${name.padEnd(W)} ${value.toFixed(0).padStart(6)} ${unit}${goal ? `   goal <= ${goal} ${unit}   ${value <= goal ? 'ok' : 'OVER'}` : ''}`);
   console.log(`\nwarm start (cluster already up): median of ${runs} cold starts each (after one warm-up); load average ${loadavg()}`);
   for (const [entry, rs] of Object.entries(starts)) {
@@ -225,24 +251,7 @@ try {
   row('peak RSS (VmHWM)', mem.hwmMb, 0, 'MB');
   row('reference: `check --watch` (no UI), VmRSS', refMem.rssMb, 0, 'MB');
   failed = median(starts.binary.map((r) => r.first)) > GOALS.firstFrameMs || mem.rssMb > GOALS.rssMb;
-  if (first) {
-    const line = (name, v, unit, goal, extra = '') => console.log(`${name.padEnd(W)} ${v.toFixed(1).padStart(6)} ${unit.padEnd(7)}${goal !== undefined ? `goal <= ${goal} ${unit}`.padEnd(20) + (v <= goal ? 'PASS' : 'FAIL') : ''.padEnd(24)}${extra ? `   ${extra}` : ''}`);
-    console.log(`\nfirst run (empty data dir, cluster provisioned by the TUI; spawn → Home ${first.toHome.toFixed(0)} s)`);
-    const tasks = first.lastTasks.split('\n').filter((l) => /^\s+[✓✗•⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/.test(l)).map((l) => l.trimEnd());
-    if (tasks.length) console.log(`  the task list as last seen while provisioning:\n${tasks.map((l) => `    ${l}`).join('\n')}`);
-    line('  CPU while provisioning', first.provisioning.pct, '% core', GOALS.cpuPct, `${first.provisioning.cpu.toFixed(2)} s CPU in ${first.provisioning.wall.toFixed(0)} s; load ${first.provisioning.load}`);
-    // The steps where the TUI only waits for other processes (the API server, the controllers, a build).
-    const waiting = [...first.steps].filter(([name]) => /^Wait |^Find the Kubernetes binaries/.test(name));
-    const w = waiting.reduce((a, [, v]) => ({ cpu: a.cpu + v.cpu, wall: a.wall + v.wall }), { cpu: 0, wall: 0 });
-    if (w.wall > 0) line('  CPU in the waiting steps (Wait …, Find …)', (100 * w.cpu) / w.wall, '% core', GOALS.cpuPct, `${w.cpu.toFixed(2)} s CPU in ${w.wall.toFixed(0)} s`);
-    console.log('    per step (CPU of the TUI process while the step was running):');
-    for (const [name, v] of first.steps) console.log(`      ${name.slice(0, 58).padEnd(58)} ${v.cpu.toFixed(2).padStart(6)} s CPU in ${v.wall.toFixed(1).padStart(5)} s  ${(v.wall ? (100 * v.cpu) / v.wall : 0).toFixed(1).padStart(5)} %`);
-    line(`  CPU idle on the lesson, watch on`, first.idle.pct, '% core', GOALS.cpuPct, `${first.idle.cpu.toFixed(2)} s CPU in ${first.idle.wall.toFixed(0)} s; load ${first.idle.load}`);
-    line('  RSS at the end (VmRSS)', first.mem.rssMb, 'MB', GOALS.rssMb);
-    line('  peak RSS (VmHWM)', first.mem.hwmMb, 'MB', GOALS.rssMb);
-    line('  whole first run, spawn → end', first.total.pct, '% core', undefined, `${first.total.cpu.toFixed(1)} s CPU in ${first.total.wall.toFixed(0)} s`);
-    if (!first.screen.includes('● watching')) { console.log('  (the lesson screen no longer showed "● watching" at the end)'); failed = true; }
-    failed ||= [first.provisioning.pct, first.idle.pct, w.wall > 0 ? (100 * w.cpu) / w.wall : 0].some((v) => v > GOALS.cpuPct) || [first.mem.rssMb, first.mem.hwmMb].some((v) => v > GOALS.rssMb);
+  if (first) failed = printFirst(first) || failed;
   }
 } catch (e) {
   console.error(`bench:tui: ${e.message}`);
