@@ -144,7 +144,8 @@ async function firstRun(session) {
     c = c1; t = t1;
     if (x.includes('ctrl+c stops')) lastTasks = x;
     const running = /^\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (.+?)\s+\d+(?:\.\d)?s\b|^\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (.+?)\s+\d+m\d\ds\b/m.exec(x);
-    if (running) step = (running[1] ?? running[2]).trim();
+    // No step running: between steps, or after the last one (the TUI loads the lessons and draws Home).
+    step = running ? (running[1] ?? running[2]).trim() : '(no step running: between steps / loading the lessons)';
     return x.includes('j/k move');
   }, 30 * 60_000, 'the Home screen after provisioning', 250);
   const provisioning = { ...prov(), load: loadavg() };
