@@ -1,11 +1,15 @@
 import type { GenericShortcut, ShortcutTemplate, BatteryInput } from './types.js';
 import { scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling } from './workloads.js';
+import { netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhere } from './network.js';
 
 /**
  * Every generic shortcut template. `dev verify` applies each instance to a lesson on top of its
  * reference solution: a check must fail. Adding one = a module + a line here.
  */
-export const TEMPLATES: ShortcutTemplate[] = [scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling];
+export const TEMPLATES: ShortcutTemplate[] = [
+  scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling,
+  netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhere,
+];
 
 export const templateIds = () => TEMPLATES.map((t) => t.id);
 

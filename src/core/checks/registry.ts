@@ -4,7 +4,7 @@ import { admission } from './admission.js';
 import { object, objects } from './object.js';
 import { workload } from './workload.js';
 import { podSecurity } from './podSecurity.js';
-import { networkConnection, networkIsolation } from './networkPolicy.js';
+import { networkConnection, networkIsolation, networkReach } from './networkPolicy.js';
 import { etcdEncrypted } from './etcd.js';
 import { controlPlaneFlag, nodeFile } from './controlPlane.js';
 import { unauthenticated } from './unauthenticated.js';
@@ -37,6 +37,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     podSecurity,
     networkConnection,
     networkIsolation,
+    networkReach,
     etcdEncrypted,
     controlPlaneFlag,
     nodeFile,
