@@ -19,6 +19,9 @@ export interface VerifyOptions {
   onStep?: (s: VerifyStep) => void;
 }
 
+/** How many times a probe check is read on the unsolved and on the solved state (all readings must agree). */
+export const STABLE_READINGS = 5;
+
 const failing = (r: LessonResult) => r.checks.filter((c) => c.status === 'failed').map((c) => `${c.id}: ${c.message}`);
 const summary = (r: LessonResult) => failing(r).join('; ') || r.checks.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${c.id}: ${c.message}`).join('; ') || 'no check ran';
 
@@ -73,6 +76,29 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     return r;
   };
   /**
+   * Checks that judge a real network (probes: a pod that connects, an exploit replayed) can depend on
+   * timing; a verdict that changes between identical runs is wrong in one of them. On an engine that
+   * runs them, they are read `STABLE_READINGS` times in all (`first` is one) and must agree each time.
+   */
+  const probeIds = lesson.checks.filter((c) => c.type === 'probe' && lab.engine.supports(c.requires) && onThisEngine(c)).map((c) => c.id);
+  const stable = async (state: string, first: LessonResult): Promise<[boolean, string]> => {
+    const readings: LessonResult[] = [first];
+    while (readings.length < STABLE_READINGS) readings.push(await lab.check(id, { record: false, only: probeIds }));
+    const flips: string[] = [];
+    for (const pid of probeIds) {
+      const seen = readings.map((r) => r.checks.find((c) => c.id === pid));
+      const statuses = seen.map((c) => c?.status ?? 'missing');
+      if (new Set(statuses).size > 1) {
+        const odd = seen.find((c) => c?.status !== statuses[0]);
+        flips.push(`${pid}: ${statuses.join(', ')} (e.g. ${odd?.message ?? 'no reading'})`);
+      }
+    }
+    if (flips.length) return [false, `on the ${state} state, ${flips.length} probe verdict(s) changed between ${STABLE_READINGS} identical readings: ${flips.join('; ')}`];
+    const passing = probeIds.filter((pid) => first.checks.find((c) => c.id === pid)?.status === 'passed').length;
+    return [true, `${probeIds.length} probe check(s), ${STABLE_READINGS} readings on the ${state} state: the same verdicts each time (${passing} pass, ${probeIds.length - passing} do not)`];
+  };
+
+  /**
    * A wrong fix is caught when a check fails and keeps failing: two failing readings in a row. Two
    * passing readings in a row mean it is not (one can be an admission policy the API server has not
    * dropped yet); the readings go on for `settleMs`, and past it while they pass.
@@ -96,18 +122,23 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   const run = async () => {
     let unsolved: KubernetesObject[] = [];
     if (!await step('reset', async () => { await lab.reset(id); return [true, 'scenario applied']; })) return;
+    let reading: LessonResult | undefined;
     if (!await step('unsolved fails', async () => {
       const r = await check();
+      reading = r;
       if (r.unreachable) return [false, 'cluster unreachable'];
       unsolved = await unsolvedWorkloads(lab, id);
       const f = failing(r);
       return f.length ? [true, `${f.length} check(s) fail, e.g. ${f[0]}`] : [false, 'every check passes on the insecure scenario'];
     })) return;
+    if (probeIds.length && !await step('probes stable on the unsolved state', () => stable('unsolved', reading!))) return;
     if (!await step('solution passes', async () => {
       await lab.solution(id, { apply: true });
       const r = await untilPass(solutionTimeout);
+      reading = r;
       return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass`] : [false, summary(r)];
     })) return;
+    if (probeIds.length && !await step('probes stable on the solved state', () => stable('solved', reading!))) return;
 
     // The generic battery, each on top of the solved state and undone after; should an undo not bring
     // the solved state back, the next one starts from a fresh reset + solution.

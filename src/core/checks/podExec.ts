@@ -51,7 +51,7 @@ async function pickPod(ctx: CheckContext, p: P): Promise<{ pod?: any; why?: stri
 }
 
 /** Run the command in the pod through the API server (pods/exec over a websocket): its exit code and output. */
-async function execIn(ctx: CheckContext, pod: any, container: string, command: string[], timeoutMs: number): Promise<{ exitCode: number; out: string; error?: string }> {
+export async function execIn(ctx: CheckContext, pod: any, container: string, command: string[], timeoutMs: number): Promise<{ exitCode: number; out: string; error?: string }> {
   await ctx.cluster.guard.ensure(); // exec is as powerful as a write: only on the lab's own cluster
   let out = '';
   const sink = () => new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
