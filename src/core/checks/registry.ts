@@ -25,6 +25,7 @@ import { imageLayers } from './imageLayers.js';
 import { buildContext } from './buildContext.js';
 import { scan } from './scan.js';
 import { sbom } from './sbom.js';
+import { containerStart } from './containerStart.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -59,5 +60,6 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     buildContext,
     scan,
     sbom,
+    containerStart,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
