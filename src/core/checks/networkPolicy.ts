@@ -50,17 +50,22 @@ function namedPorts(spec: any): Map<string, { port: number; protocol: Proto }[]>
   return m;
 }
 
-const worlds = new WeakMap<object, { at: number; key: string; world: Promise<World> }>();
+const worlds = new WeakMap<object, Map<string, Promise<World>>>();
 
-/** The world, read once for all the checks of one run (they start together); at most a second old. */
+/**
+ * The world, read once for all the checks of one run: they share the run's context object (a new
+ * one per run), so a later run never sees an earlier run's reading.
+ */
 function world(ctx: CheckContext, scopeNs: string[]): Promise<World> {
   // Everything the lab may read is read, whatever the check: one read serves them all (confined: only the scope's).
   const key = ctx.cluster.rename.active ? [...scopeNs].sort().join(',') : '*';
-  const hit = worlds.get(ctx.cluster);
-  if (hit && hit.key === key && Date.now() - hit.at < 1000) return hit.world;
+  const mine = worlds.get(ctx) ?? new Map<string, Promise<World>>();
+  worlds.set(ctx, mine);
+  const hit = mine.get(key);
+  if (hit) return hit;
   const w = readWorld(ctx, scopeNs);
-  worlds.set(ctx.cluster, { at: Date.now(), key, world: w });
-  w.catch(() => worlds.delete(ctx.cluster));
+  mine.set(key, w);
+  w.catch(() => mine.delete(key));
   return w;
 }
 
@@ -361,11 +366,23 @@ export const networkReach: CheckPrimitive<Reach> = {
     // New pods, with every label set in use, in the namespace (a tier's labels make that tier; the rest
     // are others) and in every other namespace there is (another team's, a system one): their owners
     // can start pods, and name their ports anything.
+    // The named ports of a new pod: someone else's pod can name any port anything — but one that is a
+    // tier, or one of the allowed paths' pods, stands for that tier or those pods: it gets their ports.
+    const portsFor = (ns: string, labels: Labels): PodRef['namedPorts'] => {
+      const tier = ns === p.namespace ? [...tiers.values()].find((t) => matches(t.selector, labels)) : undefined;
+      if (tier) return tier.pod.namedPorts;
+      const ends = pathPods.filter((e) => e.namespace === ns && matches({ matchLabels: e.podLabels ?? {} }, labels));
+      if (!ends.length) return 'any';
+      const m = new Map<string, { port: number; protocol: Proto }[]>();
+      for (const r of real) {
+        if (r.namespace !== ns || !ends.some((e) => matches({ matchLabels: e.podLabels ?? {} }, r.labels)) || r.namedPorts === 'any') continue;
+        for (const [k, v] of r.namedPorts) m.set(k, [...(m.get(k) ?? []), ...v]);
+      }
+      return m;
+    };
     for (const ns of new Set([p.namespace, ...w.namespaces.keys(), ...pathPods.map((e) => e.namespace)])) {
       for (const labels of labelSets.values()) {
-        // A new pod with a tier's labels is that tier to every policy: judged with the tier's ports.
-        const tier = ns === p.namespace ? [...tiers.values()].find((t) => matches(t.selector, labels)) : undefined;
-        made.push({ namespace: ns, nsLabels: nsLabelsOf(w, ns), labels, namedPorts: tier ? tier.pod.namedPorts : 'any', made: true,
+        made.push({ namespace: ns, nsLabels: nsLabelsOf(w, ns), labels, namedPorts: portsFor(ns, labels), made: true,
           name: Object.keys(labels).length ? `a new pod labelled ${labelText(labels)} in ${ns}` : `a new pod without labels in ${ns}` });
       }
     }

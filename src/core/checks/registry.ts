@@ -26,6 +26,7 @@ import { buildContext } from './buildContext.js';
 import { scan } from './scan.js';
 import { sbom } from './sbom.js';
 import { containerStart } from './containerStart.js';
+import { podTokens } from './podTokens.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -61,5 +62,6 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     scan,
     sbom,
     containerStart,
+    podTokens,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );
