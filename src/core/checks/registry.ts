@@ -27,6 +27,7 @@ import { scan } from './scan.js';
 import { sbom } from './sbom.js';
 import { containerStart } from './containerStart.js';
 import { podTokens } from './podTokens.js';
+import { secretRotated } from './secretRotated.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -63,5 +64,6 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     sbom,
     containerStart,
     podTokens,
+    secretRotated,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );

@@ -1,5 +1,5 @@
 import { readdir, readFile, mkdir, rm, cp } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { workspaceFile } from '../workspace.js';
@@ -177,6 +177,15 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
     } else if ('rewrite' in s) {
       const items = await ctx.cluster.list(s.rewrite.apiVersion, s.rewrite.kind, s.rewrite.namespace);
       for (const o of items) await ctx.cluster.replace(o);
+    } else if ('rotateSecret' in s) {
+      const value = s.rotateSecret.prefix + randomBytes(s.rotateSecret.bytes).toString('hex');
+      for (const t of s.rotateSecret.into) {
+        const cur = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace } });
+        if (cur) await ctx.cluster.mergePatch({ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, data: { [t.key]: Buffer.from(value).toString('base64') } } as KubernetesObject);
+        else await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, type: 'Opaque', data: { [t.key]: Buffer.from(value).toString('base64') } } as KubernetesObject], lessonId);
+      }
+      // The API keeps times in whole seconds: what is restarted next starts in a later second than the change.
+      await sleep(1000 - (Date.now() % 1000) + 20);
     } else if ('wait' in s) {
       await waitDeployment(ctx, s.wait.namespace, s.wait.name, s.wait.timeoutSeconds * 1000);
     }
