@@ -197,7 +197,19 @@ async function scan(o, opts = {}) {
         }
       }
     }
-    if (!hits) r.passed.push(`${2 * traversalPayloads('').length} traversal payloads in ${t.path}?${t.param}= stayed in the app's folder`);
+    // A name that leaves its folder and comes back (`x/../NAME`): an app that follows ../ serves the
+    // normal document for it, whatever words it refuses on the way to /etc or /proc.
+    const normal = await get(urlFor(base, t, t.value), `GET ${t.path}?${t.param}=${t.value}`);
+    if (!normal.error && normal.status < 400) {
+      for (const p of [`kube-seclab-no-such-folder/../${t.value}`, `kube-seclab-no-such-folder%2f..%2f${t.value}`]) {
+        const res = await get(urlFor(base, t, p), `GET ${t.path}?${t.param}=${p}`);
+        if (!res.error && res.status < 400 && res.body === normal.body) {
+          hits++;
+          r.findings.push({ test: 'traversal', title: `path traversal in ${t.path}?${t.param}=`, request: `GET ${t.path}?${t.param}=${p}`, evidence: `HTTP ${res.status}: the same document as ${t.param}=${t.value} — the app follows ../ out of a folder and back` });
+        }
+      }
+    }
+    if (!hits) r.passed.push(`${2 * traversalPayloads('').length + 2} traversal payloads in ${t.path}?${t.param}= stayed in the app's folder`);
   }
 
   if (o.debug) {
