@@ -67,6 +67,10 @@ export const stepSchema = z.union([
     sbom: z.object({
       path: workspacePath,
       publish: z.object({ namespace: z.string(), name: z.string() }).strict(),
+      /** An SBOM file of the fix folder to publish instead (one another tool made, e.g. cyclonedx-npm). */
+      file: z.string().optional(),
+      /** The ConfigMap key (default sbom.cdx.json): `kubectl create configmap --from-file=FILE` names it after the file. */
+      key: z.string().optional(),
     }).strict(),
   }).strict(),
   z.object({

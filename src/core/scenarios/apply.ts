@@ -166,7 +166,7 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       const rec = await buildApp({ engine: ctx.engine, workspace: ctx.workspace, path: s.build.path });
       if (s.build.deploy) await deployImage(ctx, s.build.deploy, rec.image);
     } else if ('sbom' in s) {
-      await publishSbom(ctx, s.sbom.path, s.sbom.publish, lessonId);
+      await publishSbom(ctx, s.sbom.path, s.sbom.publish, lessonId, { file: s.sbom.file ? join(dir, s.sbom.file) : undefined, key: s.sbom.key });
     } else if ('sign' in s) {
       await signDeploymentImage(ctx, s.sign);
     } else if ('manifest' in s) {
@@ -193,15 +193,15 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
 }
 
 /** The `sbom` step: a CycloneDX SBOM of a workspace app, published as a ConfigMap annotated with the digest of its build. */
-async function publishSbom(ctx: ScenarioContext, path: string, to: { namespace: string; name: string }, lessonId: string): Promise<void> {
+async function publishSbom(ctx: ScenarioContext, path: string, to: { namespace: string; name: string }, lessonId: string, o: { file?: string; key?: string } = {}): Promise<void> {
   const { dir } = await appFolder(ctx.workspace, path);
   const build = await buildOfSources(ctx.workspace, dir, ctx.engine.name);
   if (!build) throw new UserError(`the sources in ${dir} were never built on this engine, so an SBOM of them describes no image`, 'add a `build` step before the `sbom` step');
-  const doc = await generateSbom(dir, { image: build.image });
+  const text = o.file ? await readFile(o.file, 'utf8') : JSON.stringify(await generateSbom(dir, { image: build.image }), null, 2);
   await applyObjects(ctx, [{
     apiVersion: 'v1', kind: 'ConfigMap',
     metadata: { name: to.name, namespace: to.namespace, annotations: { [SBOM_DIGEST_ANNOTATION]: build.digest } },
-    data: { [SBOM_KEY]: JSON.stringify(doc, null, 2) },
+    data: { [o.key ?? SBOM_KEY]: text },
   } as KubernetesObject], lessonId);
 }
 
