@@ -38,11 +38,31 @@ stage=$(mktemp -d "$cache/bin/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
+# Progress for whoever runs this (the lab's task list reads these lines): "kube-seclab: step 2/8: kube-apiserver".
+# The seconds each step took are kept in $cache/build-times-<mode>.json, so the next first run here can say how long to expect.
+kube_bins=(); for b in "${bins[@]}"; do case "$b" in etcd|kwok) ;; *) kube_bins+=("$b") ;; esac; done
+total_steps=$(( 1 + ${#kube_bins[@]} + $( [ "$mode" = node ] && echo 0 || echo 3 ) ))
+step_no=0; step_name=""; step_t0=0; times=""
+step() {
+  local now; now=$(date +%s)
+  [ -n "$step_name" ] && times+="${times:+,}\"$step_name\":$(( now - step_t0 ))"
+  step_no=$(( step_no + 1 )); step_name=$1; step_t0=$now
+  echo "kube-seclab: step $step_no/$total_steps: $1" >&2
+}
+save_times() {
+  local now; now=$(date +%s)
+  [ -n "$step_name" ] && times+="${times:+,}\"$step_name\":$(( now - step_t0 ))"
+  local tmp; tmp=$(mktemp "$cache/.times.XXXXXX")
+  echo "{\"version\":\"$K8S_VERSION\",\"total\":$(( now - start )),\"steps\":{$times}}" > "$tmp"
+  mv -f "$tmp" "$cache/build-times-$mode.json"
+}
+
 # --- k8s.io/kubernetes: generate the wrapper module's go.mod from kubernetes' own go.mod --------
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
 staging_version="v0.${K8S_VERSION#v1.}"
 kdir="$work/kube-$K8S_VERSION"
 rm -rf "$kdir"; mkdir -p "$kdir"; cp "$here/kube/tools.go" "$kdir/"
+step "modules of k8s.io/kubernetes@$K8S_VERSION"
 (
   cd "$kdir"
   gomod=$(go list -m -f '{{.GoMod}}' "k8s.io/kubernetes@$K8S_VERSION")
@@ -62,11 +82,15 @@ rm -rf "$kdir"; mkdir -p "$kdir"; cp "$here/kube/tools.go" "$kdir/"
     ldflags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
     ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
-  pkgs=()
-  for b in "${bins[@]}"; do case "$b" in etcd|kwok) ;; *) pkgs+=("k8s.io/kubernetes/cmd/$b") ;; esac; done
-  go build -trimpath -ldflags "$ldflags" -o "$stage/" "${pkgs[@]}"
+  echo "$ldflags" > "$stage/.ldflags"
 )
+# One binary at a time (they share Go's build cache, so the later ones are quicker): progress a learner can follow.
+for b in "${kube_bins[@]}"; do
+  step "$b"
+  ( cd "$kdir" && go build -trimpath -ldflags "$(cat "$stage/.ldflags")" -o "$stage/$b" "k8s.io/kubernetes/cmd/$b" )
+done
 if [ "$mode" = node ]; then
+  save_times
   for b in "${bins[@]}"; do mv -f "$stage/$b" "$out/$b"; done
   echo "$stamp" > "$stampfile"
   echo "kube-seclab: built ${bins[*]} in $(( $(date +%s) - start ))s" >&2
@@ -74,6 +98,7 @@ if [ "$mode" = node ]; then
 fi
 
 # --- etcd: its own wrapper module ------------------------------------------------------------
+step "etcd $ETCD_VERSION (modules and build)"
 edir="$work/etcd-$ETCD_VERSION"
 rm -rf "$edir"; mkdir -p "$edir"; cp "$here/etcd/tools.go" "$edir/"
 (
@@ -85,11 +110,14 @@ rm -rf "$edir"; mkdir -p "$edir"; cp "$here/etcd/tools.go" "$edir/"
 )
 
 # --- kwok: a plain module, no replace directives ------------------------------------------------
+step "kwok $KWOK_VERSION"
 GOBIN="$stage" go install -trimpath \
   -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$K8S_VERSION" \
   "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 
+step "install into $out"
 for b in "${bins[@]}"; do mv -f "$stage/$b" "$out/$b"; done
 echo "$stamp" > "$stampfile"
+save_times
 echo "kube-seclab: built ${bins[*]} in $(( $(date +%s) - start ))s" >&2
 echo "$out"

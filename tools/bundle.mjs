@@ -1,7 +1,10 @@
 // Bundles the CLI (and, in lazily loaded chunks, the subcommands and the TUI) into dist/bundle/.
 // Why: loading @kubernetes/client-node's 800 generated modules costs ~75 MB and ~1 s; the bundle
 // keeps only what the lab uses (~23 MB). tsc's dist/ stays for the supervisor process and tests.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+// Chunks are content-named: clear the old ones, so dist/bundle/ holds exactly what this build made.
+rmSync('dist/bundle', { recursive: true, force: true });
 await build({
   entryPoints: { main: 'src/cli/main.ts' },
   bundle: true,
@@ -13,7 +16,10 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   jsx: 'automatic',
-  external: ['react-devtools-core'],
+  // node-fetch 2 (client-node 1.x's HTTP) calls url.parse(), which Node 24 deprecates for
+  // application code only (DEP0169, like punycode's DEP0040 on Node 22): bundled, a dependency's
+  // call reads as ours and warns on every command. Loaded from node_modules, it is what it is.
+  external: ['react-devtools-core', 'node-fetch'],
   alias: { 'cli-highlight': './tools/no-highlight.mjs' },
   // CommonJS dependencies inside an ES module bundle still call require().
   banner: { js: "import { createRequire as __ksCreateRequire } from 'node:module'; const require = __ksCreateRequire(import.meta.url);" },

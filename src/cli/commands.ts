@@ -16,8 +16,10 @@ import { buildExport, resolveLearner, toJunit } from '../core/classroom/export.j
 import { classReport, formatReportText } from '../core/classroom/report.js';
 import { renderHtml } from '../core/classroom/html.js';
 import { writeFileAtomic } from '../core/fsutil.js';
-import { join, resolve } from 'node:path';
-import { existsSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { SHELL_LINE } from './shell-line.js';
+import { shellQuote } from '../core/shell.js';
 
 const out = (s = '') => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -67,19 +69,21 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
   switch (cmd) {
     case 'up': {
       await lab.up(rep);
-      if (lab.engine.namespacePrefix) out(`${style.success(symbols.pass)} learner "${lab.engine.namespacePrefix}" is ready in the shared cluster (a ServiceAccount confined to its namespaces). In the learner's shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
-      else out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. In your own shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      if (lab.engine.namespacePrefix) out(`${style.success(symbols.pass)} learner "${lab.engine.namespacePrefix}" is ready in the shared cluster (a ServiceAccount confined to its namespaces). In the learner's shell: ${style.accent(lab.envCommand)}`);
+      else out(`${style.success(symbols.pass)} the ${lab.engine.name} cluster is ready. ${SHELL_LINE} ${style.accent(lab.envCommand)}`);
       return EXIT.ok;
     }
-    case 'down': await lab.engine.down(rep); return EXIT.ok;
+    case 'down': await lab.down(rep); return EXIT.ok;
     case 'status': {
       const [st, labs] = await Promise.all([lab.engine.status(), listLabs(env, lab.paths.name)]);
-      if (o.json) { out(JSON.stringify({ ...st, name: lab.paths.name, labs }, null, 2)); return st.healthy ? EXIT.ok : EXIT.failed; }
+      // Every field the text below shows, by the same names.
+      const nodeFiles = st.exists ? lab.engine.nodeAccessHint() : null;
+      if (o.json) { out(JSON.stringify({ ...st, name: lab.paths.name, nodeFiles, workspace: lab.workspace, labs }, null, 2)); return st.healthy ? EXIT.ok : EXIT.failed; }
       out(`${style.bold('engine')}      ${st.engine}${st.exists ? '' : style.muted(' (no cluster)')}`);
       out(`${style.bold('health')}      ${st.healthy ? style.success('healthy') : st.exists ? style.error('unhealthy') : style.muted('not created')}`);
       for (const [k, v] of Object.entries(st.endpoints)) out(`${style.bold(k.padEnd(11))} ${v}`);
       out(`${style.bold('kubeconfig')}  ${st.kubeconfig}`);
-      if (st.exists) out(`${style.bold('node files')}  ${lab.engine.nodeAccessHint()}`);
+      if (nodeFiles) out(`${style.bold('node files')}  ${nodeFiles}`);
       out(`${style.bold('workspace')}   ${lab.workspace} ${style.muted('(files a lesson hands you to review)')}`);
       for (const c of st.components) for (const w of c.warnings) out(style.warning(`${symbols.arrow} ${c.name}: ${w}`));
       for (const c of st.components) out(` ${c.healthy ? style.success(symbols.pass) : style.error(symbols.fail)} ${c.name.padEnd(24)} ${c.phase}${c.restarts ? style.muted(` (${c.restarts} restarts)`) : ''}${c.error && !c.healthy ? style.muted(` — ${c.error}`) : ''}`);
@@ -109,7 +113,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       const l = await lab.start(args[0], rep);
       out(`${style.bold(l.title)}  ${style.muted(`(${l.layer} · ${l.difficulty})`)}`);
       for (const ob of l.objectives) out(` ${symbols.bullet} ${ob.text}`);
-      out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+      out(`\n${SHELL_LINE} ${style.accent(lab.envCommand)}`);
       const note = lab.namespaceNote(l);
       if (note) out(style.warning(note));
       if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
@@ -134,7 +138,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       if (o.json) out(JSON.stringify(toJson(r)));
       else {
         printResult(r, lab.lesson(r.lesson).title);
-        if (r.passed) out('\n' + lab.lesson(r.lesson).debrief.trim());
+        if (r.passed) out('\n' + await lab.debrief(r.lesson));
         else if (lab.workshop) await (await import('./workshop.js')).printTimeBox(lab, r.lesson);
       }
       return r.unreachable ? EXIT.usage : r.passed ? EXIT.ok : EXIT.failed;
@@ -169,7 +173,7 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       else for (const item of d.items) out(` ${item.ok ? style.success(symbols.pass) : item.optional ? style.muted(symbols.skip) : style.error(symbols.fail)} ${item.name.padEnd(18)} ${item.detail}${!item.ok && item.fix ? style.muted(`  ${symbols.arrow} ${item.fix}`) : ''}`);
       return d.items.every((i) => i.ok || i.optional) ? EXIT.ok : EXIT.failed;
     }
-    case 'env': out(`export KUBECONFIG=${lab.engine.kubeconfigPath}`); return EXIT.ok;
+    case 'env': out((await lab.shellEnv()).script); return EXIT.ok;
     case 'images': return imagesCommand(lab, args, rep);
     case 'build': return buildCommand(lab, args, o, rep);
     case 'scan': return scanCommand(lab, args, o);
@@ -192,10 +196,35 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       return results.every((r) => r.ok) && lab.catalogue.problems.length === 0 ? EXIT.ok : EXIT.failed;
     }
     case 'exam': return (await import('./exam.js')).examCommand(lab, args, o, rep);
+    case 'attack': return (await import('./attack.js')).attackCommand(lab, args, o);
     default:
       err(`kube-seclab: unknown command "${cmd}"\n  ${symbols.arrow} see \`kube-seclab --help\``);
       return EXIT.usage;
   }
+}
+
+/**
+ * An app folder as the learner names it: a path from where they stand (`.`, `../logsearch`, an
+ * absolute one) when that is a folder in the workspace, else a folder name in the workspace
+ * (`logsearch`, from anywhere). The workspace folder itself means its only app.
+ */
+export function appArg(workspace: string, arg: string | undefined, cmd = 'build', cwd: string = process.cwd()): string | undefined {
+  if (arg === undefined) return undefined;
+  const here = resolve(cwd, arg);
+  const ws = resolve(workspace);
+  let dir = false;
+  try { dir = statSync(here).isDirectory(); } catch { /* not a folder here */ }
+  if (!dir) return arg;
+  if (here === ws) return undefined;
+  if (here.startsWith(ws + sep)) return here;
+  throw new UserError(`${here} is not in the lab's workspace (${ws})`, existsSync(join(ws, arg)) ? `the workspace's own copy: \`kube-seclab ${cmd} ${join(ws, arg)}\`` : 'the lab works on the app folders a lesson handed you there: `cd` into the workspace (`kube-seclab status` prints it)');
+}
+
+/** How the learner deploys an app's build: the Deployment the lessons run it in, when the lab knows it. */
+async function deployHint(lab: Lab, app: string, image: string): Promise<string> {
+  const [t, ...more] = await lab.appTargets(app);
+  if (!t) return `deploy it: \`kube-seclab build ${app} --deploy NAMESPACE/DEPLOYMENT\` (the Deployment that runs ${app}: \`kubectl get deploy -A -o wide | grep ${app}\`), or kubectl set image … ${image}`;
+  return `deploy it: kube-seclab build ${app} --deploy ${t.namespace}/${t.name}${more.length ? ` (or ${more.map((m) => `${m.namespace}/${m.name}`).join(', ')})` : ''}`;
 }
 
 /** `build [PATH] [--deploy NS/NAME[:CONTAINER]]`: the learner's app sources as the image the cluster runs. */
@@ -206,12 +235,12 @@ async function buildCommand(lab: Lab, args: string[], o: CommandOptions, rep: Re
     if (!m) throw new UserError(`--deploy ${o.deploy}: expected NAMESPACE/DEPLOYMENT[:CONTAINER]`, 'for example --deploy shop/storefront');
     deploy = { namespace: m[1], name: m[2], container: m[3] };
   }
-  const { build, deployed } = await lab.build(args[0], { deploy, reporter: o.json ? undefined : rep });
+  const { build, deployed } = await lab.build(appArg(lab.workspace, args[0]), { deploy, reporter: o.json ? undefined : rep });
   if (o.json) { out(JSON.stringify({ ...build, deployed }, null, 2)); return EXIT.ok; }
   out(`${style.success(symbols.pass)} built ${style.bold(build.app)} from ${join(lab.workspace, build.path)}`);
   out(`  image  ${style.accent(build.image)}`);
   if (deployed) out(`  ${style.success(symbols.pass)} ${deployed} now runs it ${style.muted(`(watch it roll out: kubectl -n ${deploy!.namespace} rollout status deploy/${deploy!.name})`)}`);
-  else out(style.muted(`  deploy it: kubectl -n <namespace> set image deploy/<name> <container>=${build.image}   (or build again with --deploy NAMESPACE/NAME)`));
+  else out(style.muted(`  ${await deployHint(lab, build.path, build.image)}`));
   return EXIT.ok;
 }
 
@@ -237,7 +266,10 @@ async function scanCommand(lab: Lab, args: string[], o: CommandOptions): Promise
     }
     report = await scan.scanBuild(build);
   } else {
-    const dir = args[0] && existsSync(args[0]) && !existsSync(join(lab.workspace, args[0])) ? args[0] : (await appFolder(lab.workspace, args[0])).dir;
+    // A folder from where the learner stands (any folder: scanning reads, never builds), else an app of the workspace.
+    const here = args[0] !== undefined ? resolve(args[0]) : undefined;
+    const inWorkspace = here !== undefined && (here === resolve(lab.workspace) || here.startsWith(resolve(lab.workspace) + sep));
+    const dir = here && existsSync(here) && !inWorkspace ? here : (await appFolder(lab.workspace, appArg(lab.workspace, args[0], 'scan'))).dir;
     report = await scan.scanFolder(dir);
   }
   if (o.json) { out(JSON.stringify(report, null, 2)); return report.findings.length ? EXIT.failed : EXIT.ok; }
@@ -262,7 +294,7 @@ async function sbomCommand(lab: Lab, args: string[], o: CommandOptions): Promise
   const scan = await import('../core/scan.js');
   const { appFolder } = await import('../core/builds.js');
   if (args.length > 1) throw new UserError(`unexpected argument ${args[1]}`, '`kube-seclab sbom [PATH] [--out FILE]`');
-  const { app, dir } = await appFolder(lab.workspace, args[0]);
+  const { app, path, dir } = await appFolder(lab.workspace, appArg(lab.workspace, args[0], 'sbom'));
   const build = await scan.buildOfSources(lab.workspace, dir, lab.engine.name);
   const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
   const doc = await scan.generateSbom(dir, { image: build?.image, toolVersion: version });
@@ -278,7 +310,14 @@ async function sbomCommand(lab: Lab, args: string[], o: CommandOptions): Promise
   }
   note(`  describes ${build.image}  ${style.muted(`(your build of these very sources, ${build.builtAt.replace('T', ' ').slice(0, 19)} UTC)`, o.out ? process.stdout : process.stderr)}`);
   if (o.out && resolve(o.out).startsWith(resolve(dir) + '/')) note(style.warning('  the file is inside the app folder: its sources changed, so the next build is a new image — write it outside', process.stdout));
-  note(style.muted(`  publish it next to the Deployment: kubectl -n <namespace> create configmap ${app}-sbom --from-file=${scan.SBOM_KEY}=${o.out ?? 'FILE'} && kubectl -n <namespace> annotate configmap ${app}-sbom ${scan.SBOM_DIGEST_ANNOTATION}=${build.digest}`, o.out ? process.stdout : process.stderr));
+  // The real namespace and ConfigMap where the lessons know them; else how to find the namespace.
+  const [t] = await lab.appTargets(path);
+  const ns = t?.namespace ?? 'NAMESPACE';
+  const cm = t?.configMap ?? `${t?.name ?? app}-sbom`;
+  const file = o.out ?? `${app}.cdx.json`;
+  const stream = o.out ? process.stdout : process.stderr;
+  note(style.muted(`  publish it next to the Deployment:${o.out ? '' : ` \`kube-seclab sbom ${app} --out ${file}\` (in a folder outside ${app}/), then`} kubectl -n ${ns} create configmap ${cm} --from-file=${scan.SBOM_KEY}=${shellQuote(file)} && kubectl -n ${ns} annotate configmap ${cm} ${scan.SBOM_DIGEST_ANNOTATION}=${build.digest}`, stream));
+  if (!t) note(style.muted(`  NAMESPACE: the namespace of the Deployment that runs ${build.image} — \`kubectl get deploy -A -o wide | grep ${app}\``, stream));
   return EXIT.ok;
 }
 

@@ -3,6 +3,7 @@ import { UserError } from '../core/errors.js';
 import { examResult, formatClock, isActive, parseExamOptions, type ExamRunner, type ExamState } from '../core/exam.js';
 import type { TaskReporter } from '../engines/types.js';
 import { style, symbols } from './style.js';
+import { SHELL_LINE } from './shell-line.js';
 import { EXIT } from './exit.js';
 
 const out = (s = '') => process.stdout.write(s + '\n');
@@ -33,7 +34,7 @@ function printCurrent(lab: Lab, runner: ExamRunner, s: ExamState) {
   out(`${style.accent(`${formatClock(runner.remaining(s))} left`)} ${style.muted(`of ${s.minutes} min · seed ${s.seed}${s.workshop ? ` · workshop "${s.workshop}"` : ''}`)}`);
   if (lesson) for (const ob of lesson.objectives) out(` ${symbols.bullet} ${ob.text}`);
   if (lesson) out(style.muted(`The lesson text: ${lesson.dir}/lesson.md`));
-  out(`\nWork with kubectl in your shell: ${style.accent(`export KUBECONFIG=${lab.engine.kubeconfigPath}`)}`);
+  out(`\n${SHELL_LINE} ${style.accent(lab.envCommand)}`);
   out(`No hints, solutions or checks during the exam. ${s.index + 1 < s.lessons.length ? '`kube-seclab exam next` hands this lesson in and sets up the next; ' : ''}\`kube-seclab exam submit\` hands it in and ends the exam.`);
 }
 

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { labPaths, packageRoot, type LabPaths } from './paths.js';
 import { loadCatalogue, Catalogue, type Lesson } from './lessons/loader.js';
-import { ProgressStore, lastCheckRecord, type ProgressData } from './progress/store.js';
+import { ProgressStore, lastCheckRecord, type ProgressData, type LessonProgress } from './progress/store.js';
 import { LabCluster } from './kube/client.js';
 import { runChecks, type LessonResult } from './checks/runner.js';
 import { watchLesson } from './checks/watch.js';
@@ -17,7 +17,15 @@ import { UserError } from './errors.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
 import type { Layer } from './lessons/schema.js';
 import { aidAllowed, aidRefusal, loadWorkshop, type Aid, type Workshop } from './workshop.js';
+import { runAttack } from './attacks/runner.js';
+import type { AttackResult, AttackStepResult } from './attacks/types.js';
+import { LabLock, waitingLine } from './lock.js';
 import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
+import { commandDir, envCommand, envScript, writeCommand } from './shell.js';
+import { IDENTITY } from './scope/rename.js';
+
+/** Where the lessons run an app of the workspace: a Deployment, and (for an SBOM) the ConfigMap next to it. */
+export interface AppTarget { namespace: string; name: string; configMap?: string; lesson: string }
 
 export type LessonStatus = 'done' | 'current' | 'todo' | 'unavailable';
 export interface LessonSummary {
@@ -28,6 +36,11 @@ export interface LessonSummary {
 
 interface LabConfig { engine: EngineName; existing?: ExistingOptions }
 
+function recordAttack(p: LessonProgress, succeeded: boolean, summary: string): void {
+  const rec = { at: new Date().toISOString(), summary: summary.slice(0, 300) };
+  p.attack = { ...p.attack, [succeeded ? 'succeeded' : 'failed']: rec };
+}
+
 /**
  * The lab's core: one object the CLI and the TUI both drive. Everything a screen can do is a
  * method here, with the same behaviour as its subcommand.
@@ -36,6 +49,8 @@ export class Lab {
   private clusterHandle?: LabCluster;
   /** Why this engine, when nobody chose one (`up` says it). */
   engineNote?: string;
+  /** One writer per lab: what changes the cluster or a lesson holds it (src/core/lock.ts). */
+  private lock!: LabLock;
 
   private constructor(
     readonly paths: LabPaths,
@@ -57,7 +72,7 @@ export class Lab {
    * `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none. `existing`: a shared
    * cluster's settings (--context, --kubeconfig, --namespace-prefix), else those remembered at `up`.
    */
-  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null; existing?: ExistingOptions } = {}): Promise<Lab> {
+  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null; existing?: ExistingOptions; command?: string } = {}): Promise<Lab> {
     const env = opts.env ?? process.env;
     const paths = labPaths(env);
     const saved = await readJson<LabConfig>(join(paths.data, 'lab.json')).catch(() => undefined);
@@ -81,7 +96,13 @@ export class Lab {
     const engine = createEngine(name, paths, env, existing && { ...existing, plan: shared });
     const lab = new Lab(paths, visible, new ProgressStore(paths.progress), engine, env, catalogue, workshop, shared, existing);
     lab.engineNote = auto?.why;
+    lab.lock = new LabLock(paths.data, opts.command ?? `kube-seclab ${process.argv.slice(2).join(' ')}`.trim());
     return lab;
+  }
+
+  /** Run a change of the lab holding its lock; a second writer waits and the reporter says for whom. */
+  private exclusive<T>(reporter: TaskReporter, fn: () => Promise<T>): Promise<T> {
+    return this.lock.with(fn, (h) => reporter.info(waitingLine(h)));
   }
 
   /** Remember the engine chosen at `up`, so later commands use the same cluster. */
@@ -154,6 +175,51 @@ export class Lab {
   /** Files the lab hands to the learner on their own machine (a cluster config to review, say). */
   get workspace(): string { return join(this.paths.data, 'workspace'); }
 
+  /**
+   * The line that sets up the learner's own shell, from any folder: kubectl on this lab's cluster
+   * and this checkout's `kube-seclab` on PATH (`eval "$(cd <checkout> && npx kube-seclab env)"`).
+   */
+  get envCommand(): string { return envCommand({ name: this.paths.name }); }
+
+  /**
+   * `kube-seclab env`: write this checkout's `kube-seclab` command into the lab's command folder
+   * and return the shell lines that put it (and the kubeconfig, and this lab's name) in a shell.
+   */
+  async shellEnv(): Promise<{ script: string; command: string }> {
+    const dir = commandDir(this.env);
+    const command = await writeCommand(dir);
+    const script = envScript({
+      kubeconfig: this.engine.kubeconfigPath, commandDir: dir, name: this.paths.name,
+      unsetName: this.env.KUBE_SECLAB_NAME !== undefined,
+      data: this.env.KUBE_SECLAB_DATA ? resolve(this.env.KUBE_SECLAB_DATA) : undefined,
+      workshop: this.workshop ? resolve(this.workshop.file) : undefined,
+    });
+    return { script, command };
+  }
+
+  /**
+   * Where the lessons run the app in workspace folder `path` (from their checks of the Deployment
+   * that runs its build), as named in this lab's cluster; the current lesson's first.
+   */
+  async appTargets(path: string): Promise<AppTarget[]> {
+    const current = (await this.progress.load()).current;
+    const rename = this.engine.shared?.()?.rename ?? IDENTITY;
+    const lessons = [...this.allLessons.lessons].sort((a, b) => Number(b.id === current) - Number(a.id === current));
+    const found = new Map<string, AppTarget>();
+    for (const l of lessons) {
+      for (const c of l.checks) {
+        if (!['deployedBuild', 'scan', 'sbom'].includes(c.type)) continue;
+        const p = c.params as { path?: unknown; namespace?: unknown; name?: unknown; configMap?: unknown };
+        if (p.path !== path || typeof p.namespace !== 'string' || typeof p.name !== 'string') continue;
+        const key = `${p.namespace}/${p.name}`;
+        const t = found.get(key) ?? { namespace: rename.ns(p.namespace), name: p.name, lesson: l.id };
+        if (c.type === 'sbom') t.configMap = typeof p.configMap === 'string' ? p.configMap : `${p.name}-sbom`;
+        found.set(key, t);
+      }
+    }
+    return [...found.values()];
+  }
+
   private assertRunnable(l: Lesson): void {
     if (!this.engine.supports(l.requires)) throw new UserError(`lesson ${l.id} needs the kind engine (a real node); this lab runs on ${this.engine.name}`, 'run `kube-seclab up --engine kind` where Docker is available');
     const why = this.unavailableReason(l);
@@ -161,6 +227,16 @@ export class Lab {
   }
 
   async up(reporter: TaskReporter = silentReporter, signal?: AbortSignal): Promise<void> {
+    return this.exclusive(reporter, () => this.upLocked(reporter, signal));
+  }
+
+  /** Stop and delete the lab's cluster (existing: only what `up` created). */
+  async down(reporter: TaskReporter = silentReporter): Promise<void> {
+    await this.exclusive(reporter, () => this.engine.down(reporter));
+    this.clusterHandle = undefined;
+  }
+
+  private async upLocked(reporter: TaskReporter, signal?: AbortSignal): Promise<void> {
     if (this.engineNote) reporter.info(this.engineNote);
     if (this.existing && !(await this.engine.labId())) {
       const missing = missingSharedOptions(this.existing);
@@ -175,6 +251,10 @@ export class Lab {
     const l = this.lesson(id);
     this.assertRunnable(l);
     await this.examGuard('start', l.id);
+    return this.exclusive(reporter, () => this.startLocked(l, reporter));
+  }
+
+  private async startLocked(l: Lesson, reporter: TaskReporter): Promise<Lesson> {
     // One insecure scenario at a time: the previous lesson's (cluster-wide bindings, say) would skew this one's checks.
     const previous = (await this.progress.load()).current;
     const prev = previous && previous !== l.id ? this.allLessons.get(previous) : undefined;
@@ -224,8 +304,42 @@ export class Lab {
       const p = this.touch(d, id);
       p.attempts += 1;
       p.lastCheck = lastCheckRecord(result);
+      // The attack check ran the lesson's attack: remember how it went, for the debrief.
+      const a = result.checks.find((c) => c.type === 'attack' && (c.status === 'passed' || c.status === 'failed'));
+      if (a) recordAttack(p, !a.passed, a.message.replace(/^the attack (still works|fails) — /, ''));
       if (result.passed && p.status !== 'done') { p.status = 'done'; p.completedAt = new Date().toISOString(); }
     });
+  }
+
+  /**
+   * Run the lesson's attack against the cluster as it is now (`kube-seclab attack`, the TUI's `a`):
+   * every step in the attacker's words, what it got (secrets redacted), whether the attack worked.
+   */
+  async attack(id?: string, opts: { onStep?: (s: AttackStepResult) => void; record?: boolean } = {}): Promise<AttackResult> {
+    const l = this.lesson(id, await this.progress.load());
+    this.assertRunnable(l);
+    await this.examGuard('check', l.id);
+    if (!l.attack) throw new UserError(`lesson ${l.id} has no attack to run yet`, 'its checks still prove the fix: `kube-seclab check`');
+    if (this.engine.name === 'existing') throw new UserError('attacks run only on a cluster of the lab\'s own (a shared cluster lends no identity to attack with)', 'on your own machine: `kube-seclab up --engine local` (or kind)');
+    await this.assertStarted(l);
+    const cluster = await this.cluster();
+    const r = await runAttack({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id, workspace: this.workspace }, l.attack, opts);
+    if (!r.skipped && opts.record !== false) await this.progress.update((d) => recordAttack(this.touch(d, l.id), r.succeeded, r.summary));
+    return r;
+  }
+
+  /**
+   * The debrief of a lesson, with how its attack went before and after the fix when the learner (or
+   * a check) ran it both ways — never a claim the attack did not show.
+   */
+  async debrief(id: string): Promise<string> {
+    const l = this.lesson(id);
+    const a = (await this.progress.load()).lessons[l.id]?.attack;
+    const lines = [l.debrief.trim()];
+    if (a?.succeeded && a.failed && a.failed.at > a.succeeded.at) {
+      lines.push(`**The attack, before and after your fix:** before — ${a.succeeded.summary}; after — ${a.failed.summary}.`);
+    }
+    return lines.join('\n\n');
   }
 
   /** Re-check on every relevant change until all pass or the signal aborts. */
@@ -294,7 +408,8 @@ export class Lab {
     await this.progress.update((d) => { this.touch(d, l.id).solutionViewed = true; });
     if (opts.apply) {
       this.assertRunnable(l);
-      await (opts.reporter ?? silentReporter).task(`Apply the reference solution of ${l.id}`, async () => applyFix(await this.scenarioCtx(), l.solution, l.id));
+      const rep = opts.reporter ?? silentReporter;
+      await this.exclusive(rep, () => rep.task(`Apply the reference solution of ${l.id}`, async () => applyFix(await this.scenarioCtx(), l.solution, l.id)));
     }
     return { files, description: l.solution.description };
   }
@@ -302,7 +417,7 @@ export class Lab {
   async reset(id: string, reporter: TaskReporter = silentReporter): Promise<void> {
     const l = this.lesson(id);
     this.assertRunnable(l);
-    await reporter.task(`Reset ${l.id} to its insecure starting point`, async () => resetLesson(await this.scenarioCtx(), l));
+    await this.exclusive(reporter, () => reporter.task(`Reset ${l.id} to its insecure starting point`, async () => resetLesson(await this.scenarioCtx(), l)));
     const clusterId = await this.engine.labId();
     await this.progress.update((d) => { this.touch(d, l.id).clusterId = clusterId; });
   }
@@ -311,12 +426,16 @@ export class Lab {
   async remove(id: string, reporter: TaskReporter = silentReporter): Promise<void> {
     const l = this.lesson(id);
     this.assertRunnable(l);
-    await reporter.task(`Remove the scenario of ${l.id}`, async () => removeLesson(await this.scenarioCtx(), l));
+    await this.exclusive(reporter, () => reporter.task(`Remove the scenario of ${l.id}`, async () => removeLesson(await this.scenarioCtx(), l)));
     await this.progress.update((d) => { if (d.lessons[l.id]) d.lessons[l.id].clusterId = undefined; });
   }
 
   /** Remove every lesson's objects and control-plane edits, and forget all progress. */
   async resetAll(reporter: TaskReporter = silentReporter): Promise<void> {
+    return this.exclusive(reporter, () => this.resetAllLocked(reporter));
+  }
+
+  private async resetAllLocked(reporter: TaskReporter): Promise<void> {
     const exists = !!(await this.engine.labId());
     if (exists) {
       const ctx = await this.scenarioCtx();
@@ -364,6 +483,10 @@ export class Lab {
    */
   async build(path: string | undefined, opts: { deploy?: { namespace: string; name: string; container?: string }; reporter?: TaskReporter } = {}): Promise<{ build: BuildRecord; deployed?: string }> {
     const r = opts.reporter ?? silentReporter;
+    return this.exclusive(r, () => this.buildLocked(path, opts, r));
+  }
+
+  private async buildLocked(path: string | undefined, opts: { deploy?: { namespace: string; name: string; container?: string } }, r: TaskReporter): Promise<{ build: BuildRecord; deployed?: string }> {
     const ctx = await this.scenarioCtx();
     const { app } = await appFolder(this.workspace, path);
     const build = await r.task(`Build ${app} from the workspace${this.engine.buildImage ? '' : ' (the local engine simulates pods: the digest is your sources\' hash)'}`,
@@ -379,7 +502,7 @@ export class Lab {
     const l = this.lesson(id);
     const s = l.shortcuts.find((x) => x.name === name);
     if (!s) throw new UserError(`lesson ${id} has no shortcut ${name}`, l.shortcuts.length ? `it has: ${l.shortcuts.map((x) => x.name).join(', ')}` : undefined);
-    await applyFix(await this.scenarioCtx(), s, l.id);
+    await this.exclusive(silentReporter, async () => applyFix(await this.scenarioCtx(), s, l.id));
   }
 
   /** A correct fix unlike the reference (`dev verify`: it must pass). */
@@ -387,6 +510,6 @@ export class Lab {
     const l = this.lesson(id);
     const a = l.alternatives.find((x) => x.name === name);
     if (!a) throw new UserError(`lesson ${id} has no alternative ${name}`, l.alternatives.length ? `it has: ${l.alternatives.map((x) => x.name).join(', ')}` : undefined);
-    await applyFix(await this.scenarioCtx(), a, l.id);
+    await this.exclusive(silentReporter, async () => applyFix(await this.scenarioCtx(), a, l.id));
   }
 }

@@ -16,6 +16,8 @@ export interface VerifyOptions {
   solutionTimeoutMs?: number;
   /** How long a shortcut is watched for a passing verdict (default 3 s). */
   settleMs?: number;
+  /** The same for a generic shortcut, which waits for its own change to settle (default 1.5 s). */
+  genericSettleMs?: number;
   onStep?: (s: VerifyStep) => void;
 }
 
@@ -103,6 +105,9 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
    * passing readings in a row mean it is not (one can be an admission policy the API server has not
    * dropped yet); the readings go on for `settleMs`, and past it while they pass.
    */
+  /** Whether the attack still worked after some shortcut (its check failed): proof the attack is sensitive. */
+  let attackWorkedAfterShortcut = false;
+  const attackWorks = (r: LessonResult) => r.checks.some((c) => c.type === 'attack' && c.status === 'failed');
   const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
     const end = Date.now() + settleMs;
     const cap = end + 30_000;
@@ -113,7 +118,10 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       last = await check();
       if (last.passed) { passes += 1; fails = 0; } else if (!last.unreachable) { fails += 1; passes = 0; }
       if (passes >= 2) return [false, `all checks pass after ${what}`];
-      if (fails >= 2 && Date.now() >= end) return [true, failing(last)[0] ?? 'a check fails'];
+      if (fails >= 2 && Date.now() >= end) {
+        if (attackWorks(last)) attackWorkedAfterShortcut = true;
+        return [true, failing(last)[0] ?? 'a check fails'];
+      }
       if (Date.now() >= cap) return [false, `no settled verdict after ${what}: ${last.unreachable ? 'the cluster is unreachable' : 'the checks flip between readings'}`];
       await sleep(250);
     }
@@ -132,6 +140,11 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       return f.length ? [true, `${f.length} check(s) fail, e.g. ${f[0]}`] : [false, 'every check passes on the insecure scenario'];
     })) return;
     if (probeIds.length && !await step('probes stable on the unsolved state', () => stable('unsolved', reading!))) return;
+    if (lesson.attack && !await step('the attack works on the scenario', async () => {
+      const r = await lab.attack(id, { record: false });
+      if (r.skipped) return [true, `not on this engine: ${r.skipped}`];
+      return r.succeeded ? [true, r.summary] : [false, `the attack fails on the insecure scenario: ${r.summary}`];
+    })) return;
     if (!await step('solution passes', async () => {
       await lab.solution(id, { apply: true });
       const r = await untilPass(solutionTimeout);
@@ -160,7 +173,8 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         const ctx = await lab.scenarioContext();
         const undo = await g.apply(ctx);
         solved = false;
-        const verdict = await caught(`${g.description}`, opts.settleMs ?? 3000);
+        // apply() waited for its change to settle: a shorter watch than a hand-written shortcut's.
+        const verdict = await caught(`${g.description}`, opts.genericSettleMs ?? 1500);
         try {
           await undo();
           solved = (await untilPass(30_000)).passed;
@@ -184,6 +198,12 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         await lab.applyShortcut(id, s.name);
         return caught(`the shortcut${s.description ? ` (${s.description})` : ''}`, opts.settleMs ?? 3000);
       });
+    }
+    const attackCheck = lesson.checks.find((c) => c.type === 'attack');
+    if (attackCheck && lab.engine.supports(attackCheck.requires)) {
+      await step('the attack still works after a shortcut', async () => (attackWorkedAfterShortcut
+        ? [true, 'at least one shortcut leaves the attack working: it is sensitive to the weakness, not only to the workload']
+        : [false, 'the attack fails after every shortcut — add a shortcut that leaves the weakness in place, or the attack proves nothing']));
     }
     // Leave nothing behind: an insecure scenario left in place (a cluster-wide binding, say) would skew other lessons.
     await step('clean up', async () => { await lab.remove(id); return [true, 'lesson objects removed'] as [boolean, string]; });

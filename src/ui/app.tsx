@@ -111,7 +111,7 @@ export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineNa
     const left = st.exam.deadline !== undefined ? `${formatClock(st.exam.deadline - Date.now())} left` : 'the clock is running';
     process.stderr.write(`kube-seclab: the exam keeps running (${left}); \`kube-seclab exam\` resumes it, \`kube-seclab exam submit\` hands it in\n`);
   } else if ((st.exitCode ?? 0) === 0 && st.cluster?.healthy && st.engine) {
-    process.stderr.write(`kube-seclab: the ${st.engine.name} cluster keeps running (\`kube-seclab down\` stops it); for kubectl: export KUBECONFIG=${st.engine.kubeconfig}\n`);
+    process.stderr.write(`kube-seclab: the ${st.engine.name} cluster keeps running (\`kube-seclab down\` stops it); in your own shell: ${st.engine.envCommand ?? `export KUBECONFIG=${st.engine.kubeconfig}`}\n`);
   }
   return st.exitCode ?? 0;
 }

@@ -32,6 +32,8 @@ export interface LabPort {
   workshop?: Workshop;
   /** The folder where lessons hand the learner files (an app's sources, a config to review). */
   workspace?: string;
+  /** The line that sets up the learner's own shell: kubectl on the lab's cluster, `kube-seclab` in every folder. */
+  envCommand?: string;
   /** Exam mode: the runner over this lab (the real Lab keeps its state in a file). */
   exams?(opts?: { now?: () => number }): ExamRunner;
 }
@@ -178,7 +180,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
       // The schema module (zod) loads after the first frame, like the rest of the core.
       const { LAYERS, LAYER_TITLES } = await import('../core/lessons/schema.js');
       const layers = LAYERS.map((layer) => ({ layer, title: LAYER_TITLES[layer] }));
-      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, workspace: lab.workspace, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop, note: lab.namespaceNote?.() });
+      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, envCommand: lab.envCommand, workspace: lab.workspace, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop, note: lab.namespaceNote?.() });
       dispatch({ type: 'startup/phase', phase: 'checking' });
       const st = await lab.engine.status();
       dispatch({ type: 'cluster/status', status: st });

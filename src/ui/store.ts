@@ -116,7 +116,8 @@ export interface State {
   startup: { phase: 'opening' | 'checking' | 'provisioning' | 'cancelling' | 'failed' | 'done'; preflight?: PreflightItem[] };
   tasks: TaskItem[];
   tasksTitle?: string;
-  engine?: { name: string; kubeconfig: string; workspace?: string; note?: string };
+  /** envCommand: the line for the learner's own shell (`eval "$(cd <checkout> && npx kube-seclab env)"`). */
+  engine?: { name: string; kubeconfig: string; envCommand?: string; workspace?: string; note?: string };
   cluster?: { healthy: boolean; exists: boolean; running: boolean; problems: string[] };
   /** The four layers, in order, with their titles (from the core's schema, loaded with the lab). */
   layers: LayerInfo[];
@@ -180,7 +181,7 @@ export type Action =
   | { type: 'exam/scroll'; by?: number; to?: number; max: number }
   | { type: 'exam/close' }
   // results, dispatched by effects
-  | { type: 'lab/opened'; engine: string; kubeconfig: string; workspace?: string; layers: LayerInfo[]; catalogue: UiLesson[]; lessons: LessonSummary[]; current?: string; workshop?: Workshop; note?: string }
+  | { type: 'lab/opened'; engine: string; kubeconfig: string; envCommand?: string; workspace?: string; layers: LayerInfo[]; catalogue: UiLesson[]; lessons: LessonSummary[]; current?: string; workshop?: Workshop; note?: string }
   | { type: 'clock/tick'; now: number }
   | { type: 'lesson/timeBase'; id: string; spentMs: number; at: number }
   | { type: 'exam/view'; exam: Omit<ExamView, 'scroll' | 'notice'>; now: number }
@@ -321,7 +322,7 @@ export function reducer(s: State, a: Action): State {
 
     case 'lab/opened': {
       const selected = a.current && a.lessons.some((l) => l.id === a.current) ? a.current : a.lessons.find((l) => l.status !== 'done' && l.status !== 'unavailable')?.id ?? a.lessons[0]?.id;
-      return { ...s, engine: { name: a.engine, kubeconfig: a.kubeconfig, workspace: a.workspace, ...(a.note ? { note: a.note } : {}) }, layers: a.layers, catalogue: a.catalogue, lessons: a.lessons, workshop: a.workshop, home: { ...s.home, selected } };
+      return { ...s, engine: { name: a.engine, kubeconfig: a.kubeconfig, ...(a.envCommand ? { envCommand: a.envCommand } : {}), workspace: a.workspace, ...(a.note ? { note: a.note } : {}) }, layers: a.layers, catalogue: a.catalogue, lessons: a.lessons, workshop: a.workshop, home: { ...s.home, selected } };
     }
     case 'startup/phase': return { ...s, startup: { ...s.startup, phase: a.phase }, screen: a.phase === 'done' && s.screen === 'startup' ? 'home' : s.screen };
     case 'preflight/result': return { ...s, startup: { ...s.startup, preflight: a.items } };

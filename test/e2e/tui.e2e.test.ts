@@ -90,7 +90,8 @@ describe(`kube-seclab TUI in tmux against the ${ENGINE} engine`, () => {
     const home = await waitForText('j/k move', 180_000);
     expect(home).toContain('Cluster components');
     expect(home).toMatch(new RegExp(`${ENGINE} ● healthy`));
-    expect(home).toContain(`export KUBECONFIG=${join(data, ...(NAME ? ['labs', NAME] : []), 'kubeconfig')}`);
+    // The line for the learner's other terminal (kubectl on this lab, its own kube-seclab), as one copyable line.
+    expect(home.replace(/\s+/g, ' ')).toContain(`eval "$(cd ${ROOT} && npx kube-seclab${NAME ? ` --name ${NAME}` : ''} env)"`);
 
     // 2. Filter to the lesson and open it: its scenario is set up and watch mode starts.
     await press('/');

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { packageRoot } from '../../src/core/paths.js';
+import { commandDir } from '../../src/core/shell.js';
 
 const run = promisify(execFile);
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData'), NO_COLOR: '1' };
@@ -23,7 +24,7 @@ describe('the CLI as a learner uses it', () => {
   it('start → check fails with useful lines → fix → check passes → reset restores the insecure state', async () => {
     const start = await cli('start', 'rbac-least-privilege');
     expect(start.code).toBe(0);
-    expect(start.stdout).toContain('export KUBECONFIG=');
+    expect(start.stdout).toContain(`eval "$(cd ${packageRoot} && npx kube-seclab env)"`);
 
     const failing = await cli('check', '--json');
     expect(failing.code).toBe(1);
@@ -88,8 +89,11 @@ describe('the CLI as a learner uses it', () => {
     expect(JSON.parse(readFileSync(p, 'utf8')).version).toBe(1);
   });
 
-  it('env prints the export line and status --json reports the engine', async () => {
-    expect((await cli('env')).stdout.trim()).toBe(`export KUBECONFIG=${join(inject('labData'), 'kubeconfig')}`);
+  it('env prints the lines for eval (kubeconfig, the lab\'s own command on PATH) and status --json reports the engine', async () => {
+    const lines = (await cli('env')).stdout.trim().split('\n');
+    expect(lines[0]).toBe(`export KUBECONFIG=${join(inject('labData'), 'kubeconfig')}`);
+    expect(lines[1]).toBe(`case ":$PATH:" in *:${commandDir(env)}:*) ;; *) export PATH=${commandDir(env)}"\${PATH:+:$PATH}" ;; esac`);
+    expect(lines.slice(2)).toEqual([`export KUBE_SECLAB_DATA=${inject('labData')}`]);
     const st = JSON.parse((await cli('status', '--json')).stdout);
     expect(st).toMatchObject({ engine: 'local', exists: true, healthy: true });
   });

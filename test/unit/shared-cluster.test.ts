@@ -91,8 +91,8 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
     expect(scope('encryption-at-rest')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/control plane/) });
     expect(scope('kubelet-authentication')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/kind/) });
     expect(scope('sast')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/builds the app it hands out/) });
-    // The namespaces a learner gets: the lessons' own and the lab's Pod Security ones; kube-system only to read its labels.
-    expect(plan.namespaces).toEqual(expect.arrayContaining(['payments', 'storefront', 'netpol-canary', 'payroll', 'gallery', 'kube-seclab-pss-baseline', 'kube-seclab-pss-restricted']));
+    // The namespaces a learner gets: the lessons' own and the lab's Pod Security ones (the levels the checks use); kube-system only to read its labels.
+    expect(plan.namespaces).toEqual(expect.arrayContaining(['payments', 'storefront', 'netpol-canary', 'payroll', 'gallery', 'kube-seclab-pss-restricted']));
     expect(plan.namespaces).not.toContain('orders'); // image-provenance's: out
     expect(plan.namespaces).not.toContain('kube-system');
     expect(plan.labelsOf).toEqual(['kube-system']);

@@ -49,7 +49,9 @@ describe('start-up', () => {
     expect(f).toMatch(/✓ Encrypt the Secrets.*done/);
     expect(f).toMatch(/– Harden the kubelet.*needs kind/);
     expect(f).toContain('local ● healthy');
-    expect(f).toContain('export KUBECONFIG=/tmp/fake-lab/kubeconfig');
+    // The learner's other terminal: kubectl on the lab's cluster and the lab's own kube-seclab, run from the checkout.
+    expect(f).toContain('eval "$(cd /tmp/fake-lab/checkout && npx kube-seclab env)"');
+    expect(f).not.toContain('export KUBECONFIG');
   });
 
   it('shows preflight and a task list with elapsed time while the cluster comes up', async () => {
@@ -335,7 +337,7 @@ describe('terminal conventions', () => {
       expect(lines(f).length).toBeLessThanOrEqual(24);
       for (const l of lines(f)) expect(width(l)).toBeLessThanOrEqual(80);
     }
-    expect(t.frame()).toContain('export KUBECONFIG=/tmp/fake-lab/kubeconfig');
+    expect(t.frame()).toContain('eval "$(cd /tmp/fake-lab/checkout && npx kube-seclab env)"');
     expect(t.frame()).toContain('q quit');
     await t.press('l');
     let f = await t.waitFor('j/k move');

@@ -108,6 +108,7 @@ export class FakeLab implements LabPort {
   };
 
   workspace = '/tmp/fake-lab/workspace';
+  envCommand = 'eval "$(cd /tmp/fake-lab/checkout && npx kube-seclab env)"';
 
   engine = {
     name: 'local' as const,

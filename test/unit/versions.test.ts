@@ -55,3 +55,15 @@ describe('pinned versions', () => {
     for (const b of REQUIRED_BINARIES) expect(built).toContain(b);
   });
 });
+
+describe('first run: a build of the Kubernetes binaries shows its work', async () => {
+  const { buildProgressLine, DOCUMENTED_BUILD_S } = await import('../../src/engines/local/binaries.js');
+  it('names the component, n of m, the elapsed time and what to expect from the last build here', () => {
+    expect(buildProgressLine({ step: { n: 2, of: 8, name: 'kube-apiserver' }, elapsedS: 75, last: { total: 512, steps: { 'kube-apiserver': 190 } } }))
+      .toBe('building kube-apiserver (2 of 8) · 1m15s elapsed · the last build here took 8m32s, this step ~3m10s');
+  });
+  it('falls back to the documented figure on a machine that never built them, and shows what Go is fetching', () => {
+    expect(buildProgressLine({ elapsedS: 4, quiet: 'downloading github.com/moby/docker-image-spec v1.3.1' }))
+      .toBe(`preparing the build · 4s elapsed · a first build takes about ${Math.floor(DOCUMENTED_BUILD_S / 60)}m00s · downloading github.com/moby/docker-image-spec v1.3.1`);
+  });
+});

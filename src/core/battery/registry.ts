@@ -1,6 +1,8 @@
 import type { GenericShortcut, ShortcutTemplate, BatteryInput } from './types.js';
 import { scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling } from './workloads.js';
 import { netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhere } from './network.js';
+import { privilegedPod, insecureCronJob, privilegedEphemeral } from './podSecurity.js';
+import { bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral } from './admission.js';
 
 /**
  * Every generic shortcut template. `dev verify` applies each instance to a lesson on top of its
@@ -9,6 +11,8 @@ import { netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhe
 export const TEMPLATES: ShortcutTemplate[] = [
   scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling,
   netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhere,
+  privilegedPod, insecureCronJob, privilegedEphemeral,
+  bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral,
 ];
 
 export const templateIds = () => TEMPLATES.map((t) => t.id);

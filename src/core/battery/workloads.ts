@@ -61,16 +61,30 @@ export async function deleteNow(ctx: ScenarioContext, w: WorkloadRef, name = w.n
   }
 }
 
+/**
+ * Wait until a workload runs its current template — or until it cannot: admission refusing its pods
+ * (a ReplicaFailure condition, a StatefulSet's FailedCreate) is a settled state too.
+ */
 async function waitRolledOut(ctx: ScenarioContext, w: WorkloadRef, name = w.name): Promise<void> {
-  if (w.kind === 'Deployment') await waitDeployment(ctx, w.namespace, name, 90_000);
-  else {
-    const end = Date.now() + 90_000;
-    while (Date.now() < end) {
-      const s: any = await ctx.cluster.read(ref(w, name));
-      if (s && (s.status?.readyReplicas ?? 0) >= (s.spec?.replicas ?? 1)) return;
-      await sleep(200);
-    }
+  const end = Date.now() + 90_000;
+  while (Date.now() < end) {
+    const o: any = await ctx.cluster.read(ref(w, name));
+    if (!o) return;
+    const want = o.spec?.replicas ?? 1;
+    const st = o.status ?? {};
+    const current = (st.observedGeneration ?? 0) >= (o.metadata?.generation ?? 0);
+    if (current && (st.readyReplicas ?? 0) >= want && (w.kind !== 'Deployment' || ((st.updatedReplicas ?? 0) >= want && (st.replicas ?? 0) <= want))) return;
+    if ((st.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure' && c.status === 'True')) return;
+    if (w.kind === 'StatefulSet' && await refusedPods(ctx, w.namespace, o.metadata?.uid)) return;
+    await sleep(200);
   }
+}
+
+/** Whether the controller of these pods reported that it could not create them (an admission refusal). */
+async function refusedPods(ctx: ScenarioContext, namespace: string, uid?: string): Promise<boolean> {
+  if (!uid) return false;
+  const events = await ctx.cluster.list<any>('v1', 'Event', namespace);
+  return events.some((e) => e.involvedObject?.uid === uid && e.reason === 'FailedCreate');
 }
 
 /** Re-create a workload from a snapshot and wait until it runs. */

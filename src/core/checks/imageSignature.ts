@@ -1,8 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { CheckOutcome, CheckPrimitive } from './types.js';
 import { keyId, parseImageRef, publicKeysFromPem, storedSignatures, verifyImageSignature, PUB_FILE, SIGNATURE_STORE } from '../signing.js';
 import { workspaceFile } from '../workspace.js';
+import { containersOf, podSpecsIn, podSpecWatches } from './podSpecs.js';
 
 const schema = z.object({
   /** The Deployment whose images must be signed (and, with `admitted`, admitted). */
@@ -10,7 +13,8 @@ const schema = z.object({
   name: z.string(),
   /**
    * trusted-key: the verifier trusts the workspace key's public half (and no other key);
-   * signed: every image the Deployment runs is pinned by digest and signed with the workspace key;
+   * signed: every image of every pod and pod template in the namespace (the Deployment's, and anything
+   *   else running or waiting there, ephemeral containers too) is pinned by digest and signed with the workspace key;
    * admitted: a pod of the Deployment's template passes admission (a server-side dry run).
    */
   expect: z.enum(['trusted-key', 'signed', 'admitted']),
@@ -23,6 +27,28 @@ const schema = z.object({
 }).strict();
 type P = z.infer<typeof schema>;
 
+/**
+ * The learner's keys: the public halves of every ed25519 private key in the workspace's signing
+ * folder (signing.key, or a key they made under another name and sign with `--key`), and the
+ * public key file. A key the verifier trusts must be one of these: a key whose private half is
+ * somewhere else is a key somebody else can sign with.
+ */
+async function workspaceKeys(pubPath: string): Promise<KeyObject[]> {
+  const out = publicKeysFromPem(await readFile(pubPath, 'utf8').catch(() => undefined));
+  const dir = dirname(pubPath);
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    const text = await readFile(join(dir, f), 'utf8').catch(() => '');
+    for (const block of text.match(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----/g) ?? []) {
+      try {
+        const k = createPublicKey(block);
+        if (k.asymmetricKeyType === 'ed25519' && !out.some((o) => keyId(o) === keyId(k))) out.push(k);
+      } catch { /* not a key */ }
+    }
+    for (const k of publicKeysFromPem(text)) if (!out.some((o) => keyId(o) === keyId(k))) out.push(k);
+  }
+  return out;
+}
+
 /** Pod-template images: init containers and containers. */
 const templateImages = (d: any): { name: string; image: string }[] => [...(d?.spec?.template?.spec?.initContainers ?? []), ...(d?.spec?.template?.spec?.containers ?? [])];
 
@@ -31,7 +57,7 @@ export const imageSignature: CheckPrimitive<P> = {
   type: 'imageSignature',
   schema,
   watches: (p) => [
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.namespace },
+    ...(p.expect === 'signed' ? podSpecWatches(p.namespace) : [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.namespace }]),
     { apiVersion: 'v1', kind: 'ConfigMap', namespace: p.verifier.namespace },
     { apiVersion: 'v1', kind: 'ConfigMap', namespace: p.store.namespace },
     ...(p.expect === 'admitted' ? [{ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration' }] : []),
@@ -51,30 +77,40 @@ export const imageSignature: CheckPrimitive<P> = {
     }
 
     const pubPath = workspaceFile(ctx, p.publicKey);
-    const mine = publicKeysFromPem(await readFile(pubPath, 'utf8').catch(() => undefined))[0];
-    if (!mine) return { passed: false, message: `no ed25519 public key at ${pubPath}: \`kube-seclab sign --generate-key\` makes your key pair there` };
-    const myId = keyId(mine);
+    const yours = await workspaceKeys(pubPath);
+    if (!yours.length) return { passed: false, message: `no ed25519 key in ${dirname(pubPath)}: \`kube-seclab sign --generate-key\` makes your key pair there` };
+    const yourIds = yours.map(keyId);
+    const conf: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: p.verifier.configMap, namespace: p.verifier.namespace } });
+    const trusted = publicKeysFromPem(conf?.data?.[p.verifier.key]);
 
     if (p.expect === 'trusted-key') {
-      const cm: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: p.verifier.configMap, namespace: p.verifier.namespace } });
       const where = `ConfigMap ${p.verifier.namespace}/${p.verifier.configMap}`;
-      if (!cm) return { passed: false, message: `${where} is gone — the verifier has no keys to trust (a lesson reset puts it back)` };
-      const keys = publicKeysFromPem(cm.data?.[p.verifier.key]);
-      if (!keys.length) return { passed: false, message: `${where} has no ed25519 public key under ${p.verifier.key}: the verifier trusts nobody, so it can verify nothing — put your public key (${pubPath}) there` };
-      const ids = keys.map(keyId);
-      if (!ids.includes(myId)) return { passed: false, message: `${where} trusts key ${ids.join(', ')}, not your key ${myId} (${pubPath}) — images you sign would not verify` };
-      const others = ids.filter((i) => i !== myId);
-      if (others.length) return { passed: false, message: `${where} also trusts key ${others.join(', ')}: whoever holds its private half can sign images that run — trust only your key ${myId}` };
-      return { passed: true, message: `${where} trusts exactly your key ${myId}` };
+      if (!conf) return { passed: false, message: `${where} is gone — the verifier has no keys to trust (a lesson reset puts it back)` };
+      if (!trusted.length) return { passed: false, message: `${where} has no ed25519 public key under ${p.verifier.key}: the verifier trusts nobody, so it can verify nothing — put your public key (${pubPath}) there` };
+      const ids = trusted.map(keyId);
+      const others = ids.filter((i) => !yourIds.includes(i));
+      if (others.length) return { passed: false, message: `${where} trusts key ${others.join(', ')}, which is not a key of yours (${dirname(pubPath)}): whoever holds its private half can sign images that run — trust only your key` };
+      return { passed: true, message: `${where} trusts only your key${ids.length > 1 ? 's' : ''} ${ids.join(', ')}` };
     }
 
     const cm: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: p.store.name, namespace: p.store.namespace } });
-    for (const c of templateImages(d)) {
-      const ref = parseImageRef(c.image);
-      if (!ref) return { passed: false, message: `${what}, container ${c.name}: ${c.image} is not pinned by digest — a tag can be moved, only a digest can be signed` };
-      const why = verifyImageSignature(c.image, [mine], storedSignatures(cm?.data, ref.digest));
-      if (why) return { passed: false, message: `${what}, container ${c.name}: ${why.replace('the trusted key', `your key ${myId}`)} — \`kube-seclab sign ${c.image}\`` };
+    // Signed with a key the verifier trusts that is yours (if it trusts none of yours, with your key: the signature is what is judged here).
+    const keys = trusted.filter((k) => yourIds.includes(keyId(k)));
+    if (!keys.length) keys.push(...yours);
+    const keyIds = keys.map(keyId).join(', ');
+    // Every pod spec of the namespace, the Deployment's template first: one unsigned neighbour admitted before the webhook runs all the same.
+    const sources = (await podSpecsIn(ctx, p.namespace)).sort((a, b) => Number(b.kind === 'Deployment' && b.name === p.name) - Number(a.kind === 'Deployment' && a.name === p.name));
+    let n = 0;
+    for (const s of sources) {
+      for (const { where, c } of containersOf(s.spec)) {
+        n++;
+        const at = `${s.what}, ${where} ${c.name}`;
+        const ref = parseImageRef(c.image);
+        if (!ref) return { passed: false, message: `${at}: ${c.image} is not pinned by digest — a tag can be moved, only a digest can be signed` };
+        const why = verifyImageSignature(c.image, keys, storedSignatures(cm?.data, ref.digest));
+        if (why) return { passed: false, message: `${at}: ${why.replace('the trusted key', `the key the verifier trusts (${keyIds})`)} — \`kube-seclab sign ${c.image}\` with it${s.live && s.kind === 'Pod' && !s.name.startsWith(p.name) ? ', or delete what you do not trust' : ''}` };
+      }
     }
-    return { passed: true, message: `every image of ${what} is signed with your key ${myId}` };
+    return { passed: true, message: `every image in namespace ${p.namespace} (${n} container${n === 1 ? '' : 's'} of ${sources.length} pod spec${sources.length === 1 ? '' : 's'}, ${what}'s included) is signed with your key ${keyIds}` };
   },
 };

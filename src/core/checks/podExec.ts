@@ -23,31 +23,36 @@ type P = z.infer<typeof schema>;
 const running = (p: any) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp;
 const newestFirst = (a: any, b: any) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? ''));
 
-/** A running pod of the workload's current revision (a Deployment's newest ReplicaSet), or why there is none. */
-async function pickPod(ctx: CheckContext, p: P): Promise<{ pod?: any; why?: string }> {
+/**
+ * Every pod of the workload (a Deployment's, through any of its ReplicaSets: an older revision's pod
+ * that still runs is still the workload) that is not on its way out — or why there is none, or why
+ * one of them cannot run a command (not running yet, crashing).
+ */
+async function pickPods(ctx: CheckContext, p: P): Promise<{ pods?: any[]; why?: string }> {
   const what = `${p.kind} ${p.namespace}/${p.name}`;
   if (p.kind === 'Pod') {
     const pod: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Pod', metadata: { name: p.name, namespace: p.namespace } });
     if (!pod) return { why: `${what} not found` };
-    return running(pod) ? { pod } : { why: `${what} is not running (phase ${pod.status?.phase ?? 'unknown'})` };
+    return running(pod) ? { pods: [pod] } : { why: `${what} is not running (phase ${pod.status?.phase ?? 'unknown'})` };
   }
   const obj: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: p.kind, metadata: { name: p.name, namespace: p.namespace } });
   if (!obj) return { why: `${what} is gone — deleting the workload is not a fix` };
   const pods: any[] = await ctx.cluster.list('v1', 'Pod', p.namespace);
-  let owners = new Set<string>([obj.metadata.uid]);
+  const owners = new Set<string>([obj.metadata.uid]);
   if (p.kind === 'Deployment') {
-    const rs: any[] = (await ctx.cluster.list('apps/v1', 'ReplicaSet', p.namespace))
-      .filter((r) => r.metadata?.ownerReferences?.some((o: any) => o.uid === obj.metadata.uid))
-      .sort((a, b) => Number(b.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(a.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
-    owners = new Set(rs.slice(0, 1).map((r) => r.metadata.uid));
+    for (const r of await ctx.cluster.list<any>('apps/v1', 'ReplicaSet', p.namespace)) {
+      if (r.metadata?.ownerReferences?.some((o: any) => o.uid === obj.metadata.uid)) owners.add(r.metadata.uid);
+    }
   }
-  const mine = pods.filter((x) => x.metadata?.ownerReferences?.some((o: any) => owners.has(o.uid))).sort(newestFirst);
-  const pod = mine.find((x) => running(x) && (x.status?.containerStatuses ?? []).every((c: any) => c.state?.running));
-  if (pod) return { pod };
-  if (!mine.length) return { why: `${what} has no pod of its current version to run the command in` };
-  const st = mine[0].status?.containerStatuses?.find((c: any) => !c.state?.running);
-  const reason = st?.state?.waiting?.reason ?? st?.state?.terminated?.reason ?? mine[0].status?.phase ?? 'not running';
-  return { why: `${what} has no running pod to run the command in (pod ${mine[0].metadata.name}: ${reason})` };
+  const mine = pods.filter((x) => !x.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(x.status?.phase) && x.metadata?.ownerReferences?.some((o: any) => owners.has(o.uid))).sort(newestFirst);
+  if (!mine.length) return { why: `${what} has no pod to run the command in` };
+  const notUp = mine.find((x) => !(running(x) && (x.status?.containerStatuses ?? []).every((c: any) => c.state?.running)));
+  if (notUp) {
+    const st = notUp.status?.containerStatuses?.find((c: any) => !c.state?.running);
+    const reason = st?.state?.waiting?.reason ?? st?.state?.terminated?.reason ?? notUp.status?.phase ?? 'not running';
+    return { why: `${what}: pod ${notUp.metadata.name} is not running (${reason}) — every pod of the workload is checked from inside, so wait for the rollout to finish` };
+  }
+  return { pods: mine };
 }
 
 /** Run the command in the pod through the API server (pods/exec over a websocket): its exit code and output. */
@@ -81,12 +86,18 @@ export const podExec: CheckPrimitive<P> = {
   timeoutMs: (p) => (p.timeoutSeconds + 10) * 1000,
   scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
-    const { pod, why } = await pickPod(ctx, p);
-    if (!pod) return { passed: false, message: why! };
-    const container = p.container ?? pod.spec?.containers?.[0]?.name;
-    const r = await execIn(ctx, pod, container, p.command, p.timeoutSeconds * 1000);
-    const what = `${p.describe ?? `\`${p.command.join(' ')}\``} in pod ${pod.metadata.name}`;
-    if (r.error) return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };
-    return judgeRun(what, r.exitCode, r.out, p.expect);
+    const { pods, why } = await pickPods(ctx, p);
+    if (!pods) return { passed: false, message: why! };
+    // Every running pod of the workload, not a sample: a pod of an older template that still runs is what an attacker gets.
+    const results = await Promise.all(pods.map(async (pod) => {
+      const container = p.container ?? pod.spec?.containers?.[0]?.name;
+      const r = await execIn(ctx, pod, container, p.command, p.timeoutSeconds * 1000);
+      const what = `${p.describe ?? `\`${p.command.join(' ')}\``} in pod ${pod.metadata.name}`;
+      if (r.error) return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };
+      return judgeRun(what, r.exitCode, r.out, p.expect);
+    }));
+    const failed = results.find((r) => !r.passed);
+    if (failed) return failed;
+    return pods.length === 1 ? results[0] : { passed: true, message: `${results[0].message} (and the same in ${pods.length - 1} more pod${pods.length > 2 ? 's' : ''} of ${p.kind} ${p.namespace}/${p.name})` };
   },
 };

@@ -28,6 +28,10 @@ import { sbom } from './sbom.js';
 import { containerStart } from './containerStart.js';
 import { podTokens } from './podTokens.js';
 import { secretRotated } from './secretRotated.js';
+import { admissionVariants } from './admissionVariants.js';
+import { podSecurityEnforced } from './podSecurityEnforced.js';
+import { podHardening } from './podHardening.js';
+import { attack } from './attack.js';
 
 /** Every check primitive, by the key a lesson.yaml check uses. Adding one = a file + a line here. */
 export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
@@ -65,5 +69,9 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     containerStart,
     podTokens,
     secretRotated,
+    admissionVariants,
+    podSecurityEnforced,
+    podHardening,
+    attack,
   ].map((p) => [p.type, p as CheckPrimitive]),
 );

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { CheckOutcome, CheckPrimitive } from './types.js';
 import { runningBuild } from './deployedBuild.js';
 import { atOrAbove, describeFinding, scanBuild, severitySchema } from '../scan.js';
+import { buildOf, readBuilds } from '../builds.js';
+import { containersOf, podSpecsIn, podSpecWatches } from './podSpecs.js';
 
 const schema = z.object({
   namespace: z.string(),
@@ -25,7 +27,8 @@ type P = z.infer<typeof schema>;
 export const scan: CheckPrimitive<P> = {
   type: 'scan',
   schema,
-  watches: (p) => [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
+  watches: (p) => podSpecWatches(p.namespace),
+  scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p): Promise<CheckOutcome> {
     const app = p.path?.split('/').pop();
     const r = await runningBuild(ctx, p, app);
@@ -40,6 +43,19 @@ export const scan: CheckPrimitive<P> = {
     if (bad.length) {
       const fix = bad[0].advisory.fixed ? `upgrade ${bad[0].name} to ${bad[0].advisory.fixed} or later in ${p.path ?? 'the app folder'}'s node_modules (package.json alone changes nothing in the image), build and deploy the new digest` : 'remove or replace it, build and deploy the new digest';
       return { passed: false, message: `${what} carries ${bad.length} known-vulnerable package${bad.length > 1 ? 's' : ''}: ${describeFinding(bad[0])}${bad.length > 1 ? ` (+${bad.length - 1} more: \`kube-seclab scan --deploy ${p.namespace}/${p.name}\`)` : ''} — ${fix}` };
+    }
+    // Every other build of the lab that runs (or waits to run) in the namespace: an old copy next to the fix
+    // (a second Deployment, a pod made by hand, both behind the same Service) is as exploitable.
+    const builds = await readBuilds(ctx.workspace);
+    const seen = new Set([r.build.digest]);
+    for (const s of await podSpecsIn(ctx, p.namespace)) {
+      for (const { where, c } of containersOf(s.spec)) {
+        const b = buildOf(builds, String(c.image), ctx.engine.name);
+        if (!b || seen.has(b.digest)) continue;
+        seen.add(b.digest);
+        const other = (await scanBuild(b)).findings.filter((f) => atOrAbove(f.advisory.severity, p.severity));
+        if (other.length) return { passed: false, message: `${s.what}, ${where} ${c.name}, runs another build (${b.app}@${b.digest.slice(0, 19)}…) that carries ${other.length} known-vulnerable package${other.length > 1 ? 's' : ''}: ${describeFinding(other[0])} — whatever still runs it is as exploitable as before: remove it or deploy the patched build there too` };
+      }
     }
     const below = report.findings.length ? ` (${report.findings.length} below ${p.severity})` : '';
     return { passed: true, message: `${what}: ${report.packages.length} npm package${report.packages.length === 1 ? '' : 's'}, no known vulnerability at or above ${p.severity}${below} (advisories of ${report.advisories.updated})` };

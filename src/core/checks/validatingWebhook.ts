@@ -11,6 +11,8 @@ const schema = z.object({
   exempt: z.array(z.string()).default([]),
   resource: z.string().default('pods'),
   operations: z.array(z.enum(['CREATE', 'UPDATE', 'DELETE', 'CONNECT'])).default(['CREATE', 'UPDATE']),
+  /** Also `kubectl debug`: the pods/ephemeralcontainers subresource (UPDATE) must be sent too. */
+  ephemeralContainers: z.boolean().default(false),
   /** The CA that signed the verifier's serving certificate: the webhook's caBundle must hold it. */
   caBundleFrom: z.object({ namespace: z.string(), secret: z.string(), key: z.string().default('ca.crt') }).strict().optional(),
 }).strict();
@@ -46,7 +48,7 @@ export function rulesCover(rules: Rule[] | undefined, resource: string, op: stri
   return (rules ?? []).some((r) =>
     (r.apiGroups ?? []).some((g) => g === '' || g === '*')
     && (r.apiVersions ?? []).some((v) => v === 'v1' || v === '*')
-    && (r.resources ?? []).some((x) => x === resource || x === '*' || x === '*/*')
+    && (r.resources ?? []).some((x) => x === resource || x === '*/*' || (x === '*' && !resource.includes('/')) || (resource.includes('/') && x === `${resource.split('/')[0]}/*`))
     && (r.operations ?? []).some((o) => o === op || o === '*')
     && (!r.scope || r.scope === '*' || r.scope === 'Namespaced'));
 }
@@ -59,10 +61,11 @@ function certsOf(pem: string): string[] {
 }
 
 /** What is wrong with one webhook, for the target namespace (empty: nothing). */
-export function webhookProblems(w: Webhook, t: { namespace: string; nsLabels: Labels; resource: string; operations: string[]; caPem?: string }): string[] {
+export function webhookProblems(w: Webhook, t: { namespace: string; nsLabels: Labels; resource: string; operations: string[]; caPem?: string; ephemeralContainers?: boolean }): string[] {
   const out: string[] = [];
   const missing = t.operations.filter((op) => !rulesCover(w.rules, t.resource, op));
   if (missing.length) out.push(`its rules do not send ${t.resource} ${missing.join(' and ')} requests (apiGroups [""], apiVersions ["v1"], resources ["${t.resource}"], operations [${t.operations.map((o) => `"${o}"`).join(', ')}])`);
+  if (t.ephemeralContainers && !rulesCover(w.rules, `${t.resource}/ephemeralcontainers`, 'UPDATE')) out.push(`its rules do not send ${t.resource}/ephemeralcontainers UPDATE requests: \`kubectl debug\` adds a container with any image to a running pod unchecked — add "${t.resource}/ephemeralcontainers" to resources`);
   if (w.failurePolicy !== 'Fail') out.push(`failurePolicy is ${w.failurePolicy ?? 'unset'}: when the verifier is down, slow or unreachable, pods are admitted unchecked — use Fail`);
   if (!selectorMatches(w.namespaceSelector, t.nsLabels)) out.push(`its namespaceSelector does not select namespace ${t.namespace} (labels: ${Object.entries(t.nsLabels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'})`);
   if (!isEmptySelector(w.objectSelector)) out.push('it has an objectSelector: pods without (or with) those labels skip verification — leave it out');
@@ -83,7 +86,7 @@ export function webhookProblems(w: Webhook, t: { namespace: string; nsLabels: La
  */
 export function judgeWebhooks(configs: WebhookConfig[], t: {
   service: { namespace: string; name: string }; namespace: string; nsLabels: Labels; exempt: Record<string, Labels>;
-  resource: string; operations: string[]; caPem?: string;
+  resource: string; operations: string[]; caPem?: string; ephemeralContainers?: boolean;
 }): { passed: boolean; message: string } {
   const svc = `${t.service.namespace}/${t.service.name}`;
   const calling = configs.flatMap((c) => (c.webhooks ?? [])
@@ -100,10 +103,13 @@ export function judgeWebhooks(configs: WebhookConfig[], t: {
       }
     }
   }
-  const judged = calling.map((c) => ({ ...c, problems: webhookProblems(c.w, t) })).sort((a, b) => a.problems.length - b.problems.length);
+  // kubectl debug may be judged by a webhook of its own (same verifier, same care): the pods one need not send it too.
+  const fullyGuarded = (w: Webhook) => !webhookProblems(w, { ...t, operations: [], ephemeralContainers: false }).length;
+  const ephemeralElsewhere = !!t.ephemeralContainers && calling.some((c) => rulesCover(c.w.rules, `${t.resource}/ephemeralcontainers`, 'UPDATE') && fullyGuarded(c.w));
+  const judged = calling.map((c) => ({ ...c, problems: webhookProblems(c.w, { ...t, ephemeralContainers: t.ephemeralContainers && !ephemeralElsewhere }) })).sort((a, b) => a.problems.length - b.problems.length);
   const best = judged[0];
   if (best.problems.length) return { passed: false, message: `ValidatingWebhookConfiguration ${best.config}, webhook ${best.w.name}: ${best.problems[0]}` };
-  return { passed: true, message: `ValidatingWebhookConfiguration ${best.config} (webhook ${best.w.name}) sends every ${t.resource} ${t.operations.join('/')} in ${t.namespace} to ${svc}, failurePolicy Fail, over TLS it can verify` };
+  return { passed: true, message: `ValidatingWebhookConfiguration ${best.config} (webhook ${best.w.name}) sends every ${t.resource} ${t.operations.join('/')}${t.ephemeralContainers ? ` and ${t.resource}/ephemeralcontainers UPDATE` : ''} in ${t.namespace} to ${svc}, failurePolicy Fail, over TLS it can verify` };
 }
 
 /** A validating admission webhook really enforces on a namespace (and leaves the exempt ones alone). */
@@ -126,6 +132,6 @@ export const validatingWebhook: CheckPrimitive<P> = {
     }
     const configs = await ctx.cluster.list<WebhookConfig & { apiVersion: string; kind: string }>('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration');
     const exempt = Object.fromEntries(await Promise.all(p.exempt.map(async (ns) => [ns, await labelsOf(ns)] as const)));
-    return judgeWebhooks(configs, { service: p.service, namespace: p.namespace, nsLabels: await labelsOf(p.namespace), exempt, resource: p.resource, operations: p.operations, caPem });
+    return judgeWebhooks(configs, { service: p.service, namespace: p.namespace, nsLabels: await labelsOf(p.namespace), exempt, resource: p.resource, operations: p.operations, caPem, ephemeralContainers: p.ephemeralContainers });
   },
 };

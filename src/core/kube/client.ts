@@ -180,4 +180,35 @@ export class LabCluster {
       return { allowed: false, message: info.message, code: info.code, warnings: [] };
     }
   }
+
+  /** Server-side dry-run replace (an UPDATE through every admission plugin) of an object as changed. */
+  async dryRunReplace(obj: KubernetesObject): Promise<DryRunResult> {
+    await this.guard.ensureWrite(obj);
+    try {
+      await this.objects.replace(typed(obj), undefined, 'All', FIELD_MANAGER);
+      return { allowed: true, message: 'admitted', warnings: [] };
+    } catch (e) {
+      const info = apiError(e);
+      if (info.unreachable) throw e;
+      return { allowed: false, message: info.message, code: info.code, warnings: [] };
+    }
+  }
+
+  /**
+   * Server-side dry run of what `kubectl debug` does: an ephemeral container added to a pod (an
+   * UPDATE of its pods/ephemeralcontainers subresource, judged by every admission plugin).
+   */
+  async dryRunEphemeral(pod: { metadata: { name: string; namespace: string } }, container: Record<string, unknown>): Promise<DryRunResult> {
+    await this.guard.ensureWrite({ kind: 'Pod', metadata: pod.metadata });
+    try {
+      const live = await this.core.readNamespacedPod({ name: pod.metadata.name, namespace: pod.metadata.namespace });
+      live.spec!.ephemeralContainers = [...(live.spec!.ephemeralContainers ?? []), container as any];
+      await this.core.replaceNamespacedPodEphemeralcontainers({ name: pod.metadata.name, namespace: pod.metadata.namespace, body: live, dryRun: 'All', fieldManager: FIELD_MANAGER });
+      return { allowed: true, message: 'admitted', warnings: [] };
+    } catch (e) {
+      const info = apiError(e);
+      if (info.unreachable) throw e;
+      return { allowed: false, message: info.message, code: info.code, warnings: [] };
+    }
+  }
 }

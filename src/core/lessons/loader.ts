@@ -6,6 +6,13 @@ import { lessonSchema, checkBaseSchema, LAYERS, type LessonMeta, type Layer } fr
 import { PRIMITIVES } from '../checks/registry.js';
 import type { CheckPrimitive } from '../checks/types.js';
 import { templateIds } from '../battery/registry.js';
+import { lineOf, fieldPath, type LoadProblem } from './yaml-lines.js';
+import { loadAttack, type Attack } from '../attacks/loader.js';
+
+export { lineOf, fieldPath, type LoadProblem };
+
+/** The check every lesson with an attack gets: the attack no longer works. */
+export const ATTACK_CHECK_ID = 'attack-fails';
 import type { EngineName, Requirement } from '../../engines/types.js';
 
 export interface CheckSpec {
@@ -34,9 +41,10 @@ export interface Lesson extends Omit<LessonMeta, 'checks'> {
   shortcuts: Fix[];
   /** Correct fixes unlike the reference that must pass (lessons/<…>/alternatives/<name>/). */
   alternatives: Fix[];
+  /** The attack the learner can run (lessons/<…>/attack/attack.yaml); an `attack` check proves it fails. */
+  attack?: Attack;
 }
 
-export interface LoadProblem { file: string; line?: number; field?: string; message: string }
 
 export class Catalogue {
   constructor(readonly lessons: Lesson[], readonly problems: LoadProblem[], readonly root: string) {}
@@ -48,18 +56,6 @@ export class Catalogue {
 /** "file:line: field: message" — what a lesson author sees for a broken lesson. */
 export function formatProblem(p: LoadProblem): string {
   return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
-}
-
-export function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const node: any = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (node && node.range) return lc.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-export function fieldPath(path: PropertyKey[]): string {
-  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -146,6 +142,22 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   for (const t of Object.keys(meta.battery.skip)) if (!templates.includes(t)) add(['battery', 'skip', t], `unknown shortcut template ${t} (known: ${templates.join(', ')})`);
   for (const o of meta.objectives) if (!checks.some((c) => c.objective === o.id) && problems.length === 0) add(['objectives'], `objective ${o.id} has no check`);
 
+  // The attack: its own file, and the check that proves it fails (added here, requiring what its goal needs).
+  const attackLoad = await loadAttack(dir, root);
+  problems.push(...attackLoad.problems);
+  const explicit = checks.findIndex((c) => c.type === 'attack');
+  if (explicit >= 0) add(['checks', meta.checks.findIndex((e) => e.id === checks[explicit].id)], 'the attack check is added from attack/attack.yaml; remove this entry');
+  if (attackLoad.attack) {
+    const a = attackLoad.attack;
+    if (a.objective && !objectiveIds.has(a.objective)) problems.push({ file: relative(root, join(a.dir, 'attack.yaml')), field: 'objective', message: `names no objective of the lesson (have: ${[...objectiveIds].join(', ')})` });
+    if (checks.some((c) => c.id === ATTACK_CHECK_ID)) add(['checks'], `check id ${ATTACK_CHECK_ID} is the attack's`);
+    checks.push({
+      // A shared cluster lends the learner no identity to attack with (tokens, impersonation): the lab's own clusters only.
+      id: ATTACK_CHECK_ID, title: `The attack fails: ${a.title}`, objective: a.objective ?? meta.objectives[0].id, requires: a.requires, engines: ['local', 'kind'],
+      type: 'attack', params: {}, primitive: PRIMITIVES.attack,
+    });
+  }
+
   const scenarioDir = join(root, 'scenarios', meta.scenario ?? meta.id);
   if (!(await exists(scenarioDir))) problems.push({ file: relative(root, scenarioDir), message: 'scenario folder is missing' });
   const markdown = await readFile(join(dir, 'lesson.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'lesson.md')), message: 'missing lesson.md' }); return ''; });
@@ -158,7 +170,7 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const { checks: _raw, ...rest } = meta;
   return {
     lesson: {
-      ...rest, dir, scenarioDir, markdown, debrief, checks,
+      ...rest, dir, scenarioDir, markdown, debrief, checks, attack: attackLoad.attack,
       solution: await readFix(join(dir, 'solution'), 'solution'),
       shortcuts: await Promise.all(shortcutNames.map((n) => readFix(join(dir, 'shortcuts', n), n))),
       alternatives: await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n))),

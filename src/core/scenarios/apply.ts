@@ -237,6 +237,19 @@ async function signDeploymentImage(ctx: ScenarioContext, t: { namespace: string;
 
 /** The digest a Deployment's pods run each image at (status.containerStatuses[].imageID), or a stable made-up one. */
 async function pinImageDigest(ctx: ScenarioContext, namespace: string, name: string): Promise<void> {
+  // The Deployment controller writes to a Deployment just changed (its revision annotation): on a conflict, read it again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await pinImageDigestOnce(ctx, namespace, name);
+      return;
+    } catch (e) {
+      if (apiError(e).code !== 409 || attempt >= 5) throw e;
+      await sleep(200);
+    }
+  }
+}
+
+async function pinImageDigestOnce(ctx: ScenarioContext, namespace: string, name: string): Promise<void> {
   const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } });
   if (!d) throw new UserError(`Deployment ${namespace}/${name} not found, nothing to pin`);
   const sel = Object.entries(d.spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');

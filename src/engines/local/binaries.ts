@@ -82,6 +82,8 @@ export interface ResolveBinariesOptions {
   env?: NodeJS.ProcessEnv;
   /** Human-readable progress lines (download steps, the build's stderr). */
   onProgress?: (message: string) => void;
+  /** Notes worth a line of their own (how to skip a long build). */
+  onInfo?: (message: string) => void;
   /**
    * 'download' (default): env, cache, download, build.
    * 'build': env, cache, build, download; the download is then only tried when Go is missing.
@@ -711,10 +713,36 @@ function mib(bytes: number): string {
 // ---------------------------------------------------------------------------------------------
 // build
 
+/** A build's measured figures on this machine (tools/build-k8s.sh writes them), or the documented cold build. */
+export const DOCUMENTED_BUILD_S = 480;
+interface BuildTimes { version?: string; total: number; steps: Record<string, number> }
+async function lastBuildTimes(cache: string): Promise<BuildTimes | undefined> {
+  try {
+    const t = JSON.parse(await readFile(join(cache, 'build-times-control-plane.json'), 'utf8')) as BuildTimes;
+    return typeof t.total === 'number' && t.steps && typeof t.steps === 'object' ? t : undefined;
+  } catch { return undefined; }
+}
+
+const clock = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+
+/**
+ * One line of a build's progress: the component, n of m, elapsed, and what to expect — from the last
+ * build on this machine, else the documented figure.
+ */
+export function buildProgressLine(o: { step?: { n: number; of: number; name: string }; elapsedS: number; last?: BuildTimes; quiet?: string }): string {
+  const expectTotal = o.last?.total ?? DOCUMENTED_BUILD_S;
+  const basis = o.last ? 'the last build here took' : 'a first build takes about';
+  const head = o.step ? `building ${o.step.name} (${o.step.n} of ${o.step.of})` : 'preparing the build';
+  const stepExpect = o.step && o.last?.steps[o.step.name] !== undefined ? `, this step ~${clock(o.last.steps[o.step.name])}` : '';
+  return `${head} · ${clock(o.elapsedS)} elapsed · ${basis} ${clock(expectTotal)}${stepExpect}${o.quiet ? ` · ${o.quiet}` : ''}`;
+}
+
 async function build(env: NodeJS.ProcessEnv, opts: ResolveBinariesOptions, progress: (m: string) => void): Promise<ResolvedBinaries> {
   const cache = labPaths(env).cache;
   const script = join(packageRoot, 'tools', 'build-k8s.sh');
-  progress(`building the Kubernetes binaries with Go (${script}); the first build takes a while`);
+  const last = await lastBuildTimes(cache);
+  opts.onInfo?.(`No Kubernetes binaries yet: building them with Go from the module proxy (${last ? `the last build here took ${clock(last.total)}` : `about ${clock(DOCUMENTED_BUILD_S)} on 2 cores`}). `
+    + 'To skip it: point KUBE_SECLAB_BIN_DIR at a folder that holds them, set KUBE_SECLAB_MIRROR to a classroom mirror, or allow the official downloads (unset KUBE_SECLAB_OFFLINE).');
   const sub = execa('bash', [script], {
     env: { ...env, KUBE_SECLAB_CACHE: cache },
     extendEnv: false,
@@ -725,14 +753,23 @@ async function build(env: NodeJS.ProcessEnv, opts: ResolveBinariesOptions, progr
     reject: false,
     cancelSignal: opts.signal,
   });
+  const t0 = Date.now();
+  let step: { n: number; of: number; name: string } | undefined;
+  let quiet: string | undefined;
+  const show = () => progress(buildProgressLine({ step, elapsedS: (Date.now() - t0) / 1000, last, quiet }));
+  show();
+  // Go prints nothing for minutes while it compiles: the elapsed time moves on anyway (every 5 s, no faster).
+  const ticker = setInterval(show, 5000);
   const tail: string[] = [];
   const lines = createInterface({ input: sub.stderr! });
   lines.on('line', (line) => {
     tail.push(line);
     if (tail.length > 20) tail.shift();
-    progress(line);
+    const m = /^kube-seclab: step (\d+)\/(\d+): (.+)$/.exec(line);
+    if (m) { step = { n: Number(m[1]), of: Number(m[2]), name: m[3] }; quiet = undefined; show(); }
+    else if (/^go: downloading /.test(line)) quiet = line.replace(/^go: /, '').slice(0, 60);
   });
-  const result = await sub;
+  const result = await sub.finally(() => clearInterval(ticker));
   lines.close();
   if (result.isCanceled) throw new UserError('build of the Kubernetes binaries cancelled');
   if (result.exitCode !== 0) {

@@ -152,7 +152,7 @@ export class LocalEngine implements Engine {
     } else {
       // Loaded only when a cluster is created: downloads, builds and certificates cost memory the lab does not need later.
       const { resolveBinaries } = await import('./binaries.js');
-      const bins = await r.task('Find the Kubernetes binaries', async (update) => resolveBinaries({ env: this.env, onProgress: update }));
+      const bins = await r.task('Find the Kubernetes binaries', async (update) => resolveBinaries({ env: this.env, onProgress: update, onInfo: (m) => r.info(m) }));
       signal?.throwIfAborted();
       cfg = await r.task('Generate certificates, kubeconfigs and static-pod manifests', async () => this.create(bins.dir));
       signal?.throwIfAborted();

@@ -4,8 +4,9 @@ import { useTheme } from '../theme.js';
 import type { State } from '../store.js';
 
 /**
- * Engine, cluster health, and the command that points the learner's other terminal at the lab's
- * cluster: `export KUBECONFIG=…` (never shortened, so it can be copied).
+ * Engine, cluster health, and the line that sets up the learner's other terminal — kubectl on the
+ * lab's cluster, `kube-seclab` in every folder: `eval "$(cd <checkout> && npx kube-seclab env)"`
+ * (never shortened, so it can be copied).
  */
 export function StatusBar({ engine, cluster, width }: { engine?: State['engine']; cluster?: State['cluster']; width: number }) {
   const theme = useTheme();
@@ -13,7 +14,7 @@ export function StatusBar({ engine, cluster, width }: { engine?: State['engine']
     : cluster.healthy ? { text: 'healthy', style: theme.status.success }
       : cluster.exists ? { text: cluster.running ? 'unhealthy' : 'stopped', style: theme.status.error }
         : { text: 'no cluster', style: theme.status.warning };
-  const cmd = engine ? `export KUBECONFIG=${engine.kubeconfig}` : '';
+  const cmd = engine ? engine.envCommand ?? `export KUBECONFIG=${engine.kubeconfig}` : '';
   return (
     <Box width={width} flexWrap="wrap" columnGap={2}>
       <Box flexShrink={0}>

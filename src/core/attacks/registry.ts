@@ -1,0 +1,11 @@
+import type { AttackStepKind } from './types.js';
+import { token } from './steps/token.js';
+import { api } from './steps/api.js';
+import { etcdRead, etcdConnect } from './steps/etcd.js';
+import { admission } from './steps/admission.js';
+import { pod, exec } from './steps/pod.js';
+
+/** Every attack step kind, by the key an attack.yaml step uses. Adding one = a module + a line here. */
+export const ATTACK_STEPS: Record<string, AttackStepKind> = Object.fromEntries(
+  [token, api, etcdRead, etcdConnect, admission, pod, exec].map((k) => [k.type, k as AttackStepKind]),
+);

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import type { AttackStepKind, Evidence } from '../types.js';
+import { apiRequest, statusReason, type Caller } from '../request.js';
+import { select } from '../../checks/path.js';
+import { UserError } from '../../errors.js';
+
+const showSchema = z.object({
+  /** A path into the JSON answer (the lab's path language: `items[*].metadata.name`, `data["api-key"]`). */
+  path: z.string(),
+  label: z.string(),
+  /** A credential: shown redacted. */
+  secret: z.boolean().optional(),
+  /** The value is base64 (a Secret's data): decoded before it is shown. */
+  base64: z.boolean().optional(),
+  /** Show how many values the path reaches, and the first few. */
+  count: z.boolean().optional(),
+}).strict();
+
+const schema = z.object({
+  /** Who sends it: a token an earlier step stole (its name), `anonymous`, or a user (and groups) the lab impersonates. */
+  as: z.union([z.string(), z.object({ user: z.string(), groups: z.array(z.string()).default([]) }).strict()]),
+  method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).default('GET'),
+  path: z.string().startsWith('/'),
+  body: z.record(z.string(), z.unknown()).optional(),
+  /** Writes are always sent as server-side dry runs: authorization and admission decide, nothing is stored. */
+  dryRun: z.boolean().optional(),
+  /** The statuses that mean the attacker got what they wanted (default: any 2xx). */
+  succeeds: z.object({ status: z.array(z.number().int()).min(1) }).strict().optional(),
+  show: z.array(showSchema).default([]),
+}).strict().refine((p) => p.method === 'GET' || p.dryRun === true, { message: 'a write must be a dry run (`dryRun: true`): attacks change nothing' });
+type P = z.infer<typeof schema>;
+
+const short = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/** A request to the API server as the attacker: with a stolen token, with no credentials, or as a user. */
+export const api: AttackStepKind<P> = {
+  type: 'api',
+  schema,
+  async run(ctx, p) {
+    let caller: Caller;
+    if (typeof p.as !== 'string') caller = { user: p.as.user, groups: p.as.groups };
+    else if (p.as === 'anonymous') caller = { anonymous: true };
+    else {
+      const t = ctx.vars.get(p.as);
+      if (!t) throw new UserError(`attack step uses token "${p.as}", which no earlier step took`);
+      caller = { token: t };
+    }
+    const path = p.dryRun ? `${p.path}${p.path.includes('?') ? '&' : '?'}dryRun=All` : p.path;
+    const a = await apiRequest(ctx.cluster, caller, p.method, path, p.body);
+    const ok = p.succeeds ? p.succeeds.status.includes(a.status) : a.status >= 200 && a.status < 300;
+    const line = `${p.method} ${p.path}${p.dryRun ? ' (dry run)' : ''} → ${a.status}${a.statusText ? ` ${a.statusText}` : ''}`;
+    if (!ok) return { succeeded: false, message: `${line}: ${statusReason(a)}` };
+    const evidence: Evidence[] = [];
+    let json: unknown;
+    try { json = JSON.parse(a.body); } catch { json = undefined; }
+    for (const s of p.show) {
+      const values = json === undefined ? [] : select(json, s.path).map((v) => (s.base64 && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : short(v)));
+      if (s.count) evidence.push({ label: s.label, value: `${values.length}${values.length ? ` (${values.slice(0, 5).join(', ')}${values.length > 5 ? ', …' : ''})` : ''}` });
+      else for (const v of values.slice(0, 3)) evidence.push({ label: s.label, value: v, secret: s.secret });
+    }
+    return { succeeded: true, message: line, evidence };
+  },
+};

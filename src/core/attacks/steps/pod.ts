@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
+import type { AttackStepKind, Evidence, StepOutcome } from '../types.js';
+import { runningPods } from '../pods.js';
+import { execIn } from '../../checks/podExec.js';
+import { sleep } from '../../fsutil.js';
+import { MANAGED_LABEL } from '../../kube/client.js';
+
+/** Label of every pod the lab starts for an attack (watch mode ignores them; resets sweep them). */
+export const ATTACK_LABEL = 'kube-seclab.dev/attack';
+
+const succeedsSchema = z.object({
+  exitCode: z.number().int().default(0),
+  outputContains: z.string().optional(),
+}).strict().default({ exitCode: 0 });
+
+/**
+ * A command's output as a transcript shows it. Lines `evidence: LABEL=VALUE` and `secret: LABEL=VALUE`
+ * become evidence (the second kind redacted); the last other line is the message.
+ */
+export function readOutput(out: string): { last: string; evidence: Evidence[] } {
+  const evidence: Evidence[] = [];
+  let last = '';
+  for (const line of out.split('\n').map((l) => l.trimEnd()).filter(Boolean)) {
+    const m = /^(evidence|secret): ([^=]+)=(.*)$/.exec(line);
+    if (m) evidence.push({ label: m[2].trim(), value: m[3], secret: m[1] === 'secret' });
+    else last = line;
+  }
+  return { last: last.slice(0, 240), evidence };
+}
+
+function judge(what: string, exitCode: number, out: string, s: z.infer<typeof succeedsSchema>): StepOutcome {
+  const { last, evidence } = readOutput(out);
+  const ok = exitCode === s.exitCode && (!s.outputContains || out.includes(s.outputContains));
+  return { succeeded: ok, message: `${what}: exit ${exitCode}${last ? ` — ${last}` : ''}`, evidence: ok ? evidence : [] };
+}
+
+const podSchema = z.object({
+  namespace: z.string(),
+  image: z.string().default('registry.kube-seclab.local/toolbox:1.0'),
+  command: z.array(z.string()).min(1),
+  /** Labels of the attacker's pod (to look like a tier a NetworkPolicy lets through, say). */
+  labels: z.record(z.string(), z.string()).default({}),
+  serviceAccountName: z.string().optional(),
+  /** Fields of the pod spec the attacker sets (hostPID, hostNetwork, volumes…). */
+  spec: z.record(z.string(), z.unknown()).default({}),
+  /** The container's securityContext (privileged: true, …); default: none, the runtime's defaults. */
+  securityContext: z.record(z.string(), z.unknown()).optional(),
+  volumeMounts: z.array(z.record(z.string(), z.unknown())).optional(),
+  timeoutSeconds: z.number().int().positive().default(20),
+  succeeds: succeedsSchema,
+}).strict();
+type PodP = z.infer<typeof podSchema>;
+
+/**
+ * The attacker's own pod: created in the lab's cluster (if admission lets it in), its command run,
+ * its output read, the pod deleted. It needs a real node, so it runs on kind.
+ */
+export const pod: AttackStepKind<PodP> = {
+  type: 'pod',
+  schema: podSchema,
+  requires: () => 'kind',
+  timeoutMs: (p) => (p.timeoutSeconds + 75) * 1000,
+  async run(ctx, p) {
+    const name = `kube-seclab-attack-${randomBytes(3).toString('hex')}`;
+    const obj = {
+      apiVersion: 'v1', kind: 'Pod',
+      metadata: { name, namespace: p.namespace, labels: { ...p.labels, [MANAGED_LABEL]: 'kube-seclab', [ATTACK_LABEL]: 'true' } },
+      spec: {
+        restartPolicy: 'Never',
+        terminationGracePeriodSeconds: 0,
+        ...(p.serviceAccountName ? { serviceAccountName: p.serviceAccountName } : {}),
+        ...p.spec,
+        containers: [{
+          name: 'attacker', image: p.image, imagePullPolicy: 'IfNotPresent', command: p.command,
+          env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
+          ...(p.securityContext ? { securityContext: p.securityContext } : {}),
+          ...(p.volumeMounts ? { volumeMounts: p.volumeMounts } : {}),
+        }],
+      },
+    };
+    try {
+      await ctx.cluster.create(obj);
+    } catch (e: any) {
+      const msg = String(e?.body?.message ?? e?.message ?? e);
+      if (/forbidden|denied|violates|admission/i.test(msg)) return { succeeded: false, message: `the attacker's pod is refused: ${msg.split('\n')[0].slice(0, 240)}` };
+      throw e;
+    }
+    try {
+      const end = Date.now() + (p.timeoutSeconds + 60) * 1000;
+      let st: any;
+      while (Date.now() < end) {
+        st = (await ctx.cluster.core.readNamespacedPod({ name, namespace: p.namespace })).status;
+        if (st?.phase === 'Succeeded' || st?.phase === 'Failed') break;
+        await sleep(250);
+      }
+      const term = st?.containerStatuses?.[0]?.state?.terminated;
+      if (!term) return { succeeded: false, message: `the attacker's pod did not finish (phase ${st?.phase ?? 'unknown'})` };
+      const log = await ctx.cluster.core.readNamespacedPodLog({ name, namespace: p.namespace, container: 'attacker' }).catch(() => '');
+      return judge(`\`${p.command.join(' ').slice(0, 80)}\` in a pod of the attacker's`, term.exitCode, String(log), p.succeeds);
+    } finally {
+      await ctx.cluster.delete(obj).catch(() => {});
+    }
+  },
+};
+
+const execSchema = z.object({
+  /** The workload the attacker has a shell in (an RCE in the app). */
+  workload: z.object({
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
+    namespace: z.string(),
+    name: z.string(),
+    container: z.string().optional(),
+  }).strict(),
+  command: z.array(z.string()).min(1),
+  timeoutSeconds: z.number().int().positive().default(20),
+  succeeds: succeedsSchema,
+}).strict();
+type ExecP = z.infer<typeof execSchema>;
+
+/** A command in the workload's own running pod: what a shell gained through the app can do there. On kind. */
+export const exec: AttackStepKind<ExecP> = {
+  type: 'exec',
+  schema: execSchema,
+  requires: () => 'kind',
+  timeoutMs: (p) => (p.timeoutSeconds + 10) * 1000,
+  async run(ctx, p) {
+    const { pods, why } = await runningPods(ctx, p.workload);
+    if (!pods.length) return { succeeded: false, message: why ?? 'no running pod' };
+    const target = pods[0];
+    const container = p.workload.container ?? target.spec?.containers?.[0]?.name;
+    const r = await execIn(ctx, target, container, p.command, p.timeoutSeconds * 1000);
+    const what = `\`${p.command.join(' ').slice(0, 80)}\` in pod ${target.metadata.name}`;
+    if (r.error) return { succeeded: false, message: `${what}: could not run: ${r.error}` };
+    return judge(what, r.exitCode, r.out, p.succeeds);
+  },
+};
