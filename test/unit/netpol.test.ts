@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
-  PortSet, IpSet, policyTypes, podToPod, podSide, addressSide, addressPorts, addressExcess, rulePorts, peerSelectsPod,
+  PortSet, IpSet, matches, policyTypes, podToPod, podSide, addressSide, addressPorts, addressExcess, rulePorts, peerSelectsPod,
   type NetworkPolicy, type PodRef,
 } from '../../src/core/checks/netpolModel.js';
 
@@ -40,6 +40,28 @@ describe('address sets', () => {
 });
 
 describe('NetworkPolicy semantics', () => {
+  it('evaluates label selectors as the API does (matchLabels AND matchExpressions)', () => {
+    const l = { app: 'api', tier: 'back' };
+    expect(matches(undefined, l)).toBe(true);
+    expect(matches({}, {})).toBe(true);
+    expect(matches({ matchLabels: { app: 'api' } }, l)).toBe(true);
+    expect(matches({ matchLabels: { app: 'api', tier: 'front' } }, l)).toBe(false);
+    expect(matches({ matchExpressions: [{ key: 'tier', operator: 'In', values: ['back', 'db'] }] }, l)).toBe(true);
+    expect(matches({ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }] }, l)).toBe(false);
+    expect(matches({ matchExpressions: [{ key: 'tier', operator: 'NotIn', values: ['back'] }] }, l)).toBe(false);
+    expect(matches({ matchExpressions: [{ key: 'zone', operator: 'NotIn', values: ['a'] }] }, l)).toBe(true); // absent key: not in
+    expect(matches({ matchExpressions: [{ key: 'app', operator: 'Exists' }] }, l)).toBe(true);
+    expect(matches({ matchExpressions: [{ key: 'app', operator: 'DoesNotExist' }] }, l)).toBe(false);
+    expect(matches({ matchLabels: { app: 'api' }, matchExpressions: [{ key: 'tier', operator: 'DoesNotExist' }] }, l)).toBe(false);
+    expect(matches({ matchExpressions: [{ key: 'app', operator: 'Gt', values: ['1'] }] }, l)).toBe(false);
+  });
+
+  it('lets a pod anyone could create name any port anything', () => {
+    const anyPod: PodRef = { namespace: 'x', nsLabels: { 'kubernetes.io/metadata.name': 'x' }, labels: {}, namedPorts: 'any', name: 'a new pod' };
+    expect(rulePorts([{ port: 'metrics' }], anyPod).toString()).toBe('any TCP port');
+    expect(rulePorts([{ port: 'metrics', protocol: 'UDP' }, { port: 53, protocol: 'UDP' }], anyPod).toString()).toBe('any UDP port');
+  });
+
   it('defaults policyTypes as the API server does', () => {
     expect(policyTypes(np('a', 'x', { podSelector: {} }))).toEqual(['Ingress']);
     expect(policyTypes(np('a', 'x', { podSelector: {}, egress: [{}] }))).toEqual(['Ingress', 'Egress']);
