@@ -94,12 +94,12 @@ export interface Engine {
   /** Engines whose pods really run (kind): the id (config digest) of the image the node holds under a reference, if it does. */
   nodeImageId?(ref: string): Promise<string | undefined>;
   /**
-   * Engines whose pods really run (kind): wait until the node's NetworkPolicy enforcement has taken a
-   * pod in (its address and labels are in the rules, with the policies as they were then), so that a
-   * connection it makes is judged by the policies in the API. `synced` once that is observed;
-   * `unknown` when this node's network plugin shows nothing to observe; `timeout`.
+   * Engines whose pods really run (kind): the pods the node's NetworkPolicy enforcement holds rules for
+   * now (`namespace/name` → the addresses it holds them at), as its last sync saw them; `undefined`
+   * when this node's network plugin shows nothing to observe. Probes wait until every pod of the node
+   * is in with its current address (src/core/checks/policySync.ts).
    */
-  policySynced?(pod: { namespace: string; name: string }, timeoutMs: number): Promise<'synced' | 'unknown' | 'timeout'>;
+  policyEnforcedPods?(): Promise<Map<string, Set<string>> | undefined>;
   /** Engines with a real kubelet (kind): restart it after its config changed, and wait until it serves again. */
   restartKubelet?(): Promise<void>;
   /** Put back the kubelet config the node was created with (restarting the kubelet); whether anything changed. */

@@ -6,10 +6,11 @@ import { UserError } from '../errors.js';
 import { runExpectSchema, judgeRun } from './run-result.js';
 import { execIn } from './podExec.js';
 import { CHECK_OBJECT_LABEL } from './watch.js';
+import { enforceablePods, notYetEnforced, stillCurrent, podList, type PodAddress } from './policySync.js';
 
 /** How long a probe pod may take to be scheduled and started, on top of the command's own time. */
 const POD_START_S = 60;
-/** How long the node's network plugin may take to take a new pod in (kube-router: a full sync). */
+/** How long the node's network plugin may take to take new pods in (kube-router: a full sync). */
 const POLICY_SYNC_S = 30;
 /** Where the plugin shows nothing to wait for: how long to give it anyway. */
 const UNOBSERVABLE_SETTLE_MS = 2000;
@@ -37,11 +38,41 @@ const schema = z.object({
 type P = z.infer<typeof schema>;
 
 /**
+ * Wait until the node's NetworkPolicy enforcement holds every pod of the probe's node at the address it
+ * has now: the probe pod itself, and every pod it may talk to or be refused by — among them pods that
+ * were just recreated (a restarted Deployment, a StatefulSet pod back under its old name at a new
+ * address), which until then are judged by rules of before they existed.
+ */
+async function awaitPolicySync(ctx: Parameters<CheckPrimitive<P>['run']>[0], probePod: any): Promise<{ state: 'synced' | 'unknown' } | { state: 'timeout'; missing: PodAddress[] }> {
+  const engine = ctx.engine;
+  if (!engine.policyEnforcedPods) return { state: 'unknown' };
+  const node = probePod.spec?.nodeName;
+  const list = async (): Promise<PodAddress[]> => enforceablePods((await ctx.cluster.core.listPodForAllNamespaces(node ? { fieldSelector: `spec.nodeName=${node}` } : {})).items as any);
+  const isProbe = (x: PodAddress) => x.namespace === probePod.metadata.namespace && x.name === probePod.metadata.name;
+  let required = await list();
+  if (!required.some(isProbe)) required.push({ namespace: probePod.metadata.namespace, name: probePod.metadata.name, ip: probePod.status.podIP });
+  const end = Date.now() + POLICY_SYNC_S * 1000;
+  for (;;) {
+    const enforced = await engine.policyEnforcedPods();
+    if (!enforced) return { state: 'unknown' };
+    let missing = notYetEnforced(required, enforced);
+    if (missing.length === 0) return { state: 'synced' };
+    // A pod deleted or readdressed since the list is nobody's peer now: stop waiting for it.
+    required = stillCurrent(required, await list(), isProbe);
+    missing = notYetEnforced(required, enforced);
+    if (missing.length === 0) return { state: 'synced' };
+    if (Date.now() > end) return { state: 'timeout', missing };
+    await sleep(150);
+  }
+}
+
+/**
  * A runtime probe: a short-lived pod that replays the exploit or tries a connection. It needs a real
  * node and network, so it only runs on the kind engine. `$NODE_IP` is the node's address.
  *
  * The pod starts idle; the command runs in it (through the API, as `kubectl exec` does) only once the
- * node's NetworkPolicy enforcement has taken the pod in — a pod that acted the moment it started
+ * node's NetworkPolicy enforcement holds it and every other pod of the node at its current address
+ * (awaitPolicySync) — a pod that acted the moment it started
  * would be judged by the rules of before it existed (its own egress not yet restricted, not yet a
  * member of the peer sets other pods' policies allow), and the same cluster would pass one run and
  * fail the next.
@@ -93,11 +124,11 @@ export const probe: CheckPrimitive<P> = {
         }
         await sleep(200);
       }
-      const synced = ctx.engine.policySynced ? await ctx.engine.policySynced({ namespace: p.namespace, name }, POLICY_SYNC_S * 1000) : 'unknown';
-      if (synced === 'timeout') {
-        throw new UserError(`inconclusive: the node's network plugin did not take the probe pod in within ${POLICY_SYNC_S}s, so its connections would be judged by rules of before it existed`, '`kubectl -n kube-system logs ds/kube-router` shows why the plugin is behind; check again');
+      const synced = await awaitPolicySync(ctx, live);
+      if (synced.state === 'timeout') {
+        throw new UserError(`inconclusive: after ${POLICY_SYNC_S}s the node's network plugin still did not enforce its policies for ${podList(synced.missing)}, so a connection would be judged by rules of before ${synced.missing.length === 1 ? 'that pod' : 'those pods'} existed`, '`kubectl -n kube-system logs ds/kube-router` shows why the plugin is behind; check again');
       }
-      if (synced === 'unknown') await sleep(UNOBSERVABLE_SETTLE_MS);
+      if (synced.state === 'unknown') await sleep(UNOBSERVABLE_SETTLE_MS);
       const r = await execIn(ctx, live, 'probe', p.command, p.timeoutSeconds * 1000);
       const what = p.describe ?? `\`${p.command.join(' ')}\``;
       if (r.error) return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };

@@ -12,6 +12,7 @@ import { COMPONENTS, type Component } from '../local/manifests.js';
 import { readyz, type TlsIdentity } from '../local/https.js';
 import { kindConfigYaml, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
+import { kubeRouterPods } from './kubeRouter.js';
 import { imageCatalogue, syncImages } from './images.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { LAB_REGISTRY } from '../../core/builds.js';
@@ -89,24 +90,11 @@ export class KindEngine implements Engine {
     return this.docker(['exec', ...(opts.input !== undefined ? ['-i'] : []), this.node, ...cmd], opts);
   }
 
-  /**
-   * kube-router (the lab's node image) rebuilds its rules in one full sync on every pod change and
-   * writes them with one iptables-restore (after the ipsets the rules use): once the rules name the
-   * pod (`… POD name:<pod> namespace: <ns>`, written only for pods that have an address), every rule
-   * that concerns it — its own and its place in other pods' peer sets — is in force. Another plugin
-   * (kind's kindnetd) leaves no such trace: `unknown`.
-   */
-  async policySynced(pod: { namespace: string; name: string }, timeoutMs: number): Promise<'synced' | 'unknown' | 'timeout'> {
-    const mark = `POD name:${pod.name} namespace: ${pod.namespace}"`;
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const r = await this.nodeExec(['iptables-save', '-t', 'filter'], { timeoutMs: 15_000 });
-      if (!r.ok) return 'unknown';
-      if (!r.stdout.includes('KUBE-ROUTER-FORWARD')) return 'unknown';
-      if (r.stdout.includes(mark)) return 'synced';
-      if (Date.now() > end) return 'timeout';
-      await sleep(150);
-    }
+  /** What kube-router has in force on the node (see kubeRouter.ts); `undefined` for another plugin (kindnetd) or an unreadable table. */
+  async policyEnforcedPods(): Promise<Map<string, Set<string>> | undefined> {
+    const r = await this.nodeExec(['iptables-save', '-t', 'filter'], { timeoutMs: 15_000 });
+    if (!r.ok) return undefined;
+    return kubeRouterPods(r.stdout);
   }
 
   private async nodeExecOk(cmd: string[], what: string, opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
