@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CheckContext, CheckOutcome, CheckPrimitive } from './types.js';
 import { stuckPod } from './workload.js';
 import { appFolder, buildOf, readBuilds, sourceHash, LAB_REGISTRY, type BuildRecord } from '../builds.js';
+import { notACheckPod } from './watch.js';
 
 const target = z.object({
   namespace: z.string(),
@@ -61,7 +62,7 @@ export async function runningBuild(ctx: CheckContext, t: BuildTarget, app?: stri
   if (ctx.engine.supports('kind')) {
     // Where pods really run, they must report the very image (a digest reference can't move, but a pod can be older).
     const sel = Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: t.namespace, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: t.namespace, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp && notACheckPod(p));
     const off = pods.flatMap((p) => (p.status?.containerStatuses ?? []).filter((s) => s.name === c.name && !String(s.imageID).endsWith(build.digest)).map((s) => `${p.metadata?.name} runs ${s.imageID || 'nothing yet'}`));
     if (off.length) return { failure: `${what}: ${off[0]}, not ${build.digest.slice(0, 19)}… — wait for the rollout to finish` };
   }

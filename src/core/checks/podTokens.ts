@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CheckPrimitive, CheckContext } from './types.js';
+import { notACheckPod } from './watch.js';
 
 const schema = z.object({
   namespace: z.string(),
@@ -87,7 +88,7 @@ export const podTokens: CheckPrimitive<P> = {
     if (!w) return { passed: false, message: `${what} is gone — deleting it is not a fix` };
     const f = await facts(ctx, p.namespace);
     const sel = Object.entries(w.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = (sel ? await ctx.cluster.list<any>('v1', 'Pod', p.namespace, sel) : []).filter((x) => !x.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(x.status?.phase));
+    const pods = (sel ? await ctx.cluster.list<any>('v1', 'Pod', p.namespace, sel) : []).filter((x) => !x.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(x.status?.phase) && notACheckPod(x));
     const judged = [{ where: `${what} (its pod template)`, spec: w.spec?.template?.spec ?? {}, live: false }, ...pods.map((x) => ({ where: `pod ${p.namespace}/${x.metadata.name}`, spec: x.spec ?? {}, live: true }))];
     for (const j of judged) {
       const bad = tokenProblems(j.spec, j.live, p, f);

@@ -5,7 +5,7 @@ import { sleep } from '../fsutil.js';
 import { UserError } from '../errors.js';
 import { runExpectSchema, judgeRun } from './run-result.js';
 import { execIn } from './podExec.js';
-import { CHECK_OBJECT_LABEL } from './watch.js';
+import { CHECK_OBJECT_LABEL, checkPodStarted, checkPodEnded } from './watch.js';
 import { enforceablePods, notYetEnforced, stillCurrent, podList, type PodAddress } from './policySync.js';
 
 /** How long a probe pod may take to be scheduled and started, on top of the command's own time. */
@@ -106,7 +106,8 @@ export const probe: CheckPrimitive<P> = {
           securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } } }],
       },
     };
-    await ctx.cluster.create(pod);
+    checkPodStarted(p.namespace, name);
+    await ctx.cluster.create(pod).catch((e) => { checkPodEnded(p.namespace, name); throw e; });
     try {
       // Scheduling and starting the pod (slow on a busy machine) is not the command's time.
       const end = Date.now() + POD_START_S * 1000;
@@ -135,6 +136,7 @@ export const probe: CheckPrimitive<P> = {
       return judgeRun(what, r.exitCode, r.out, p.expect);
     } finally {
       await ctx.cluster.delete(pod).catch(() => {});
+      checkPodEnded(p.namespace, name);
     }
   },
 };

@@ -17,6 +17,20 @@ const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRole
  */
 export const CHECK_OBJECT_LABEL = 'kube-seclab.dev/check';
 
+/**
+ * The pods this process's checks are running right now (probe pods, by namespace/name — random names,
+ * deleted when the probe ends). A probe may carry a workload's labels to be judged by its policies;
+ * checks that judge a workload's running pods leave these out. A label alone would not do: anyone
+ * can put a label on a pod to hide it from the checks; nobody else can add to this set.
+ */
+const runningCheckPods = new Set<string>();
+export function checkPodStarted(namespace: string, name: string): void { runningCheckPods.add(`${namespace}/${name}`); }
+export function checkPodEnded(namespace: string, name: string): void { runningCheckPods.delete(`${namespace}/${name}`); }
+/** Not one of the pods this process's checks are running (see runningCheckPods). */
+export function notACheckPod(pod: { metadata?: { namespace?: string; name?: string } }): boolean {
+  return !runningCheckPods.has(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
+}
+
 /** Made by one of the lab's checks (see CHECK_OBJECT_LABEL)? */
 export function isCheckObject(o: unknown): boolean {
   return !!(o as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels?.[CHECK_OBJECT_LABEL];
