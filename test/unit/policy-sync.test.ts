@@ -57,3 +57,16 @@ describe('waiting for enforcement', () => {
     expect(podList([...required, ...required], 2)).toBe('s/probe, s/api-1 and 1 more');
   });
 });
+
+describe("the checks' own pods", () => {
+  it('are left out only while this process runs them, whatever labels a pod carries', async () => {
+    const { checkPodStarted, checkPodEnded, notACheckPod } = await import('../../src/core/checks/watch.js');
+    const probe = { metadata: { namespace: 'gallery', name: 'kube-seclab-probe-ab12cd', labels: { app: 'uploader', 'kube-seclab.dev/check': 'probe' } } };
+    expect(notACheckPod(probe)).toBe(true); // a label alone hides nothing
+    checkPodStarted('gallery', 'kube-seclab-probe-ab12cd');
+    expect(notACheckPod(probe)).toBe(false);
+    expect(notACheckPod({ metadata: { namespace: 'other', name: 'kube-seclab-probe-ab12cd' } })).toBe(true);
+    checkPodEnded('gallery', 'kube-seclab-probe-ab12cd');
+    expect(notACheckPod(probe)).toBe(true);
+  });
+});
