@@ -21,6 +21,9 @@ export interface VerifyOptions {
   onStep?: (s: VerifyStep) => void;
 }
 
+/** How many times a probe check is read on the unsolved and on the solved state (all readings must agree). */
+export const STABLE_READINGS = 5;
+
 const failing = (r: LessonResult) => r.checks.filter((c) => c.status === 'failed').map((c) => `${c.id}: ${c.message}`);
 const summary = (r: LessonResult) => failing(r).join('; ') || r.checks.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${c.id}: ${c.message}`).join('; ') || 'no check ran';
 
@@ -75,28 +78,56 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     return r;
   };
   /**
+   * Checks that judge a real network (probes: a pod that connects, an exploit replayed) can depend on
+   * timing; a verdict that changes between identical runs is wrong in one of them. On an engine that
+   * runs them, they are read `STABLE_READINGS` times in all (`first` is one) and must agree each time.
+   */
+  const probeIds = lesson.checks.filter((c) => c.type === 'probe' && lab.engine.supports(c.requires) && onThisEngine(c)).map((c) => c.id);
+  const stable = async (state: string, first: LessonResult): Promise<[boolean, string]> => {
+    const readings: LessonResult[] = [first];
+    while (readings.length < STABLE_READINGS) readings.push(await lab.check(id, { record: false, only: probeIds }));
+    const flips: string[] = [];
+    for (const pid of probeIds) {
+      const seen = readings.map((r) => r.checks.find((c) => c.id === pid));
+      const statuses = seen.map((c) => c?.status ?? 'missing');
+      if (new Set(statuses).size > 1) {
+        const odd = seen.find((c) => c?.status !== statuses[0]);
+        flips.push(`${pid}: ${statuses.join(', ')} (e.g. ${odd?.message ?? 'no reading'})`);
+      }
+    }
+    if (flips.length) return [false, `on the ${state} state, ${flips.length} probe verdict(s) changed between ${STABLE_READINGS} identical readings: ${flips.join('; ')}`];
+    const passing = probeIds.filter((pid) => first.checks.find((c) => c.id === pid)?.status === 'passed').length;
+    return [true, `${probeIds.length} probe check(s), ${STABLE_READINGS} readings on the ${state} state: the same verdicts each time (${passing} pass, ${probeIds.length - passing} do not)`];
+  };
+
+  /**
    * A wrong fix is caught when a check fails and keeps failing: two failing readings in a row. Two
    * passing readings in a row mean it is not (one can be an admission policy the API server has not
-   * dropped yet); the readings go on for `settleMs`, and past it while they pass.
+   * dropped yet); the readings go on for `settleMs`, and past it while they pass. A reading can
+   * outlast the cap (on kind a probe whose connection a wrong fix blocks waits out its timeout): the
+   * cap ends the readings only after MIN_READINGS of them, so two in a row always had their chance.
    */
   /** Whether the attack still worked after some shortcut (its check failed): proof the attack is sensitive. */
   let attackWorkedAfterShortcut = false;
   const attackWorks = (r: LessonResult) => r.checks.some((c) => c.type === 'attack' && c.status === 'failed');
+  const MIN_READINGS = 4;
   const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
     const end = Date.now() + settleMs;
     const cap = end + 30_000;
     let last: LessonResult;
     let passes = 0;
     let fails = 0;
+    let readings = 0;
     for (;;) {
       last = await check();
+      readings += 1;
       if (last.passed) { passes += 1; fails = 0; } else if (!last.unreachable) { fails += 1; passes = 0; }
       if (passes >= 2) return [false, `all checks pass after ${what}`];
       if (fails >= 2 && Date.now() >= end) {
         if (attackWorks(last)) attackWorkedAfterShortcut = true;
         return [true, failing(last)[0] ?? 'a check fails'];
       }
-      if (Date.now() >= cap) return [false, `no settled verdict after ${what}: ${last.unreachable ? 'the cluster is unreachable' : 'the checks flip between readings'}`];
+      if (Date.now() >= cap && readings >= MIN_READINGS) return [false, `no settled verdict after ${what} (${readings} readings): ${last.unreachable ? 'the cluster is unreachable' : 'the checks flip between readings'}`];
       await sleep(250);
     }
   };
@@ -104,13 +135,16 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   const run = async () => {
     let unsolved: KubernetesObject[] = [];
     if (!await step('reset', async () => { await lab.reset(id); return [true, 'scenario applied']; })) return;
+    let reading: LessonResult | undefined;
     if (!await step('unsolved fails', async () => {
       const r = await check();
+      reading = r;
       if (r.unreachable) return [false, 'cluster unreachable'];
       unsolved = await unsolvedWorkloads(lab, id);
       const f = failing(r);
       return f.length ? [true, `${f.length} check(s) fail, e.g. ${f[0]}`] : [false, 'every check passes on the insecure scenario'];
     })) return;
+    if (probeIds.length && !await step('probes stable on the unsolved state', () => stable('unsolved', reading!))) return;
     if (lesson.attack && !await step('the attack works on the scenario', async () => {
       const r = await lab.attack(id, { record: false });
       if (r.skipped) return [true, `not on this engine: ${r.skipped}`];
@@ -119,8 +153,10 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     if (!await step('solution passes', async () => {
       await lab.solution(id, { apply: true });
       const r = await untilPass(solutionTimeout);
+      reading = r;
       return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass`] : [false, summary(r)];
     })) return;
+    if (probeIds.length && !await step('probes stable on the solved state', () => stable('solved', reading!))) return;
 
     // The generic battery, each on top of the solved state and undone after; should an undo not bring
     // the solved state back, the next one starts from a fresh reset + solution.

@@ -93,6 +93,13 @@ export interface Engine {
   buildImage?(o: { name: string; context: string; sourceHash: string; update: (s: string) => void }): Promise<{ digest: string }>;
   /** Engines whose pods really run (kind): the id (config digest) of the image the node holds under a reference, if it does. */
   nodeImageId?(ref: string): Promise<string | undefined>;
+  /**
+   * Engines whose pods really run (kind): the pods the node's NetworkPolicy enforcement holds rules for
+   * now (`namespace/name` → the addresses it holds them at), as its last sync saw them; `undefined`
+   * when this node's network plugin shows nothing to observe. Probes wait until every pod of the node
+   * is in with its current address (src/core/checks/policySync.ts).
+   */
+  policyEnforcedPods?(): Promise<Map<string, Set<string>> | undefined>;
   /** Engines with a real kubelet (kind): restart it after its config changed, and wait until it serves again. */
   restartKubelet?(): Promise<void>;
   /** Put back the kubelet config the node was created with (restarting the kubelet); whether anything changed. */

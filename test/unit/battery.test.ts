@@ -29,6 +29,18 @@ describe('the generic shortcut battery', () => {
     expect(names2).not.toContain('scale-to-zero shop/api');
   });
 
+  it('derives NetworkPolicy shortcuts from the namespaces networkReach checks judge and the solution\'s policies', async () => {
+    const c = await loadCatalogue(packageRoot);
+    const l = c.get('network-policy')!;
+    const np = (name: string, namespace = 'storefront') => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec: { podSelector: {} } });
+    const names = genericShortcuts({ lesson: l, scenario: [], solution: [np('default-deny'), np('db'), np('elsewhere', 'other')], unsolved: [] }).map((g) => g.name);
+    expect(names).toEqual(expect.arrayContaining([
+      'netpol-allow-all ingress storefront', 'netpol-allow-all egress storefront', 'netpol-any-namespace storefront',
+      'netpol-selects-nothing storefront/default-deny', 'netpol-selects-nothing storefront/db', 'netpol-elsewhere storefront',
+    ]));
+    expect(names.some((n) => n.includes('other/elsewhere'))).toBe(false);
+  });
+
   it('every template has a unique id and a description', () => {
     const ids = TEMPLATES.map((t) => t.id);
     expect(new Set(ids).size).toBe(ids.length);

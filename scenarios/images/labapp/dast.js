@@ -11,7 +11,7 @@
 //   --inject PATH?PARAM=VALUE     OS command injection: shell payloads added to VALUE in the query parameter
 //   --traversal PATH?PARAM=VALUE  path traversal: ../ sequences (plain, encoded, filter-evading) in the parameter
 //   --debug                       debug and status endpoints that dump the environment or configuration
-//   --secret VALUE                a value that must never come back in any answer (default: $DAST_SECRET)
+//   --secret VALUE                a value that must never come back in any answer (repeatable; $DAST_SECRET too)
 //
 // Exit code: 0 nothing found and every normal request works, 1 findings, 2 a normal request failed,
 // 3 the app does not answer at all, 64 usage.
@@ -22,14 +22,14 @@ const USAGE = 'usage: dast URL [--get PATH TEXT]... [--inject PATH?PARAM=VALUE].
 
 /** The command-line arguments (after the URL's position too) as scan options; throws on a usage error. */
 function parseArgs(argv, env = {}) {
-  const o = { target: undefined, get: [], inject: [], traversal: [], debug: false, secret: env.DAST_SECRET || undefined };
+  const o = { target: undefined, get: [], inject: [], traversal: [], debug: false, secrets: env.DAST_SECRET ? [env.DAST_SECRET] : [] };
   const need = (i, n, flag) => { if (i + n >= argv.length) throw new Error(`${flag} needs ${n === 1 ? 'a value' : `${n} values`}`); };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--get') { need(i, 2, a); o.get.push({ path: argv[i + 1], text: argv[i + 2] }); i += 2; }
     else if (a === '--inject' || a === '--traversal') { need(i, 1, a); o[a.slice(2)].push(paramTarget(argv[++i], a)); }
     else if (a === '--debug') o.debug = true;
-    else if (a === '--secret') { need(i, 1, a); o.secret = argv[++i]; }
+    else if (a === '--secret') { need(i, 1, a); o.secrets.push(argv[++i]); }
     else if (a === '-h' || a === '--help') throw new Error(USAGE);
     else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
     else if (!o.target) o.target = a;
@@ -158,7 +158,7 @@ async function scan(o, opts = {}) {
     const res = await request(url, timeoutMs);
     if (!res.error) {
       r.answered++;
-      if (o.secret && res.body.includes(o.secret)) secretHits.push({ test: 'secret', title: 'the secret value comes back', request: shown, evidence: `HTTP ${res.status} with ${mask(o.secret)} in its body` });
+      for (const sec of o.secrets) if (sec && res.body.includes(sec)) secretHits.push({ test: 'secret', title: 'the secret value comes back', request: shown, evidence: `HTTP ${res.status} with ${mask(sec)} in its body` });
     }
     return res;
   };
@@ -197,7 +197,19 @@ async function scan(o, opts = {}) {
         }
       }
     }
-    if (!hits) r.passed.push(`${2 * traversalPayloads('').length} traversal payloads in ${t.path}?${t.param}= stayed in the app's folder`);
+    // A name that leaves its folder and comes back (`x/../NAME`): an app that follows ../ serves the
+    // normal document for it, whatever words it refuses on the way to /etc or /proc.
+    const normal = await get(urlFor(base, t, t.value), `GET ${t.path}?${t.param}=${t.value}`);
+    if (!normal.error && normal.status < 400) {
+      for (const p of [`kube-seclab-no-such-folder/../${t.value}`, `kube-seclab-no-such-folder%2f..%2f${t.value}`]) {
+        const res = await get(urlFor(base, t, p), `GET ${t.path}?${t.param}=${p}`);
+        if (!res.error && res.status < 400 && res.body === normal.body) {
+          hits++;
+          r.findings.push({ test: 'traversal', title: `path traversal in ${t.path}?${t.param}=`, request: `GET ${t.path}?${t.param}=${p}`, evidence: `HTTP ${res.status}: the same document as ${t.param}=${t.value} — the app follows ../ out of a folder and back` });
+        }
+      }
+    }
+    if (!hits) r.passed.push(`${2 * traversalPayloads('').length + 2} traversal payloads in ${t.path}?${t.param}= stayed in the app's folder`);
   }
 
   if (o.debug) {

@@ -33,6 +33,7 @@ function handler(req, res) {
     return json(res, 200, { buckets: ['gallery-uploads', 'billing-exports'] });
   }
   if (app === 'giftcard-api') return giftcardApi(req, res, url);
+  if (app === 'doc-storage') return docStorage(req, res, url);
   return json(res, 200, { app, pod: os.hostname(), path: url.pathname });
 }
 
@@ -44,6 +45,16 @@ function giftcardApi(req, res, url) {
   if (!active) return json(res, 503, { error: 'no active API key configured (ACTIVE_KEY)' });
   if ((req.headers['x-api-key'] || '') !== active) return json(res, 401, { error: 'invalid API key' });
   return json(res, 200, { provider: 'giftcard-api', path: url.pathname, balance: { currency: 'EUR', cents: 125000 } });
+}
+
+// doc-storage (lesson dast): the document storage docshare syncs from. It answers only requests that
+// carry its one accepted token (ACTIVE_TOKEN, from a Secret) as `authorization: Bearer …`: rotating
+// the token there is what makes a leaked one worthless.
+function docStorage(req, res, url) {
+  const active = (process.env.ACTIVE_TOKEN || '').trim();
+  if (!active) return json(res, 503, { error: 'no accepted token configured (ACTIVE_TOKEN)' });
+  if ((req.headers.authorization || '') !== `Bearer ${active}`) return json(res, 401, { error: 'invalid storage token' });
+  return json(res, 200, { storage: 'doc-storage', path: url.pathname, files: ['handbook.md', 'holidays-2030.txt', 'oncall-guide.md', 'welcome.txt'] });
 }
 
 // thumbnailer (lesson least-privilege-container): at start-up it writes to its cache directory

@@ -2,6 +2,7 @@ import type { GenericShortcut, ShortcutTemplate, BatteryInput } from './types.js
 import { scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling } from './workloads.js';
 import { RBAC_TEMPLATES } from './rbac.js';
 import { SECRET_TEMPLATES } from './secrets.js';
+import { netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhere } from './network.js';
 import { privilegedPod, insecureCronJob, privilegedEphemeral } from './podSecurity.js';
 import { bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral } from './admission.js';
 
@@ -11,6 +12,7 @@ import { bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWit
  */
 export const TEMPLATES: ShortcutTemplate[] = [
   scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling,
+  netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhere,
   privilegedPod, insecureCronJob, privilegedEphemeral,
   bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral,
   ...RBAC_TEMPLATES, ...SECRET_TEMPLATES,

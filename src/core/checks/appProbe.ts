@@ -18,6 +18,12 @@ const schema = z.object({
   /** The DAST tests: the options of scenarios/images/labapp/dast.js after its URL (`--get PATH TEXT`, `--inject PATH?P=V`…). */
   args: z.array(z.string()).min(1),
   timeoutSeconds: z.number().int().positive().default(30),
+  /**
+   * Also fail when, during the scan, the app starts a shell (sh -c, exec, shell: true…) whose command
+   * line holds a value the scanner sent: input reaches a shell, whether or not the scanner's payloads
+   * got through a filter.
+   */
+  noShellWithInput: z.boolean().default(false),
 }).strict();
 type P = z.infer<typeof schema>;
 
@@ -54,9 +60,10 @@ export async function loadDast(file = DAST_SCRIPT): Promise<DastModule> {
  * port the system picks, whatever address and port the app asks for, and the first one is reported
  * to the lab. The app ends when the lab goes away or after the time limit.
  */
-export function preloadSource(limitMs: number): string {
+export function preloadSource(limitMs: number, spawnLog?: string): string {
   return `'use strict';
 const net = require('node:net');
+${spawnLog ? spawnRecorder(spawnLog) : ''}
 const listen = net.Server.prototype.listen;
 net.Server.prototype.listen = function (...args) {
   const cb = typeof args[args.length - 1] === 'function' ? args.pop() : undefined;
@@ -66,6 +73,52 @@ net.Server.prototype.listen = function (...args) {
 process.on('disconnect', () => process.exit(0));
 setTimeout(() => process.exit(0), ${Math.round(limitMs)}).unref();
 `;
+}
+
+/**
+ * Preload code that writes down every process the app starts (one JSON line each): the asynchronous
+ * ways (spawn, exec, execFile, fork) all go through ChildProcess.prototype.spawn with the final file
+ * and argv; the synchronous ones are wrapped where the app calls them.
+ */
+function spawnRecorder(file: string): string {
+  return `const cp = require('node:child_process');
+const fs = require('node:fs');
+const note = (r) => { try { fs.appendFileSync(${JSON.stringify(file)}, JSON.stringify(r) + '\\n'); } catch { /* nothing to do */ } };
+const spawn = cp.ChildProcess.prototype.spawn;
+cp.ChildProcess.prototype.spawn = function (o) { note({ file: o && o.file, args: o && o.args }); return spawn.call(this, o); };
+for (const name of ['spawnSync', 'execSync', 'execFileSync']) {
+  const f = cp[name];
+  cp[name] = function (...a) {
+    const opts = a.find((x, i) => i > 0 && x && typeof x === 'object' && !Array.isArray(x));
+    note({ sync: name, file: a[0], args: Array.isArray(a[1]) ? a[1] : [], shell: name === 'execSync' || !!(opts && opts.shell) });
+    return f.apply(this, a);
+  };
+}
+`;
+}
+
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'mksh', 'busybox']);
+
+/** The script a recorded process run hands to a shell, if it is one (`sh -c SCRIPT`, exec's command line, shell: true). */
+export function shellScript(r: { file?: unknown; args?: unknown; shell?: boolean }): string | undefined {
+  const args = Array.isArray(r.args) ? r.args.map(String) : [];
+  if (r.shell) return [String(r.file ?? ''), ...args].join(' ');
+  const base = String(r.file ?? '').split('/').pop() ?? '';
+  if (!SHELLS.has(base)) return undefined;
+  // ChildProcess.spawn's argv starts with argv0; a direct call's does not
+  const i = args.findIndex((a, k) => (k > 0 || !SHELLS.has(a.split('/').pop() ?? '')) && /^-[a-z]*c[a-z]*$/.test(a));
+  return i >= 0 ? args[i + 1] : args.join(' ');
+}
+
+/** The values a scan sends in query strings (the normal ones, before payloads are added), at least 3 characters long. */
+export function scanInputs(args: string[]): string[] {
+  const out = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== '--get' && args[i] !== '--inject' && args[i] !== '--traversal') continue;
+    const u = new URL(args[i + 1] ?? '/', 'http://x');
+    for (const [, v] of u.searchParams) if (v.length >= 3) out.add(v);
+  }
+  return [...out];
 }
 
 async function mainFile(dir: string, main?: string): Promise<string> {
@@ -100,7 +153,8 @@ export const appProbe: CheckPrimitive<P> = {
     const limitMs = p.timeoutSeconds * 1000;
     const tmp = await mkdtemp(join(tmpdir(), 'kube-seclab-app-'));
     const preload = join(tmp, 'loopback.cjs');
-    await writeFile(preload, preloadSource(limitMs + 5000));
+    const spawnLog = join(tmp, 'spawns.jsonl');
+    await writeFile(preload, preloadSource(limitMs + 5000, p.noShellWithInput ? spawnLog : undefined));
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, NODE_ENV: 'production', ...p.env, HOST: '127.0.0.1', PORT: '0' };
     const child = spawn(process.execPath, ['--require', preload, main], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     let output = '';
@@ -119,6 +173,21 @@ export const appProbe: CheckPrimitive<P> = {
       const where = `your ${p.path}, run on 127.0.0.1:${port}`;
       const r = await dast.scan(dast.parseArgs([`http://127.0.0.1:${port}`, ...p.args]), { timeoutMs: 5000 });
       if (child.exitCode !== null && r.answered === 0) return { passed: false, message: `${where}: it stopped while being scanned${lastLine() ? ` — ${lastLine()}` : ''}` };
+      if (p.noShellWithInput && dast.exitCode(r) === 0) {
+        // The attacked parameters once more with their plain values: a filter that stops every payload
+        // still lets these through, to wherever the app takes them.
+        for (let i = 0; i < p.args.length; i++) {
+          if (p.args[i] === '--inject' && p.args[i + 1]) await fetch(`http://127.0.0.1:${port}${p.args[i + 1]}`, { signal: AbortSignal.timeout(5000) }).then((x) => x.arrayBuffer()).catch(() => undefined);
+        }
+        const inputs = scanInputs(p.args);
+        const runs = (await readFile(spawnLog, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } });
+        for (const run of runs) {
+          const script = shellScript(run);
+          const hit = script && inputs.find((v) => script.includes(v));
+          if (hit) return { passed: false, message: `${where}: the scanner's payloads found nothing, but the search term "${hit}" reached a shell — ${String(run.file)} ran \`${script!.slice(0, 120)}\`: input still becomes part of a shell command line, and a payload the scanner does not know gets through. Run the program without a shell (execFile/spawn with an argument array)` };
+        }
+        return { passed: true, message: `${where}: ${dast.summary(r)}; no input reached a shell (${runs.length} process${runs.length === 1 ? '' : 'es'} started, none a shell fed by input)` };
+      }
       return { passed: dast.exitCode(r) === 0, message: `${where}: ${dast.summary(r)}` };
     } finally {
       // the app and whatever it started (a shell, grep…): one process group

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CheckContext, CheckOutcome, CheckPrimitive } from './types.js';
 import { stuckPod } from './workload.js';
 import { appFolder, buildOf, readBuilds, sourceHash, LAB_REGISTRY, type BuildRecord } from '../builds.js';
+import { notACheckPod } from './watch.js';
 
 const target = z.object({
   namespace: z.string(),
@@ -16,6 +17,12 @@ const schema = target.extend({
   path: z.string(),
   /** The build must be of the workspace's sources as they are now (default), not an older build. */
   current: z.boolean().default(true),
+  /**
+   * Every other pod and pod template of the namespace that runs the lab's image of this app must run
+   * that same build too (default): an older build kept running next to the fixed one — a copy under
+   * another name, a bare pod — is still running.
+   */
+  wholeNamespace: z.boolean().default(true),
 }).strict();
 type P = z.infer<typeof schema>;
 export type BuildTarget = z.infer<typeof target>;
@@ -55,11 +62,35 @@ export async function runningBuild(ctx: CheckContext, t: BuildTarget, app?: stri
   if (ctx.engine.supports('kind')) {
     // Where pods really run, they must report the very image (a digest reference can't move, but a pod can be older).
     const sel = Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: t.namespace, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: t.namespace, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp && notACheckPod(p));
     const off = pods.flatMap((p) => (p.status?.containerStatuses ?? []).filter((s) => s.name === c.name && !String(s.imageID).endsWith(build.digest)).map((s) => `${p.metadata?.name} runs ${s.imageID || 'nothing yet'}`));
     if (off.length) return { failure: `${what}: ${off[0]}, not ${build.digest.slice(0, 19)}… — wait for the rollout to finish` };
   }
   return { build };
+}
+
+const TEMPLATES: [string, string, (o: any) => any][] = [
+  ['apps/v1', 'Deployment', (o) => o.spec?.template],
+  ['apps/v1', 'StatefulSet', (o) => o.spec?.template],
+  ['apps/v1', 'DaemonSet', (o) => o.spec?.template],
+  ['batch/v1', 'Job', (o) => o.spec?.template],
+  ['batch/v1', 'CronJob', (o) => o.spec?.jobTemplate?.spec?.template],
+];
+
+/** Another pod or template of the namespace that runs a build of `app` other than `digest` (any image of the app by another digest or tag), named; else undefined. */
+async function otherBuilds(ctx: CheckContext, ns: string, app: string, digest: string): Promise<string | undefined> {
+  const ofApp = new RegExp(`^${LAB_REGISTRY.replace(/\./g, '\\.')}/${app}[@:]`);
+  const bad = (spec: any) => [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].find((c: any) => ofApp.test(c.image ?? '') && !String(c.image).endsWith(`@${digest}`));
+  const [pods, ...lists] = await Promise.all([ctx.cluster.list<any>('v1', 'Pod', ns), ...TEMPLATES.map(([a, k]) => ctx.cluster.list<any>(a, k, ns))]);
+  for (const [i, [, kind, template]] of TEMPLATES.entries()) {
+    for (const o of lists[i]) { const c = bad(template(o)?.spec); if (c) return `${kind} ${ns}/${o.metadata.name} runs ${c.image}`; }
+  }
+  for (const x of pods) {
+    if (x.metadata?.deletionTimestamp || ['Succeeded', 'Failed'].includes(x.status?.phase)) continue;
+    const c = bad(x.spec);
+    if (c) return `pod ${ns}/${x.metadata.name} runs ${c.image}`;
+  }
+  return undefined;
 }
 
 /** A Deployment runs an image `kube-seclab build` made from the learner's workspace — from its current sources. */
@@ -78,6 +109,10 @@ export const deployedBuild: CheckPrimitive<P> = {
         return { passed: false, message: `Deployment ${p.namespace}/${p.name} runs a build of ${app} from ${when} UTC, but ${dir} changed since — build it again (\`kube-seclab build ${p.path}\`) and deploy the new digest` };
       }
     }
-    return { passed: true, message: `Deployment ${p.namespace}/${p.name} runs ${app} built from your ${p.current ? 'current ' : ''}sources (${when} UTC, ${r.build.digest.slice(0, 19)}…)` };
+    if (p.wholeNamespace) {
+      const other = await otherBuilds(ctx, p.namespace, app, r.build.digest);
+      if (other) return { passed: false, message: `${other} — only the fixed build may run: delete it, or deploy the new digest there too` };
+    }
+    return { passed: true, message: `Deployment ${p.namespace}/${p.name} runs ${app} built from your ${p.current ? 'current ' : ''}sources (${when} UTC, ${r.build.digest.slice(0, 19)}…)${p.wholeNamespace ? `, and nothing else in ${p.namespace} runs another build of it` : ''}` };
   },
 };

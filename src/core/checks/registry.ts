@@ -4,7 +4,7 @@ import { admission } from './admission.js';
 import { object, objects } from './object.js';
 import { workload } from './workload.js';
 import { podSecurity } from './podSecurity.js';
-import { networkConnection, networkIsolation } from './networkPolicy.js';
+import { networkConnection, networkIsolation, networkReach } from './networkPolicy.js';
 import { etcdEncrypted } from './etcd.js';
 import { controlPlaneFlag, nodeFile } from './controlPlane.js';
 import { unauthenticated } from './unauthenticated.js';
@@ -29,6 +29,9 @@ import { permissions } from './permissions.js';
 import { secretValues } from './secretValues.js';
 import { secretDelivery } from './secretDelivery.js';
 import { credentialRotated } from './credentialRotated.js';
+import { containerStart } from './containerStart.js';
+import { podTokens } from './podTokens.js';
+import { secretRotated } from './secretRotated.js';
 import { admissionVariants } from './admissionVariants.js';
 import { podSecurityEnforced } from './podSecurityEnforced.js';
 import { podHardening } from './podHardening.js';
@@ -45,6 +48,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     podSecurity,
     networkConnection,
     networkIsolation,
+    networkReach,
     etcdEncrypted,
     controlPlaneFlag,
     nodeFile,
@@ -70,6 +74,9 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     secretValues,
     secretDelivery,
     credentialRotated,
+    containerStart,
+    podTokens,
+    secretRotated,
     admissionVariants,
     podSecurityEnforced,
     podHardening,

@@ -10,6 +10,32 @@ const PLURALS: Record<string, string> = {
 };
 const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'RuntimeClass', 'PriorityClass']);
 
+/**
+ * The label on objects a check makes for itself and removes again (probe pods, a probe Secret, the
+ * namespaces Pod Security is asked in): not the learner's doing, so watch mode does not re-check
+ * on them — or every check would wake the next one up.
+ */
+export const CHECK_OBJECT_LABEL = 'kube-seclab.dev/check';
+
+/**
+ * The pods this process's checks are running right now (probe pods, by namespace/name — random names,
+ * deleted when the probe ends). A probe may carry a workload's labels to be judged by its policies;
+ * checks that judge a workload's running pods leave these out. A label alone would not do: anyone
+ * can put a label on a pod to hide it from the checks; nobody else can add to this set.
+ */
+const runningCheckPods = new Set<string>();
+export function checkPodStarted(namespace: string, name: string): void { runningCheckPods.add(`${namespace}/${name}`); }
+export function checkPodEnded(namespace: string, name: string): void { runningCheckPods.delete(`${namespace}/${name}`); }
+/** Not one of the pods this process's checks are running (see runningCheckPods). */
+export function notACheckPod(pod: { metadata?: { namespace?: string; name?: string } }): boolean {
+  return !runningCheckPods.has(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
+}
+
+/** Made by one of the lab's checks (see CHECK_OBJECT_LABEL)? */
+export function isCheckObject(o: unknown): boolean {
+  return !!(o as { metadata?: { labels?: Record<string, string> } } | undefined)?.metadata?.labels?.[CHECK_OBJECT_LABEL];
+}
+
 export function watchPath(t: WatchTarget): string {
   const plural = PLURALS[t.kind] ?? `${t.kind.toLowerCase()}s`;
   const prefix = t.apiVersion.includes('/') ? `/apis/${t.apiVersion}` : `/api/${t.apiVersion}`;
@@ -30,8 +56,9 @@ export function lessonWatchPaths(lesson: Lesson, rename: NamespaceRenamer = IDEN
 }
 
 /**
- * API watches on everything a lesson's checks read. `onChange` fires (debounced) on any event and
- * after a watch reconnects — so an API server restart (a control-plane lesson) triggers a re-check.
+ * API watches on everything a lesson's checks read. `onChange` fires (debounced) on any event but
+ * those of the checks' own objects, and after a watch reconnects — so an API server restart (a
+ * control-plane lesson) triggers a re-check.
  */
 export function watchLesson(cluster: LabCluster, lesson: Lesson, onChange: (reason: string) => void, signal: AbortSignal, debounceMs = 120): void {
   const w = new Watch(cluster.kc);
@@ -44,9 +71,10 @@ export function watchLesson(cluster: LabCluster, lesson: Lesson, onChange: (reas
   const start = (path: string, attempt: number) => {
     if (signal.aborted) return;
     let gotEvent = false;
-    w.watch(path, { allowWatchBookmarks: false }, (phase) => {
+    w.watch(path, { allowWatchBookmarks: false }, (phase, obj) => {
       // The initial ADDED burst after (re)connecting is the current state: one re-check covers it.
       gotEvent = true;
+      if (isCheckObject(obj)) return;
       fire(`${phase} ${path}`);
     }, () => {
       if (signal.aborted) return;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
+import { notACheckPod } from './watch.js';
 
 const schema = z.object({
   kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
@@ -68,7 +69,7 @@ async function whyNotReady(ctx: Parameters<CheckPrimitive['run']>[0], ns: string
 export async function stuckPod(ctx: Parameters<CheckPrimitive['run']>[0], ns: string, dep: any): Promise<string | undefined> {
   const sel = Object.entries(dep.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
   if (!sel) return undefined;
-  const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: ns, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp);
+  const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: ns, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp && notACheckPod(p));
   for (const p of pods) {
     for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       const waiting = c.state?.waiting ?? (c.state?.terminated && c.restartCount > 0 ? { reason: 'CrashLoopBackOff', message: undefined } : undefined);

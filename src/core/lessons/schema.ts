@@ -67,6 +67,10 @@ export const stepSchema = z.union([
     sbom: z.object({
       path: workspacePath,
       publish: z.object({ namespace: z.string(), name: z.string() }).strict(),
+      /** An SBOM file of the fix folder to publish instead (one another tool made, e.g. cyclonedx-npm). */
+      file: z.string().optional(),
+      /** The ConfigMap key (default sbom.cdx.json): `kubectl create configmap --from-file=FILE` names it after the file. */
+      key: z.string().optional(),
     }).strict(),
   }).strict(),
   z.object({
@@ -99,6 +103,18 @@ export const stepSchema = z.union([
     }).strict(),
   }).strict(),
   z.object({ rewrite: z.object({ apiVersion: z.string(), kind: z.string(), namespace: z.string() }).strict() }).strict(),
+  /**
+   * A new random credential written into Secrets (each `into` key gets the same value), what
+   * `NEW=$(openssl rand -hex N)` and `kubectl patch secret` do: a fix that rotates a leaked value
+   * without carrying the new one in its files. `prefix` + `bytes` random bytes in hex.
+   */
+  z.object({
+    rotateSecret: z.object({
+      bytes: z.number().int().min(8).max(64).default(16),
+      prefix: z.string().default(''),
+      into: z.array(z.object({ namespace: z.string(), name: z.string(), key: z.string() }).strict()).min(1),
+    }).strict(),
+  }).strict(),
   z.object({ wait: z.object({ kind: z.enum(['Deployment']).default('Deployment'), namespace: z.string(), name: z.string(), timeoutSeconds: z.number().default(30) }).strict() }).strict(),
 ]);
 export type Step = z.infer<typeof stepSchema>;

@@ -12,6 +12,7 @@ import { COMPONENTS, type Component } from '../local/manifests.js';
 import { readyz, type TlsIdentity } from '../local/https.js';
 import { kindConfigYaml, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
+import { kubeRouterPods } from './kubeRouter.js';
 import { imageCatalogue, syncImages } from './images.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { LAB_REGISTRY } from '../../core/builds.js';
@@ -87,6 +88,13 @@ export class KindEngine implements Engine {
   /** Run a command on the control-plane node. */
   async nodeExec(cmd: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ToolResult> {
     return this.docker(['exec', ...(opts.input !== undefined ? ['-i'] : []), this.node, ...cmd], opts);
+  }
+
+  /** What kube-router has in force on the node (see kubeRouter.ts); `undefined` for another plugin (kindnetd) or an unreadable table. */
+  async policyEnforcedPods(): Promise<Map<string, Set<string>> | undefined> {
+    const r = await this.nodeExec(['iptables-save', '-t', 'filter'], { timeoutMs: 15_000 });
+    if (!r.ok) return undefined;
+    return kubeRouterPods(r.stdout);
   }
 
   private async nodeExecOk(cmd: string[], what: string, opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {

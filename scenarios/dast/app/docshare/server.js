@@ -3,6 +3,7 @@
 //   GET /files              the list of documents
 //   GET /files?name=NAME    one document
 //   GET /healthz            200 when the service is up
+//   GET /readyz             200 while the document storage accepts docshare's token
 const http = require('node:http');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -12,8 +13,21 @@ const HOST = process.env.HOST || '0.0.0.0';
 const FILES_DIR = path.join(__dirname, 'files');
 const TYPES = { '.txt': 'text/plain', '.md': 'text/markdown', '.pdf': 'application/pdf' };
 
-// The token of the document storage the files are synced from (Secret docshare-storage).
-if (!process.env.STORAGE_TOKEN) console.warn('STORAGE_TOKEN is not set: the storage sync is off');
+// The document storage the files are synced from (STORAGE_URL), with its token (STORAGE_TOKEN, from
+// Secret docshare-storage). docshare is ready only while the storage accepts that token.
+const STORAGE_URL = process.env.STORAGE_URL;
+let storage = STORAGE_URL ? { ok: false, detail: 'not synced yet' } : { ok: true, detail: 'no STORAGE_URL: the storage sync is off' };
+function syncStorage() {
+  if (!STORAGE_URL) return;
+  const req = http.get(`${STORAGE_URL}/v1/files`, { headers: { authorization: `Bearer ${process.env.STORAGE_TOKEN || ''}` }, timeout: 3000 }, (r) => {
+    r.resume();
+    storage = { ok: r.statusCode === 200, detail: `the storage answered HTTP ${r.statusCode}` };
+  });
+  req.on('timeout', () => req.destroy(new Error('timed out')));
+  req.on('error', (e) => { storage = { ok: false, detail: `the storage is unreachable: ${e.message}` }; });
+}
+syncStorage();
+setInterval(syncStorage, 5000).unref();
 
 function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -32,6 +46,7 @@ function sendDocument(name, res) {
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   if (url.pathname === '/healthz') return json(res, 200, { ok: true });
+  if (url.pathname === '/readyz') return json(res, storage.ok ? 200 : 503, { ready: storage.ok, storage: storage.detail });
   if (url.pathname === '/files') {
     const name = url.searchParams.get('name');
     if (!name) return json(res, 200, { documents: fs.readdirSync(FILES_DIR).sort() });
