@@ -5,6 +5,8 @@ import { runningPods } from '../pods.js';
 import { execIn } from '../../checks/podExec.js';
 import { sleep } from '../../fsutil.js';
 import { MANAGED_LABEL } from '../../kube/client.js';
+import { UserError } from '../../errors.js';
+import { apiError } from '../../kube/errors.js';
 
 /** Label of every pod the lab starts for an attack (watch mode ignores them; resets sweep them). */
 export const ATTACK_LABEL = 'kube-seclab.dev/attack';
@@ -29,6 +31,9 @@ export function readOutput(out: string): { last: string; evidence: Evidence[] } 
   return { last: last.slice(0, 240), evidence };
 }
 
+/** The command as a transcript names it: what it does, else the command itself, shortened. */
+const shown = (p: { command: string[]; describe?: string }) => p.describe ?? `\`${p.command.join(' ').slice(0, 80)}\``;
+
 function judge(what: string, exitCode: number, out: string, s: z.infer<typeof succeedsSchema>): StepOutcome {
   const { last, evidence } = readOutput(out);
   const ok = exitCode === s.exitCode && (!s.outputContains || out.includes(s.outputContains));
@@ -47,8 +52,15 @@ const podSchema = z.object({
   /** The container's securityContext (privileged: true, …); default: none, the runtime's defaults. */
   securityContext: z.record(z.string(), z.unknown()).optional(),
   volumeMounts: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** Environment of the attacker's command: plain values, or loot an earlier step took (`fromVar`: a stolen key), never printed. */
+  env: z.array(z.union([
+    z.object({ name: z.string(), value: z.string() }).strict(),
+    z.object({ name: z.string(), fromVar: z.string() }).strict(),
+  ])).default([]),
   timeoutSeconds: z.number().int().positive().default(20),
   succeeds: succeedsSchema,
+  /** What the command does, for the transcript (default: the command itself, shortened). */
+  describe: z.string().optional(),
 }).strict();
 type PodP = z.infer<typeof podSchema>;
 
@@ -62,6 +74,12 @@ export const pod: AttackStepKind<PodP> = {
   requires: () => 'kind',
   timeoutMs: (p) => (p.timeoutSeconds + 75) * 1000,
   async run(ctx, p) {
+    const env = p.env.map((e) => {
+      if ('value' in e) return e;
+      const v = ctx.vars.get(e.fromVar);
+      if (v === undefined) throw new UserError(`attack step sets env ${e.name} from "${e.fromVar}", which no earlier step took`);
+      return { name: e.name, value: v };
+    });
     const name = `kube-seclab-attack-${randomBytes(3).toString('hex')}`;
     const obj = {
       apiVersion: 'v1', kind: 'Pod',
@@ -73,7 +91,7 @@ export const pod: AttackStepKind<PodP> = {
         ...p.spec,
         containers: [{
           name: 'attacker', image: p.image, imagePullPolicy: 'IfNotPresent', command: p.command,
-          env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
+          env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }, ...env],
           ...(p.securityContext ? { securityContext: p.securityContext } : {}),
           ...(p.volumeMounts ? { volumeMounts: p.volumeMounts } : {}),
         }],
@@ -81,9 +99,9 @@ export const pod: AttackStepKind<PodP> = {
     };
     try {
       await ctx.cluster.create(obj);
-    } catch (e: any) {
-      const msg = String(e?.body?.message ?? e?.message ?? e);
-      if (/forbidden|denied|violates|admission/i.test(msg)) return { succeeded: false, message: `the attacker's pod is refused: ${msg.split('\n')[0].slice(0, 240)}` };
+    } catch (e) {
+      const info = apiError(e);
+      if (info.code === 403 || info.code === 400 || info.code === 422 || /forbidden|denied|violates|admission/i.test(info.message)) return { succeeded: false, message: `the attacker's pod is refused: ${info.message.slice(0, 240)}` };
       throw e;
     }
     try {
@@ -97,7 +115,7 @@ export const pod: AttackStepKind<PodP> = {
       const term = st?.containerStatuses?.[0]?.state?.terminated;
       if (!term) return { succeeded: false, message: `the attacker's pod did not finish (phase ${st?.phase ?? 'unknown'})` };
       const log = await ctx.cluster.core.readNamespacedPodLog({ name, namespace: p.namespace, container: 'attacker' }).catch(() => '');
-      return judge(`\`${p.command.join(' ').slice(0, 80)}\` in a pod of the attacker's`, term.exitCode, String(log), p.succeeds);
+      return judge(`${shown(p)} in a pod of the attacker's`, term.exitCode, String(log), p.succeeds);
     } finally {
       await ctx.cluster.delete(obj).catch(() => {});
     }
@@ -115,6 +133,8 @@ const execSchema = z.object({
   command: z.array(z.string()).min(1),
   timeoutSeconds: z.number().int().positive().default(20),
   succeeds: succeedsSchema,
+  /** What the command does, for the transcript (default: the command itself, shortened). */
+  describe: z.string().optional(),
 }).strict();
 type ExecP = z.infer<typeof execSchema>;
 
@@ -130,7 +150,7 @@ export const exec: AttackStepKind<ExecP> = {
     const target = pods[0];
     const container = p.workload.container ?? target.spec?.containers?.[0]?.name;
     const r = await execIn(ctx, target, container, p.command, p.timeoutSeconds * 1000);
-    const what = `\`${p.command.join(' ').slice(0, 80)}\` in pod ${target.metadata.name}`;
+    const what = `${shown(p)} in pod ${target.metadata.name}`;
     if (r.error) return { succeeded: false, message: `${what}: could not run: ${r.error}` };
     return judge(what, r.exitCode, r.out, p.succeeds);
   },
