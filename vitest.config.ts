@@ -15,8 +15,9 @@ export default defineConfig({
       },
       { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false } },
       // kind: a real kind cluster (Docker + kind + a node image); `npm run test:kind`, run by .ci/run.
-      // Its files run two at a time: each brings its own kind cluster (control-plane.test.ts's lessons restart the API server).
-      { test: { name: 'kind', include: ['test/kind/**/*.test.ts'], testTimeout: 1_200_000, hookTimeout: 1_200_000, fileParallelism: true, maxWorkers: 2 } },
+      // Its files run three at a time, each with its own kind cluster: the lessons in two groups (lessons-1/2), the
+      // control-plane lessons (they restart the API server), the engine's own tests; mostly waiting on kubelets and rollouts.
+      { test: { name: 'kind', include: ['test/kind/**/*.test.ts'], testTimeout: 1_200_000, hookTimeout: 1_200_000, fileParallelism: true, maxWorkers: 3 } },
     ],
   },
 });

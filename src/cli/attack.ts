@@ -26,15 +26,27 @@ export function attackJson(r: AttackResult) {
  * the attacker's words. Exit 0 when it fails (the weakness is gone), 1 when it works, 2 when it could not run.
  */
 export async function attackCommand(lab: Lab, args: string[], o: { json?: boolean }): Promise<number> {
-  const first = !o.json;
-  if (first) {
-    const l = lab.lesson(args[0], await lab.progress.load());
-    if (l.attack) out(`${style.bold(`Attack on ${l.id}`)} — ${l.attack.title}\n${style.muted(l.attack.story)}\n`);
+  try {
+    return await attack(lab, args, o);
+  } finally {
+    // A request the cluster never answered may still hold the process open: the command has said all it will.
+    setTimeout(() => process.exit(), 1000).unref();
   }
-  const r = await lab.attack(args[0], { onStep: o.json ? undefined : (s) => { for (const line of stepLine(s)) out(line); } });
+}
+
+async function attack(lab: Lab, args: string[], o: { json?: boolean }): Promise<number> {
+  // The header comes once the lab knows the attack can run (a lesson set up, a cluster that answers): an error stays one line.
+  const r = await lab.attack(args[0], o.json ? {} : {
+    onStart: (a) => out(`${style.bold(`Attack on ${a.lesson}`)} — ${a.title}\n${style.muted(a.story)}\n`),
+    onStep: (s) => { for (const line of stepLine(s)) out(line); },
+  });
   if (o.json) { out(JSON.stringify(attackJson(r))); return r.skipped ? EXIT.usage : r.succeeded ? EXIT.failed : EXIT.ok; }
   out('');
-  if (r.skipped) { out(style.warning(`The attack could not run here: ${r.skipped}`)); return EXIT.usage; }
+  if (r.skipped) {
+    const down = /cluster unreachable|no answer within/i.test(r.skipped);
+    out(`${style.warning(`⇒ The attack could not run: ${r.skipped}`)}\n  ${symbols.arrow} nothing is proved either way; ${down ? 'check the cluster with `kube-seclab status` (`kube-seclab up` starts or repairs it), then attack again' : 'the lesson\'s checks still judge your fix (`kube-seclab check`)'}`);
+    return EXIT.usage;
+  }
   if (r.succeeded) out(style.error(`⇒ The attack WORKS: ${r.summary}`) + `\n  Fix the lesson, then attack again: it must fail. ${style.muted('(`kube-seclab hint` when stuck)')}`);
   else out(style.success(`⇒ The attack FAILS: ${r.summary}`));
   return r.succeeded ? EXIT.failed : EXIT.ok;

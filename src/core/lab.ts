@@ -13,7 +13,7 @@ import type { Engine, EngineName, TaskReporter } from '../engines/types.js';
 import { silentReporter, ENGINES } from '../engines/types.js';
 import { sharedPlan, type SharedPlan } from './scope/lesson-scope.js';
 import { missingSharedOptions, validatePrefix, type ExistingOptions } from '../engines/existing/engine.js';
-import { UserError } from './errors.js';
+import { ClusterUnreachableError, UserError } from './errors.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
 import type { Layer } from './lessons/schema.js';
 import { aidAllowed, aidRefusal, loadWorkshop, type Aid, type Workshop } from './workshop.js';
@@ -35,6 +35,12 @@ export interface LessonSummary {
 }
 
 interface LabConfig { engine: EngineName; existing?: ExistingOptions }
+
+/** A promise that settles in time, or the cluster is not answering. */
+function withDeadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let t: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new ClusterUnreachableError(why)), ms); })]).finally(() => clearTimeout(t));
+}
 
 function recordAttack(p: LessonProgress, succeeded: boolean, summary: string): void {
   const rec = { at: new Date().toISOString(), summary: summary.slice(0, 300) };
@@ -278,9 +284,11 @@ export class Lab {
    * A lesson is judged only on the cluster its scenario was set up on: on a pristine cluster (or
    * one made since) its checks would grade a state the lesson never created — a ✓ for nothing.
    */
-  private async assertStarted(l: Lesson): Promise<void> {
+  private async assertStarted(l: Lesson, what: 'check' | 'attack' = 'check'): Promise<void> {
     if (await this.isStarted(l.id)) return;
-    throw new UserError(`lesson ${l.id} is not set up on this cluster, so there is nothing of yours to check yet`, `\`kube-seclab start ${l.id}\` sets up its insecure scenario; fix it, then check`);
+    // No cluster at all (never brought up, or `down`): that is the next step, not `start`.
+    if (!(await this.engine.labId())) await this.cluster();
+    throw new UserError(`lesson ${l.id} is not set up on this cluster, so there is nothing of yours to ${what} yet`, `\`kube-seclab start ${l.id}\` sets up its insecure scenario; ${what === 'attack' ? 'attack it, fix it, then attack again' : 'fix it, then check'}`);
   }
 
   private touch(d: ProgressData, id: string) { return ProgressStore.touch(d, id); }
@@ -312,14 +320,17 @@ export class Lab {
    * Run the lesson's attack against the cluster as it is now (`kube-seclab attack`, the TUI's `a`):
    * every step in the attacker's words, what it got (secrets redacted), whether the attack worked.
    */
-  async attack(id?: string, opts: { onStep?: (s: AttackStepResult) => void; record?: boolean } = {}): Promise<AttackResult> {
+  async attack(id?: string, opts: { onStep?: (s: AttackStepResult) => void; onStart?: (a: { lesson: string; title: string; story: string }) => void; record?: boolean } = {}): Promise<AttackResult> {
     const l = this.lesson(id, await this.progress.load());
     this.assertRunnable(l);
     await this.examGuard('check', l.id);
     if (!l.attack) throw new UserError(`lesson ${l.id} has no attack to run yet`, 'its checks still prove the fix: `kube-seclab check`');
     if (this.engine.name === 'existing') throw new UserError('attacks run only on a cluster of the lab\'s own (a shared cluster lends no identity to attack with)', 'on your own machine: `kube-seclab up --engine local` (or kind)');
-    await this.assertStarted(l);
+    await this.assertStarted(l, 'attack');
     const cluster = await this.cluster();
+    // A cluster that does not answer is one line now, not a transcript of steps that could not run.
+    await withDeadline(cluster.guard.ensure(), 20_000, 'no answer within 20 s');
+    opts.onStart?.({ lesson: l.id, title: l.attack.title, story: l.attack.story });
     const r = await runAttack({ cluster, engine: this.engine, lessonDir: l.dir, lessonId: l.id, workspace: this.workspace }, l.attack, opts);
     if (!r.skipped && opts.record !== false) await this.progress.update((d) => recordAttack(this.touch(d, l.id), r.succeeded, r.summary));
     return r;

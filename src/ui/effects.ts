@@ -5,6 +5,7 @@ import type { EngineName, EngineStatus, Requirement, TaskReporter } from '../eng
 import { UserError, errorMessage } from '../core/errors.js';
 import { aidAllowed, elapsedFromProgress, type Workshop } from '../core/workshop-rules.js';
 import type { ExamOptions, ExamRunner, ExamState } from '../core/exam.js';
+import type { AttackResult, AttackStepResult } from '../core/attacks/types.js';
 import { visibleLessons, type Action, type ExamView, type Effect, type PreflightItem, type State, type StoreApi, type UiError, type UiLesson } from './store.js';
 
 /**
@@ -19,6 +20,10 @@ export interface LabPort {
   up(reporter: TaskReporter, signal?: AbortSignal): Promise<void>;
   start(id: string, reporter: TaskReporter): Promise<unknown>;
   check(id?: string): Promise<LessonResult>;
+  /** The lesson's attack against the cluster as it is now; each step reported as it ends. */
+  attack(id?: string, opts?: { onStep?: (s: AttackStepResult) => void }): Promise<AttackResult>;
+  /** The debrief, with how the attack went before and after the fix (from progress). */
+  debrief(id: string): Promise<string>;
   watch(id: string, onResult: (r: LessonResult, reason: string) => void, signal: AbortSignal): Promise<void>;
   hint(id?: string): Promise<{ index: number; total: number; text: string }>;
   solution(id: string, opts?: { apply?: boolean }): Promise<{ files: { path: string; text: string }[]; description?: string }>;
@@ -112,6 +117,8 @@ export function createLabEffects(deps: EffectDeps): Effect {
   let exams: ExamRunner | undefined;
   let examBusy = false;
   let clockTimer: NodeJS.Timeout | undefined;
+  /** The newest attack run: a run the learner has left behind (another lesson, a new `a`) reports nowhere. */
+  let attackSeq = 0;
 
   const dispatch = (a: Action) => api.dispatch(a);
   const fail = (e: unknown, title: string, step?: string) => dispatch({ type: 'error/show', error: toUiError(e, title, step) });
@@ -259,6 +266,25 @@ export function createLabEffects(deps: EffectDeps): Effect {
     }
   }
 
+  async function attack(id: string) {
+    if (!lab) return;
+    const seq = ++attackSeq;
+    const current = () => seq === attackSeq;
+    try {
+      const r = await lab.attack(id, { onStep: (step) => { if (current()) dispatch({ type: 'attack/step', id, step }); } });
+      if (current()) dispatch({ type: 'attack/done', id, result: { succeeded: r.succeeded, skipped: r.skipped, summary: r.summary, engine: r.engine, durationMs: r.durationMs } });
+    } catch (e) {
+      if (!current()) return;
+      dispatch({ type: 'attack/failed', id });
+      fail(e, 'The attack could not run');
+    }
+  }
+
+  /** The debrief as the lab tells it (the attack before and after the fix), for a lesson just completed. */
+  function loadDebrief(id: string) {
+    lab?.debrief(id).then((text) => dispatch({ type: 'debrief/loaded', id, text }), () => { /* the lesson's own debrief stays */ });
+  }
+
   function nextRunnable(id: string): string | undefined {
     if (!lab) return undefined;
     for (let l = lab.catalogue.next(id); l; l = lab.catalogue.next(l.id)) if (runnable(l)) return l.id;
@@ -400,6 +426,9 @@ export function createLabEffects(deps: EffectDeps): Effect {
         break;
       }
       case 'lesson/check': if (lessonId && s.lesson?.phase === 'ready') void check(lessonId); break;
+      // The reducer started a run (it refuses one while another runs, or where there is no attack).
+      case 'lesson/attack': if (lessonId && s.lesson?.attack?.running && s.lesson.attack !== prev.lesson?.attack) void attack(lessonId); break;
+      case 'check/result': if (s.lesson?.id === a.id && s.lesson.completed && !(prev.lesson?.id === a.id && prev.lesson.completed)) loadDebrief(a.id); break;
       case 'lesson/toggleWatch':
         if (!s.watch) stopWatch();
         else if (lessonId && s.lesson?.phase === 'ready') startWatch(lessonId);

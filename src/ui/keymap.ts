@@ -11,7 +11,7 @@ export type Command =
   | 'app.quit' | 'app.help' | 'app.interrupt'
   | 'home.up' | 'home.down' | 'home.pageUp' | 'home.pageDown' | 'home.open' | 'home.filter'
   | 'filter.open' | 'filter.cancel' | 'filter.up' | 'filter.down'
-  | 'lesson.check' | 'lesson.watch' | 'lesson.hint' | 'lesson.solution' | 'lesson.reset' | 'lesson.next' | 'lesson.list' | 'lesson.back'
+  | 'lesson.attack' | 'lesson.check' | 'lesson.watch' | 'lesson.hint' | 'lesson.solution' | 'lesson.reset' | 'lesson.next' | 'lesson.list' | 'lesson.back'
   | 'scroll.down' | 'scroll.up' | 'scroll.pageDown' | 'scroll.pageUp' | 'scroll.top' | 'scroll.bottom'
   | 'confirm.yes' | 'confirm.no'
   | 'help.close'
@@ -37,7 +37,8 @@ const named = (key: NamedKey): KeySpec => ({ key });
 const ctrl = (input: string): KeySpec => ({ input, ctrl: true });
 
 export const KEYMAP: readonly Binding[] = [
-  // Lesson screen: the fixed one-key footer (rustlings' habit).
+  // Lesson screen: the fixed one-key footer (rustlings' habit). `a` only for a lesson that has an attack.
+  { command: 'lesson.attack', context: 'lesson', keys: [k('a')], footer: 'attack', description: 'run the lesson\'s attack on the cluster as it is now (esc: back to the text)' },
   { command: 'lesson.check', context: 'lesson', keys: [k('c')], footer: 'check', description: 'run the checks now' },
   { command: 'lesson.watch', context: 'lesson', keys: [k('w')], footer: 'watch', description: 'watch mode on/off: re-check whenever the cluster changes' },
   { command: 'lesson.hint', context: 'lesson', keys: [k('h')], footer: 'hint', description: 'the next hint, gentle first' },
@@ -45,7 +46,7 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'lesson.reset', context: 'lesson', keys: [k('x')], footer: 'reset', description: 'put the lesson back to its insecure start (asks y/n)' },
   { command: 'lesson.next', context: 'lesson', keys: [k('n')], footer: 'next', description: 'open the next lesson' },
   { command: 'lesson.list', context: 'lesson', keys: [k('l')], footer: 'list', description: 'back to the list of lessons' },
-  { command: 'lesson.back', context: 'lesson', keys: [named('escape')], description: 'from the solution or debrief back to the lesson text' },
+  { command: 'lesson.back', context: 'lesson', keys: [named('escape')], description: 'from the solution, debrief or attack back to the lesson text' },
   // Lesson text scrolling: keys distinct from the footer's.
   { command: 'scroll.down', context: 'scroll', keys: [k('j'), named('downArrow')], description: 'scroll the text down a line' },
   { command: 'scroll.up', context: 'scroll', keys: [k('k'), named('upArrow')], description: 'scroll the text up a line' },
@@ -75,7 +76,7 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'exam.submit', context: 'exam', keys: [k('f')], footer: 'finish', description: 'hand in this lesson and end the exam (asks first)' },
   { command: 'exam.reset', context: 'exam', keys: [k('x')], footer: 'reset', description: 'put this exam lesson back to its insecure start (the clock keeps running)' },
   { command: 'exam.off', context: 'exam', keys: [k('h'), k('s')], description: 'hints and solutions are off during the exam' },
-  { command: 'exam.checkOff', context: 'exam', keys: [k('c'), k('w')], description: 'no checks or watch during the exam: they run when a lesson is handed in' },
+  { command: 'exam.checkOff', context: 'exam', keys: [k('c'), k('w'), k('a')], description: 'no checks, watch or attacks in the exam: checks run when a lesson is handed in' },
   { command: 'exam.close', context: 'examResult', keys: [named('return'), k('l')], footer: 'lessons list', description: 'from the exam result to the list of lessons' },
   { command: 'help.close', context: 'help', keys: [named('escape'), k('?'), k('q')], footer: 'close', description: 'close this help' },
   // Everywhere.
@@ -133,7 +134,7 @@ export function footerItems(commands: readonly Command[]): FooterItem[] {
   });
 }
 
-export const LESSON_FOOTER: readonly Command[] = ['lesson.check', 'lesson.watch', 'lesson.hint', 'lesson.solution', 'lesson.reset', 'lesson.next', 'lesson.list', 'app.help', 'app.quit'];
+export const LESSON_FOOTER: readonly Command[] = ['lesson.attack', 'lesson.check', 'lesson.watch', 'lesson.hint', 'lesson.solution', 'lesson.reset', 'lesson.next', 'lesson.list', 'app.help', 'app.quit'];
 export const HOME_FOOTER: readonly Command[] = ['home.down', 'home.open', 'home.filter', 'app.help', 'app.quit'];
 export const FILTER_FOOTER: readonly Command[] = ['filter.open', 'filter.cancel'];
 export const CONFIRM_FOOTER: readonly Command[] = ['confirm.yes', 'confirm.no'];

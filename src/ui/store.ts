@@ -6,6 +6,7 @@ import type { EngineStatus, Requirement } from '../engines/types.js';
 import type { Layer } from '../core/lessons/schema.js';
 import { aidAllowed, aidRefusal, type Aid, type Workshop } from '../core/workshop-rules.js';
 import type { ExamResult } from '../core/exam.js';
+import type { AttackResult, AttackStepResult } from '../core/attacks/types.js';
 
 /**
  * The TUI's one state container: a reducer over plain data. Screens read it (useAppState) and
@@ -31,6 +32,8 @@ export interface UiLesson {
   checks: { id: string; title: string; objective: string; requires: Requirement }[];
   /** Files and folders the lesson hands the learner in the lab's workspace (reset puts them back). */
   reset?: { workspaceFiles: string[] };
+  /** The lesson's attack (`a`): what it is, and its steps in the attacker's words. */
+  attack?: { title: string; story: string; steps: readonly { id: string; try: string }[] };
 }
 
 export interface TaskItem {
@@ -64,6 +67,12 @@ export interface UiError {
 }
 
 export interface HintView { index: number; total: number; text: string }
+/** The lesson's attack as it runs (`a`): the steps so far, then the verdict. */
+export interface AttackView {
+  running: boolean;
+  steps: AttackStepResult[];
+  result?: Pick<AttackResult, 'succeeded' | 'skipped' | 'summary' | 'engine' | 'durationMs'>;
+}
 export interface SolutionView { files: { path: string; text: string }[]; description?: string }
 
 export interface LessonView {
@@ -71,7 +80,7 @@ export interface LessonView {
   /** starting: its scenario is being set up; unavailable: the engine can't run it. */
   phase: 'starting' | 'ready' | 'unavailable' | 'failed';
   /** What the scrollable area shows. */
-  view: 'text' | 'solution' | 'debrief';
+  view: 'text' | 'solution' | 'debrief' | 'attack';
   result?: LessonResult;
   checking: boolean;
   lastReason?: string;
@@ -80,6 +89,10 @@ export interface LessonView {
   failedChecks: number;
   hint?: HintView;
   solution?: SolutionView;
+  /** The last attack run in this visit (none yet: the screen invites the learner to attack first). */
+  attack?: AttackView;
+  /** The debrief as the lab tells it (with how the attack went before and after the fix), once loaded. */
+  debrief?: string;
   /** Passed during this visit: the debrief and "press n" show. */
   completed: boolean;
   scroll: number;
@@ -160,6 +173,7 @@ export type Action =
   | { type: 'home/openSelected' }
   | { type: 'lesson/open'; id: string }
   | { type: 'lesson/check' }
+  | { type: 'lesson/attack' }
   | { type: 'lesson/toggleWatch' }
   | { type: 'lesson/hint' }
   | { type: 'lesson/askSolution' }
@@ -177,7 +191,7 @@ export type Action =
   | { type: 'exam/askSubmit' }
   | { type: 'exam/askReset' }
   /** h, s, c or w during the exam: refused, with a line saying so. */
-  | { type: 'exam/refuse'; what: 'hint' | 'solution' | 'check' }
+  | { type: 'exam/refuse'; what: 'hint' | 'solution' | 'check' | 'attack' }
   | { type: 'exam/scroll'; by?: number; to?: number; max: number }
   | { type: 'exam/close' }
   // results, dispatched by effects
@@ -203,6 +217,10 @@ export type Action =
   | { type: 'watch/state'; on: boolean }
   | { type: 'hint/shown'; id: string; hint: HintView }
   | { type: 'solution/loaded'; id: string; solution: SolutionView }
+  | { type: 'attack/step'; id: string; step: AttackStepResult }
+  | { type: 'attack/done'; id: string; result: NonNullable<AttackView['result']> }
+  | { type: 'attack/failed'; id: string }
+  | { type: 'debrief/loaded'; id: string; text: string }
   | { type: 'lesson/resetDone'; id: string }
   | { type: 'error/show'; error: UiError }
   | { type: 'app/exit'; code: number };
@@ -305,7 +323,15 @@ export function reducer(s: State, a: Action): State {
     case 'home/filterBackspace': return reselect({ ...s, home: { ...s.home, filter: s.home.filter.slice(0, -1) } });
     case 'home/filterCancel': return { ...s, home: { ...s.home, filter: '', filtering: false } };
     case 'lesson/open': return s;
-    case 'lesson/back': return s.lesson && s.lesson.view !== 'text' ? { ...s, lesson: { ...s.lesson, view: 'text', scroll: 0 } } : s;
+    // From the attack of a lesson just completed, back goes to its debrief (which says how the attack went before and after).
+    case 'lesson/back': return s.lesson && s.lesson.view !== 'text' ? { ...s, lesson: { ...s.lesson, view: s.lesson.view === 'attack' && s.lesson.completed ? 'debrief' : 'text', scroll: 0 } } : s;
+    case 'lesson/attack': {
+      const l = s.lesson;
+      if (!l || l.phase !== 'ready' || !s.catalogue.find((c) => c.id === l.id)?.attack) return s;
+      // One attack at a time: while it runs, `a` only brings its transcript back.
+      if (l.attack?.running) return l.view === 'attack' ? s : { ...s, lesson: { ...l, view: 'attack', scroll: Number.MAX_SAFE_INTEGER } };
+      return { ...s, lesson: { ...l, view: 'attack', scroll: 0, attack: { running: true, steps: [] } } };
+    }
     case 'lesson/scroll': return s.lesson ? { ...s, lesson: { ...s.lesson, scroll: scrollTo(Math.min(s.lesson.scroll, a.max), a) } } : s;
     case 'lesson/toggleWatch': return { ...s, watch: !s.watch };
     case 'lesson/hint':
@@ -352,13 +378,20 @@ export function reducer(s: State, a: Action): State {
           ...l, result: r, checking: false, lastReason: a.reason, lastCheckAt: a.at,
           failedChecks: l.failedChecks + (counts ? 1 : 0),
           completed: l.completed || r.passed,
-          view: justCompleted ? 'debrief' : l.view,
-          scroll: justCompleted ? 0 : l.scroll,
+          // Completion opens the debrief — unless the learner is watching an attack (esc from it goes there).
+          view: justCompleted && l.view !== 'attack' ? 'debrief' : l.view,
+          scroll: justCompleted && l.view !== 'attack' ? 0 : l.scroll,
         };
       });
     case 'watch/state': return { ...s, watching: a.on };
     case 'hint/shown': return updateLesson(s, a.id, (l) => ({ ...l, hint: a.hint }));
     case 'solution/loaded': return updateLesson(s, a.id, (l) => ({ ...l, solution: a.solution, view: 'solution', scroll: 0 }));
+    // Each step as it lands; the transcript follows the newest line (the view clamps the scroll).
+    case 'attack/step': return updateLesson(s, a.id, (l) => (l.attack?.running ? { ...l, attack: { ...l.attack, steps: [...l.attack.steps, a.step] }, scroll: l.view === 'attack' ? Number.MAX_SAFE_INTEGER : l.scroll } : l));
+    case 'attack/done': return updateLesson(s, a.id, (l) => (l.attack ? { ...l, attack: { ...l.attack, running: false, result: a.result }, scroll: l.view === 'attack' ? Number.MAX_SAFE_INTEGER : l.scroll } : l));
+    // It could not start (an error box says why): nothing to show but the text.
+    case 'attack/failed': return updateLesson(s, a.id, (l) => ({ ...l, attack: undefined, view: l.view === 'attack' ? 'text' : l.view, scroll: l.view === 'attack' ? 0 : l.scroll }));
+    case 'debrief/loaded': return updateLesson(s, a.id, (l) => ({ ...l, debrief: a.text }));
     case 'lesson/resetDone': return updateLesson(s, a.id, (l) => ({ ...freshLesson(l.id, 'ready'), hint: undefined }));
     case 'error/show': return { ...s, error: a.error };
     case 'clock/tick': return { ...s, now: a.now };
@@ -371,6 +404,7 @@ export function reducer(s: State, a: Action): State {
       if (!s.exam) return s;
       const notice = a.what === 'check'
         ? 'No checks during the exam: they run when you hand the lesson in (n) or finish (f).'
+        : a.what === 'attack' ? 'No attacks during the exam: the checks judge your fix when you hand the lesson in (n) or finish (f).'
         : `No ${a.what}s during the exam — they are back once it is handed in.`;
       return { ...s, exam: { ...s.exam, notice } };
     }

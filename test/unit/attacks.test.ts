@@ -7,6 +7,11 @@ import { loadAttack } from '../../src/core/attacks/loader.js';
 import { redact, showEvidence } from '../../src/core/attacks/redact.js';
 import { readOutput } from '../../src/core/attacks/steps/pod.js';
 import { packageRoot } from '../../src/core/paths.js';
+import { z } from 'zod';
+import { runAttack } from '../../src/core/attacks/runner.js';
+import type { Attack, AttackStepSpec } from '../../src/core/attacks/loader.js';
+import type { AttackStepKind } from '../../src/core/attacks/types.js';
+import type { CheckContext } from '../../src/core/checks/types.js';
 
 const attackDir = (yaml: string) => {
   const dir = mkdtempSync(join(tmpdir(), 'attack-'));
@@ -62,5 +67,72 @@ describe('what a transcript shows', () => {
     const r = readOutput('trying…\nevidence: uid=0\nsecret: token=eyJhbGciOi1234567890\nread the node\'s /etc/shadow\n');
     expect(r.last).toBe('read the node\'s /etc/shadow');
     expect(r.evidence).toEqual([{ label: 'uid', value: '0', secret: false }, { label: 'token', value: 'eyJhbGciOi1234567890', secret: true }]);
+  });
+});
+
+describe('the verdict of an attack', () => {
+  // Step kinds whose outcome the test decides: the runner's verdict logic alone, no cluster.
+  type Plan = 'works' | 'blocked' | 'throws' | 'unreachable' | 'hangs';
+  const kind = (plan: Plan): AttackStepKind => ({
+    type: 'fake', schema: z.any(), timeoutMs: () => 50,
+    async run() {
+      if (plan === 'throws') throw new Error('Internal error occurred: failed calling webhook "policy.example.com"');
+      if (plan === 'unreachable') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
+      if (plan === 'hangs') return new Promise<never>(() => {});
+      return plan === 'works' ? { succeeded: true, message: 'GET → 200 OK', evidence: [{ label: 'apiKey', value: 'sk_live_do_not_leak_me', secret: true }] } : { succeeded: false, message: 'GET → 403 Forbidden' };
+    },
+  });
+  const step = (id: string, plan: Plan, o: { needs?: string[]; requires?: 'api' | 'kind' } = {}): AttackStepSpec => ({ id, try: `try ${id}`, needs: o.needs ?? [], type: 'fake', params: {}, kind: kind(plan), requires: o.requires ?? 'api' });
+  // The runner probes the API server after an unreachable step: here it never answers.
+  const ctx = { cluster: { rename: { value: (v: unknown) => v }, guard: { ensure: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:6443'); } } }, engine: { name: 'local', supports: (r: string) => r === 'api' }, lessonId: 'l', lessonDir: '/x', workspace: '/w' } as unknown as CheckContext;
+  const run = (steps: AttackStepSpec[], goal: string[]) => runAttack(ctx, { dir: '/x', title: 'T', story: 'S', goal, steps, requires: 'api' } as Attack);
+
+  it('works when a goal step works, and shows only the redacted value', async () => {
+    const r = await run([step('tok', 'works'), step('read', 'works', { needs: ['tok'] }), step('bind', 'blocked', { needs: ['tok'] })], ['read', 'bind']);
+    expect(r.succeeded).toBe(true);
+    expect(r.summary).toBe('try read: apiKey: sk_l… (22 chars)');
+    expect(JSON.stringify(r)).not.toContain('sk_live_do_not_leak_me');
+  });
+
+  it('fails when a defence stopped every goal step — also when it stopped a step they build on', async () => {
+    let r = await run([step('tok', 'works'), step('read', 'blocked', { needs: ['tok'] }), step('bind', 'blocked', { needs: ['tok'] })], ['read', 'bind']);
+    expect([r.succeeded, r.skipped]).toEqual([false, undefined]);
+    expect(r.summary).toBe('stopped: try read — GET → 403 Forbidden');
+    // No token mounted any more: the first step is stopped, and so is everything built on it.
+    r = await run([step('tok', 'blocked'), step('read', 'works', { needs: ['tok'] })], ['read']);
+    expect([r.succeeded, r.skipped]).toEqual([false, undefined]);
+    expect(r.summary).toBe('stopped: try tok — GET → 403 Forbidden');
+    expect(r.steps[1]).toMatchObject({ status: 'skipped', message: 'needs step tok, which was stopped' });
+  });
+
+  it('never says "fails" when a goal step could not run: an error, the API server failing, the cluster gone', async () => {
+    for (const plan of ['throws', 'unreachable'] as const) {
+      const r = await run([step('tok', 'works'), step('read', 'blocked', { needs: ['tok'] }), step('bind', plan, { needs: ['tok'] })], ['read', 'bind']);
+      expect(r.succeeded).toBe(false);
+      expect(r.skipped).toMatch(plan === 'throws' ? /^Internal error occurred: failed calling webhook/ : /^cluster unreachable: connect ECONNREFUSED/);
+      expect(r.summary).toMatch(/^could not run: /);
+    }
+    // The step every goal builds on errored: nothing is known about them.
+    let r = await run([step('tok', 'throws'), step('read', 'works', { needs: ['tok'] })], ['read']);
+    expect(r.skipped).toMatch(/failed calling webhook/);
+    expect(r.steps[1]).toMatchObject({ status: 'skipped', message: 'needs step tok, which could not run' });
+    // The cluster is gone (here: it does not answer the runner's probe either): the rest is not tried.
+    r = await run([step('tok', 'unreachable'), step('other', 'works'), step('read', 'works', { needs: ['tok'] })], ['other', 'read']);
+    expect(r.skipped).toMatch(/^cluster unreachable/);
+    expect(r.steps.slice(1).map((s) => s.message)).toEqual([expect.stringMatching(/^not tried: the cluster stopped answering/), expect.stringMatching(/^not tried/)]);
+  });
+
+  it('stops trying once a step gets no answer in its time (each would wait as long)', async () => {
+    const r = await run([step('a', 'hangs'), step('b', 'works'), step('c', 'works')], ['b', 'c']);
+    expect(r.steps.map((s) => s.status)).toEqual(['error', 'skipped', 'skipped']);
+    expect(r.steps[1].message).toMatch(/^not tried: the cluster stopped answering/);
+    expect(r.skipped).toMatch(/no answer within/);
+  });
+
+  it('says nothing on an engine that cannot run the goal; judges the goal steps it can run', async () => {
+    let r = await run([step('shell', 'works', { requires: 'kind' })], ['shell']);
+    expect(r.skipped).toMatch(/needs a real node and network \(the kind engine\)/);
+    r = await run([step('shell', 'works', { requires: 'kind' }), step('read', 'blocked')], ['shell', 'read']);
+    expect([r.succeeded, r.skipped]).toEqual([false, undefined]);
   });
 });

@@ -11,6 +11,7 @@ import type { LabPort } from '../../src/ui/effects.js';
 import type { UiLesson } from '../../src/ui/store.js';
 import type { Workshop } from '../../src/core/workshop-rules.js';
 import { ExamRunner, memoryExamStore } from '../../src/core/exam.js';
+import type { AttackResult, AttackStepResult } from '../../src/core/attacks/types.js';
 
 export const LESSONS: UiLesson[] = [
   {
@@ -42,6 +43,11 @@ export const LESSONS: UiLesson[] = [
       { id: 'no-secrets', title: 'no secrets', objective: 'no-secrets', requires: 'api' },
       { id: 'reads-configmaps', title: 'reads configmaps', objective: 'still-works', requires: 'api' },
     ],
+    attack: {
+      title: "Steal the payment gateway's key with the API's own token",
+      story: 'You have a shell in one of the API\'s pods. What can its ServiceAccount token do?',
+      steps: [{ id: 'token', try: 'Read the ServiceAccount token mounted in the api pod' }, { id: 'read-secret', try: "Read the payment gateway's API key" }],
+    },
   },
   {
     id: 'pod-security-standards', title: 'Stop the payments namespace from admitting privileged pods', layer: 'cluster', difficulty: 'beginner', requires: 'api',
@@ -58,6 +64,25 @@ export function checkResult(lesson: UiLesson, failing: Record<string, string> = 
     return { id: c.id, title: c.title, objective: c.objective, type: 'fake', requires: c.requires, passed: status === 'passed', status, message: opts.unreachable ? 'cluster unreachable: connection refused' : msg ?? `${c.title}: ok`, durationMs: 3 };
   });
   return { lesson: lesson.id, passed: checks.every((c) => c.passed), unreachable: !!opts.unreachable, durationMs: 5, checks };
+}
+
+/** The rbac lesson's attack as the core reports it: working on the scenario, or stopped by the fix. */
+export function attackSteps(works: boolean): AttackStepResult[] {
+  return [
+    { id: 'token', title: 'Read the ServiceAccount token mounted in the api pod', type: 'token', goal: false, status: 'succeeded', succeeded: true, message: 'read /var/run/secrets/kubernetes.io/serviceaccount/token in pod api-1: a token for system:serviceaccount:shop:api', evidence: ['token: eyJh… (656 chars)'], note: 'every request below is sent with this token', durationMs: 40 },
+    works
+      ? { id: 'read-secret', title: "Read the payment gateway's API key", type: 'api', goal: true, status: 'succeeded', succeeded: true, message: 'GET /api/v1/namespaces/shop/secrets/payment-gateway → 200 OK', evidence: ['apiKey: sk_l… (22 chars)'], note: "charge cards through the shop's payment account", durationMs: 12 }
+      : { id: 'read-secret', title: "Read the payment gateway's API key", type: 'api', goal: true, status: 'failed', succeeded: false, message: 'GET /api/v1/namespaces/shop/secrets/payment-gateway → 403 Forbidden: secrets "payment-gateway" is forbidden', evidence: [], durationMs: 9 },
+  ];
+}
+
+export function attackResult(id: string, steps: AttackStepResult[]): AttackResult {
+  const won = steps.find((s) => s.goal && s.succeeded);
+  const stop = steps.find((s) => s.goal && !s.succeeded);
+  return {
+    lesson: id, title: 'attack', story: 'story', engine: 'local', steps, durationMs: 60, succeeded: !!won,
+    summary: won ? `${won.title}: ${won.evidence[0]}` : `stopped: ${stop!.title} — ${stop!.message}`,
+  };
 }
 
 export interface Deferred { resolve(): void; reject(e: unknown): void; promise: Promise<void> }
@@ -83,6 +108,9 @@ export class FakeLab implements LabPort {
   upSignal?: AbortSignal;
   /** The current watch's callback: tests "change the cluster" by calling emit(). */
   private watcher?: { id: string; onResult: (r: LessonResult, reason: string) => void };
+  /** What the next attack reports, per lesson (default: it works); `attackGate` holds each step until the test lets it go. */
+  attacks = new Map<string, AttackStepResult[] | Error>();
+  attackGate?: () => Promise<void>;
   /** What the next checks answer, per lesson (default: every check failing). */
   answers = new Map<string, LessonResult>();
   hintsUsed = new Map<string, number>();
@@ -195,6 +223,26 @@ export class FakeLab implements LabPort {
     this.watcher = w;
     queueMicrotask(() => { if (!signal.aborted) w.onResult(this.result(id), 'start'); });
     return new Promise((res) => signal.addEventListener('abort', () => { if (this.watcher === w) this.watcher = undefined; res(); }, { once: true }));
+  }
+
+  async attack(id?: string, opts: { onStep?: (s: AttackStepResult) => void } = {}): Promise<AttackResult> {
+    this.record('attack', id);
+    const script = this.attacks.get(id!) ?? attackSteps(true);
+    if (script instanceof Error) throw script;
+    for (const s of script) {
+      await this.attackGate?.();
+      opts.onStep?.(s);
+    }
+    const r = attackResult(id!, script);
+    const p = this.touch(id!);
+    p.attack = { ...p.attack, [r.succeeded ? 'succeeded' : 'failed']: { at: new Date(this.clock++).toISOString(), summary: r.summary } };
+    return r;
+  }
+
+  async debrief(id: string) {
+    this.record('debrief', id);
+    const a = this.data.lessons[id]?.attack;
+    return `${this.catalogue.get(id)!.debrief}${a?.succeeded && a.failed ? `\n\n**The attack, before and after your fix:** before — ${a.succeeded.summary}; after — ${a.failed.summary}.` : ''}`;
   }
 
   async hint(id?: string) {

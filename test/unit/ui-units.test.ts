@@ -44,7 +44,7 @@ describe('keymap', () => {
 
   it('the lesson footer is single keys, distinct from the scroll keys', () => {
     const footer = footerItems(LESSON_FOOTER);
-    expect(footer.map((f) => f.key)).toEqual(['c', 'w', 'h', 's', 'x', 'n', 'l', '?', 'q']);
+    expect(footer.map((f) => f.key)).toEqual(['a', 'c', 'w', 'h', 's', 'x', 'n', 'l', '?', 'q']);
     const scrollKeys = KEYMAP.filter((b) => b.context === 'scroll').flatMap((b) => b.keys.map((k) => k.input ?? k.key));
     for (const f of footer) expect(scrollKeys).not.toContain(f.key);
   });

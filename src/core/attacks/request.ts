@@ -10,7 +10,7 @@ export type Caller = { token: string } | { anonymous: true } | { user: string; g
  * One HTTPS request to the lab's API server, as an attacker would send it with curl: the server's
  * CA trusted, the caller's credentials and nothing else. Only the lab's own cluster (the guard).
  */
-export async function apiRequest(cluster: LabCluster, caller: Caller, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+export async function apiRequest(cluster: LabCluster, caller: Caller, method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<HttpAnswer> {
   await cluster.guard.ensure();
   const c = cluster.kc.getCurrentCluster();
   if (!c) throw new Error('the lab kubeconfig has no cluster');
@@ -31,13 +31,13 @@ export async function apiRequest(cluster: LabCluster, caller: Caller, method: st
   const payload = body === undefined ? undefined : JSON.stringify(body);
   if (payload) headers['Content-Type'] = 'application/json';
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, c.server), { method, ca, cert, key, rejectUnauthorized: !!ca, headers, timeout: 10_000, agent: false }, (res) => {
+    const req = request(new URL(path, c.server), { method, ca, cert, key, rejectUnauthorized: !!ca, headers, timeout: opts.timeoutMs ?? 10_000, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (b: Buffer) => chunks.push(b));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('no answer within 10 s'), { code: 'ETIMEDOUT' })));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${(opts.timeoutMs ?? 10_000) / 1000} s`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     if (payload) req.write(payload);
     req.end();

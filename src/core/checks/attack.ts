@@ -36,12 +36,10 @@ export const attack: CheckPrimitive<z.infer<typeof schema>> = {
     const a = await attackOf(ctx.lessonDir);
     const r = await runAttack(ctx, a);
     if (r.succeeded) return { passed: false, message: `the attack still works — ${r.summary}` };
-    const errored = r.steps.find((s) => s.goal && s.status === 'error');
-    if (errored && !r.steps.some((s) => s.goal && s.status === 'failed')) {
-      // Nothing proved the attack fails: the attack itself could not run.
-      throw /unreachable|no answer/i.test(errored.message) ? new ClusterUnreachableError(errored.message) : new UserError(`the attack could not run: ${errored.message}`);
+    if (r.skipped) {
+      // Nothing proved the attack fails: a goal step could not run (the cluster stopped answering, an error) or needs kind.
+      throw /cluster unreachable|no answer within/i.test(r.skipped) ? new ClusterUnreachableError(r.skipped.replace(/^cluster unreachable: /, '')) : new UserError(`the attack could not run here: ${r.skipped}`);
     }
-    if (r.skipped) throw new UserError(`the attack could not run here: ${r.skipped}`);
     return { passed: true, message: `the attack fails — ${r.summary.replace(/^stopped: /, 'stopped at ')}` };
   },
 };

@@ -61,7 +61,7 @@ export function ExamScreen({ width }: { width: number }) {
       case 'exam.submit': dispatch({ type: 'exam/askSubmit' }); break;
       case 'exam.reset': dispatch({ type: 'exam/askReset' }); break;
       case 'exam.off': dispatch({ type: 'exam/refuse', what: input === 'h' ? 'hint' : 'solution' }); break;
-      case 'exam.checkOff': dispatch({ type: 'exam/refuse', what: 'check' }); break;
+      case 'exam.checkOff': dispatch({ type: 'exam/refuse', what: input === 'a' ? 'attack' : 'check' }); break;
       case 'exam.close': dispatch({ type: 'exam/close' }); break;
       case 'scroll.down': dispatch({ type: 'exam/scroll', by: 1, max: maxScroll }); break;
       case 'scroll.up': dispatch({ type: 'exam/scroll', by: -1, max: maxScroll }); break;

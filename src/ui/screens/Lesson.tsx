@@ -1,4 +1,4 @@
-import React from 'react';
+import React, { useMemo } from 'react';
 import { Box, Text } from 'ink';
 import { useKeys } from '../hooks/useKeys.js';
 import { NUDGE_AFTER_FAILED_CHECKS, layerTitle, objectiveRows, useAppState, useDispatch, useStoreApi, type LessonView, type UiLesson } from '../store.js';
@@ -13,17 +13,18 @@ import { TaskList } from '../components/TaskList.js';
 import { MarkdownView } from '../components/Markdown.js';
 import { Spinner } from '../components/Spinner.js';
 import { InlineText } from '../components/InlineText.js';
+import { AttackTranscript, attackLines } from '../components/AttackTranscript.js';
 import { useMeasuredHeight } from '../hooks/useMeasuredHeight.js';
 import { useMarkdownLines } from '../hooks/useMarkdown.js';
 import { aidAllowed, timeBox, timeBoxLabel } from '../../core/workshop-rules.js';
 
-/** What the scrollable area shows: the lesson text, the reference solution, or the debrief. */
+/** What the scrollable area shows as markdown: the lesson text, the reference solution, or the debrief (the attack has its own lines). */
 function viewMarkdown(lesson: UiLesson, v: LessonView): string {
   if (v.view === 'solution' && v.solution) {
     const files = v.solution.files.map((f) => `**${f.path}**\n\n\`\`\`${/\.ya?ml$/.test(f.path) ? 'yaml' : ''}\n${f.text.trimEnd()}\n\`\`\``).join('\n\n');
     return `# Reference solution\n\n${v.solution.description ?? ''}\n\n${files}\n\nApply it yourself with kubectl, or \`kube-seclab solution ${lesson.id} --apply\`. Press esc for the lesson text.`;
   }
-  if (v.view === 'debrief') return `# ✓ ${lesson.title}\n\n${lesson.debrief}`;
+  if (v.view === 'debrief') return `# ✓ ${lesson.title}\n\n${v.debrief ?? lesson.debrief}`;
   return lesson.markdown;
 }
 
@@ -44,8 +45,10 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
   const lesson = s.catalogue.find((l) => l.id === v.id);
   const [viewRef, viewHeight] = useMeasuredHeight(10);
   const textWidth = Math.max(20, width - 1);
-  const lines = useMarkdownLines(lesson ? viewMarkdown(lesson, v) : '', textWidth, theme);
-  const total = lines?.length ?? 0;
+  const showAttack = v.view === 'attack' && !!lesson?.attack && !!v.attack;
+  const lines = useMarkdownLines(lesson && !showAttack ? viewMarkdown(lesson, v) : '', textWidth, theme);
+  const transcript = useMemo(() => (showAttack ? attackLines(lesson!.attack!, v.attack!, textWidth, theme, { completed: v.completed }) : undefined), [showAttack, lesson, v.attack, textWidth, theme, v.completed]);
+  const total = transcript?.length ?? lines?.length ?? 0;
   const maxScroll = Math.max(0, total - viewHeight);
   const scroll = Math.min(v.scroll, maxScroll);
 
@@ -68,6 +71,7 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
     const cmd = commandFor(['lesson', 'scroll', 'global'], input, key);
     const page = Math.max(1, viewHeight - 1);
     switch (cmd) {
+      case 'lesson.attack': dispatch({ type: 'lesson/attack' }); break;
       case 'lesson.check': dispatch({ type: 'lesson/check' }); break;
       case 'lesson.watch': dispatch({ type: 'lesson/toggleWatch' }); break;
       case 'lesson.hint': dispatch({ type: 'lesson/hint' }); break;
@@ -92,10 +96,12 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
   const rows = v.phase === 'unavailable'
     ? lesson.objectives.map((o) => ({ id: o.id, text: o.text, state: 'skipped' as const, reasons: [] }))
     : objectiveRows(lesson.objectives, v.result);
+  // The attack is the lab's own (a shared cluster lends no identity to attack with).
+  const canAttack = !!lesson.attack && v.phase !== 'unavailable' && s.engine?.name !== 'existing';
   const nudge = !v.completed && v.failedChecks >= NUDGE_AFTER_FAILED_CHECKS && (!v.hint || v.hint.index + 1 < v.hint.total);
   const footer: FooterEntry[] = s.confirm
     ? footerItems(CONFIRM_FOOTER)
-    : footerItems(LESSON_FOOTER).filter((f) => (f.command !== 'lesson.hint' || aidAllowed(s.workshop, v.id, 'hints')) && (f.command !== 'lesson.solution' || aidAllowed(s.workshop, v.id, 'solutions'))).map((f) => ({
+    : footerItems(LESSON_FOOTER).filter((f) => (f.command !== 'lesson.attack' || canAttack) && (f.command !== 'lesson.hint' || aidAllowed(s.workshop, v.id, 'hints')) && (f.command !== 'lesson.solution' || aidAllowed(s.workshop, v.id, 'solutions'))).map((f) => ({
         key: f.key,
         label: f.command === 'lesson.watch' ? `watch ${s.watch ? 'on' : 'off'}` : f.label,
         highlight: (f.command === 'lesson.next' && v.completed) || (f.command === 'lesson.hint' && nudge),
@@ -121,6 +127,8 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
       <Box ref={viewRef} flexDirection="column" flexGrow={1} flexShrink={1} flexBasis={0} overflow="hidden" width={width}>
         {v.phase === 'starting' ? (
           <TaskList title={s.tasksTitle} tasks={s.tasks} width={width} />
+        ) : transcript ? (
+          <AttackTranscript lines={transcript} scroll={scroll} height={viewHeight} width={textWidth} />
         ) : lines ? (
           <MarkdownView lines={lines} scroll={scroll} height={viewHeight} width={textWidth} />
         ) : (
@@ -142,6 +150,9 @@ export function LessonScreen({ width, height: rowsAvailable }: { width: number; 
         <Text {...theme.status.warning} wrap="wrap">{unavailableText(s.lessons.find((x) => x.id === v.id)?.reason, s.engine?.name)}</Text>
       ) : s.engine?.note ? <Text {...theme.status.info} wrap="wrap">{s.engine.note}</Text> : null}
       {v.result?.unreachable ? <Text {...theme.status.warning} wrap="wrap">{'cluster unreachable — these results say nothing about your fix (see the status bar).'}</Text> : null}
+      {canAttack && v.phase === 'ready' && !v.attack && !v.completed && !s.confirm && !s.error ? (
+        <Text {...theme.text.accent} wrap="truncate-end">{'Press a to attack first: see what an attacker gets from this cluster as it is.'}</Text>
+      ) : null}
       {v.hint && !v.completed && !s.confirm && !s.error ? (
         <Box width={width} flexDirection="column" marginTop={0}>
           <Text wrap="wrap"><Text {...theme.status.info}>{`Hint ${v.hint.index + 1}/${v.hint.total} `}</Text><InlineText text={v.hint.text} /></Text>

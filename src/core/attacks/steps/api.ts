@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AttackStepKind, Evidence } from '../types.js';
 import { apiRequest, statusReason, type Caller } from '../request.js';
 import { select } from '../../checks/path.js';
-import { UserError } from '../../errors.js';
+import { ClusterUnreachableError, UserError } from '../../errors.js';
 
 const showSchema = z.object({
   /** A path into the JSON answer (the lab's path language: `items[*].metadata.name`, `data["api-key"]`). */
@@ -49,6 +49,11 @@ export const api: AttackStepKind<P> = {
     const a = await apiRequest(ctx.cluster, caller, p.method, path, p.body);
     const ok = p.succeeds ? p.succeeds.status.includes(a.status) : a.status >= 200 && a.status < 300;
     const line = `${p.method} ${p.path}${p.dryRun ? ' (dry run)' : ''} → ${a.status}${a.statusText ? ` ${a.statusText}` : ''}`;
+    // The server failing or too busy to answer is no defence: the attack says nothing then.
+    if (!ok && (a.status >= 500 || a.status === 429)) {
+      const why = `${line}: ${statusReason(a)}`;
+      throw a.status >= 502 && a.status <= 504 ? new ClusterUnreachableError(why) : new UserError(`the API server could not answer: ${why}`);
+    }
     if (!ok) return { succeeded: false, message: `${line}: ${statusReason(a)}` };
     const evidence: Evidence[] = [];
     let json: unknown;
