@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
 import type { AttackStepKind } from '../types.js';
 import { runningPods } from '../pods.js';
+import { UserError } from '../../errors.js';
 
 const schema = z.object({
   /** The workload whose running pod gets the debug container. */
@@ -11,7 +13,7 @@ const schema = z.object({
   }).strict(),
   /** The ephemeral container the attacker adds (`kubectl debug --image=…`). */
   container: z.object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).default('debugger'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(50).default('debugger'),
     image: z.string(),
     command: z.array(z.string()).optional(),
     /** Share the process namespace of one of the pod's containers (`kubectl debug --target`). */
@@ -26,6 +28,8 @@ type P = z.infer<typeof schema>;
  * workload's running pod — an UPDATE of its pods/ephemeralcontainers subresource, a different door
  * from creating a pod that admission rules often forget. A server-side dry run: an ephemeral
  * container cannot be removed from a pod, so nothing is added. Success = it would have been admitted.
+ * The API server failing, a conflicting update or the pod vanishing under the request is no defence:
+ * the step errors (the attack says nothing) rather than reading as "refused".
  */
 export const debug: AttackStepKind<P> = {
   type: 'debug',
@@ -34,11 +38,13 @@ export const debug: AttackStepKind<P> = {
     const { pods, why } = await runningPods(ctx, p.workload);
     if (!pods.length) return { succeeded: false, message: `no pod to attach a debug container to: ${why ?? 'none running'}` };
     const pod = pods[0];
-    const c = { ...p.container, name: `${p.container.name}-${Math.random().toString(36).slice(2, 7)}`, stdin: true, tty: true };
+    const c = { ...p.container, name: `${p.container.name}-${randomBytes(3).toString('hex')}`, stdin: true, tty: true };
     const r = await ctx.cluster.dryRunEphemeral(pod, c);
     const what = `kubectl debug ${pod.metadata.name} --image=${p.container.image}${p.container.targetContainerName ? ` --target=${p.container.targetContainerName}` : ''}`;
-    return r.allowed
-      ? { succeeded: true, message: `${what}: the ephemeral container would be admitted (dry run)` }
-      : { succeeded: false, message: `${what} is refused: ${r.message.split('\n')[0].slice(0, 240)}` };
+    if (r.allowed) return { succeeded: true, message: `${what}: the ephemeral container would be admitted (dry run)` };
+    if (r.code === undefined || r.code >= 500 || r.code === 429 || r.code === 409 || r.code === 404) {
+      throw new UserError(`${what}: no admission decision (${r.code ?? 'no status'}): ${r.message.split('\n')[0].slice(0, 200)}`);
+    }
+    return { succeeded: false, message: `${what} is refused: ${r.message.split('\n')[0].slice(0, 240)}` };
   },
 };

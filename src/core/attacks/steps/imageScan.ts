@@ -3,6 +3,7 @@ import type { AttackStepKind, Evidence } from '../types.js';
 import { runningPods } from '../pods.js';
 import { buildOf, readBuilds } from '../../builds.js';
 import { atOrAbove, scanBuild, severitySchema } from '../../scan.js';
+import { UserError } from '../../errors.js';
 
 const schema = z.object({
   /** What the attacker reaches: the pods behind a Service (every replica, an old copy behind it too)… */
@@ -54,7 +55,7 @@ export const imageScan: AttackStepKind<P> = {
       if (!b) { unknown.push(image); continue; }
       const short = `${b.app}@${b.digest.slice(7, 19)}…`;
       const bad = (await scanBuild(b)).findings.filter((f) => atOrAbove(f.advisory.severity, p.severity) && (!p.package || f.name === p.package));
-      if (!bad.length) { clean.push(`${short} (${b.packages.length} packages)`); continue; }
+      if (!bad.length) { clean.push(`${short} (${b.packages.length} package${b.packages.length === 1 ? '' : 's'})`); continue; }
       for (const f of bad.slice(0, 3)) {
         evidence.push({ label: short, value: `${f.name} ${f.version} (${f.path}) — ${f.advisory.severity} ${f.advisory.id}${f.advisory.aliases.length ? ` / ${f.advisory.aliases[0]}` : ''}: ${f.advisory.summary}` });
       }
@@ -62,7 +63,8 @@ export const imageScan: AttackStepKind<P> = {
     const where = p.service ? `the pods behind Service ${p.service.namespace}/${p.service.name}` : `${p.workload!.kind} ${p.workload!.namespace}/${p.workload!.name}`;
     const what = p.package ? `${p.package} with a known ${p.severity}-or-worse vulnerability` : `a package with a known ${p.severity}-or-worse vulnerability`;
     if (evidence.length) return { succeeded: true, message: `${where} run ${what}: the public exploit for it applies`, evidence };
-    if (clean.length) return { succeeded: false, message: `${where} run ${clean.join(', ')}: no ${what}${unknown.length ? ` (and ${unknown.length} image${unknown.length > 1 ? 's' : ''} the lab did not build)` : ''}` };
-    return { succeeded: false, message: `${where} run no image the lab built (${unknown.slice(0, 2).join(', ')}): nothing to fingerprint` };
+    // An image the lab did not build is one it cannot look into: that proves nothing either way.
+    if (unknown.length) throw new UserError(`${where} run ${unknown.length > 1 ? 'images' : 'an image'} the lab did not build (${unknown.slice(0, 2).join(', ')}): their packages are unknown here — build and deploy with \`kube-seclab build --deploy\``);
+    return { succeeded: false, message: `${where} run ${clean.join(', ')}: no ${what}` };
   },
 };

@@ -5,7 +5,6 @@ import { runningPods } from '../pods.js';
 import { execIn } from '../../checks/podExec.js';
 import { sleep } from '../../fsutil.js';
 import { MANAGED_LABEL } from '../../kube/client.js';
-import { UserError } from '../../errors.js';
 import { apiError } from '../../kube/errors.js';
 
 /** Label of every pod the lab starts for an attack (watch mode ignores them; resets sweep them). */
@@ -52,11 +51,6 @@ const podSchema = z.object({
   /** The container's securityContext (privileged: true, …); default: none, the runtime's defaults. */
   securityContext: z.record(z.string(), z.unknown()).optional(),
   volumeMounts: z.array(z.record(z.string(), z.unknown())).optional(),
-  /** Environment of the attacker's command: plain values, or loot an earlier step took (`fromVar`: a stolen key), never printed. */
-  env: z.array(z.union([
-    z.object({ name: z.string(), value: z.string() }).strict(),
-    z.object({ name: z.string(), fromVar: z.string() }).strict(),
-  ])).default([]),
   timeoutSeconds: z.number().int().positive().default(20),
   succeeds: succeedsSchema,
   /** What the command does, for the transcript (default: the command itself, shortened). */
@@ -74,12 +68,6 @@ export const pod: AttackStepKind<PodP> = {
   requires: () => 'kind',
   timeoutMs: (p) => (p.timeoutSeconds + 75) * 1000,
   async run(ctx, p) {
-    const env = p.env.map((e) => {
-      if ('value' in e) return e;
-      const v = ctx.vars.get(e.fromVar);
-      if (v === undefined) throw new UserError(`attack step sets env ${e.name} from "${e.fromVar}", which no earlier step took`);
-      return { name: e.name, value: v };
-    });
     const name = `kube-seclab-attack-${randomBytes(3).toString('hex')}`;
     const obj = {
       apiVersion: 'v1', kind: 'Pod',
@@ -91,7 +79,7 @@ export const pod: AttackStepKind<PodP> = {
         ...p.spec,
         containers: [{
           name: 'attacker', image: p.image, imagePullPolicy: 'IfNotPresent', command: p.command,
-          env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }, ...env],
+          env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
           ...(p.securityContext ? { securityContext: p.securityContext } : {}),
           ...(p.volumeMounts ? { volumeMounts: p.volumeMounts } : {}),
         }],
@@ -101,6 +89,8 @@ export const pod: AttackStepKind<PodP> = {
       await ctx.cluster.create(obj);
     } catch (e) {
       const info = apiError(e);
+      // The API server failing (a webhook it could not call) is no decision: the step errors, it is not "refused".
+      if (info.code !== undefined && info.code >= 500) throw e;
       if (info.code === 403 || info.code === 400 || info.code === 422 || /forbidden|denied|violates|admission/i.test(info.message)) return { succeeded: false, message: `the attacker's pod is refused: ${info.message.slice(0, 240)}` };
       throw e;
     }
