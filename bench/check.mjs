@@ -34,6 +34,10 @@ function shellFor(lesson, c) {
     case 'listening': return `ss -ltnp >/dev/null 2>&1 || cat /proc/net/tcp >/dev/null`;
     case 'etcdClientAuth': case 'auditEvent': return `${k} get --raw /readyz >/dev/null 2>&1 || true; grep -q kube ${join(data, 'engines/local/node/etc/kubernetes/manifests/etcd.yaml')} || true`;
     case 'plaintextSecrets': return `${k} get configmaps -n ${p.namespace} -o json >/dev/null; ${k} get deploy -n ${p.namespace} -o json >/dev/null`;
+    case 'permissions': return `${k} get roles,rolebindings,secrets,serviceaccounts,pods -A -o json >/dev/null; ${k} get clusterroles,clusterrolebindings -o json >/dev/null; ${k} auth can-i --list ${p.subject ? `--as=${q(p.subject)}` : ''} -n ${p.workload?.namespace ?? 'default'} >/dev/null 2>&1 || true`;
+    case 'secretValues': return `${k} get all,configmaps,secrets,serviceaccounts,roles,rolebindings -n ${p.namespace} -o json >/dev/null`;
+    case 'secretDelivery': return `${k} get deploy ${p.workload.name} -n ${p.workload.namespace} -o json >/dev/null; ${k} get pods,secrets -n ${p.workload.namespace} -o json >/dev/null`;
+    case 'credentialRotated': return `${k} get secret ${p.accepted.secret} -n ${p.accepted.namespace} -o json >/dev/null 2>&1 || true; ${k} get secret ${p.given.secret} -n ${p.given.namespace} -o json >/dev/null 2>&1 || true`;
     case 'controlPlaneFlag': case 'nodeFile': return `grep -q -- ${q(p.flag ?? 'kind')} ${join(data, 'engines/local/node/etc/kubernetes/manifests/kube-apiserver.yaml')} || true`;
     case 'networkConnection': case 'networkIsolation': return `${k} get networkpolicies -A -o json >/dev/null; ${k} get deploy -A -o json >/dev/null`;
     case 'unauthenticated': return `curl -sk -o /dev/null ${lab.engine.status ? '' : ''}https://127.0.0.1/ || true`;

@@ -16,6 +16,10 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   jsx: 'automatic',
+  // React (and Ink) in their production builds: the development build checks every element, keeps
+  // owner stacks (console.createTask per element) and cost the TUI about half its CPU while a task
+  // list ticked, and memory to match (bench:tui). Tests run the sources, with React's checks.
+  define: { 'process.env.NODE_ENV': '"production"' },
   // node-fetch 2 (client-node 1.x's HTTP) calls url.parse(), which Node 24 deprecates for
   // application code only (DEP0169, like punycode's DEP0040 on Node 22): bundled, a dependency's
   // call reads as ours and warns on every command. Loaded from node_modules, it is what it is.

@@ -7,6 +7,10 @@ import { aidAllowed, elapsedFromProgress, type Workshop } from '../core/workshop
 import type { ExamOptions, ExamRunner, ExamState } from '../core/exam.js';
 import type { AttackResult, AttackStepResult } from '../core/attacks/types.js';
 import { visibleLessons, type Action, type ExamView, type Effect, type PreflightItem, type State, type StoreApi, type UiError, type UiLesson } from './store.js';
+import { throttleLatest } from './throttle.js';
+
+/** How often a running task's streamed line may change on screen. */
+export const DETAIL_MS = 250;
 
 /**
  * The part of the core's Lab the TUI drives. The real Lab satisfies it (run.ts checks that at
@@ -88,11 +92,16 @@ export function storeReporter(api: Pick<StoreApi, 'dispatch'>, now: () => number
     async task(title, fn) {
       const id = ++seq;
       api.dispatch({ type: 'task/start', id, title, at: now() });
+      // Streamed output (build lines, download progress) can come many times a second: the newest
+      // line at most every DETAIL_MS, so the screen is not redrawn per line.
+      const update = throttleLatest((detail: string) => api.dispatch({ type: 'task/update', id, detail }), DETAIL_MS);
       try {
-        const r = await fn((detail) => api.dispatch({ type: 'task/update', id, detail }));
+        const r = await fn(update);
+        update.cancel();
         api.dispatch({ type: 'task/end', id, ok: true, at: now() });
         return r;
       } catch (e) {
+        update.cancel();
         rep.lastFailed = title;
         api.dispatch({ type: 'task/end', id, ok: false, at: now() });
         throw e;

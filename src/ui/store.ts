@@ -357,7 +357,14 @@ export function reducer(s: State, a: Action): State {
     case 'task/update': return { ...s, tasks: s.tasks.map((t) => (t.id === a.id ? { ...t, detail: a.detail } : t)) };
     case 'task/end': return { ...s, tasks: s.tasks.map((t) => (t.id === a.id ? { ...t, status: a.ok ? 'done' : 'failed', endedAt: a.at } : t)) };
     case 'task/info': return { ...s, tasks: [...s.tasks, { id: a.id, title: a.text, status: 'info', startedAt: a.at, endedAt: a.at }] };
-    case 'cluster/status': return { ...s, cluster: { healthy: a.status.healthy, exists: a.status.exists, running: a.status.running, problems: a.status.problems } };
+    case 'cluster/status': {
+      // Polled every few seconds: the same answer is no change (and no redraw).
+      const c = s.cluster;
+      const p = a.status.problems;
+      if (c && c.healthy === a.status.healthy && c.exists === a.status.exists && c.running === a.status.running
+        && c.problems.length === p.length && c.problems.every((x, i) => x === p[i])) return s;
+      return { ...s, cluster: { healthy: a.status.healthy, exists: a.status.exists, running: a.status.running, problems: p } };
+    }
     case 'lessons/loaded': return reselect({ ...s, lessons: a.lessons });
     case 'lesson/opened':
       return { ...s, screen: 'lesson', confirm: undefined, lesson: freshLesson(a.id, a.phase), home: { ...s.home, selected: a.id, filter: '', filtering: false, notice: undefined } };

@@ -33,8 +33,8 @@ describe('the CLI as a learner uses it', () => {
     expect(r.lesson).toBe('rbac-least-privilege');
     expect(r.passed).toBe(false);
     for (const c of r.checks) for (const k of ['id', 'title', 'passed', 'message', 'durationMs', 'requires']) expect(c).toHaveProperty(k);
-    const secrets = r.checks.find((c: any) => c.id === 'no-cluster-secrets');
-    expect(secrets.message).toMatch(/ServiceAccount shop\/api can list secrets cluster-wide .*cluster-admin/);
+    const secrets = r.checks.find((c: any) => c.id === 'api-least-privilege');
+    expect(secrets.message).toMatch(/ServiceAccount shop\/api can do more than it needs: every verb on every resource cluster-wide \[everything\] — ClusterRoleBinding app-admin → ClusterRole cluster-admin/);
 
     const human = await cli('check');
     expect(human.stdout).toMatch(/✗ no-wildcard-rules +1 wildcard Role left in namespace shop: api-everything/);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { loadCatalogue, formatProblem } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { genericShortcuts, TEMPLATES } from '../../src/core/battery/registry.js';
+import { loadManifests } from '../../src/core/scenarios/apply.js';
 import { renamedCopy, recreatable, COPY_LABEL } from '../../src/core/battery/workloads.js';
 
 const copyOfLessons = () => {
@@ -67,6 +68,26 @@ describe('the generic shortcut battery', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'steps.yaml'), 'description: a ClusterRole bound in the namespace\nsteps: []\n');
     const l = (await loadCatalogue(root)).get('rbac-least-privilege')!;
-    expect(l.alternatives.map((a) => [a.name, a.description])).toEqual([['cluster-role', 'a ClusterRole bound in the namespace']]);
+    expect(l.alternatives.map((a) => [a.name, a.description])).toContainEqual(['cluster-role', 'a ClusterRole bound in the namespace']);
+  });
+});
+
+describe('the RBAC and secrets templates', () => {
+  it('make shortcuts for every lesson judged by permissions and secretValues checks, escalations only where the allow-list does not cover them', async () => {
+    const c = await loadCatalogue(packageRoot);
+    const input = async (id: string) => { const l = c.get(id)!; return { lesson: l, scenario: await loadManifests(l.scenarioDir), solution: await loadManifests(l.solution.dir), unsolved: [] }; };
+    const names = async (id: string) => genericShortcuts(await input(id)).map((g) => g.name);
+    const rbac = await names('rbac-least-privilege');
+    expect(rbac.some((n) => n.includes('the pods of'))).toBe(false); // the pods run as shop/api: judged once
+    expect(rbac).toEqual(expect.arrayContaining([
+      'rbac-other-namespace system:serviceaccount:shop:api', 'rbac-cluster-binding system:serviceaccount:shop:api', 'rbac-group system:serviceaccount:shop:api',
+      'rbac-aggregated system:serviceaccount:shop:api', 'rbac-escalation bind system:serviceaccount:shop:api', 'rbac-escalation pods system:serviceaccount:shop:api',
+      'rbac-switch-serviceaccount shop/api',
+    ]));
+    // the data team may create pods: that escalation is judged by where it leads, not offered as a shortcut
+    const team = genericShortcuts(await input('over-broad-groups'));
+    expect(team.filter((g) => g.template === 'rbac-escalation').every((g) => g.name.includes('intern@example.com'))).toBe(true);
+    expect(await names('secrets-hygiene')).toEqual(expect.arrayContaining(['secret-moved another-key (the database password)', 'secret-moved args (the database password)', 'secret-annotation payroll/payroll-api (the database password)']));
+    expect(TEMPLATES.map((t) => t.id)).toEqual(expect.arrayContaining(['rbac-escalation', 'secret-moved']));
   });
 });

@@ -117,10 +117,10 @@ describe('lesson loading', () => {
     cpSync(join(packageRoot, 'lessons'), join(root, 'lessons'), { recursive: true });
     cpSync(join(packageRoot, 'scenarios'), join(root, 'scenarios'), { recursive: true });
     const bad = join(root, 'lessons', 'cluster', '01-rbac-least-privilege', 'lesson.yaml');
-    writeFileSync(bad, readFileSync(bad, 'utf8').replace('verb: list, resource: secrets, expect: deny}', 'resource: secrets, expect: deny}'));
+    writeFileSync(bad, readFileSync(bad, 'utf8').replace('subject: "system:serviceaccount:shop:api"', 'subject: 42'));
     const c = await loadCatalogue(root);
     expect(c.problems).toHaveLength(1);
-    expect(formatProblem(c.problems[0])).toMatch(/^lessons\/cluster\/01-rbac-least-privilege\/lesson.yaml:\d+: checks\[0\]\.rbac\.verb: /);
+    expect(formatProblem(c.problems[0])).toMatch(/^lessons\/cluster\/01-rbac-least-privilege\/lesson.yaml:\d+: checks\[0\]\.permissions\.subject: /);
     expect(c.lessons.map((l) => l.id)).not.toContain('rbac-least-privilege');
     expect(c.lessons.length).toBeGreaterThanOrEqual(2);
   });

@@ -1,5 +1,7 @@
 import type { GenericShortcut, ShortcutTemplate, BatteryInput } from './types.js';
 import { scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling } from './workloads.js';
+import { RBAC_TEMPLATES } from './rbac.js';
+import { SECRET_TEMPLATES } from './secrets.js';
 import { privilegedPod, insecureCronJob, privilegedEphemeral } from './podSecurity.js';
 import { bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral } from './admission.js';
 
@@ -11,6 +13,7 @@ export const TEMPLATES: ShortcutTemplate[] = [
   scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling,
   privilegedPod, insecureCronJob, privilegedEphemeral,
   bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral,
+  ...RBAC_TEMPLATES, ...SECRET_TEMPLATES,
 ];
 
 export const templateIds = () => TEMPLATES.map((t) => t.id);

@@ -112,16 +112,20 @@ function unsolvedOf(input: BatteryInput, w: WorkloadRef): KubernetesObject | und
 
 const label = (w: WorkloadRef) => `${w.namespace}/${w.name}`;
 
+/** The workload where it lives on this cluster (a shared cluster prefixes the lesson's namespaces). */
+const live = (ctx: ScenarioContext, w: WorkloadRef): WorkloadRef => ({ ...w, namespace: ctx.cluster.rename.ns(w.namespace) });
+
 export const scaleToZero: ShortcutTemplate = {
   id: 'scale-to-zero',
   description: 'the fix, then the workload scaled to zero replicas (nothing runs, so nothing is exposed)',
-  instances: (input) => checkedWorkloads(input).map((w): GenericShortcut => ({
+  instances: (input) => checkedWorkloads(input).map((w0): GenericShortcut => ({
     template: 'scale-to-zero',
-    name: `scale-to-zero ${label(w)}`,
-    description: `${w.kind} ${label(w)} scaled to 0 after the fix`,
+    name: `scale-to-zero ${label(w0)}`,
+    description: `${w0.kind} ${label(w0)} scaled to 0 after the fix`,
     async apply(ctx): Promise<Undo> {
-      const live: any = await readLive(ctx, w);
-      const replicas = live.spec?.replicas ?? 1;
+      const w = live(ctx, w0);
+      const live0: any = await readLive(ctx, w);
+      const replicas = live0.spec?.replicas ?? 1;
       await ctx.cluster.mergePatch({ ...ref(w), spec: { replicas: 0 } } as KubernetesObject);
       return async () => {
         await ctx.cluster.mergePatch({ ...ref(w), spec: { replicas } } as KubernetesObject);
@@ -134,11 +138,12 @@ export const scaleToZero: ShortcutTemplate = {
 export const deleteWorkload: ShortcutTemplate = {
   id: 'delete-workload',
   description: 'the fix, then the workload deleted',
-  instances: (input) => checkedWorkloads(input).map((w): GenericShortcut => ({
+  instances: (input) => checkedWorkloads(input).map((w0): GenericShortcut => ({
     template: 'delete-workload',
-    name: `delete ${label(w)}`,
-    description: `${w.kind} ${label(w)} deleted after the fix`,
+    name: `delete ${label(w0)}`,
+    description: `${w0.kind} ${label(w0)} deleted after the fix`,
     async apply(ctx): Promise<Undo> {
+      const w = live(ctx, w0);
       const snapshot = await readLive(ctx, w);
       await deleteNow(ctx, w);
       return () => restore(ctx, w, snapshot, input.lesson.id);
@@ -149,13 +154,14 @@ export const deleteWorkload: ShortcutTemplate = {
 export const recreateUnfixed: ShortcutTemplate = {
   id: 'recreate-unfixed',
   description: 'the fixed workload deleted and its insecure original re-created under another name',
-  instances: (input) => checkedWorkloads(input).filter((w) => unsolvedOf(input, w)).map((w): GenericShortcut => ({
+  instances: (input) => checkedWorkloads(input).filter((w) => unsolvedOf(input, w)).map((w0): GenericShortcut => ({
     template: 'recreate-unfixed',
-    name: `recreate-unfixed ${label(w)}`,
-    description: `${w.kind} ${label(w)} deleted, the scenario's insecure version re-created as ${w.name}-v2`,
+    name: `recreate-unfixed ${label(w0)}`,
+    description: `${w0.kind} ${label(w0)} deleted, the scenario's insecure version re-created as ${w0.name}-v2`,
     async apply(ctx): Promise<Undo> {
+      const w = live(ctx, w0);
       const snapshot = await readLive(ctx, w);
-      const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w)!), `${w.name}-v2`);
+      const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w0)!), `${w.name}-v2`);
       await deleteNow(ctx, w);
       await applyObjects(ctx, [copy], input.lesson.id);
       await waitRolledOut(ctx, w, copy.metadata!.name!);
@@ -171,12 +177,13 @@ export const insecureSibling: ShortcutTemplate = {
   id: 'insecure-sibling',
   optIn: true,
   description: 'the fix kept, and the insecure original added next to it under another name',
-  instances: (input) => checkedWorkloads(input).filter((w) => unsolvedOf(input, w)).map((w): GenericShortcut => ({
+  instances: (input) => checkedWorkloads(input).filter((w) => unsolvedOf(input, w)).map((w0): GenericShortcut => ({
     template: 'insecure-sibling',
-    name: `insecure-sibling ${label(w)}`,
-    description: `the fixed ${w.kind} ${label(w)} kept, the scenario's insecure version added as ${w.name}-sibling`,
+    name: `insecure-sibling ${label(w0)}`,
+    description: `the fixed ${w0.kind} ${label(w0)} kept, the scenario's insecure version added as ${w0.name}-sibling`,
     async apply(ctx): Promise<Undo> {
-      const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w)!), `${w.name}-sibling`);
+      const w = live(ctx, w0);
+      const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w0)!), `${w.name}-sibling`);
       await applyObjects(ctx, [copy], input.lesson.id);
       await waitRolledOut(ctx, w, copy.metadata!.name!);
       return () => deleteNow(ctx, w, copy.metadata!.name!);

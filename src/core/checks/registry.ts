@@ -25,6 +25,10 @@ import { imageLayers } from './imageLayers.js';
 import { buildContext } from './buildContext.js';
 import { scan } from './scan.js';
 import { sbom } from './sbom.js';
+import { permissions } from './permissions.js';
+import { secretValues } from './secretValues.js';
+import { secretDelivery } from './secretDelivery.js';
+import { credentialRotated } from './credentialRotated.js';
 import { admissionVariants } from './admissionVariants.js';
 import { podSecurityEnforced } from './podSecurityEnforced.js';
 import { podHardening } from './podHardening.js';
@@ -62,6 +66,10 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     buildContext,
     scan,
     sbom,
+    permissions,
+    secretValues,
+    secretDelivery,
+    credentialRotated,
     admissionVariants,
     podSecurityEnforced,
     podHardening,

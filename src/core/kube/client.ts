@@ -19,6 +19,11 @@ export const LESSON_LABEL = 'kube-seclab.dev/lesson';
 export const MANAGED_LABEL = 'app.kubernetes.io/managed-by';
 /** In a shared cluster: the RoleBinding in each of a learner's namespaces that gives the learner's ServiceAccount that namespace. */
 export const LEARNER_BINDING = 'kube-seclab-learner';
+/**
+ * Beside it: `kubectl debug` in those namespaces (pods/ephemeralcontainers, which the built-in
+ * `admin` role lacks) — checks dry-run debug containers against the learner's admission fixes.
+ */
+export const LEARNER_DEBUG_BINDING = 'kube-seclab-learner-debug';
 
 /**
  * client-node 1.x makes a new https.Agent for every request, so every call pays a fresh TCP and
@@ -146,7 +151,7 @@ export class LabCluster {
       this.core.deleteCollectionNamespacedLimitRange(opts),
       this.rbac.deleteCollectionNamespacedRole(opts),
       // A shared cluster's binding that gives the learner the namespace stays.
-      this.rbac.deleteCollectionNamespacedRoleBinding({ ...opts, fieldSelector: `metadata.name!=${LEARNER_BINDING}` }),
+      this.rbac.deleteCollectionNamespacedRoleBinding({ ...opts, fieldSelector: `metadata.name!=${LEARNER_BINDING},metadata.name!=${LEARNER_DEBUG_BINDING}` }),
       this.net.deleteCollectionNamespacedNetworkPolicy(opts), this.net.deleteCollectionNamespacedIngress(opts),
       policy.deleteCollectionNamespacedPodDisruptionBudget(opts),
     ].map(quiet));

@@ -79,6 +79,25 @@ export const stepSchema = z.union([
       wait: z.boolean().optional(),
     }).strict(),
   }).strict(),
+  /**
+   * A new random credential (what `openssl rand -base64 24` gives a person), written to every
+   * target Secret key — a rotation done without any password in the lesson's files. The Secrets are
+   * created when missing, their other keys kept.
+   */
+  z.object({
+    generateSecret: z.object({
+      bytes: z.number().int().min(12).max(64).default(24),
+      targets: z.array(z.object({ namespace: z.string(), name: z.string(), key: z.string() }).strict()).min(1),
+    }).strict(),
+  }).strict(),
+  /** Move (or copy, `keep: true`) a Secret to another namespace, its data and type as they are — what `kubectl get -o json | … | kubectl apply` does. */
+  z.object({
+    moveSecret: z.object({
+      from: z.object({ namespace: z.string(), name: z.string() }).strict(),
+      to: z.object({ namespace: z.string() }).strict(),
+      keep: z.boolean().default(false),
+    }).strict(),
+  }).strict(),
   z.object({ rewrite: z.object({ apiVersion: z.string(), kind: z.string(), namespace: z.string() }).strict() }).strict(),
   z.object({ wait: z.object({ kind: z.enum(['Deployment']).default('Deployment'), namespace: z.string(), name: z.string(), timeoutSeconds: z.number().default(30) }).strict() }).strict(),
 ]);

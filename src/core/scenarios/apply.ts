@@ -1,5 +1,5 @@
 import { readdir, readFile, mkdir, rm, cp } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { workspaceFile } from '../workspace.js';
@@ -174,6 +174,20 @@ export async function runSteps(ctx: ScenarioContext, dir: string, steps: Step[],
       const cur = await ctx.engine.readManifest(component);
       await ctx.engine.writeManifest(component, editManifest(cur, edit), { wait });
       if (wait === false) await sleep(3000); // let the component restart into its broken state before anything is judged
+    } else if ('generateSecret' in s) {
+      const value = randomBytes(s.generateSecret.bytes).toString('base64');
+      for (const t of s.generateSecret.targets) {
+        const cur = await ctx.cluster.read<KubernetesObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace } });
+        const data = { ...(cur?.data ?? {}), [t.key]: Buffer.from(value).toString('base64') };
+        if (cur) await ctx.cluster.replace({ ...cur, data } as KubernetesObject);
+        else await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, type: 'Opaque', data } as KubernetesObject], lessonId);
+      }
+    } else if ('moveSecret' in s) {
+      const { from, to, keep } = s.moveSecret;
+      const cur = await ctx.cluster.read<KubernetesObject & { data?: Record<string, string>; type?: string }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: from.namespace } });
+      if (!cur) throw new UserError(`Secret ${from.namespace}/${from.name} is not there to move`);
+      await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: to.namespace }, type: cur.type, data: cur.data } as KubernetesObject], lessonId);
+      if (!keep) await ctx.cluster.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: from.namespace } });
     } else if ('rewrite' in s) {
       const items = await ctx.cluster.list(s.rewrite.apiVersion, s.rewrite.kind, s.rewrite.namespace);
       for (const o of items) await ctx.cluster.replace(o);

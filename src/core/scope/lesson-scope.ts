@@ -98,6 +98,8 @@ export async function lessonScope(lesson: Lesson): Promise<LessonScope> {
       else if ('wait' in s) own(s.wait.namespace, `${where}: wait`);
       else if ('pinImageDigest' in s) own(s.pinImageDigest.namespace, `${where}: pinImageDigest`);
       else if ('rewrite' in s) own(s.rewrite.namespace, `${where}: rewrite`);
+      else if ('moveSecret' in s) { own(s.moveSecret.from.namespace, `${where}: moveSecret`); own(s.moveSecret.to.namespace, `${where}: moveSecret`); }
+      else if ('generateSecret' in s) for (const t of s.generateSecret.targets) own(t.namespace, `${where}: generateSecret`);
       else if ('workspaceFile' in s) continue; // a file on the learner's machine
       else if ('workspaceDir' in s || 'unpack' in s || 'build' in s || 'sbom' in s || 'sign' in s) throw new OutOfScope(`${where}: builds the app it hands out, and a shared cluster's nodes cannot run the lab's local builds`);
       else throw new OutOfScope(`${where}: a ${Object.keys(s)[0]} step changes a node or the control plane`);

@@ -12,7 +12,7 @@ import type { LabPaths } from '../../core/paths.js';
 import type { SharedPlan } from '../../core/scope/lesson-scope.js';
 import { NamespaceRenamer } from '../../core/scope/rename.js';
 import { LAB_ID_ANNOTATION, LEARNER_LABEL, NAMESPACES_ANNOTATION, type GuardScope } from '../../core/guard/guard.js';
-import { FIELD_MANAGER, LEARNER_BINDING, MANAGED_LABEL, typed } from '../../core/kube/client.js';
+import { FIELD_MANAGER, LEARNER_BINDING, LEARNER_DEBUG_BINDING, MANAGED_LABEL, typed } from '../../core/kube/client.js';
 
 const INSTRUCTOR_FIELD_MANAGER = `${FIELD_MANAGER}-instructor`;
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
@@ -50,6 +50,8 @@ export function validatePrefix(p: string): string {
 
 export const markerNamespace = (prefix: string) => `${prefix}-kube-seclab`;
 const clusterRoleName = (prefix: string) => `kube-seclab:learner:${prefix}`;
+/** pods/ephemeralcontainers, bound per namespace (LEARNER_DEBUG_BINDING), never cluster-wide. */
+const debugRoleName = (prefix: string) => `kube-seclab:learner:${prefix}:debug`;
 
 /** What `up` is missing before it may touch someone else's cluster: one line, naming it. */
 export function missingSharedOptions(o: ExistingOptions): string | undefined {
@@ -151,8 +153,10 @@ export class ExistingEngine implements Engine {
         const cur = await read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
         if (cur && !owned(cur)) taken.push(name);
       }
-      const cr = await read({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: clusterRoleName(prefix!) } });
-      if (cr && !owned(cr)) taken.push(`ClusterRole ${clusterRoleName(prefix!)}`);
+      for (const crName of [clusterRoleName(prefix!), debugRoleName(prefix!)]) {
+        const cr = await read({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: crName } });
+        if (cr && !owned(cr)) taken.push(`ClusterRole ${crName}`);
+      }
       if (taken.length) throw new UserError(`prefix "${prefix}" is taken in this cluster: ${taken.join(', ')} ${taken.length > 1 ? 'exist' : 'exists'} and ${taken.length > 1 ? 'are' : 'is'} not this lab's`, 'pick another --namespace-prefix (or run `kube-seclab down` from the lab that made them)');
     });
 
@@ -167,6 +171,10 @@ export class ExistingEngine implements Engine {
     await r.task(`Create the namespaces and RBAC of learner "${prefix}"`, async () => {
       await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { ...meta(marker), annotations: { [LAB_ID_ANNOTATION]: labId, [NAMESPACES_ANNOTATION]: namespaces.join(',') } } });
       await apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(SA_NAME, { namespace: marker }) } as KubernetesObject);
+      await apply({
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta(debugRoleName(prefix!)),
+        rules: [{ apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] }],
+      } as KubernetesObject);
       for (const name of namespaces) {
         // The lab's Pod Security namespaces enforce their level (checks dry-run pod templates there).
         const level = /-kube-seclab-pss-(baseline|restricted)$/.exec(name)?.[1];
@@ -176,6 +184,11 @@ export class ExistingEngine implements Engine {
           apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(LEARNER_BINDING, { namespace: name }),
           subjects: [{ kind: 'ServiceAccount', name: SA_NAME, namespace: marker }],
           roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+        } as KubernetesObject);
+        await apply({
+          apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(LEARNER_DEBUG_BINDING, { namespace: name }),
+          subjects: [{ kind: 'ServiceAccount', name: SA_NAME, namespace: marker }],
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: debugRoleName(prefix!) },
         } as KubernetesObject);
       }
       // Cluster-level, and only what checks and resets need: its own Namespace objects (labels are
@@ -256,6 +269,7 @@ export class ExistingEngine implements Engine {
     const nsRef = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     await r.task(`Delete learner "${st.prefix}"'s namespaces and RBAC`, async () => {
       for (const kind of ['ClusterRoleBinding', 'ClusterRole']) await removeOwned({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name: clusterRoleName(st.prefix) } });
+      await removeOwned({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: debugRoleName(st.prefix) } });
       // The marker last: while it stands, an interrupted down knows what is the learner's.
       for (const name of new Set([...st.namespaces, ...listed])) await removeOwned(nsRef(name));
       await removeOwned(nsRef(marker));

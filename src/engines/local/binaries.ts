@@ -767,6 +767,7 @@ async function build(env: NodeJS.ProcessEnv, opts: ResolveBinariesOptions, progr
     if (tail.length > 20) tail.shift();
     const m = /^kube-seclab: step (\d+)\/(\d+): (.+)$/.exec(line);
     if (m) { step = { n: Number(m[1]), of: Number(m[2]), name: m[3] }; quiet = undefined; show(); }
+    else if (/\(skipping build\)$/.test(line)) progress(line.replace(/^kube-seclab: /, ''));
     else if (/^go: downloading /.test(line)) quiet = line.replace(/^go: /, '').slice(0, 60);
   });
   const result = await sub.finally(() => clearInterval(ticker));

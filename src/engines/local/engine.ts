@@ -94,6 +94,9 @@ export function kubeconfigYaml(server: string, caPem: string, user: string, id: 
  * (one fake node) as processes on 127.0.0.1, supervised by a small detached process that treats
  * node/etc/kubernetes/manifests like a kubelet does.
  */
+/** The longest pause between two readiness polls while a cluster is brought up (they start at 150-200 ms). */
+const PROVISIONING_POLL_MAX_MS = 1000;
+
 export class LocalEngine implements Engine {
   readonly name = 'local' as const;
   readonly kubeconfigPath: string;
@@ -158,7 +161,9 @@ export class LocalEngine implements Engine {
       signal?.throwIfAborted();
       await r.task('Start the control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)', async () => { await this.startSupervisor(); });
     }
-    await r.task('Wait for the API server', async () => { await this.waitApiReady(60_000, signal); });
+    // While provisioning the polls back off to once a second: each is a TLS handshake or three in the
+    // process that draws the screen (the TUI's CPU while waiting, bench:tui); ready is seen <= 1 s late.
+    await r.task('Wait for the API server', async () => { await this.waitApiReady(60_000, signal, PROVISIONING_POLL_MAX_MS); });
     await r.task('Mark the cluster as the lab\'s and register the fake node', async () => { await this.bootstrap(cfg!); });
     await r.task('Wait for the node and the controllers', async () => { await this.waitSettled(60_000, signal); });
   }
@@ -230,9 +235,10 @@ export class LocalEngine implements Engine {
     return readyz(`https://127.0.0.1:${cfg.ports.apiserver}`, tls, 2000);
   }
 
-  private async waitApiReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  private async waitApiReady(timeoutMs: number, signal?: AbortSignal, pollMaxMs = 150): Promise<void> {
     const end = Date.now() + timeoutMs;
     let last = '';
+    let delay = 150;
     while (Date.now() < end) {
       signal?.throwIfAborted();
       const r = await this.apiReady();
@@ -242,7 +248,8 @@ export class LocalEngine implements Engine {
       const broken = st && (['etcd', 'kube-apiserver'] as const).map((c) => st.components[c]).find((c) => (c.phase === 'crashloop' && c.restarts >= 2) || c.phase === 'invalid');
       if (broken) last = broken.error ?? last;
       if (st && !pidAlive(st.supervisorPid)) throw new UserError(`the local engine's supervisor exited (see ${this.L.supervisorLog})`);
-      await sleep(150);
+      await sleep(delay);
+      delay = Math.min(pollMaxMs, Math.round(delay * 1.25));
     }
     throw new ClusterUnreachableError(`the API server did not become ready in ${timeoutMs / 1000}s: ${last}`);
   }
@@ -271,6 +278,7 @@ export class LocalEngine implements Engine {
     const core = kc.makeApiClient(CoreV1Api);
     const end = Date.now() + timeoutMs;
     let why = '';
+    let delay = 200;
     while (Date.now() < end) {
       signal?.throwIfAborted();
       try {
@@ -283,7 +291,8 @@ export class LocalEngine implements Engine {
       } catch (e) {
         why = (e as Error).message;
       }
-      await sleep(200);
+      await sleep(delay);
+      delay = Math.min(PROVISIONING_POLL_MAX_MS, Math.round(delay * 1.25));
     }
     throw new UserError(`the cluster did not settle in ${timeoutMs / 1000}s: ${why}`, 'see `kube-seclab status` for each component');
   }

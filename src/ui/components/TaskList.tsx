@@ -2,7 +2,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import type { TaskItem } from '../store.js';
 import { useTheme } from '../theme.js';
-import { useTick } from '../hooks/useTick.js';
+import { TICK_MS, useTick } from '../hooks/useTick.js';
 import { Spinner } from './Spinner.js';
 
 export function formatElapsed(ms: number): string {
@@ -15,7 +15,8 @@ export function formatElapsed(ms: number): string {
 export function TaskList({ title, tasks, width, now = Date.now }: { title?: string; tasks: readonly TaskItem[]; width: number; now?: () => number }) {
   const theme = useTheme();
   const running = tasks.some((t) => t.status === 'running');
-  useTick(200, running);
+  // The same clock as the spinner: both move in one redraw.
+  useTick(TICK_MS, running);
   const t0 = now();
   return (
     <Box flexDirection="column" width={width}>
