@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AttackStepKind } from '../types.js';
 import { loadObjects, describe } from '../../checks/files.js';
+import { UserError } from '../../errors.js';
 
 const schema = z.object({
   /** The object the attacker tries to create (inline), or a file of the attack folder. */
@@ -25,8 +26,9 @@ export const admission: AttackStepKind<P> = {
     if (p.namespace) o.metadata = { ...o.metadata, namespace: ctx.cluster.rename.ns(p.namespace) };
     const r = await ctx.cluster.dryRunCreate(o);
     const what = describe(o);
-    return r.allowed
-      ? { succeeded: true, message: `${what} would be admitted (dry run)${r.warnings.length ? ` — with warnings only: ${r.warnings[0]}` : ''}` }
-      : { succeeded: false, message: `${what} is refused: ${r.message}` };
+    if (r.allowed) return { succeeded: true, message: `${what} would be admitted (dry run)${r.warnings.length ? ` — with warnings only: ${r.warnings[0]}` : ''}` };
+    // The API server failing (a webhook it could not call, say) or too busy is no defence: no decision, the attack says nothing.
+    if (r.code !== undefined && (r.code >= 500 || r.code === 429)) throw new UserError(`${what}: no admission decision (${r.code}): ${r.message.split('\n')[0].slice(0, 200)}`);
+    return { succeeded: false, message: `${what} is refused: ${r.message}` };
   },
 };

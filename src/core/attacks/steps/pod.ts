@@ -5,6 +5,7 @@ import { runningPods } from '../pods.js';
 import { execIn } from '../../checks/podExec.js';
 import { sleep } from '../../fsutil.js';
 import { MANAGED_LABEL } from '../../kube/client.js';
+import { apiError } from '../../kube/errors.js';
 
 /** Label of every pod the lab starts for an attack (watch mode ignores them; resets sweep them). */
 export const ATTACK_LABEL = 'kube-seclab.dev/attack';
@@ -29,6 +30,9 @@ export function readOutput(out: string): { last: string; evidence: Evidence[] } 
   return { last: last.slice(0, 240), evidence };
 }
 
+/** The command as a transcript names it: what it does, else the command itself, shortened. */
+const shown = (p: { command: string[]; describe?: string }) => p.describe ?? `\`${p.command.join(' ').slice(0, 80)}\``;
+
 function judge(what: string, exitCode: number, out: string, s: z.infer<typeof succeedsSchema>): StepOutcome {
   const { last, evidence } = readOutput(out);
   const ok = exitCode === s.exitCode && (!s.outputContains || out.includes(s.outputContains));
@@ -49,6 +53,8 @@ const podSchema = z.object({
   volumeMounts: z.array(z.record(z.string(), z.unknown())).optional(),
   timeoutSeconds: z.number().int().positive().default(20),
   succeeds: succeedsSchema,
+  /** What the command does, for the transcript (default: the command itself, shortened). */
+  describe: z.string().optional(),
 }).strict();
 type PodP = z.infer<typeof podSchema>;
 
@@ -81,9 +87,11 @@ export const pod: AttackStepKind<PodP> = {
     };
     try {
       await ctx.cluster.create(obj);
-    } catch (e: any) {
-      const msg = String(e?.body?.message ?? e?.message ?? e);
-      if (/forbidden|denied|violates|admission/i.test(msg)) return { succeeded: false, message: `the attacker's pod is refused: ${msg.split('\n')[0].slice(0, 240)}` };
+    } catch (e) {
+      const info = apiError(e);
+      // The API server failing (a webhook it could not call) is no decision: the step errors, it is not "refused".
+      if (info.code !== undefined && info.code >= 500) throw e;
+      if (info.code === 403 || info.code === 400 || info.code === 422 || /forbidden|denied|violates|admission/i.test(info.message)) return { succeeded: false, message: `the attacker's pod is refused: ${info.message.slice(0, 240)}` };
       throw e;
     }
     try {
@@ -97,7 +105,7 @@ export const pod: AttackStepKind<PodP> = {
       const term = st?.containerStatuses?.[0]?.state?.terminated;
       if (!term) return { succeeded: false, message: `the attacker's pod did not finish (phase ${st?.phase ?? 'unknown'})` };
       const log = await ctx.cluster.core.readNamespacedPodLog({ name, namespace: p.namespace, container: 'attacker' }).catch(() => '');
-      return judge(`\`${p.command.join(' ').slice(0, 80)}\` in a pod of the attacker's`, term.exitCode, String(log), p.succeeds);
+      return judge(`${shown(p)} in a pod of the attacker's`, term.exitCode, String(log), p.succeeds);
     } finally {
       await ctx.cluster.delete(obj).catch(() => {});
     }
@@ -115,6 +123,8 @@ const execSchema = z.object({
   command: z.array(z.string()).min(1),
   timeoutSeconds: z.number().int().positive().default(20),
   succeeds: succeedsSchema,
+  /** What the command does, for the transcript (default: the command itself, shortened). */
+  describe: z.string().optional(),
 }).strict();
 type ExecP = z.infer<typeof execSchema>;
 
@@ -130,7 +140,7 @@ export const exec: AttackStepKind<ExecP> = {
     const target = pods[0];
     const container = p.workload.container ?? target.spec?.containers?.[0]?.name;
     const r = await execIn(ctx, target, container, p.command, p.timeoutSeconds * 1000);
-    const what = `\`${p.command.join(' ').slice(0, 80)}\` in pod ${target.metadata.name}`;
+    const what = `${shown(p)} in pod ${target.metadata.name}`;
     if (r.error) return { succeeded: false, message: `${what}: could not run: ${r.error}` };
     return judge(what, r.exitCode, r.out, p.succeeds);
   },
