@@ -18,6 +18,11 @@ export interface VerifyOptions {
   settleMs?: number;
   /** The same for a generic shortcut, which waits for its own change to settle (default 1.5 s). */
   genericSettleMs?: number;
+  /**
+   * A lesson that restarts the control plane: how much longer a shortcut's verdict may wait while
+   * the API server is away and the engine says it is on its way back (default 180 s).
+   */
+  controlPlaneSettleMs?: number;
   onStep?: (s: VerifyStep) => void;
 }
 
@@ -77,6 +82,10 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     while (!r.passed && Date.now() < end) { await sleep(250); r = await check(); }
     return r;
   };
+  /** Whether the attack still worked after some shortcut (its check failed): proof the attack is sensitive. */
+  let attackWorkedAfterShortcut = false;
+  const attackWorks = (r: LessonResult) => r.checks.some((c) => c.type === 'attack' && c.status === 'failed');
+  const restartsControlPlane = lesson.reset.controlPlane.length > 0 || lesson.reset.kubelet;
   /**
    * Checks that judge a real network (probes: a pod that connects, an exploit replayed) can depend on
    * timing; a verdict that changes between identical runs is wrong in one of them. On an engine that
@@ -106,28 +115,43 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
    * dropped yet); the readings go on for `settleMs`, and past it while they pass. A reading can
    * outlast the cap (on kind a probe whose connection a wrong fix blocks waits out its timeout): the
    * cap ends the readings only after MIN_READINGS of them, so two in a row always had their chance.
+   *
+   * A reading in which the cluster does not answer and no check failed says nothing — unless the
+   * engine knows the API server will not come back by itself (etcd refuses it, it keeps exiting):
+   * then no check can pass, and it counts as a failing reading. While the engine says it is still
+   * starting, a control-plane lesson's shortcut gets up to `controlPlaneSettleMs` more.
    */
-  /** Whether the attack still worked after some shortcut (its check failed): proof the attack is sensitive. */
-  let attackWorkedAfterShortcut = false;
-  const attackWorks = (r: LessonResult) => r.checks.some((c) => c.type === 'attack' && c.status === 'failed');
   const MIN_READINGS = 4;
   const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
     const end = Date.now() + settleMs;
     const cap = end + 30_000;
+    const longCap = cap + (restartsControlPlane ? opts.controlPlaneSettleMs ?? 180_000 : 0);
     let last: LessonResult;
     let passes = 0;
     let fails = 0;
     let readings = 0;
+    let down: { state: 'starting' } | { state: 'stuck'; why: string } | undefined;
     for (;;) {
       last = await check();
       readings += 1;
-      if (last.passed) { passes += 1; fails = 0; } else if (!last.unreachable) { fails += 1; passes = 0; }
+      // A check that failed is a verdict even while others cannot reach the cluster (a shortcut that
+      // locks the API server out of etcd: the flags and etcd itself still say what is wrong).
+      down = undefined;
+      let definite = !last.unreachable || last.checks.some((c) => c.status === 'failed');
+      if (!definite) {
+        down = await lab.engine.apiServerDown?.().catch(() => undefined);
+        definite = down?.state === 'stuck';
+      }
+      if (last.passed) { passes += 1; fails = 0; } else if (definite) { fails += 1; passes = 0; }
       if (passes >= 2) return [false, `all checks pass after ${what}`];
       if (fails >= 2 && Date.now() >= end) {
         if (attackWorks(last)) attackWorkedAfterShortcut = true;
-        return [true, failing(last)[0] ?? 'a check fails'];
+        return [true, failing(last)[0] ?? (down?.state === 'stuck' ? `the cluster is unreachable, and stays so: ${down.why}` : 'a check fails')];
       }
-      if (Date.now() >= cap && readings >= MIN_READINGS) return [false, `no settled verdict after ${what} (${readings} readings): ${last.unreachable ? 'the cluster is unreachable' : 'the checks flip between readings'}`];
+      const now = Date.now();
+      if ((now >= cap && readings >= MIN_READINGS && down?.state !== 'starting') || now >= longCap) {
+        return [false, `no settled verdict after ${what} (${readings} readings): ${last.unreachable ? `the cluster is unreachable${down?.state === 'starting' ? ' (the control plane is still starting)' : ''}` : 'the checks flip between readings'}`];
+      }
       await sleep(250);
     }
   };

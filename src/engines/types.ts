@@ -76,6 +76,12 @@ export interface Engine {
   listeningAddresses(c: Component): Promise<string[]>;
   /** Raw bytes etcd stores under a key (e.g. /registry/secrets/ns/name), undefined if absent. */
   etcdGet(key: string): Promise<Buffer | undefined>;
+  /**
+   * While the API server does not answer: whether it is on its way back (`starting`: a component
+   * restarts) or will not come back by itself (`stuck`, and why: etcd refuses it for want of a
+   * client certificate, it keeps exiting). Undefined: the engine cannot tell.
+   */
+  apiServerDown?(): Promise<{ state: 'starting' } | { state: 'stuck'; why: string } | undefined>;
   /** Call `onChange` when control-plane state changes (a manifest or node file edited, a component restarted). */
   watchControlPlane(onChange: () => void, signal: AbortSignal): void;
   /** Where the learner edits node files from their own shell (local: a folder; kind: a docker exec hint). */

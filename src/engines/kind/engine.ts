@@ -487,6 +487,25 @@ export class KindEngine implements Engine {
     throw new UserError(`${c} did not become healthy within ${timeoutMs / 1000}s${started ? '' : ' (the kubelet did not pick up the manifest change)'}`, 'see `kube-seclab status`');
   }
 
+  async apiServerDown(): Promise<{ state: 'starting' } | { state: 'stuck'; why: string } | undefined> {
+    if ((await this.containerState()) !== 'running') return undefined;
+    const newest = (name: Component) => this.crictlContainers(name).then((cs) => cs.sort((a, b) => Number(BigInt(b.createdAt) - BigInt(a.createdAt)))[0]);
+    const [etcd, api] = await Promise.all([newest('etcd'), newest('kube-apiserver')]);
+    // etcd refusing connections from the API server's address (127.0.0.1) for want of a client
+    // certificate, lately: nothing the kubelet restarts changes that.
+    if (etcd?.state === 'CONTAINER_RUNNING') {
+      const lockedOut = `crictl logs --since 60s ${etcd.id} 2>&1 | grep 'rejected connection on client endpoint' | grep '"remote-addr":"127\\.0\\.0\\.1:' | grep -q certificate`;
+      if ((await this.nodeExec(['sh', '-c', lockedOut], { timeoutMs: 15_000 })).ok) {
+        return { state: 'stuck', why: 'etcd refuses the API server: it asks for a client certificate the API server does not show (--etcd-certfile/--etcd-keyfile)' };
+      }
+    }
+    // Exited again after the kubelet restarted it more than once: its manifest does not run.
+    if (api && api.state === 'CONTAINER_EXITED' && (api.metadata.attempt ?? 0) >= 2) {
+      return { state: 'stuck', why: `kube-apiserver keeps exiting (restarted ${api.metadata.attempt} times): ${(await this.lastLogLine(api.id)) ?? 'no log'}` };
+    }
+    return { state: 'starting' };
+  }
+
   async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
     const base = await readFile(this.baselinePath(c), 'utf8');
     const cur = await this.readManifest(c).catch(() => '');
