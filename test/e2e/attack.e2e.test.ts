@@ -102,7 +102,10 @@ describe('attack, then defend: the TUI in tmux against the local engine', () => 
     s = await waitForText('press n for the next lesson', 60_000);
     expect(s).toContain('⇒ The attack WORKS'); // the learner was reading the transcript: it stays
     await press('Escape');
-    s = await waitForText('before and after your fix', 10_000);
+    await waitForText('before and after your fix', 10_000);
+    // The debrief is longer than the pane: to its end (G), where the before/after line ends.
+    await press('G');
+    s = await waitForText('after — stopped at', 10_000);
     expect(s).toMatch(/before — Read the payment gateway's API key: apiKey: sk_l…\s+\(22 chars\); after — stopped at Read the payment gateway's API key — GET\s+\/api\/v1\/namespaces\/shop\/secrets\/payment-gateway → 403 Forbidden/);
 
     // 3. Attack again: every goal step stopped with 403.
