@@ -21,7 +21,8 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('the CLI as a learner uses it', () => {
-  it('start → check fails with useful lines → fix → check passes → reset restores the insecure state', async () => {
+  // A dozen CLI processes in a row (each a tsx start): minutes on a busy CI machine — a guard against a hang, not a speed goal.
+  it('start → check fails with useful lines → fix → check passes → reset restores the insecure state', { timeout: 600_000 }, async () => {
     const start = await cli('start', 'rbac-least-privilege');
     expect(start.code).toBe(0);
     expect(start.stdout).toContain(`eval "$(cd ${packageRoot} && npx kube-seclab env)"`);
