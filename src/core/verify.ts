@@ -101,8 +101,9 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       const seen = readings.map((r) => r.checks.find((c) => c.id === pid));
       const statuses = seen.map((c) => c?.status ?? 'missing');
       if (new Set(statuses).size > 1) {
-        const odd = seen.find((c) => c?.status !== statuses[0]);
-        flips.push(`${pid}: ${statuses.join(', ')} (e.g. ${odd?.message ?? 'no reading'})`);
+        // One message per verdict seen, so the report says what each of them was.
+        const why = [...new Set(statuses)].map((st) => `${st}: ${seen.find((c) => (c?.status ?? 'missing') === st)?.message ?? 'no reading'}`);
+        flips.push(`${pid}: ${statuses.join(', ')} (${why.join(' | ')})`);
       }
     }
     if (flips.length) return [false, `on the ${state} state, ${flips.length} probe verdict(s) changed between ${STABLE_READINGS} identical readings: ${flips.join('; ')}`];
@@ -164,8 +165,10 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     if (!await step('unsolved fails', async () => {
       let r = await check();
       // A control-plane lesson's reset restarts etcd and the API server: on a busy machine they may
-      // still be settling once the manifests are back — the scenario is judged once the cluster answers.
-      for (const until = Date.now() + (restartsControlPlane ? opts.controlPlaneSettleMs ?? 180_000 : 0); r.unreachable && Date.now() < until;) {
+      // still be settling once the manifests are back — the scenario is judged once the cluster answers
+      // and every check could run (a probe pod created while the API server was still waking errs).
+      const settling = (x: LessonResult) => x.unreachable || x.checks.some((c) => c.status === 'error');
+      for (const until = Date.now() + (restartsControlPlane ? opts.controlPlaneSettleMs ?? 180_000 : 0); settling(r) && Date.now() < until;) {
         await sleep(1000);
         r = await check();
       }
