@@ -187,7 +187,7 @@ function printFirst(first) {
   return lost || [first.provisioning.pct, first.idle.pct, w.wall > 0 ? (100 * w.cpu) / w.wall : 0].some((v) => v > GOALS.cpuPct) || [first.mem.rssMb, first.mem.hwmMb].some((v) => v > GOALS.rssMb);
 }
 
-let failed = false;
+let failed; // every path below sets it
 try {
   console.log(`bench:tui — data ${data}`);
   let first;

@@ -23,9 +23,9 @@ export interface FoundCommand {
 export function codeOf(markdown: string): string[] {
   const out: string[] = [];
   const fence = /^[ \t]*```[^\n]*\n([\s\S]*?)^[ \t]*```/gm;
-  let rest = markdown.replace(fence, (_m, body: string) => { out.push(body); return '\n'; });
+  const rest = markdown.replace(fence, (_m, body: string) => { out.push(body); return '\n'; });
   // An inline code span may wrap onto the next line (not across a blank one): it is one line of code.
-  rest = rest.replace(/``((?:(?!\n\s*\n)[^`])+)``|`((?:(?!\n\s*\n)[^`])+)`/g, (_m, a?: string, b?: string) => { out.push((a ?? b)!.replace(/\s*\n\s*/g, ' ')); return ' '; });
+  for (const [, a, b] of rest.matchAll(/``((?:(?!\n\s*\n)[^`])+)``|`((?:(?!\n\s*\n)[^`])+)`/g)) out.push((a ?? b).replace(/\s*\n\s*/g, ' '));
   return out;
 }
 

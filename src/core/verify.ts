@@ -65,7 +65,7 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   const steps: VerifyStep[] = [];
   const step = async (name: string, fn: () => Promise<[boolean, string]>) => {
     const t0 = performance.now();
-    let ok = false; let detail = '';
+    let ok: boolean; let detail: string;
     try { [ok, detail] = await fn(); } catch (e) { ok = false; detail = errorMessage(e); }
     const s = { name, ok, detail, durationMs: Math.round(performance.now() - t0) };
     steps.push(s);

@@ -105,7 +105,7 @@ describe(`kube-seclab TUI in tmux against the ${ENGINE} engine`, () => {
     // 3. Another shell applies the reference solution; nobody touches the TUI.
     await cli('solution', LESSON, '--apply');
     const applied = Date.now();
-    s = await waitForScreen('every objective ✓', (x) => { const m = objectiveMarks(x); return m.length > 0 && m.every((c) => c === '✓'); }, 30_000);
+    await waitForScreen('every objective ✓', (x) => { const m = objectiveMarks(x); return m.length > 0 && m.every((c) => c === '✓'); }, 30_000);
     const latency = Date.now() - applied;
     console.log(`e2e: objectives turned ✓ ${latency} ms after the solution was applied (no keypress)`);
     expect(latency).toBeLessThan(10_000);

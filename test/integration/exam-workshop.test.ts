@@ -50,7 +50,7 @@ describe('a workshop limits the CLI', () => {
 
     const outside = await cli('--workshop', ws, 'start', 'pod-security-standards');
     expect(outside.code).toBe(2);
-    expect(outside.stderr).toMatch(/^kube-seclab: lesson pod-security-standards is not part of the workshop "Integration class" \(.*class\.yaml\)\n  → this workshop has: rbac-least-privilege\n$/);
+    expect(outside.stderr).toMatch(/^kube-seclab: lesson pod-security-standards is not part of the workshop "Integration class" \(.*class\.yaml\)\n {2}→ this workshop has: rbac-least-privilege\n$/);
 
     const hint = await cli('hint', 'rbac-least-privilege', '--workshop', ws);
     expect(hint.code).toBe(2);

@@ -117,6 +117,6 @@ describe('every lab on this host', () => {
     await runCommand('status', [], {}, env, undefined);
     const text = outs.join('');
     expect(text.indexOf('engine')).toBe(0); // the single-lab status first, as before
-    expect(text).toMatch(/labs on this host \(4\)\n ▸ alice\s+local\s+stopped\s+\(this lab\)\n   default\s+local\s+no cluster\n   bob\s+kind\s+no cluster\n   carl\s+podman\s+unknown engine "podman"/);
+    expect(text).toMatch(/labs on this host \(4\)\n ▸ alice\s+local\s+stopped\s+\(this lab\)\n {3}default\s+local\s+no cluster\n {3}bob\s+kind\s+no cluster\n {3}carl\s+podman\s+unknown engine "podman"/);
   });
 });

@@ -313,12 +313,12 @@ describe('help', () => {
   it('scrolls when it does not fit (80x24)', async () => {
     const { t } = await openRbac(new FakeLab(), { columns: 80, rows: 24 });
     await t.press('?');
-    let f = await t.waitFor('Keys — kube-seclab');
+    const f = await t.waitFor('Keys — kube-seclab');
     expect(f).toContain('run the checks now');
     expect(f).not.toContain('this help');
     await t.press('G');
     for (let i = 0; i < 40; i++) await t.press('j');
-    f = await t.waitFor('this help');
+    await t.waitFor('this help');
     await t.press('q');
     await t.waitFor('Why it matters');
   });

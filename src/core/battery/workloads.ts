@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { GenericShortcut, ShortcutTemplate, BatteryInput, Undo } from './types.js';
 import type { ScenarioContext } from '../scenarios/apply.js';
-import { applyObjects, waitDeployment } from '../scenarios/apply.js';
+import { applyObjects } from '../scenarios/apply.js';
 import { UserError } from '../errors.js';
 import { sleep } from '../fsutil.js';
 

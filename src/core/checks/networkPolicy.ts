@@ -425,7 +425,6 @@ export const networkReach: CheckPrimitive<Reach> = {
 
     const findings = new Map<string, Finding[]>();
     const add = (key: string, f: Finding) => { const l = findings.get(key) ?? []; l.push(f); findings.set(key, l); };
-    let judged = 0;
     for (const [sname, spods] of subjects) {
       for (const s of spods) {
         const sLabel = sname === 'others' ? peerName(s) : sname;
@@ -434,7 +433,6 @@ export const networkReach: CheckPrimitive<Reach> = {
           // Pods.
           for (const x of peers) {
             if (x === s) continue;
-            judged++;
             const [from, to] = dir === 'ingress' ? [x, s] : [s, x];
             const c = podToPod(w.policies, from, to);
             if (c.ports.isEmpty()) continue;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { CheckContext, CheckPrimitive } from './types.js';
 import {
-  subjectOf, describeSubject, describeAtom, describeGrant, reach, beyond, uncovered, baselineRules, parseServiceAccount,
+  subjectOf, describeSubject, describeGrant, reach, beyond, uncovered, baselineRules, parseServiceAccount,
   ESCALATION_QUESTIONS, escalationKind, bindingAppliesTo, type AllowRule, type Grant, type Implication, type Subject,
 } from '../rbac/model.js';
 import { readSnapshot, rulesReview, askBattery, accessReview, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';

@@ -1,5 +1,5 @@
 import { LAYER_TITLES, type Layer } from '../lessons/schema.js';
-import { formatDuration, learnerLabel, type ClassReport, type LessonStats, type CellStatus } from './report.js';
+import { formatDuration, type ClassReport, type LessonStats, type CellStatus } from './report.js';
 import { html } from './xml.js';
 
 /**

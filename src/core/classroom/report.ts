@@ -17,7 +17,7 @@ export function parseExport(text: string): ProgressExport {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new Error(`not JSON (${firstLine((e as Error).message)})`);
+    throw new Error(`not JSON (${firstLine((e as Error).message)})`, { cause: e });
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('not a kube-seclab progress export (expected a JSON object)');
   const r = raw as Record<string, unknown>;

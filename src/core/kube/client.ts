@@ -9,7 +9,7 @@ import {
 // so they are converted on the way out and back. (Not in the package index; pinned to 1.4.)
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { getSerializationType } from '@kubernetes/client-node/dist/util.js';
-import { Guard, type GuardScope, type WriteTarget } from '../guard/guard.js';
+import { Guard, type GuardScope } from '../guard/guard.js';
 import { IDENTITY, type NamespaceRenamer } from '../scope/rename.js';
 import { UserError } from '../errors.js';
 import { apiError, isNotFound } from './errors.js';

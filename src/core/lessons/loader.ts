@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseDocument, LineCounter, isMap, type Document } from 'yaml';
+import { parseDocument, LineCounter, isMap } from 'yaml';
 import type { z } from 'zod';
 import { lessonSchema, checkBaseSchema, LAYERS, type LessonMeta, type Layer } from './schema.js';
 import { PRIMITIVES } from '../checks/registry.js';

@@ -215,7 +215,7 @@ export class Supervisor {
         const res = await httpsRequest(url, tls, { timeoutMs: 1500 });
         healthy = res.status === 200;
         if (!healthy) why = `liveness probe ${new URL(url).pathname} returned HTTP ${res.status} (kubelet probes are anonymous)`;
-      } catch (e) {
+      } catch {
         why = undefined; // still starting or not listening yet
       }
     }
@@ -279,7 +279,7 @@ function killAndWait(child: ChildProcess, graceMs: number): Promise<void> {
 
 /** The most telling line of a component's log: its last error, or its last line. */
 export function tailError(logPath: string): string {
-  let text = '';
+  let text: string;
   try { text = readFileSync(logPath, 'utf8').slice(-16_384); } catch { return 'no log'; }
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   const err = [...lines].reverse().find((l) => /^(Error|error|E\d{4}|F\d{4})|\berror\b|failed|invalid|unknown flag|no such file/i.test(l));
