@@ -6,7 +6,7 @@
 import { describe, it, expect, inject } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/core/paths.js';
@@ -104,13 +104,16 @@ describe('kube-seclab attack', () => {
   });
 
   it('a lesson not set up on this cluster: nothing of the learner\'s to attack', async () => {
-    // A copy of the lessons in which over-broad-groups (never started here) has an attack too.
+    // A copy of the lessons in which over-broad-groups (never started here) has an attack (its own, or rbac's if it has none).
     const root = copyLessons();
     try {
       const attack = readFileSync(join(root, 'lessons', 'cluster', '01-rbac-least-privilege', 'attack', 'attack.yaml'), 'utf8').replace(/^objective: .*$/m, '');
       const dir = readdirSync(join(root, 'lessons', 'cluster')).find((d) => d.endsWith('-over-broad-groups'))!;
-      mkdirSync(join(root, 'lessons', 'cluster', dir, 'attack'));
-      writeFileSync(join(root, 'lessons', 'cluster', dir, 'attack', 'attack.yaml'), attack);
+      const own = join(root, 'lessons', 'cluster', dir, 'attack', 'attack.yaml');
+      if (!existsSync(own)) {
+        mkdirSync(join(root, 'lessons', 'cluster', dir, 'attack'), { recursive: true });
+        writeFileSync(own, attack);
+      }
       const lab = await Lab.open({ env, root, workshop: null });
       expect(lab.catalogue.get('over-broad-groups')!.attack).toBeDefined();
       await expect(lab.attack('over-broad-groups')).rejects.toMatchObject({

@@ -3,8 +3,12 @@ import type { LabCluster } from '../kube/client.js';
 
 export interface HttpAnswer { status: number; body: string; statusText: string }
 
-/** Who an API request comes from: a stolen bearer token, nobody, or the lab's admin acting as a user. */
-export type Caller = { token: string } | { anonymous: true } | { user: string; groups: string[] };
+/**
+ * Who an API request comes from: a stolen bearer token (optionally asking to act as someone else, as
+ * `kubectl --as` does — the API server decides whether the token may impersonate), nobody, or the
+ * lab's admin acting as a user.
+ */
+export type Caller = { token: string; impersonate?: { user: string; groups: string[] } } | { anonymous: true } | { user: string; groups: string[] };
 
 /**
  * One HTTPS request to the lab's API server, as an attacker would send it with curl: the server's
@@ -18,7 +22,13 @@ export async function apiRequest(cluster: LabCluster, caller: Caller, method: st
   const headers: Record<string, string | string[]> = { Accept: 'application/json' };
   let cert: string | undefined;
   let key: string | undefined;
-  if ('token' in caller) headers.Authorization = `Bearer ${caller.token}`;
+  if ('token' in caller) {
+    headers.Authorization = `Bearer ${caller.token}`;
+    if (caller.impersonate) {
+      headers['Impersonate-User'] = caller.impersonate.user;
+      if (caller.impersonate.groups.length) headers['Impersonate-Group'] = caller.impersonate.groups;
+    }
+  }
   if ('user' in caller) {
     // The lab's own (admin) credentials, impersonating: what the API server decides for that user.
     const u = cluster.kc.getCurrentUser();
