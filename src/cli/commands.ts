@@ -116,7 +116,8 @@ export async function runCommand(cmd: string, args: string[], o: CommandOptions,
       out(`\n${SHELL_LINE} ${style.accent(lab.envCommand)}`);
       const note = lab.namespaceNote(l);
       if (note) out(style.warning(note));
-      if (l.checks.some((c) => c.primitive.controlPlane)) out(`This lesson changes the control plane: ${lab.engine.nodeAccessHint()}.`);
+      const node = lab.nodeAccessLine(l);
+      if (node) out(node);
       if (l.reset.workspaceFiles.length) out(`Your files: ${l.reset.workspaceFiles.map((f) => style.accent(join(lab.workspace, f))).join(', ')}`);
       out(`Then \`kube-seclab check\` (or \`check --watch\`), \`kube-seclab hint\` when stuck.`);
       if (lab.workshop) await (await import('./workshop.js')).printWorkshopRules(lab, l.id);

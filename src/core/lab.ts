@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { labPaths, packageRoot, type LabPaths } from './paths.js';
-import { loadCatalogue, Catalogue, type Lesson } from './lessons/loader.js';
+import { loadCatalogue, renderLesson, Catalogue, type Lesson } from './lessons/loader.js';
+import { renderText, type LabNames } from './lessons/placeholders.js';
 import { ProgressStore, lastCheckRecord, type ProgressData, type LessonProgress } from './progress/store.js';
 import { LabCluster } from './kube/client.js';
 import { runChecks, type LessonResult } from './checks/runner.js';
@@ -22,7 +23,7 @@ import type { AttackResult, AttackStepResult } from './attacks/types.js';
 import { LabLock, waitingLine } from './lock.js';
 import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
 import { commandDir, envCommand, envScript, writeCommand } from './shell.js';
-import { IDENTITY } from './scope/rename.js';
+import { IDENTITY, NamespaceRenamer } from './scope/rename.js';
 import { fixFiles } from './steps/run.js';
 
 /** Where the lessons run an app of the workspace: a Deployment, and (for an SBOM) the ConfigMap next to it. */
@@ -46,6 +47,16 @@ function withDeadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
 function recordAttack(p: LessonProgress, succeeded: boolean, summary: string): void {
   const rec = { at: new Date().toISOString(), summary: summary.slice(0, 300) };
   p.attack = { ...p.attack, [succeeded ? 'succeeded' : 'failed']: rec };
+}
+
+/** Files the lab hands to the learner on their own machine. */
+function workspaceOf(paths: LabPaths): string { return join(paths.data, 'workspace'); }
+
+/** The values of lesson placeholders in a lab on this engine (a shared cluster: its namespace prefix). */
+export function labNames(engine: Engine, paths: LabPaths, shared?: SharedPlan): LabNames {
+  const prefix = engine.namespacePrefix;
+  const rename = prefix && shared ? new NamespaceRenamer(prefix, shared.namespaces) : IDENTITY;
+  return { node: engine.nodeNames(), nodeAccess: engine.nodeAccessHint(), workspace: workspaceOf(paths), ns: (n) => rename.ns(n) };
 }
 
 /**
@@ -73,7 +84,14 @@ export class Lab {
     readonly shared?: SharedPlan,
     /** A shared cluster's settings, remembered in lab.json. */
     private readonly existing?: ExistingOptions,
+    /** What lesson placeholders are filled with in this lab. */
+    readonly names: LabNames = labNames(engine, paths, shared),
   ) {}
+
+  /** How to reach the control-plane node, for a lesson that works on it (undefined: it does not). */
+  nodeAccessLine(l: Lesson): string | undefined {
+    return l.nodeAccess ? `This lesson works on the control-plane node: ${this.engine.nodeAccessHint()}.` : undefined;
+  }
 
   /**
    * `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none. `existing`: a shared
@@ -92,16 +110,19 @@ export class Lab {
     if (!ENGINES.includes(name)) throw new UserError(`unknown engine "${name}"`, 'use --engine local, --engine kind or --engine existing');
     if (given.prefix) validatePrefix(given.prefix);
     if (given.kubeconfig) given.kubeconfig = resolve(given.kubeconfig);
-    const catalogue = await loadCatalogue(opts.root ?? packageRoot);
+    const loaded = await loadCatalogue(opts.root ?? packageRoot);
     const workshopFile = opts.workshop === undefined ? env.KUBE_SECLAB_WORKSHOP || undefined : opts.workshop ?? undefined;
-    const workshop = workshopFile ? await loadWorkshop(workshopFile, catalogue.lessons.map((l) => l.id)) : undefined;
-    // A workshop limits what the learner sees to its lessons, in its order.
-    const visible = workshop ? new Catalogue(workshop.lessons.map((w) => catalogue.get(w.id)!), catalogue.problems, catalogue.root) : catalogue;
+    const workshop = workshopFile ? await loadWorkshop(workshopFile, loaded.lessons.map((l) => l.id)) : undefined;
     // Which lessons run confined to namespaces is computed from every lesson's own files.
-    const shared = name === 'existing' ? await sharedPlan(catalogue) : undefined;
+    const shared = name === 'existing' ? await sharedPlan(loaded) : undefined;
     const existing = name === 'existing' ? { ...(saved?.engine === 'existing' ? saved.existing : {}), ...given } : undefined;
     const engine = createEngine(name, paths, env, existing && { ...existing, plan: shared });
-    const lab = new Lab(paths, visible, new ProgressStore(paths.progress), engine, env, catalogue, workshop, shared, existing);
+    // What the learner reads names this lab's node, folders and namespaces (lessons/placeholders.ts).
+    const names = labNames(engine, paths, shared);
+    const catalogue = new Catalogue(loaded.lessons.map((l) => renderLesson(l, names)), loaded.problems, loaded.root);
+    // A workshop limits what the learner sees to its lessons, in its order.
+    const visible = workshop ? new Catalogue(workshop.lessons.map((w) => catalogue.get(w.id)!), catalogue.problems, catalogue.root) : catalogue;
+    const lab = new Lab(paths, visible, new ProgressStore(paths.progress), engine, env, catalogue, workshop, shared, existing, names);
     lab.engineNote = auto?.why;
     lab.lock = new LabLock(paths.data, opts.command ?? `kube-seclab ${process.argv.slice(2).join(' ')}`.trim());
     return lab;
@@ -180,7 +201,7 @@ export class Lab {
   scenarioContext(): Promise<ScenarioContext> { return this.scenarioCtx(); }
 
   /** Files the lab hands to the learner on their own machine (a cluster config to review, say). */
-  get workspace(): string { return join(this.paths.data, 'workspace'); }
+  get workspace(): string { return workspaceOf(this.paths); }
 
   /**
    * The line that sets up the learner's own shell, from any folder: kubectl on this lab's cluster
@@ -409,7 +430,8 @@ export class Lab {
     await this.aidGuard(l.id, 'solutions');
     // What takes effect on this engine: the manifests, the steps file that applies, the files its steps read.
     const names = await fixFiles(l.solution.dir, this.engine.name);
-    const files = await Promise.all(names.map(async (n) => ({ path: relative(this.catalogue.root, join(l.solution.dir, n)), text: await readFile(join(l.solution.dir, n), 'utf8') })));
+    // Shown with this lab's names (placeholders sit in comments: the files are applied as written).
+    const files = await Promise.all(names.map(async (n) => ({ path: relative(this.catalogue.root, join(l.solution.dir, n)), text: renderText(await readFile(join(l.solution.dir, n), 'utf8'), this.names) })));
     await this.progress.update((d) => { this.touch(d, l.id).solutionViewed = true; });
     if (opts.apply) {
       this.assertRunnable(l);

@@ -1,6 +1,7 @@
 import type { Component } from './local/manifests.js';
 import type { NamespaceRenamer } from '../core/scope/rename.js';
 import type { GuardScope } from '../core/guard/guard.js';
+import type { NodeNames } from '../core/lessons/placeholders.js';
 
 /** local and kind make a cluster of their own; existing confines a learner to namespaces of a shared cluster. */
 export type EngineName = 'local' | 'kind' | 'existing';
@@ -86,6 +87,11 @@ export interface Engine {
   watchControlPlane(onChange: () => void, signal: AbortSignal): void;
   /** Where the learner edits node files from their own shell (local: a folder; kind: a docker exec hint). */
   nodeAccessHint(): string;
+  /**
+   * This lab's control-plane node as lesson text names it (`{{node}}`, `{{nodeShell}}`,
+   * `{{nodeRoot}}`: src/core/lessons/placeholders.ts); undefined where the engine gives no node access.
+   */
+  nodeNames(): NodeNames | undefined;
   /**
    * Engines whose pods really run (kind): make sure the node holds the lab's workload images of these
    * names (scenarios/images/images.yaml), building and loading what is missing or changed.

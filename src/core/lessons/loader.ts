@@ -11,6 +11,7 @@ import { stepsFiles, stepsVariant } from '../steps/files.js';
 import { loadStepsFile } from '../steps/load.js';
 import type { ResetNeed } from '../steps/types.js';
 import { loadAttack, type Attack } from '../attacks/loader.js';
+import { placeholderProblems, stripTextFields, usesNode, renderText, type LabNames } from './placeholders.js';
 
 export { lineOf, fieldPath, formatProblem, type LoadProblem };
 
@@ -46,6 +47,8 @@ export interface Lesson extends Omit<LessonMeta, 'checks'> {
   alternatives: Fix[];
   /** The attack the learner can run (lessons/<…>/attack/attack.yaml); an `attack` check proves it fails. */
   attack?: Attack;
+  /** The learner works on the control-plane node (its checks, its reset or its text say so): `start` says how to reach it. */
+  nodeAccess: boolean;
 }
 
 
@@ -122,6 +125,56 @@ async function checkSteps(dir: string, root: string, reset: LessonMeta['reset'])
   return problems;
 }
 
+/**
+ * The reference solution is shown with its placeholders filled but applied as written: a
+ * placeholder there must sit in a comment (after `#` or `//` on its line). Returns whether one
+ * sends the learner to the node; problems are added.
+ */
+async function solutionPlaceholderProblems(dir: string, root: string, problems: LoadProblem[]): Promise<boolean> {
+  let node = false;
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  for (const e of entries.filter((x) => x.isFile())) {
+    const path = join(e.parentPath, e.name);
+    const buf = await readFile(path).catch(() => undefined);
+    if (!buf || buf.includes(0)) continue; // not text
+    const text = buf.toString('utf8');
+    if (!text.includes('{{')) continue;
+    const file = relative(root, path);
+    for (const p of placeholderProblems(text)) problems.push({ file, line: p.line, field: p.placeholder, message: p.message });
+    text.split('\n').forEach((line, i) => {
+      const at = line.indexOf('{{');
+      if (at < 0) return;
+      const comment = Math.min(...['#', '//'].map((c) => { const k = line.indexOf(c); return k < 0 ? Infinity : k; }));
+      if (!(comment < at)) problems.push({ file, line: i + 1, message: 'a placeholder in a solution file must sit in a comment: the file is applied as written' });
+    });
+    node ||= usesNode(text);
+  }
+  return node;
+}
+
+/** The lesson with every text the learner reads filled with this lab's names (placeholders.ts). */
+export function renderLesson(l: Lesson, names: LabNames): Lesson {
+  const r = (t: string) => renderText(t, names);
+  const fix = (f: Fix): Fix => (f.description ? { ...f, description: r(f.description) } : f);
+  return {
+    ...l,
+    title: r(l.title), guide: r(l.guide), markdown: r(l.markdown), debrief: r(l.debrief),
+    objectives: l.objectives.map((o) => ({ ...o, text: r(o.text) })),
+    hints: l.hints.map(r),
+    links: l.links.map((k) => ({ ...k, title: r(k.title) })),
+    checks: l.checks.map((c) => ({ ...c, title: r(c.title) })),
+    solution: fix(l.solution), shortcuts: l.shortcuts.map(fix), alternatives: l.alternatives.map(fix),
+  };
+}
+
+/** The path of the first string holding `{{` in lesson data, if any. */
+function firstPlaceholder(v: unknown, path: (string | number)[]): (string | number)[] | undefined {
+  if (typeof v === 'string') return v.includes('{{') ? path : undefined;
+  if (Array.isArray(v)) { for (let i = 0; i < v.length; i++) { const p = firstPlaceholder(v[i], [...path, i]); if (p) return p; } return undefined; }
+  if (v && typeof v === 'object') { for (const [k, x] of Object.entries(v)) { const p = firstPlaceholder(x, [...path, k]); if (p) return p; } }
+  return undefined;
+}
+
 /** Load and validate one lesson folder; problems are returned, never thrown. */
 export async function loadLesson(dir: string, root: string, expectedLayer?: string): Promise<{ lesson?: Lesson; problems: LoadProblem[] }> {
   const file = relative(root, join(dir, 'lesson.yaml'));
@@ -147,6 +200,9 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
     return { problems };
   }
   const meta = parsed.data;
+  for (const p of placeholderProblems(text)) problems.push({ file, line: p.line, field: p.placeholder, message: p.message });
+  const dataPlaceholder = firstPlaceholder(stripTextFields(raw), []);
+  if (dataPlaceholder) add(dataPlaceholder, 'placeholders ({{…}}) are filled only in text (title, guide, objectives, hints, check titles, link titles); this field is used as written');
   if (expectedLayer && meta.layer !== expectedLayer) add(['layer'], `is ${meta.layer} but the lesson lives under lessons/${expectedLayer}/`);
 
   const objectiveIds = new Set(meta.objectives.map((o) => o.id));
@@ -196,6 +252,10 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   if (!(await exists(scenarioDir))) problems.push({ file: relative(root, scenarioDir), message: 'scenario folder is missing' });
   const markdown = await readFile(join(dir, 'lesson.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'lesson.md')), message: 'missing lesson.md' }); return ''; });
   const debrief = await readFile(join(dir, 'debrief.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'debrief.md')), message: 'missing debrief.md' }); return ''; });
+  for (const [name, body] of [['lesson.md', markdown], ['debrief.md', debrief]] as const) {
+    for (const p of placeholderProblems(body)) problems.push({ file: relative(root, join(dir, name)), line: p.line, field: p.placeholder, message: p.message });
+  }
+  const solutionUsesNode = (await solutionPlaceholderProblems(join(dir, 'solution'), root, problems));
   if (!(await exists(join(dir, 'solution')))) problems.push({ file: relative(root, join(dir, 'solution')), message: 'missing the reference solution folder' });
   const shortcutNames = await fixFolders(join(dir, 'shortcuts'));
   const alternativeNames = await fixFolders(join(dir, 'alternatives'));
@@ -213,6 +273,8 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   return {
     lesson: {
       ...rest, dir, scenarioDir, markdown, debrief, checks, attack: attackLoad.attack,
+      nodeAccess: checks.some((c) => c.primitive.controlPlane) || meta.reset.controlPlane.length > 0 || meta.reset.nodeFiles.length > 0 || meta.reset.kubelet
+        || solutionUsesNode || usesNode([markdown, meta.title, meta.guide, ...meta.objectives.map((o) => o.text), ...meta.hints, ...meta.checks.map((c) => String(c.title ?? ''))].join('\n')),
       solution: solution.fix,
       shortcuts: shortcuts.map((s) => s.fix),
       alternatives: alternatives.map((a) => a.fix),

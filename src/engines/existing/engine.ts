@@ -329,4 +329,5 @@ export class ExistingEngine implements Engine {
   async etcdGet(): Promise<Buffer | undefined> { this.noControlPlane(); }
   watchControlPlane(): void { /* nothing to watch */ }
   nodeAccessHint(): string { return 'none: a shared cluster gives no node access'; }
+  nodeNames(): undefined { return undefined; }
 }

@@ -1,3 +1,4 @@
+import type { NodeNames } from '../../core/lessons/placeholders.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync, existsSync } from 'node:fs';
@@ -74,6 +75,10 @@ export class KindEngine implements Engine {
 
   /** The node image: --image / KUBE_SECLAB_KIND_IMAGE, else kind's own default. */
   private image(): string | undefined { return this.env.KUBE_SECLAB_KIND_IMAGE || undefined; }
+
+  nodeNames(): NodeNames {
+    return { node: this.node, shell: `docker exec -it ${this.node} bash`, root: '' };
+  }
 
   nodeAccessHint(): string {
     return `open a shell on the control-plane node with \`docker exec -it ${this.node} bash\` (static-pod manifests: ${MANIFESTS})`;

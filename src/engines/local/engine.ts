@@ -1,3 +1,4 @@
+import type { NodeNames } from '../../core/lessons/placeholders.js';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomUUID, createHash } from 'node:crypto';
@@ -127,6 +128,10 @@ export class LocalEngine implements Engine {
     add(join(this.L.node, 'etc', 'kubernetes'), true); // manifests, encryption/audit configs
     add(this.L.dir, false); // state.json: the supervisor restarted or re-probed a component
     signal.addEventListener('abort', () => { for (const w of watchers) w.close(); }, { once: true });
+  }
+
+  nodeNames(): NodeNames {
+    return { node: LOCAL_NODE_NAME, shell: `cd ${this.L.node}`, root: this.L.node };
   }
 
   nodeAccessHint(): string {
