@@ -70,18 +70,16 @@ async function fixFolders(dir: string): Promise<string[]> {
 
 /**
  * A fix folder's description (its steps.yaml's, else the first variant's) and the engines it means
- * something on; its steps files' problems (file:line) when one is broken.
+ * something on. Its steps files' problems are reported by checkSteps.
  */
-async function readFix(dir: string, name: string, root: string): Promise<{ fix: Fix; problems: LoadProblem[] }> {
+async function readFix(dir: string, name: string, root: string): Promise<Fix> {
   let description: string | undefined;
   const engines = new Set<EngineName>();
   let everywhere = false;
-  const problems: LoadProblem[] = [];
   const files = await stepsFiles(dir);
   if (!files.length) everywhere = true;
   for (const f of files) {
     const r = await loadStepsFile(join(dir, f), relative(root, join(dir, f)));
-    problems.push(...r.problems);
     if (!r.steps) continue;
     description ??= r.steps.description;
     const variant = stepsVariant(f) as EngineName | undefined;
@@ -89,7 +87,7 @@ async function readFix(dir: string, name: string, root: string): Promise<{ fix: 
     else if (r.steps.engines) for (const e of r.steps.engines as EngineName[]) engines.add(e);
     else everywhere = true;
   }
-  return { fix: { name, dir, description, engines: everywhere ? undefined : [...engines] }, problems };
+  return { name, dir, description, engines: everywhere ? undefined : [...engines] };
 }
 
 /** Whether a lesson's `reset:` puts back what a step changes. */
@@ -275,9 +273,7 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
       ...rest, dir, scenarioDir, markdown, debrief, checks, attack: attackLoad.attack,
       nodeAccess: checks.some((c) => c.primitive.controlPlane) || meta.reset.controlPlane.length > 0 || meta.reset.nodeFiles.length > 0 || meta.reset.kubelet
         || solutionUsesNode || usesNode([markdown, meta.title, meta.guide, ...meta.objectives.map((o) => o.text), ...meta.hints, ...meta.checks.map((c) => String(c.title ?? ''))].join('\n')),
-      solution: solution.fix,
-      shortcuts: shortcuts.map((s) => s.fix),
-      alternatives: alternatives.map((a) => a.fix),
+      solution, shortcuts, alternatives,
     },
     problems,
   };
