@@ -24,6 +24,7 @@ import { LabLock, waitingLine } from './lock.js';
 import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
 import { commandDir, envCommand, envScript, writeCommand } from './shell.js';
 import { IDENTITY, NamespaceRenamer } from './scope/rename.js';
+import { fixFiles } from './steps/run.js';
 
 /** Where the lessons run an app of the workspace: a Deployment, and (for an SBOM) the ConfigMap next to it. */
 export interface AppTarget { namespace: string; name: string; configMap?: string; lesson: string }
@@ -427,15 +428,8 @@ export class Lab {
   async solution(id: string, opts: { apply?: boolean; reporter?: TaskReporter } = {}): Promise<{ files: { path: string; text: string }[]; description?: string }> {
     const l = this.lesson(id);
     await this.aidGuard(l.id, 'solutions');
-    // What applies on this engine: steps.<engine>.yaml (and the files beside it) where the engines differ, else steps.yaml.
-    const all = (await readdir(l.solution.dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
-      .map((e) => relative(l.solution.dir, join(e.parentPath, e.name))).sort();
-    const variant = all.includes(`steps.${this.engine.name}.yaml`);
-    const names = all.filter((n) => {
-      const m = /^steps(?:\.([a-z]+))?\.ya?ml$/.exec(n);
-      if (m) return variant ? m[1] === this.engine.name : !m[1];
-      return variant || !n.startsWith('workspace/');
-    });
+    // What takes effect on this engine: the manifests, the steps file that applies, the files its steps read.
+    const names = await fixFiles(l.solution.dir, this.engine.name);
     // Shown with this lab's names (placeholders sit in comments: the files are applied as written).
     const files = await Promise.all(names.map(async (n) => ({ path: relative(this.catalogue.root, join(l.solution.dir, n)), text: renderText(await readFile(join(l.solution.dir, n), 'utf8'), this.names) })));
     await this.progress.update((d) => { this.touch(d, l.id).solutionViewed = true; });

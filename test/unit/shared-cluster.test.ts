@@ -120,9 +120,13 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
     writeFileSync(join(dir, 'solution', 'elsewhere.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n');
     expect((await scopeOf(root, dir)).reason).toBe('solution: ConfigMap x is in namespace default, not one of its own');
 
+    // A node step must be undone by the lesson's reset (else the lesson does not load), and a reset of a node is out.
     ({ root, dir } = scratch());
     writeFileSync(join(dir, 'shortcuts', 'copy-not-move', 'steps.yaml'), 'steps:\n  - nodeFile: {path: /etc/x, content: y}\n');
-    expect((await scopeOf(root, dir)).reason).toMatch(/shortcut copy-not-move: a nodeFile step changes a node/);
+    expect((await loadLesson(dir, root, 'cluster')).problems.map((p) => p.message)).toEqual([expect.stringMatching(/a reset would not undo this step: reset.nodeFiles must cover \/etc\/x/)]);
+    const y0 = join(dir, 'lesson.yaml');
+    writeFileSync(y0, `${readFileSync(y0, 'utf8')}\nreset:\n  nodeFiles: [/etc/x]\n`);
+    expect((await scopeOf(root, dir)).reason).toMatch(/changes the control plane or a node/);
 
     ({ root, dir } = scratch());
     const y = join(dir, 'lesson.yaml');
@@ -138,8 +142,11 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
   it('what a shared cluster does not run does not count: a fix only for kind may touch a node', async () => {
     const { root, dir } = scratch();
     mkdirSync(join(dir, 'shortcuts', 'kind-only'));
-    writeFileSync(join(dir, 'shortcuts', 'kind-only', 'steps.yaml'), 'engines: [kind]\nsteps:\n  - nodeFile: {path: /etc/x, content: y}\n');
+    writeFileSync(join(dir, 'shortcuts', 'kind-only', 'steps.yaml'), 'engines: [kind]\nsteps:\n  - build: {path: payroll-app}\n');
     expect((await scopeOf(root, dir)).namespaced).toBe(true);
+    // …and the same step for every engine takes the lesson out.
+    writeFileSync(join(dir, 'shortcuts', 'kind-only', 'steps.yaml'), 'steps:\n  - build: {path: payroll-app}\n');
+    expect((await scopeOf(root, dir)).reason).toMatch(/shortcut kind-only: builds the app it hands out/);
   });
 });
 

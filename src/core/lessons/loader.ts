@@ -6,11 +6,14 @@ import { lessonSchema, checkBaseSchema, LAYERS, type LessonMeta, type Layer } fr
 import { PRIMITIVES } from '../checks/registry.js';
 import type { CheckPrimitive } from '../checks/types.js';
 import { templateIds } from '../battery/registry.js';
-import { lineOf, fieldPath, type LoadProblem } from './yaml-lines.js';
+import { lineOf, fieldPath, formatProblem, type LoadProblem } from './yaml-lines.js';
+import { stepsFiles, stepsVariant } from '../steps/files.js';
+import { loadStepsFile } from '../steps/load.js';
+import type { ResetNeed } from '../steps/types.js';
 import { loadAttack, type Attack } from '../attacks/loader.js';
 import { placeholderProblems, stripTextFields, usesNode, renderText, type LabNames } from './placeholders.js';
 
-export { lineOf, fieldPath, type LoadProblem };
+export { lineOf, fieldPath, formatProblem, type LoadProblem };
 
 /** The check every lesson with an attack gets: the attack no longer works. */
 export const ATTACK_CHECK_ID = 'attack-fails';
@@ -56,11 +59,6 @@ export class Catalogue {
   next(id: string): Lesson | undefined { const i = this.lessons.findIndex((l) => l.id === id); return i >= 0 ? this.lessons[i + 1] : undefined; }
 }
 
-/** "file:line: field: message" — what a lesson author sees for a broken lesson. */
-export function formatProblem(p: LoadProblem): string {
-  return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
-}
-
 async function exists(p: string): Promise<boolean> {
   try { await stat(p); return true; } catch { return false; }
 }
@@ -70,25 +68,59 @@ async function fixFolders(dir: string): Promise<string[]> {
   return (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
 }
 
-async function readFix(dir: string, name: string): Promise<Fix> {
+/**
+ * A fix folder's description (its steps.yaml's, else the first variant's) and the engines it means
+ * something on. Its steps files' problems are reported by checkSteps.
+ */
+async function readFix(dir: string, name: string, root: string): Promise<Fix> {
   let description: string | undefined;
   const engines = new Set<EngineName>();
   let everywhere = false;
-  // steps.yaml first: its description is the one shown; steps.<engine>.yaml add their engine.
-  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^steps(\.[a-z]+)?\.ya?ml$/.test(f))
-    .sort((a, b) => Number(!/^steps\.ya?ml$/.test(a)) - Number(!/^steps\.ya?ml$/.test(b)) || a.localeCompare(b));
+  const files = await stepsFiles(dir);
   if (!files.length) everywhere = true;
   for (const f of files) {
-    try {
-      const doc = parseDocument(await readFile(join(dir, f), 'utf8')).toJS();
-      description ??= doc?.description;
-      const variant = /^steps\.([a-z]+)\.ya?ml$/.exec(f)?.[1] as EngineName | undefined;
-      if (variant) engines.add(variant);
-      else if (doc?.engines) for (const e of doc.engines as EngineName[]) engines.add(e);
-      else everywhere = true;
-    } catch { /* reported when it is applied */ }
+    const r = await loadStepsFile(join(dir, f), relative(root, join(dir, f)));
+    if (!r.steps) continue;
+    description ??= r.steps.description;
+    const variant = stepsVariant(f) as EngineName | undefined;
+    if (variant) engines.add(variant);
+    else if (r.steps.engines) for (const e of r.steps.engines as EngineName[]) engines.add(e);
+    else everywhere = true;
   }
   return { name, dir, description, engines: everywhere ? undefined : [...engines] };
+}
+
+/** Whether a lesson's `reset:` puts back what a step changes. */
+function resetCovers(reset: LessonMeta['reset'], need: ResetNeed): boolean {
+  if ('controlPlane' in need) return reset.controlPlane.includes(need.controlPlane as never);
+  if ('kubelet' in need) return reset.kubelet;
+  // a listed folder is removed with everything in it
+  const clean = (p: string) => p.replace(/\/+$/, '');
+  const within = (path: string, listed: string[]) => listed.some((w) => clean(path) === clean(w) || clean(path).startsWith(`${clean(w)}/`));
+  if ('nodeFile' in need) return within(need.nodeFile, reset.nodeFiles);
+  return within(need.workspace, reset.workspaceFiles);
+}
+
+function describeNeed(need: ResetNeed): string {
+  if ('controlPlane' in need) return `reset.controlPlane must list ${need.controlPlane}`;
+  if ('nodeFile' in need) return `reset.nodeFiles must cover ${need.nodeFile}`;
+  if ('kubelet' in need) return 'reset.kubelet must be true';
+  return `reset.workspaceFiles must cover ${need.workspace}`;
+}
+
+/** Every steps file of a folder, validated; and each step's effect undone by the lesson's reset. */
+async function checkSteps(dir: string, root: string, reset: LessonMeta['reset']): Promise<LoadProblem[]> {
+  const problems: LoadProblem[] = [];
+  for (const f of await stepsFiles(dir)) {
+    const r = await loadStepsFile(join(dir, f), relative(root, join(dir, f)));
+    problems.push(...r.problems);
+    for (const s of r.steps?.steps ?? []) {
+      for (const need of s.kind.undo?.(s.params) ?? []) {
+        if (!resetCovers(reset, need)) problems.push({ file: s.file, line: s.line, field: s.type, message: `a reset would not undo this step: ${describeNeed(need)} (lesson.yaml)` });
+      }
+    }
+  }
+  return problems;
 }
 
 /**
@@ -227,15 +259,21 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const alternativeNames = await fixFolders(join(dir, 'alternatives'));
   if (shortcutNames.length === 0) problems.push({ file: relative(root, join(dir, 'shortcuts')), message: 'needs at least one shortcut (a wrong fix that must not pass)' });
   if (problems.length) return { problems };
+  // Every steps file (scenario, solution, shortcuts, alternatives; every engine's): known step kinds,
+  // valid parameters, at file:line — and nothing a reset would not undo.
+  const fixDirs = [join(dir, 'solution'), ...shortcutNames.map((n) => join(dir, 'shortcuts', n)), ...alternativeNames.map((n) => join(dir, 'alternatives', n))];
+  for (const d of [scenarioDir, ...fixDirs]) problems.push(...await checkSteps(d, root, meta.reset));
+  const solution = await readFix(join(dir, 'solution'), 'solution', root);
+  const shortcuts = await Promise.all(shortcutNames.map((n) => readFix(join(dir, 'shortcuts', n), n, root)));
+  const alternatives = await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n, root)));
+  if (problems.length) return { problems };
   const { checks: _raw, ...rest } = meta;
   return {
     lesson: {
       ...rest, dir, scenarioDir, markdown, debrief, checks, attack: attackLoad.attack,
       nodeAccess: checks.some((c) => c.primitive.controlPlane) || meta.reset.controlPlane.length > 0 || meta.reset.nodeFiles.length > 0 || meta.reset.kubelet
         || solutionUsesNode || usesNode([markdown, meta.title, meta.guide, ...meta.objectives.map((o) => o.text), ...meta.hints, ...meta.checks.map((c) => String(c.title ?? ''))].join('\n')),
-      solution: await readFix(join(dir, 'solution'), 'solution'),
-      shortcuts: await Promise.all(shortcutNames.map((n) => readFix(join(dir, 'shortcuts', n), n))),
-      alternatives: await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n))),
+      solution, shortcuts, alternatives,
     },
     problems,
   };

@@ -16,3 +16,8 @@ export function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]
 export function fieldPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
+
+/** "file:line: field: message" — what a lesson author sees for a broken lesson. */
+export function formatProblem(p: LoadProblem): string {
+  return `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`;
+}

@@ -1,10 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Lesson, Fix, Catalogue } from '../lessons/loader.js';
-import { stepsFileSchema, type Step } from '../lessons/schema.js';
-import { loadManifests } from '../scenarios/apply.js';
+import { loadManifests } from '../scenarios/objects.js';
+import { stepsFor as resolveSteps } from '../steps/run.js';
+import { resolveStepsFile } from '../steps/files.js';
+import type { StepSpec } from '../steps/types.js';
 import { pssNamespace } from '../checks/podSecurity.js';
 
 /** Namespaces the lab itself uses for checks (where pod templates are dry-run at a Pod Security level). */
@@ -43,21 +42,10 @@ export interface SharedPlan {
 class OutOfScope extends Error {}
 
 /** The steps of a folder as the existing engine would run them, or undefined when they are not for it. */
-async function stepsFor(dir: string): Promise<Step[] | undefined> {
-  for (const f of [`steps.${ENGINE}.yaml`, 'steps.yaml']) {
-    const text = await readFile(join(dir, f), 'utf8').catch(() => undefined);
-    if (text === undefined) continue;
-    const parsed = stepsFileSchema.safeParse(parse(text));
-    if (!parsed.success) throw new OutOfScope(`${f} does not parse`);
-    if (parsed.data.engines && !parsed.data.engines.includes(ENGINE)) return undefined;
-    return parsed.data.steps;
-  }
-  return [];
-}
-
-async function objectsOf(path: string): Promise<KubernetesObject[]> {
-  if ((await stat(path)).isDirectory()) return loadManifests(path);
-  return parseAllDocuments(await readFile(path, 'utf8')).map((d) => d.toJS()).filter((o) => o && typeof o === 'object');
+async function stepsFor(dir: string): Promise<StepSpec[] | undefined> {
+  let r: Awaited<ReturnType<typeof resolveSteps>>;
+  try { r = await resolveSteps(dir, ENGINE); } catch { throw new OutOfScope(`${await resolveStepsFile(dir, ENGINE)} does not parse`); }
+  return r.applies ? r.steps.steps : undefined;
 }
 
 /**
@@ -92,18 +80,11 @@ export async function lessonScope(lesson: Lesson): Promise<LessonScope> {
     const list = await stepsFor(dir);
     if (!list) return; // not run on a shared cluster
     for (const s of list) {
-      if ('apply' in s) for (const o of await objectsOf(join(dir, s.apply))) object(o, where);
-      else if ('delete' in s) ref(s.delete, where);
-      else if ('patch' in s) ref(s.patch, where);
-      else if ('wait' in s) own(s.wait.namespace, `${where}: wait`);
-      else if ('pinImageDigest' in s) own(s.pinImageDigest.namespace, `${where}: pinImageDigest`);
-      else if ('rewrite' in s) own(s.rewrite.namespace, `${where}: rewrite`);
-      else if ('moveSecret' in s) { own(s.moveSecret.from.namespace, `${where}: moveSecret`); own(s.moveSecret.to.namespace, `${where}: moveSecret`); }
-      else if ('generateSecret' in s) for (const t of s.generateSecret.targets) own(t.namespace, `${where}: generateSecret`);
-      else if ('rotateSecret' in s) for (const t of s.rotateSecret.into) ref({ kind: 'Secret', name: t.name, namespace: t.namespace }, where);
-      else if ('workspaceFile' in s) continue; // a file on the learner's machine
-      else if ('workspaceDir' in s || 'unpack' in s || 'build' in s || 'sbom' in s || 'sign' in s) throw new OutOfScope(`${where}: builds the app it hands out, and a shared cluster's nodes cannot run the lab's local builds`);
-      else throw new OutOfScope(`${where}: a ${Object.keys(s)[0]} step changes a node or the control plane`);
+      const sc = await s.kind.scope?.(s.params as never, dir);
+      if (sc === undefined) throw new OutOfScope(`${where}: a ${s.type} step changes a node or the control plane`);
+      if (typeof sc === 'string') throw new OutOfScope(`${where}: ${sc}`);
+      for (const o of sc.objects ?? []) object(o as KubernetesObject, where);
+      for (const ns of sc.namespaces ?? []) own(ns, `${where}: ${s.type}`);
     }
   };
   const fix = async (f: Fix, where: string) => {
