@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { labPaths, packageRoot, type LabPaths } from './paths.js';
 import { loadCatalogue, renderLesson, Catalogue, type Lesson } from './lessons/loader.js';
