@@ -9,8 +9,12 @@ export default defineConfig({
       { test: { name: 'unit', include: ['test/unit/**/*.test.{ts,tsx}'], testTimeout: 20_000 } },
       {
         test: {
-          name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: ['test/integration/setup.ts'],
-          testTimeout: 180_000, hookTimeout: 180_000, fileParallelism: false,
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/integration/setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
         },
       },
       { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false } },

@@ -27,5 +27,7 @@ for (let i = 0; i < runs; i++) {
   console.log(`run ${i + 1}: cold up ${(cold / 1000).toFixed(2)} s · warm up ${(warm / 1000).toFixed(2)} s · down ${(down / 1000).toFixed(2)} s`);
 }
 const med = (k) => rows.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(rows.length / 2)];
-console.log(`\nmedian of ${runs}: cold up ${(med('cold') / 1000).toFixed(2)} s (goal <= 15 s: ${med('cold') <= 15000 ? 'met' : 'NOT met'}) · warm up ${(med('warm') / 1000).toFixed(2)} s · down ${(med('down') / 1000).toFixed(2)} s`);
+console.log(
+  `\nmedian of ${runs}: cold up ${(med('cold') / 1000).toFixed(2)} s (goal <= 15 s: ${med('cold') <= 15000 ? 'met' : 'NOT met'}) · warm up ${(med('warm') / 1000).toFixed(2)} s · down ${(med('down') / 1000).toFixed(2)} s`,
+);
 console.log(`warm up is ${(med('cold') / med('warm')).toFixed(0)}x faster than cold up`);

@@ -34,10 +34,13 @@ async function waitReady(kubeconfig) {
     try {
       const nodes = JSON.parse((await run('kubectl', [...k, 'get', 'nodes', '-o', 'json'])).stdout);
       const ready = nodes.items.every((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'));
-      const dns = JSON.parse((await run('kubectl', [...k, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).stdout)
-        .items.some((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const dns = JSON.parse((await run('kubectl', [...k, 'get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=kube-dns', '-o', 'json'])).stdout).items.some(
+        (p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
       if (ready && dns) return;
-    } catch { /* not yet */ }
+    } catch {
+      /* not yet */
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -45,9 +48,14 @@ async function waitReady(kubeconfig) {
 async function bare() {
   const kc = join(work, 'bare.kubeconfig');
   const cfg = join(work, 'bare.yaml');
-  writeFileSync(cfg, 'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  kubeadmConfigPatches:\n  - |\n    kind: KubeletConfiguration\n    failCgroupV1: false\n');
+  writeFileSync(
+    cfg,
+    'kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  kubeadmConfigPatches:\n  - |\n    kind: KubeletConfiguration\n    failCgroupV1: false\n',
+  );
   const t0 = now();
-  await run(kind, ['create', 'cluster', '--name', 'bench-bare', '--config', cfg, '--kubeconfig', kc, '--wait', '120s', ...(image ? ['--image', image] : [])], { maxBuffer: 1 << 26 });
+  await run(kind, ['create', 'cluster', '--name', 'bench-bare', '--config', cfg, '--kubeconfig', kc, '--wait', '120s', ...(image ? ['--image', image] : [])], {
+    maxBuffer: 1 << 26,
+  });
   await waitReady(kc);
   const ms = now() - t0;
   await run(kind, ['delete', 'cluster', '--name', 'bench-bare', '--kubeconfig', kc]);
@@ -97,6 +105,10 @@ try {
   }
 } finally {
   await labDown().catch(() => {});
-  try { execFileSync(kind, ['delete', 'cluster', '--name', 'bench-bare'], { stdio: 'ignore' }); } catch { /* gone */ }
+  try {
+    execFileSync(kind, ['delete', 'cluster', '--name', 'bench-bare'], { stdio: 'ignore' });
+  } catch {
+    /* gone */
+  }
   rmSync(work, { recursive: true, force: true });
 }

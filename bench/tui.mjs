@@ -32,7 +32,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'kube-seclab.js');
 const W = 46;
 const GOALS = { firstFrameMs: 400, rssMb: 150, cpuPct: 3 };
-const { values: opt } = parseArgs({ options: { runs: { type: 'string', default: '7' }, lesson: { type: 'string', default: 'rbac-least-privilege' }, idle: { type: 'string', default: '45' }, keep: { type: 'boolean' }, build: { type: 'boolean' }, 'first-run-only': { type: 'boolean' }, 'no-first-run': { type: 'boolean' } } });
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '7' },
+    lesson: { type: 'string', default: 'rbac-least-privilege' },
+    idle: { type: 'string', default: '45' },
+    keep: { type: 'boolean' },
+    build: { type: 'boolean' },
+    'first-run-only': { type: 'boolean' },
+    'no-first-run': { type: 'boolean' },
+  },
+});
 
 if (!existsSync(join(ROOT, 'dist', 'ui', 'app.js'))) {
   console.error('bench:tui: build first (`npm run build`)');
@@ -45,9 +55,18 @@ const env = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: proces
 delete env.NO_COLOR;
 const socket = `ksl-bench-${process.pid}`;
 const tmux = (...args) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
-const capture = (s) => { try { return tmux('capture-pane', '-p', '-t', s); } catch { return ''; } };
+const capture = (s) => {
+  try {
+    return tmux('capture-pane', '-p', '-t', s);
+  } catch {
+    return '';
+  }
+};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
 
 async function waitFor(session, test, timeoutMs, what, every = 20) {
   const end = Date.now() + timeoutMs;
@@ -68,7 +87,27 @@ async function coldStart(session, entry = 'binary') {
   const t0 = performance.now();
   // tmux now and then loses its server while the previous run's is going away: try again
   for (let attempt = 0; ; attempt++) {
-    try { tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-e', `KUBE_SECLAB_DATA=${data}`, '-e', `KUBE_SECLAB_ENGINE=${env.KUBE_SECLAB_ENGINE}`, ENTRIES[entry]); break; } catch (e) { if (attempt >= 2) throw e; await new Promise((r) => setTimeout(r, 300)); }
+    try {
+      tmux(
+        'new-session',
+        '-d',
+        '-s',
+        session,
+        '-x',
+        '100',
+        '-y',
+        '30',
+        '-e',
+        `KUBE_SECLAB_DATA=${data}`,
+        '-e',
+        `KUBE_SECLAB_ENGINE=${env.KUBE_SECLAB_ENGINE}`,
+        ENTRIES[entry],
+      );
+      break;
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      await new Promise((r) => setTimeout(r, 300));
+    }
   }
   let first;
   let ink;
@@ -76,7 +115,10 @@ async function coldStart(session, entry = 'binary') {
     const s = capture(session);
     const t = performance.now() - t0;
     if (first === undefined && s.trim()) first = t;
-    if (s.includes('●')) { ink = t; break; }
+    if (s.includes('●')) {
+      ink = t;
+      break;
+    }
     if (t > 30_000) throw new Error('no frame within 30 s');
   }
   await waitFor(session, (s) => s.includes('j/k move'), 60_000, 'the Home screen');
@@ -94,7 +136,11 @@ function cpuSecondsOf(pid) {
 function cpuMeter(pid) {
   const c0 = cpuSecondsOf(pid);
   const t0 = performance.now();
-  return () => { const wall = (performance.now() - t0) / 1000; const cpu = cpuSecondsOf(pid) - c0; return { pct: (100 * cpu) / wall, cpu, wall }; };
+  return () => {
+    const wall = (performance.now() - t0) / 1000;
+    const cpu = cpuSecondsOf(pid) - c0;
+    return { pct: (100 * cpu) / wall, cpu, wall };
+  };
 }
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -123,7 +169,21 @@ async function openLesson(s) {
  */
 async function firstRun(session) {
   const t0 = performance.now();
-  tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', '-e', `KUBE_SECLAB_DATA=${data}`, '-e', `KUBE_SECLAB_ENGINE=${env.KUBE_SECLAB_ENGINE}`, ENTRIES.binary);
+  tmux(
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '100',
+    '-y',
+    '30',
+    '-e',
+    `KUBE_SECLAB_DATA=${data}`,
+    '-e',
+    `KUBE_SECLAB_ENGINE=${env.KUBE_SECLAB_ENGINE}`,
+    ENTRIES.binary,
+  );
   const pid = Number(tmux('list-panes', '-t', session, '-F', '#{pane_pid}').trim());
   const whole = cpuMeter(pid);
   // Provisioning: from the task list appearing to the Home screen. Polled slowly: the bench's own
@@ -136,18 +196,25 @@ async function firstRun(session) {
   let step = '(before the first step)';
   let c = cpuSecondsOf(pid);
   let t = performance.now();
-  await waitFor(session, (x) => {
-    const c1 = cpuSecondsOf(pid);
-    const t1 = performance.now();
-    const acc = steps.get(step) ?? { cpu: 0, wall: 0 };
-    steps.set(step, { cpu: acc.cpu + c1 - c, wall: acc.wall + (t1 - t) / 1000 });
-    c = c1; t = t1;
-    if (x.includes('ctrl+c stops')) lastTasks = x;
-    const running = /^\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (.+?)\s+\d+(?:\.\d)?s\b|^\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (.+?)\s+\d+m\d\ds\b/m.exec(x);
-    // No step running: between steps, or after the last one (the TUI loads the lessons and draws Home).
-    step = running ? (running[1] ?? running[2]).trim() : '(no step running: between steps / loading the lessons)';
-    return x.includes('j/k move');
-  }, 30 * 60_000, 'the Home screen after provisioning', 250);
+  await waitFor(
+    session,
+    (x) => {
+      const c1 = cpuSecondsOf(pid);
+      const t1 = performance.now();
+      const acc = steps.get(step) ?? { cpu: 0, wall: 0 };
+      steps.set(step, { cpu: acc.cpu + c1 - c, wall: acc.wall + (t1 - t) / 1000 });
+      c = c1;
+      t = t1;
+      if (x.includes('ctrl+c stops')) lastTasks = x;
+      const running = /^\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (.+?)\s+\d+(?:\.\d)?s\b|^\s+[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (.+?)\s+\d+m\d\ds\b/m.exec(x);
+      // No step running: between steps, or after the last one (the TUI loads the lessons and draws Home).
+      step = running ? (running[1] ?? running[2]).trim() : '(no step running: between steps / loading the lessons)';
+      return x.includes('j/k move');
+    },
+    30 * 60_000,
+    'the Home screen after provisioning',
+    250,
+  );
   const provisioning = { ...prov(), load: loadavg() };
   const toHome = (performance.now() - t0) / 1000;
   await openLesson(session);
@@ -167,24 +234,50 @@ function rssOf(pid) {
 
 /** The first run's figures side by side, with the goals; true when one misses its goal. */
 function printFirst(first) {
-  const line = (name, v, unit, goal, extra = '') => console.log(`${name.padEnd(W)} ${v.toFixed(1).padStart(6)} ${unit.padEnd(7)}${goal !== undefined ? `goal <= ${goal} ${unit}`.padEnd(20) + (v <= goal ? 'PASS' : 'FAIL') : ''.padEnd(24)}${extra ? `   ${extra}` : ''}`);
+  const line = (name, v, unit, goal, extra = '') =>
+    console.log(
+      `${name.padEnd(W)} ${v.toFixed(1).padStart(6)} ${unit.padEnd(7)}${goal !== undefined ? `goal <= ${goal} ${unit}`.padEnd(20) + (v <= goal ? 'PASS' : 'FAIL') : ''.padEnd(24)}${extra ? `   ${extra}` : ''}`,
+    );
   console.log(`\nfirst run (empty data dir, cluster provisioned by the TUI; spawn → Home ${first.toHome.toFixed(0)} s)`);
-  const tasks = first.lastTasks.split('\n').filter((l) => /^\s+[✓✗•⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/.test(l)).map((l) => l.trimEnd());
+  const tasks = first.lastTasks
+    .split('\n')
+    .filter((l) => /^\s+[✓✗•⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]/.test(l))
+    .map((l) => l.trimEnd());
   if (tasks.length) console.log(`  the task list as last seen while provisioning:\n${tasks.map((l) => `    ${l}`).join('\n')}`);
-  line('  CPU while provisioning', first.provisioning.pct, '% core', GOALS.cpuPct, `${first.provisioning.cpu.toFixed(2)} s CPU in ${first.provisioning.wall.toFixed(0)} s; load ${first.provisioning.load}`);
+  line(
+    '  CPU while provisioning',
+    first.provisioning.pct,
+    '% core',
+    GOALS.cpuPct,
+    `${first.provisioning.cpu.toFixed(2)} s CPU in ${first.provisioning.wall.toFixed(0)} s; load ${first.provisioning.load}`,
+  );
   // The steps where the TUI only waits for other processes (the API server, the controllers, a build).
   const waiting = [...first.steps].filter(([name]) => /^Wait |^Find the Kubernetes binaries/.test(name));
   const w = waiting.reduce((a, [, v]) => ({ cpu: a.cpu + v.cpu, wall: a.wall + v.wall }), { cpu: 0, wall: 0 });
-  if (w.wall > 0) line('  CPU in the waiting steps (Wait …, Find …)', (100 * w.cpu) / w.wall, '% core', GOALS.cpuPct, `${w.cpu.toFixed(2)} s CPU in ${w.wall.toFixed(0)} s`);
+  if (w.wall > 0)
+    line('  CPU in the waiting steps (Wait …, Find …)', (100 * w.cpu) / w.wall, '% core', GOALS.cpuPct, `${w.cpu.toFixed(2)} s CPU in ${w.wall.toFixed(0)} s`);
   console.log('    per step (CPU of the TUI process while the step was running):');
-  for (const [name, v] of first.steps) console.log(`      ${name.slice(0, 58).padEnd(58)} ${v.cpu.toFixed(2).padStart(6)} s CPU in ${v.wall.toFixed(1).padStart(5)} s  ${(v.wall ? (100 * v.cpu) / v.wall : 0).toFixed(1).padStart(5)} %`);
-  line(`  CPU idle on the lesson, watch on`, first.idle.pct, '% core', GOALS.cpuPct, `${first.idle.cpu.toFixed(2)} s CPU in ${first.idle.wall.toFixed(0)} s; load ${first.idle.load}`);
+  for (const [name, v] of first.steps)
+    console.log(
+      `      ${name.slice(0, 58).padEnd(58)} ${v.cpu.toFixed(2).padStart(6)} s CPU in ${v.wall.toFixed(1).padStart(5)} s  ${(v.wall ? (100 * v.cpu) / v.wall : 0).toFixed(1).padStart(5)} %`,
+    );
+  line(
+    `  CPU idle on the lesson, watch on`,
+    first.idle.pct,
+    '% core',
+    GOALS.cpuPct,
+    `${first.idle.cpu.toFixed(2)} s CPU in ${first.idle.wall.toFixed(0)} s; load ${first.idle.load}`,
+  );
   line('  RSS at the end (VmRSS)', first.mem.rssMb, 'MB', GOALS.rssMb);
   line('  peak RSS (VmHWM)', first.mem.hwmMb, 'MB', GOALS.rssMb);
   line('  whole first run, spawn → end', first.total.pct, '% core', undefined, `${first.total.cpu.toFixed(1)} s CPU in ${first.total.wall.toFixed(0)} s`);
   const lost = !first.screen.includes('● watching');
   if (lost) console.log('  (the lesson screen no longer showed "● watching" at the end)');
-  return lost || [first.provisioning.pct, first.idle.pct, w.wall > 0 ? (100 * w.cpu) / w.wall : 0].some((v) => v > GOALS.cpuPct) || [first.mem.rssMb, first.mem.hwmMb].some((v) => v > GOALS.rssMb);
+  return (
+    lost ||
+    [first.provisioning.pct, first.idle.pct, w.wall > 0 ? (100 * w.cpu) / w.wall : 0].some((v) => v > GOALS.cpuPct) ||
+    [first.mem.rssMb, first.mem.hwmMb].some((v) => v > GOALS.rssMb)
+  );
 }
 
 let failed; // every path below sets it
@@ -194,13 +287,22 @@ try {
   if (doFirstRun) {
     const bin = binariesSource();
     const cached = bin.stamp !== false && existsSync(join(bin.dir, 'kube-apiserver'));
-    console.log(`Kubernetes binaries: ${cached ? `from ${bin.how} ${bin.dir} (not rebuilt; provisioning starts etcd, the control plane and the lab's objects)` : `none in ${bin.dir}`}`);
-    if (!cached && !opt.build) throw new Error(`no Kubernetes binaries in ${bin.dir}: build them first (\`kube-seclab up\` once) or pass --build to time a first run that builds them`);
-    console.log(`first run: empty data dir, the TUI provisions the ${env.KUBE_SECLAB_ENGINE} cluster, then lesson ${opt.lesson} with watch on, idle ${opt.idle} s … (load average ${loadavg()})`);
+    console.log(
+      `Kubernetes binaries: ${cached ? `from ${bin.how} ${bin.dir} (not rebuilt; provisioning starts etcd, the control plane and the lab's objects)` : `none in ${bin.dir}`}`,
+    );
+    if (!cached && !opt.build)
+      throw new Error(`no Kubernetes binaries in ${bin.dir}: build them first (\`kube-seclab up\` once) or pass --build to time a first run that builds them`);
+    console.log(
+      `first run: empty data dir, the TUI provisions the ${env.KUBE_SECLAB_ENGINE} cluster, then lesson ${opt.lesson} with watch on, idle ${opt.idle} s … (load average ${loadavg()})`,
+    );
     first = await firstRun('first');
     tmux('send-keys', '-t', 'first', 'q');
     await sleep(1000);
-    try { tmux('kill-session', '-t', 'first'); } catch { /* gone */ }
+    try {
+      tmux('kill-session', '-t', 'first');
+    } catch {
+      /* gone */
+    }
   } else {
     const up = spawnSync(process.execPath, [BIN, 'up'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
     if (up.status !== 0) throw new Error('`kube-seclab up` failed');
@@ -208,57 +310,64 @@ try {
   if (first && opt['first-run-only']) {
     failed = printFirst(first);
   } else {
-  const runs = Math.max(1, Number(opt.runs));
-  const starts = {};
-  for (const entry of Object.keys(ENTRIES)) {
-    starts[entry] = [];
-    // One warm-up start (the OS file cache), not counted.
-    for (let i = 0; i <= runs; i++) {
-      const name = `${entry.replace(/\W/g, '')}${i}`;
-      const r = await coldStart(name, entry);
-      tmux('kill-session', '-t', name);
-      if (i > 0) starts[entry].push(r);
+    const runs = Math.max(1, Number(opt.runs));
+    const starts = {};
+    for (const entry of Object.keys(ENTRIES)) {
+      starts[entry] = [];
+      // One warm-up start (the OS file cache), not counted.
+      for (let i = 0; i <= runs; i++) {
+        const name = `${entry.replace(/\W/g, '')}${i}`;
+        const r = await coldStart(name, entry);
+        tmux('kill-session', '-t', name);
+        if (i > 0) starts[entry].push(r);
+      }
     }
-  }
-  // Memory: open a lesson (scenario set up, watch running, checks done), then read the process's RSS.
-  const s = 'mem';
-  await coldStart(s);
-  const pid = Number(tmux('list-panes', '-t', s, '-F', '#{pane_pid}').trim());
-  await openLesson(s);
-  await sleep(1500); // a few watch re-checks
-  const mem = rssOf(pid);
-  tmux('send-keys', '-t', s, 'q');
-  // Reference: the same core work without a screen (`check --watch`, the CLI face of watch mode).
-  const ref = spawn(process.execPath, [BIN, 'check', opt.lesson, '--watch'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  ref.stdout.on('data', (d) => { out += d; });
-  const refEnd = Date.now() + 60_000;
-  while (!/checks pass|all \d+ checks/.test(out) && Date.now() < refEnd) await sleep(50);
-  await sleep(1500);
-  const refMem = rssOf(ref.pid);
-  ref.kill('SIGINT');
+    // Memory: open a lesson (scenario set up, watch running, checks done), then read the process's RSS.
+    const s = 'mem';
+    await coldStart(s);
+    const pid = Number(tmux('list-panes', '-t', s, '-F', '#{pane_pid}').trim());
+    await openLesson(s);
+    await sleep(1500); // a few watch re-checks
+    const mem = rssOf(pid);
+    tmux('send-keys', '-t', s, 'q');
+    // Reference: the same core work without a screen (`check --watch`, the CLI face of watch mode).
+    const ref = spawn(process.execPath, [BIN, 'check', opt.lesson, '--watch'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    ref.stdout.on('data', (d) => {
+      out += d;
+    });
+    const refEnd = Date.now() + 60_000;
+    while (!/checks pass|all \d+ checks/.test(out) && Date.now() < refEnd) await sleep(50);
+    await sleep(1500);
+    const refMem = rssOf(ref.pid);
+    ref.kill('SIGINT');
 
-  const row = (name, value, goal, unit) => console.log(`${name.padEnd(W)} ${value.toFixed(0).padStart(6)} ${unit}${goal ? `   goal <= ${goal} ${unit}   ${value <= goal ? 'ok' : 'OVER'}` : ''}`);
-  console.log(`\nwarm start (cluster already up): median of ${runs} cold starts each (after one warm-up); load average ${loadavg()}`);
-  for (const [entry, rs] of Object.entries(starts)) {
-    console.log(`\n${entry === 'binary' ? '`node bin/kube-seclab.js`' : 'TUI entry alone (dist/ui/run.js)'}`);
-    row('  spawn → first frame', median(rs.map((r) => r.first)), entry === 'binary' ? GOALS.firstFrameMs : 0, 'ms');
-    console.log(`${''.padEnd(W)} runs: ${rs.map((r) => r.first.toFixed(0)).join(', ')} ms`);
-    row('  spawn → first frame drawn by Ink', median(rs.map((r) => r.ink)), 0, 'ms');
-    row('  spawn → Home (lab open, cluster checked)', median(rs.map((r) => r.home)), 0, 'ms');
-  }
-  console.log('');
-  row('warm start: RSS with a lesson open (VmRSS)', mem.rssMb, GOALS.rssMb, 'MB');
-  row('peak RSS (VmHWM)', mem.hwmMb, 0, 'MB');
-  row('reference: `check --watch` (no UI), VmRSS', refMem.rssMb, 0, 'MB');
-  failed = median(starts.binary.map((r) => r.first)) > GOALS.firstFrameMs || mem.rssMb > GOALS.rssMb;
-  if (first) failed = printFirst(first) || failed;
+    const row = (name, value, goal, unit) =>
+      console.log(`${name.padEnd(W)} ${value.toFixed(0).padStart(6)} ${unit}${goal ? `   goal <= ${goal} ${unit}   ${value <= goal ? 'ok' : 'OVER'}` : ''}`);
+    console.log(`\nwarm start (cluster already up): median of ${runs} cold starts each (after one warm-up); load average ${loadavg()}`);
+    for (const [entry, rs] of Object.entries(starts)) {
+      console.log(`\n${entry === 'binary' ? '`node bin/kube-seclab.js`' : 'TUI entry alone (dist/ui/run.js)'}`);
+      row('  spawn → first frame', median(rs.map((r) => r.first)), entry === 'binary' ? GOALS.firstFrameMs : 0, 'ms');
+      console.log(`${''.padEnd(W)} runs: ${rs.map((r) => r.first.toFixed(0)).join(', ')} ms`);
+      row('  spawn → first frame drawn by Ink', median(rs.map((r) => r.ink)), 0, 'ms');
+      row('  spawn → Home (lab open, cluster checked)', median(rs.map((r) => r.home)), 0, 'ms');
+    }
+    console.log('');
+    row('warm start: RSS with a lesson open (VmRSS)', mem.rssMb, GOALS.rssMb, 'MB');
+    row('peak RSS (VmHWM)', mem.hwmMb, 0, 'MB');
+    row('reference: `check --watch` (no UI), VmRSS', refMem.rssMb, 0, 'MB');
+    failed = median(starts.binary.map((r) => r.first)) > GOALS.firstFrameMs || mem.rssMb > GOALS.rssMb;
+    if (first) failed = printFirst(first) || failed;
   }
 } catch (e) {
   console.error(`bench:tui: ${e.message}`);
   failed = true;
 } finally {
-  try { tmux('kill-server'); } catch { /* gone */ }
+  try {
+    tmux('kill-server');
+  } catch {
+    /* gone */
+  }
   if (ownData && !opt.keep) {
     spawnSync(process.execPath, [BIN, 'down'], { env, stdio: 'ignore' });
     rmSync(data, { recursive: true, force: true });

@@ -23,7 +23,10 @@ export interface FoundCommand {
 export function codeOf(markdown: string): string[] {
   const out: string[] = [];
   const fence = /^[ \t]*```[^\n]*\n([\s\S]*?)^[ \t]*```/gm;
-  const rest = markdown.replace(fence, (_m, body: string) => { out.push(body); return '\n'; });
+  const rest = markdown.replace(fence, (_m, body: string) => {
+    out.push(body);
+    return '\n';
+  });
   // An inline code span may wrap onto the next line (not across a blank one): it is one line of code.
   for (const [, a, b] of rest.matchAll(/``((?:(?!\n\s*\n)[^`])+)``|`((?:(?!\n\s*\n)[^`])+)`/g)) out.push((a ?? b).replace(/\s*\n\s*/g, ' '));
   return out;
@@ -37,7 +40,10 @@ function words(s: string, from: number): { words: string[]; end: number } {
   const out: string[] = [];
   let w: string | undefined;
   let i = from;
-  const push = () => { if (w !== undefined) out.push(w); w = undefined; };
+  const push = () => {
+    if (w !== undefined) out.push(w);
+    w = undefined;
+  };
   for (; i < s.length; i++) {
     const c = s[i];
     if (c === "'") {
@@ -45,18 +51,34 @@ function words(s: string, from: number): { words: string[]; end: number } {
       w = (w ?? '') + s.slice(i + 1, j < 0 ? s.length : j);
       i = j < 0 ? s.length : j;
     } else if (c === '"') {
-      let j = i + 1; let depth = 0; let buf = '';
+      let j = i + 1;
+      let depth = 0;
+      let buf = '';
       for (; j < s.length; j++) {
-        if (s[j] === '\\' && j + 1 < s.length) { buf += s[j + 1]; j++; continue; }
-        if (s.startsWith('$(', j)) { depth++; buf += '$('; j++; continue; }
-        if (s[j] === ')' && depth) { depth--; buf += ')'; continue; }
+        if (s[j] === '\\' && j + 1 < s.length) {
+          buf += s[j + 1];
+          j++;
+          continue;
+        }
+        if (s.startsWith('$(', j)) {
+          depth++;
+          buf += '$(';
+          j++;
+          continue;
+        }
+        if (s[j] === ')' && depth) {
+          depth--;
+          buf += ')';
+          continue;
+        }
         if (s[j] === '"' && !depth) break;
         buf += s[j];
       }
       w = (w ?? '') + buf;
       i = j;
     } else if (c === '\\' && i + 1 < s.length) {
-      w = (w ?? '') + s[i + 1]; i++;
+      w = (w ?? '') + s[i + 1];
+      i++;
     } else if (/\s/.test(c)) {
       if (c === '\n') break;
       push();
@@ -73,7 +95,11 @@ function uncomment(line: string): string {
   let q: string | undefined;
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (q) { if (c === q) q = undefined; else if (c === '\\' && q === '"') i++; continue; }
+    if (q) {
+      if (c === q) q = undefined;
+      else if (c === '\\' && q === '"') i++;
+      continue;
+    }
     if (c === '"' || c === "'") q = c;
     else if (c === '\\') i++;
     else if (c === '#' && (i === 0 || /\s/.test(line[i - 1]))) return line.slice(0, i);
@@ -126,7 +152,10 @@ export function subcommandOf(args: string[], valueOptions: ReadonlySet<string>):
   const pos: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
-    if (a.startsWith('--')) { if (!a.includes('=') && valueOptions.has(a.slice(2))) i++; continue; }
+    if (a.startsWith('--')) {
+      if (!a.includes('=') && valueOptions.has(a.slice(2))) i++;
+      continue;
+    }
     if (/^-[a-z]$/.test(a)) continue;
     pos.push(a);
   }

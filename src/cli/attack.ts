@@ -6,7 +6,14 @@ import { EXIT } from './exit.js';
 const out = (s = '') => process.stdout.write(s + '\n');
 
 function stepLine(s: AttackStepResult): string[] {
-  const sym = s.status === 'succeeded' ? style.error('✓') : s.status === 'failed' ? style.success(symbols.fail) : s.status === 'skipped' ? style.muted(symbols.skip) : style.warning('?');
+  const sym =
+    s.status === 'succeeded'
+      ? style.error('✓')
+      : s.status === 'failed'
+        ? style.success(symbols.fail)
+        : s.status === 'skipped'
+          ? style.muted(symbols.skip)
+          : style.warning('?');
   const lines = [` ${sym} ${s.goal ? style.bold(s.title) : s.title}`, `     ${s.status === 'skipped' ? style.muted(s.message) : s.message}`];
   for (const e of s.evidence) lines.push(`     ${style.accent(e)}`);
   if (s.note) lines.push(`     ${style.muted(`${symbols.arrow} ${s.note}`)}`);
@@ -16,8 +23,25 @@ function stepLine(s: AttackStepResult): string[] {
 /** The stable JSON shape of `kube-seclab attack --json` (README). */
 export function attackJson(r: AttackResult) {
   return {
-    lesson: r.lesson, title: r.title, engine: r.engine, succeeded: r.succeeded, ...(r.skipped ? { skipped: r.skipped } : {}), summary: r.summary, durationMs: r.durationMs,
-    steps: r.steps.map((s) => ({ id: s.id, title: s.title, type: s.type, goal: s.goal, status: s.status, succeeded: s.succeeded, message: s.message, evidence: s.evidence, ...(s.note ? { note: s.note } : {}), durationMs: s.durationMs })),
+    lesson: r.lesson,
+    title: r.title,
+    engine: r.engine,
+    succeeded: r.succeeded,
+    ...(r.skipped ? { skipped: r.skipped } : {}),
+    summary: r.summary,
+    durationMs: r.durationMs,
+    steps: r.steps.map((s) => ({
+      id: s.id,
+      title: s.title,
+      type: s.type,
+      goal: s.goal,
+      status: s.status,
+      succeeded: s.succeeded,
+      message: s.message,
+      evidence: s.evidence,
+      ...(s.note ? { note: s.note } : {}),
+      durationMs: s.durationMs,
+    })),
   };
 }
 
@@ -36,18 +60,34 @@ export async function attackCommand(lab: Lab, args: string[], o: { json?: boolea
 
 async function attack(lab: Lab, args: string[], o: { json?: boolean }): Promise<number> {
   // The header comes once the lab knows the attack can run (a lesson set up, a cluster that answers): an error stays one line.
-  const r = await lab.attack(args[0], o.json ? {} : {
-    onStart: (a) => out(`${style.bold(`Attack on ${a.lesson}`)} — ${a.title}\n${style.muted(a.story)}\n`),
-    onStep: (s) => { for (const line of stepLine(s)) out(line); },
-  });
-  if (o.json) { out(JSON.stringify(attackJson(r))); return r.skipped ? EXIT.usage : r.succeeded ? EXIT.failed : EXIT.ok; }
+  const r = await lab.attack(
+    args[0],
+    o.json
+      ? {}
+      : {
+          onStart: (a) => out(`${style.bold(`Attack on ${a.lesson}`)} — ${a.title}\n${style.muted(a.story)}\n`),
+          onStep: (s) => {
+            for (const line of stepLine(s)) out(line);
+          },
+        },
+  );
+  if (o.json) {
+    out(JSON.stringify(attackJson(r)));
+    return r.skipped ? EXIT.usage : r.succeeded ? EXIT.failed : EXIT.ok;
+  }
   out('');
   if (r.skipped) {
     const down = /cluster unreachable|no answer within/i.test(r.skipped);
-    out(`${style.warning(`⇒ The attack could not run: ${r.skipped}`)}\n  ${symbols.arrow} nothing is proved either way; ${down ? 'check the cluster with `kube-seclab status` (`kube-seclab up` starts or repairs it), then attack again' : 'the lesson\'s checks still judge your fix (`kube-seclab check`)'}`);
+    out(
+      `${style.warning(`⇒ The attack could not run: ${r.skipped}`)}\n  ${symbols.arrow} nothing is proved either way; ${down ? 'check the cluster with `kube-seclab status` (`kube-seclab up` starts or repairs it), then attack again' : "the lesson's checks still judge your fix (`kube-seclab check`)"}`,
+    );
     return EXIT.usage;
   }
-  if (r.succeeded) out(style.error(`⇒ The attack WORKS: ${r.summary}`) + `\n  Fix the lesson, then attack again: it must fail. ${style.muted('(`kube-seclab hint` when stuck)')}`);
+  if (r.succeeded)
+    out(
+      style.error(`⇒ The attack WORKS: ${r.summary}`) +
+        `\n  Fix the lesson, then attack again: it must fail. ${style.muted('(`kube-seclab hint` when stuck)')}`,
+    );
   else out(style.success(`⇒ The attack FAILS: ${r.summary}`));
   return r.succeeded ? EXIT.failed : EXIT.ok;
 }

@@ -12,17 +12,39 @@ const err = (s: string) => process.stderr.write(s + '\n');
 
 /** The options every subcommand accepts (`parseArgs`, strict): whatever a lesson prints must parse with these. */
 export const OPTIONS = {
-  json: { type: 'boolean' }, watch: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' }, all: { type: 'boolean' },
-  apply: { type: 'boolean' }, engine: { type: 'string' }, image: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
-  workshop: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, seed: { type: 'string' },
-  format: { type: 'string' }, out: { type: 'string' }, learner: { type: 'string' }, 'learner-id': { type: 'string' }, html: { type: 'string' }, deploy: { type: 'string' },
-  key: { type: 'string' }, 'generate-key': { type: 'boolean' },
-  context: { type: 'string' }, kubeconfig: { type: 'string' }, 'namespace-prefix': { type: 'string' },
+  json: { type: 'boolean' },
+  watch: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  all: { type: 'boolean' },
+  apply: { type: 'boolean' },
+  engine: { type: 'string' },
+  image: { type: 'string' },
+  name: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  workshop: { type: 'string' },
+  count: { type: 'string' },
+  minutes: { type: 'string' },
+  seed: { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  learner: { type: 'string' },
+  'learner-id': { type: 'string' },
+  html: { type: 'string' },
+  deploy: { type: 'string' },
+  key: { type: 'string' },
+  'generate-key': { type: 'boolean' },
+  context: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'namespace-prefix': { type: 'string' },
 } as const;
 
 /** `--help` / `help [CMD]`: the overview, or one command's usage; an unknown command is a usage error. */
 function help(cmd: string | undefined, sub: string | undefined): number {
-  if (!cmd) { out(overview()); return EXIT.ok; }
+  if (!cmd) {
+    out(overview());
+    return EXIT.ok;
+  }
   const c = findCommand(cmd);
   if (!c) {
     err(`kube-seclab: unknown command "${cmd}"\n  ${symbols.arrow} see \`kube-seclab --help\``);
@@ -40,7 +62,9 @@ export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
+      args: argv,
+      allowPositionals: true,
+      strict: true,
       options: OPTIONS,
     });
   } catch (e) {
@@ -51,7 +75,10 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = positionals;
   if (cmd === 'help') return help(args[0], args[1]);
   if (o.help) return help(cmd, args[0]);
-  if (o.version) { out((await import('../../package.json', { with: { type: 'json' } })).default.version); return EXIT.ok; }
+  if (o.version) {
+    out((await import('../../package.json', { with: { type: 'json' } })).default.version);
+    return EXIT.ok;
+  }
   const env = { ...process.env };
   if (o.name) {
     validateLabName(o.name);
@@ -65,7 +92,9 @@ export async function main(argv: string[]): Promise<number> {
 
   if (!cmd || examTui) {
     if (!process.stdout.isTTY || !process.stdin.isTTY) {
-      err('kube-seclab: the lab screen needs an interactive terminal.\n  → in scripts use the subcommands: `kube-seclab up`, `list`, `start <lesson>`, `check --json`, `hint`, `reset` (see --help)');
+      err(
+        'kube-seclab: the lab screen needs an interactive terminal.\n  → in scripts use the subcommands: `kube-seclab up`, `list`, `start <lesson>`, `check --json`, `hint`, `reset` (see --help)',
+      );
       return EXIT.usage;
     }
     // A broken workshop file is reported like a broken lesson (file:line: field), before the screen opens.
@@ -95,17 +124,36 @@ export function reportError(e: unknown): number {
     err(`${style.error('kube-seclab:', process.stderr)} ${e.message}${e.hint ? `\n  ${symbols.arrow} ${e.hint}` : ''}`);
   } else if (isClusterTrouble(e)) {
     // The API server went away mid-command (a component restarting, the cluster stopped): not a bug.
-    err(`${style.error('kube-seclab:', process.stderr)} the lab's cluster stopped answering (${errorMessage(e).split('\n')[0].slice(0, 160)})\n  ${symbols.arrow} it may be restarting a component: \`kube-seclab status\` shows it; run the command again once it is healthy`);
+    err(
+      `${style.error('kube-seclab:', process.stderr)} the lab's cluster stopped answering (${errorMessage(e).split('\n')[0].slice(0, 160)})\n  ${symbols.arrow} it may be restarting a component: \`kube-seclab status\` shows it; run the command again once it is healthy`,
+    );
   } else {
-    err(`${style.error('kube-seclab: unexpected error:', process.stderr)} ${errorMessage(e).split('\n')[0]}\n  ${symbols.arrow} this is a bug; rerun with KUBE_SECLAB_DEBUG=1 for details and report it with \`kube-seclab doctor\``);
+    err(
+      `${style.error('kube-seclab: unexpected error:', process.stderr)} ${errorMessage(e).split('\n')[0]}\n  ${symbols.arrow} this is a bug; rerun with KUBE_SECLAB_DEBUG=1 for details and report it with \`kube-seclab doctor\``,
+    );
     if (process.env.KUBE_SECLAB_DEBUG) err(String((e as Error)?.stack ?? e));
   }
   return EXIT.usage;
 }
 
-const isMain = process.argv[1] && (process.argv[1].endsWith('kube-seclab.js') || process.argv[1].endsWith('main.js') || process.argv[1].endsWith('main.ts') || process.argv[1].endsWith('kube-seclab'));
+const isMain =
+  process.argv[1] &&
+  (process.argv[1].endsWith('kube-seclab.js') ||
+    process.argv[1].endsWith('main.js') ||
+    process.argv[1].endsWith('main.ts') ||
+    process.argv[1].endsWith('kube-seclab'));
 if (isMain) {
   // `kube-seclab list | head` closes the pipe early: that is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0); throw e; });
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (e) => { process.exitCode = reportError(e); });
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.exitCode = reportError(e);
+    },
+  );
 }

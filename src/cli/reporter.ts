@@ -10,8 +10,15 @@ export function lineReporter(stream: NodeJS.WriteStream = process.stderr): TaskR
       const t0 = performance.now();
       if (stream.isTTY) stream.write(`${style.muted('…', stream)} ${title}\r`);
       try {
-        const r = await fn((detail) => { if (stream.isTTY) stream.write(`\x1b[2K${style.muted('…', stream)} ${title} ${style.muted(detail.slice(0, 60), stream)}\r`); });
-        stream.write(`\x1b[2K${style.success(symbols.pass, stream)} ${title} ${style.muted(`${((performance.now() - t0) / 1000).toFixed(1)}s`, stream)}\n`.replace(stream.isTTY ? '' : '\x1b[2K', ''));
+        const r = await fn((detail) => {
+          if (stream.isTTY) stream.write(`\x1b[2K${style.muted('…', stream)} ${title} ${style.muted(detail.slice(0, 60), stream)}\r`);
+        });
+        stream.write(
+          `\x1b[2K${style.success(symbols.pass, stream)} ${title} ${style.muted(`${((performance.now() - t0) / 1000).toFixed(1)}s`, stream)}\n`.replace(
+            stream.isTTY ? '' : '\x1b[2K',
+            '',
+          ),
+        );
         return r;
       } catch (e) {
         stream.write(`${stream.isTTY ? '\x1b[2K' : ''}${style.error(symbols.fail, stream)} ${title}\n`);

@@ -12,8 +12,22 @@ export async function printWorkshopList(lab: Lab, items: LessonSummary[]): Promi
   const idW = Math.max(...items.map((l) => l.id.length));
   items.forEach((l, i) => {
     const wl = w.lessons.find((x) => x.id === l.id)!;
-    const mark = l.status === 'done' ? style.success(symbols.pass) : l.status === 'current' ? style.accent('▸') : l.status === 'unavailable' ? style.muted(symbols.skip) : ' ';
-    const notes = [wl.minutes ? `${wl.minutes} min` : '', wl.hints.allowed ? '' : 'no hints', wl.solutions.allowed ? '' : 'no solutions', l.status === 'unavailable' ? 'needs kind' : ''].filter(Boolean).join(', ');
+    const mark =
+      l.status === 'done'
+        ? style.success(symbols.pass)
+        : l.status === 'current'
+          ? style.accent('▸')
+          : l.status === 'unavailable'
+            ? style.muted(symbols.skip)
+            : ' ';
+    const notes = [
+      wl.minutes ? `${wl.minutes} min` : '',
+      wl.hints.allowed ? '' : 'no hints',
+      wl.solutions.allowed ? '' : 'no solutions',
+      l.status === 'unavailable' ? 'needs kind' : '',
+    ]
+      .filter(Boolean)
+      .join(', ');
     out(` ${mark} ${String(i + 1).padStart(2)}. ${l.id.padEnd(idW)}  ${l.title}${notes ? style.muted(`  (${notes})`) : ''}`);
   });
 }
@@ -22,7 +36,11 @@ export async function printWorkshopList(lab: Lab, items: LessonSummary[]): Promi
 export async function printWorkshopRules(lab: Lab, id: string): Promise<void> {
   const wl = lab.workshop!.lessons.find((x) => x.id === id);
   if (!wl) return;
-  const parts = [wl.minutes ? `time box ${wl.minutes} min (a guide, nothing stops)` : '', wl.hints.allowed ? '' : 'no hints', wl.solutions.allowed ? '' : 'no solutions'].filter(Boolean);
+  const parts = [
+    wl.minutes ? `time box ${wl.minutes} min (a guide, nothing stops)` : '',
+    wl.hints.allowed ? '' : 'no hints',
+    wl.solutions.allowed ? '' : 'no solutions',
+  ].filter(Boolean);
   if (parts.length) out(style.muted(`Workshop "${lab.workshop!.title}": ${parts.join(', ')}.`));
 }
 

@@ -52,7 +52,8 @@ async function recordBuild(workspace: string, rec: BuildRecord): Promise<void> {
 /** The files of a build context, sorted, relative with forward slashes (`.git` left out). */
 async function contextFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile())
+  return entries
+    .filter((e) => e.isFile())
     .map((e) => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
     .filter((f) => !f.split('/').includes('.git'))
     .sort();
@@ -61,7 +62,11 @@ async function contextFiles(dir: string): Promise<string[]> {
 /** A hash of every file (path and bytes) of a build context: the same sources, the same hash. */
 export async function sourceHash(dir: string): Promise<string> {
   const h = createHash('sha256');
-  for (const f of await contextFiles(dir)) h.update(f).update('\0').update(await readFile(join(dir, f))).update('\0');
+  for (const f of await contextFiles(dir))
+    h.update(f)
+      .update('\0')
+      .update(await readFile(join(dir, f)))
+      .update('\0');
   return h.digest('hex');
 }
 
@@ -74,7 +79,9 @@ export async function nodePackages(dir: string): Promise<BuildRecord['packages']
     try {
       const pkg = JSON.parse(await readFile(join(dir, f), 'utf8')) as { name?: string; version?: string };
       if (pkg.name && pkg.version) out.push({ name: pkg.name, version: pkg.version, path: f.slice(0, -'/package.json'.length) });
-    } catch { /* not a package manifest */ }
+    } catch {
+      /* not a package manifest */
+    }
   }
   return out;
 }
@@ -82,20 +89,30 @@ export async function nodePackages(dir: string): Promise<BuildRecord['packages']
 /** An app folder in the workspace: a name that is also a valid image repository, and a Dockerfile. */
 export async function appFolder(workspace: string, path: string | undefined): Promise<{ app: string; path: string; dir: string }> {
   if (!path) {
-    const apps = existsSync(workspace) ? (await readdir(workspace, { withFileTypes: true }))
-      .filter((e) => e.isDirectory() && existsSync(join(workspace, e.name, 'Dockerfile'))).map((e) => e.name) : [];
+    const apps = existsSync(workspace)
+      ? (await readdir(workspace, { withFileTypes: true }))
+          .filter((e) => e.isDirectory() && existsSync(join(workspace, e.name, 'Dockerfile')))
+          .map((e) => e.name)
+      : [];
     if (apps.length !== 1) {
-      throw new UserError(apps.length ? `the workspace holds several apps (${apps.join(', ')}): say which` : `no app to build in the workspace (${workspace})`,
-        apps.length ? `\`kube-seclab build ${apps[0]}\`` : 'start a lesson that hands you an app\'s sources (`kube-seclab list`, layer app)');
+      throw new UserError(
+        apps.length ? `the workspace holds several apps (${apps.join(', ')}): say which` : `no app to build in the workspace (${workspace})`,
+        apps.length ? `\`kube-seclab build ${apps[0]}\`` : "start a lesson that hands you an app's sources (`kube-seclab list`, layer app)",
+      );
     }
     path = apps[0];
   }
   const dir = workspaceFile({ workspace }, path.replace(/\/+$/, ''));
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UserError(`no folder ${path} in the workspace (${workspace})`, '`kube-seclab status` shows the workspace; a lesson reset hands its sources out again');
+  if (!st?.isDirectory())
+    throw new UserError(
+      `no folder ${path} in the workspace (${workspace})`,
+      '`kube-seclab status` shows the workspace; a lesson reset hands its sources out again',
+    );
   if (!existsSync(join(dir, 'Dockerfile'))) throw new UserError(`${dir} has no Dockerfile`, 'build the folder the lesson handed you (it has a Dockerfile)');
   const app = basename(dir);
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(app)) throw new UserError(`${app} is not a usable image name`, 'the app folder name must be lower-case letters, digits and dashes');
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(app))
+    throw new UserError(`${app} is not a usable image name`, 'the app folder name must be lower-case letters, digits and dashes');
   return { app, path: relative(workspace, dir).split(sep).join('/'), dir };
 }
 
@@ -113,8 +130,14 @@ export async function buildApp(o: { engine: Engine; workspace: string; path?: st
     ? (await o.engine.buildImage({ name: app, context: dir, sourceHash: hash, update: o.update ?? (() => {}) })).digest
     : `sha256:${hash}`;
   const rec: BuildRecord = {
-    app, path, digest, image: `${LAB_REGISTRY}/${app}@${digest}`, sourceHash: hash,
-    engine: o.engine.name, builtAt: new Date().toISOString(), packages,
+    app,
+    path,
+    digest,
+    image: `${LAB_REGISTRY}/${app}@${digest}`,
+    sourceHash: hash,
+    engine: o.engine.name,
+    builtAt: new Date().toISOString(),
+    packages,
   };
   await recordBuild(o.workspace, rec);
   return rec;

@@ -3,7 +3,10 @@
  * escapes is a bug and is reported as such (with a stack only under KUBE_SECLAB_DEBUG=1).
  */
 export class UserError extends Error {
-  constructor(message: string, public readonly hint?: string) {
+  constructor(
+    message: string,
+    public readonly hint?: string,
+  ) {
     super(message);
     this.name = 'UserError';
   }

@@ -58,10 +58,15 @@ export function seededRandom(seed: string): () => number {
  * Same seed and same available lessons → same exam.
  */
 export function pickExamLessons(available: readonly string[], count: number, seed: string): string[] {
-  if (!Number.isInteger(count) || count < 1) throw new UserError(`--count must be a whole number of lessons, at least 1 (got ${count})`, 'for example `kube-seclab exam --count 3`');
-  if (available.length === 0) throw new UserError('no lesson this engine can run is available for an exam', '`kube-seclab list` shows the lessons and which need kind');
+  if (!Number.isInteger(count) || count < 1)
+    throw new UserError(`--count must be a whole number of lessons, at least 1 (got ${count})`, 'for example `kube-seclab exam --count 3`');
+  if (available.length === 0)
+    throw new UserError('no lesson this engine can run is available for an exam', '`kube-seclab list` shows the lessons and which need kind');
   if (count > available.length) {
-    throw new UserError(`an exam of ${count} lessons needs ${count} lessons this engine can run; there ${available.length === 1 ? 'is 1' : `are ${available.length}`}`, `use --count ${available.length} or fewer`);
+    throw new UserError(
+      `an exam of ${count} lessons needs ${count} lessons this engine can run; there ${available.length === 1 ? 'is 1' : `are ${available.length}`}`,
+      `use --count ${available.length} or fewer`,
+    );
   }
   const ids = [...available];
   const rnd = seededRandom(seed);
@@ -144,18 +149,26 @@ export function fileExamStore(dataDir: string): ExamStore & { path: string } {
     path,
     async load() {
       let text: string;
-      try { text = await readFile(path, 'utf8'); } catch (e) {
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw e;
       }
       let parsed;
-      try { parsed = stateSchema.safeParse(JSON.parse(text)); } catch { parsed = undefined; }
+      try {
+        parsed = stateSchema.safeParse(JSON.parse(text));
+      } catch {
+        parsed = undefined;
+      }
       if (parsed?.success) return parsed.data;
       const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
       await rename(path, aside).catch(() => {});
       throw new UserError(`the exam state file was unreadable; kept it as ${aside}`, '`kube-seclab exam start` starts a new exam');
     },
-    async save(s) { await writeFileAtomic(path, JSON.stringify(s, null, 2) + '\n'); },
+    async save(s) {
+      await writeFileAtomic(path, JSON.stringify(s, null, 2) + '\n');
+    },
     async writeResult(r) {
       const file = join(dataDir, 'exams', `${r.id}.json`);
       await writeFileAtomic(file, JSON.stringify(r, null, 2) + '\n');
@@ -170,9 +183,17 @@ export function memoryExamStore(): ExamStore & { results: Map<string, ExamResult
   const results = new Map<string, ExamResult>();
   return {
     results,
-    async load() { return saved ? stateSchema.parse(JSON.parse(saved)) : undefined; },
-    async save(s) { saved = JSON.stringify(s); },
-    async writeResult(r) { const f = `/memory/exams/${r.id}.json`; results.set(f, structuredClone(r)); return f; },
+    async load() {
+      return saved ? stateSchema.parse(JSON.parse(saved)) : undefined;
+    },
+    async save(s) {
+      saved = JSON.stringify(s);
+    },
+    async writeResult(r) {
+      const f = `/memory/exams/${r.id}.json`;
+      results.set(f, structuredClone(r));
+      return f;
+    },
   };
 }
 
@@ -186,8 +207,15 @@ export function examResult(s: ExamState): ExamResult {
   const passed = s.outcomes.filter((o) => o.status === 'passed').length;
   const total = s.lessons.length;
   return {
-    version: EXAM_VERSION, id: s.id, seed: s.seed, engine: s.engine, workshop: s.workshop ?? null, minutes: s.minutes,
-    startedAt: s.startedAt ?? s.createdAt, deadline: s.deadline ?? s.createdAt, finishedAt: s.finishedAt ?? s.createdAt,
+    version: EXAM_VERSION,
+    id: s.id,
+    seed: s.seed,
+    engine: s.engine,
+    workshop: s.workshop ?? null,
+    minutes: s.minutes,
+    startedAt: s.startedAt ?? s.createdAt,
+    deadline: s.deadline ?? s.createdAt,
+    finishedAt: s.finishedAt ?? s.createdAt,
     endedBy: s.ending === 'timeout' ? 'timeout' : 'submit',
     score: { passed, total, percent: total ? Math.round((passed / total) * 100) : 0 },
     lessons: s.outcomes,
@@ -208,41 +236,63 @@ export interface ExamPort {
   check(id: string, opts: { record?: boolean }): Promise<LessonResult>;
 }
 
-export interface ExamOptions { count?: number; minutes?: number; seed?: string }
+export interface ExamOptions {
+  count?: number;
+  minutes?: number;
+  seed?: string;
+}
 /** --count / --minutes / --seed as typed on the command line. */
 export function parseExamOptions(o: { count?: string; minutes?: string; seed?: string }): ExamOptions {
   const num = (flag: string, v: string | undefined, int: boolean): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (int && !Number.isInteger(n))) {
-      throw new UserError(`--${flag} must be a positive ${int ? 'whole ' : ''}number (got ${JSON.stringify(v)})`, `for example \`kube-seclab exam --${flag} ${int ? 3 : 45}\``);
+      throw new UserError(
+        `--${flag} must be a positive ${int ? 'whole ' : ''}number (got ${JSON.stringify(v)})`,
+        `for example \`kube-seclab exam --${flag} ${int ? 3 : 45}\``,
+      );
     }
     return n;
   };
   return { count: num('count', o.count, true), minutes: num('minutes', o.minutes, false), seed: o.seed };
 }
 
-export interface ExamPlan { seed: string; minutes: number; lessons: { id: string; title: string }[] }
+export interface ExamPlan {
+  seed: string;
+  minutes: number;
+  lessons: { id: string; title: string }[];
+}
 
 const silent: TaskReporter = { info() {}, task: (_t, fn) => fn(() => {}) };
 
 export class ExamRunner {
   private readonly now: () => number;
-  constructor(readonly lab: ExamPort, readonly store: ExamStore, opts: { now?: () => number; randomSeed?: () => string } = {}) {
+  constructor(
+    readonly lab: ExamPort,
+    readonly store: ExamStore,
+    opts: { now?: () => number; randomSeed?: () => string } = {},
+  ) {
     this.now = opts.now ?? Date.now;
     this.randomSeed = opts.randomSeed ?? (() => String(Math.floor(Math.random() * 1_000_000)));
   }
   private readonly randomSeed: () => string;
 
-  private iso(): string { return new Date(this.now()).toISOString(); }
+  private iso(): string {
+    return new Date(this.now()).toISOString();
+  }
 
-  load(): Promise<ExamState | undefined> { return this.store.load(); }
+  load(): Promise<ExamState | undefined> {
+    return this.store.load();
+  }
 
-  remaining(s: ExamState): number { return remainingMs(s, this.now()); }
+  remaining(s: ExamState): number {
+    return remainingMs(s, this.now());
+  }
 
   /** Which lessons an exam with these options has: the lessons this engine can run, drawn by the seed. */
   async plan(o: ExamOptions = {}): Promise<ExamPlan> {
-    if (o.minutes !== undefined && (!Number.isFinite(o.minutes) || o.minutes <= 0)) throw new UserError(`--minutes must be a positive number (got ${o.minutes})`, 'for example `kube-seclab exam --minutes 45`');
+    if (o.minutes !== undefined && (!Number.isFinite(o.minutes) || o.minutes <= 0))
+      throw new UserError(`--minutes must be a positive number (got ${o.minutes})`, 'for example `kube-seclab exam --minutes 45`');
     const seed = o.seed?.trim() || this.randomSeed();
     const available = (await this.lab.list()).filter((l) => l.status !== 'unavailable').map((l) => l.id);
     const count = o.count ?? Math.min(DEFAULT_EXAM_COUNT, available.length);
@@ -256,13 +306,25 @@ export class ExamRunner {
   async begin(o: ExamOptions = {}, reporter: TaskReporter = silent): Promise<ExamState> {
     const cur = await this.settle(reporter);
     if (isActive(cur)) {
-      throw new UserError(`an exam is already running (lesson ${cur.index + 1}/${cur.lessons.length}, ${formatClock(this.remaining(cur))} left)`, '`kube-seclab exam status` shows it; `kube-seclab exam submit` hands it in');
+      throw new UserError(
+        `an exam is already running (lesson ${cur.index + 1}/${cur.lessons.length}, ${formatClock(this.remaining(cur))} left)`,
+        '`kube-seclab exam status` shows it; `kube-seclab exam submit` hands it in',
+      );
     }
     const plan = await this.plan(o);
     const id = this.iso().replace(/[:.]/g, '-');
     const s: ExamState = {
-      version: EXAM_VERSION, id, seed: plan.seed, minutes: plan.minutes, lessons: plan.lessons, workshop: this.lab.workshop?.title,
-      engine: this.lab.engine.name, createdAt: this.iso(), index: 0, phase: 'preparing', outcomes: [],
+      version: EXAM_VERSION,
+      id,
+      seed: plan.seed,
+      minutes: plan.minutes,
+      lessons: plan.lessons,
+      workshop: this.lab.workshop?.title,
+      engine: this.lab.engine.name,
+      createdAt: this.iso(),
+      index: 0,
+      phase: 'preparing',
+      outcomes: [],
     };
     await this.store.save(s);
     return this.advance(s, reporter);
@@ -294,7 +356,8 @@ export class ExamRunner {
   async next(reporter: TaskReporter = silent): Promise<ExamState> {
     const s = await this.running(reporter);
     if (s.phase !== 'running') return s; // the time ran out: graded and finished
-    if (s.index + 1 >= s.lessons.length) throw new UserError(`this is the exam's last lesson (${s.index + 1}/${s.lessons.length})`, '`kube-seclab exam submit` hands it in and ends the exam');
+    if (s.index + 1 >= s.lessons.length)
+      throw new UserError(`this is the exam's last lesson (${s.index + 1}/${s.lessons.length})`, '`kube-seclab exam submit` hands it in and ends the exam');
     s.phase = 'grading';
     s.ending = 'next';
     await this.store.save(s);
@@ -322,7 +385,11 @@ export class ExamRunner {
   private async running(reporter: TaskReporter): Promise<ExamState> {
     const s = await this.settle(reporter);
     if (!s) throw new UserError('no exam is running', 'start one: `kube-seclab exam start --count 3 --minutes 45`');
-    if (s.phase === 'finished' && !this.justFinished) throw new UserError('no exam is running (the last one is handed in)', '`kube-seclab exam status` shows its result; `kube-seclab exam start` starts a new one');
+    if (s.phase === 'finished' && !this.justFinished)
+      throw new UserError(
+        'no exam is running (the last one is handed in)',
+        '`kube-seclab exam status` shows its result; `kube-seclab exam start` starts a new one',
+      );
     return s;
   }
 
@@ -346,16 +413,23 @@ export class ExamRunner {
           await this.store.save(s);
           return s;
         }
-        case 'running': return s;
+        case 'running':
+          return s;
         case 'grading': {
           const l = s.lessons[s.index];
           if (!s.outcomes.some((o) => o.id === l.id)) {
             const r = await reporter.task(`Hand in ${l.id}: run its checks`, () => this.lab.check(l.id, { record: false }));
             if (r.unreachable) {
-              throw new UserError(`the cluster is unreachable, so ${l.id} cannot be graded yet (the exam is kept as it is)`, 'bring the cluster back with `kube-seclab up`, then `kube-seclab exam status` grades it');
+              throw new UserError(
+                `the cluster is unreachable, so ${l.id} cannot be graded yet (the exam is kept as it is)`,
+                'bring the cluster back with `kube-seclab up`, then `kube-seclab exam status` grades it',
+              );
             }
             s.outcomes.push({
-              id: l.id, title: l.title, status: r.passed ? 'passed' : 'failed', handedInAt: this.iso(),
+              id: l.id,
+              title: l.title,
+              status: r.passed ? 'passed' : 'failed',
+              handedInAt: this.iso(),
               checks: r.checks.map((c) => ({ id: c.id, title: c.title, passed: c.passed, status: c.status, message: c.message })),
             });
           }
@@ -363,7 +437,8 @@ export class ExamRunner {
             s.index += 1;
             s.phase = 'preparing';
           } else {
-            for (const x of s.lessons.slice(s.index + 1)) if (!s.outcomes.some((o) => o.id === x.id)) s.outcomes.push({ id: x.id, title: x.title, status: 'not-reached', checks: [] });
+            for (const x of s.lessons.slice(s.index + 1))
+              if (!s.outcomes.some((o) => o.id === x.id)) s.outcomes.push({ id: x.id, title: x.title, status: 'not-reached', checks: [] });
             s.phase = 'finishing';
             s.finishedAt = this.iso();
           }
@@ -380,7 +455,8 @@ export class ExamRunner {
           await this.store.save(s);
           return s;
         }
-        case 'finished': return s;
+        case 'finished':
+          return s;
       }
     }
   }

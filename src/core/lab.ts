@@ -27,21 +27,38 @@ import { IDENTITY, NamespaceRenamer } from './scope/rename.js';
 import { fixFiles } from './steps/run.js';
 
 /** Where the lessons run an app of the workspace: a Deployment, and (for an SBOM) the ConfigMap next to it. */
-export interface AppTarget { namespace: string; name: string; configMap?: string; lesson: string }
+export interface AppTarget {
+  namespace: string;
+  name: string;
+  configMap?: string;
+  lesson: string;
+}
 
 export type LessonStatus = 'done' | 'current' | 'todo' | 'unavailable';
 export interface LessonSummary {
-  id: string; layer: Layer; title: string; requires: 'api' | 'kind'; status: LessonStatus;
+  id: string;
+  layer: Layer;
+  title: string;
+  requires: 'api' | 'kind';
+  status: LessonStatus;
   /** Why this engine cannot run it (status unavailable). */
   reason?: string;
 }
 
-interface LabConfig { engine: EngineName; existing?: ExistingOptions }
+interface LabConfig {
+  engine: EngineName;
+  existing?: ExistingOptions;
+}
 
 /** A promise that settles in time, or the cluster is not answering. */
 function withDeadline<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new ClusterUnreachableError(why)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new ClusterUnreachableError(why)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
 function recordAttack(p: LessonProgress, succeeded: boolean, summary: string): void {
@@ -50,7 +67,9 @@ function recordAttack(p: LessonProgress, succeeded: boolean, summary: string): v
 }
 
 /** Files the lab hands to the learner on their own machine. */
-function workspaceOf(paths: LabPaths): string { return join(paths.data, 'workspace'); }
+function workspaceOf(paths: LabPaths): string {
+  return join(paths.data, 'workspace');
+}
 
 /** The values of lesson placeholders in a lab on this engine (a shared cluster: its namespace prefix). */
 export function labNames(engine: Engine, paths: LabPaths, shared?: SharedPlan): LabNames {
@@ -97,31 +116,54 @@ export class Lab {
    * `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none. `existing`: a shared
    * cluster's settings (--context, --kubeconfig, --namespace-prefix), else those remembered at `up`.
    */
-  static async open(opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null; existing?: ExistingOptions; command?: string } = {}): Promise<Lab> {
+  static async open(
+    opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null; existing?: ExistingOptions; command?: string } = {},
+  ): Promise<Lab> {
     const env = opts.env ?? process.env;
     const paths = labPaths(env);
     const saved = await readJson<LabConfig>(join(paths.data, 'lab.json')).catch(() => undefined);
     const given = Object.fromEntries(Object.entries(opts.existing ?? {}).filter(([, v]) => v !== undefined)) as ExistingOptions;
     // A shared cluster is never chosen for you: only --engine existing (or what `up` remembered).
     const chosen = opts.engine ?? (env.KUBE_SECLAB_ENGINE as EngineName | undefined) ?? saved?.engine;
-    if (Object.keys(given).length && chosen !== 'existing') throw new UserError(`${Object.keys(given).map((k) => `--${k === 'prefix' ? 'namespace-prefix' : k}`).join(', ')} only go with --engine existing`, 'a shared cluster: `kube-seclab up --engine existing --context CTX --namespace-prefix P`');
+    if (Object.keys(given).length && chosen !== 'existing')
+      throw new UserError(
+        `${Object.keys(given)
+          .map((k) => `--${k === 'prefix' ? 'namespace-prefix' : k}`)
+          .join(', ')} only go with --engine existing`,
+        'a shared cluster: `kube-seclab up --engine existing --context CTX --namespace-prefix P`',
+      );
     const auto = chosen ? undefined : await defaultEngine(env, paths.cache);
     const name: EngineName = chosen ?? auto!.name;
     if (!ENGINES.includes(name)) throw new UserError(`unknown engine "${name}"`, 'use --engine local, --engine kind or --engine existing');
     if (given.prefix) validatePrefix(given.prefix);
     if (given.kubeconfig) given.kubeconfig = resolve(given.kubeconfig);
     const loaded = await loadCatalogue(opts.root ?? packageRoot);
-    const workshopFile = opts.workshop === undefined ? env.KUBE_SECLAB_WORKSHOP || undefined : opts.workshop ?? undefined;
-    const workshop = workshopFile ? await loadWorkshop(workshopFile, loaded.lessons.map((l) => l.id)) : undefined;
+    const workshopFile = opts.workshop === undefined ? env.KUBE_SECLAB_WORKSHOP || undefined : (opts.workshop ?? undefined);
+    const workshop = workshopFile
+      ? await loadWorkshop(
+          workshopFile,
+          loaded.lessons.map((l) => l.id),
+        )
+      : undefined;
     // Which lessons run confined to namespaces is computed from every lesson's own files.
     const shared = name === 'existing' ? await sharedPlan(loaded) : undefined;
     const existing = name === 'existing' ? { ...(saved?.engine === 'existing' ? saved.existing : {}), ...given } : undefined;
     const engine = createEngine(name, paths, env, existing && { ...existing, plan: shared });
     // What the learner reads names this lab's node, folders and namespaces (lessons/placeholders.ts).
     const names = labNames(engine, paths, shared);
-    const catalogue = new Catalogue(loaded.lessons.map((l) => renderLesson(l, names)), loaded.problems, loaded.root);
+    const catalogue = new Catalogue(
+      loaded.lessons.map((l) => renderLesson(l, names)),
+      loaded.problems,
+      loaded.root,
+    );
     // A workshop limits what the learner sees to its lessons, in its order.
-    const visible = workshop ? new Catalogue(workshop.lessons.map((w) => catalogue.get(w.id)!), catalogue.problems, catalogue.root) : catalogue;
+    const visible = workshop
+      ? new Catalogue(
+          workshop.lessons.map((w) => catalogue.get(w.id)!),
+          catalogue.problems,
+          catalogue.root,
+        )
+      : catalogue;
     const lab = new Lab(paths, visible, new ProgressStore(paths.progress), engine, env, catalogue, workshop, shared, existing, names);
     lab.engineNote = auto?.why;
     lab.lock = new LabLock(paths.data, opts.command ?? `kube-seclab ${process.argv.slice(2).join(' ')}`.trim());
@@ -153,7 +195,7 @@ export class Lab {
   namespaceNote(l?: Lesson): string | undefined {
     const p = this.engine.namespacePrefix;
     if (!p || !this.shared) return undefined;
-    const own = l ? this.shared.lessons.get(l.id)?.namespaces.filter((n) => !n.startsWith('kube-seclab-')) ?? [] : [];
+    const own = l ? (this.shared.lessons.get(l.id)?.namespaces.filter((n) => !n.startsWith('kube-seclab-')) ?? []) : [];
     return `Shared cluster: your namespaces are prefixed with "${p}-"${own.length ? ` — ${own.map((n) => `${n} is ${p}-${n}`).join(', ')}` : ''} (e.g. \`kubectl -n ${p}-${own[0] ?? 'NAME'} get all\`).`;
   }
 
@@ -162,7 +204,10 @@ export class Lab {
     if (!key) throw new UserError('no lesson given and none started yet', 'name one: `kube-seclab list` shows them');
     const l = this.catalogue.get(key);
     if (!l && this.workshop && this.allLessons.get(key)) {
-      throw new UserError(`lesson ${key} is not part of the workshop "${this.workshop.title}" (${this.workshop.file})`, `this workshop has: ${this.workshop.lessons.map((w) => w.id).join(', ')}`);
+      throw new UserError(
+        `lesson ${key} is not part of the workshop "${this.workshop.title}" (${this.workshop.file})`,
+        `this workshop has: ${this.workshop.lessons.map((w) => w.id).join(', ')}`,
+      );
     }
     if (!l) {
       const close = this.catalogue.lessons.filter((x) => x.id.includes(key) || key.includes(x.id)).map((x) => x.id);
@@ -176,7 +221,10 @@ export class Lab {
     return this.catalogue.lessons.map((l) => {
       const reason = this.unavailableReason(l);
       return {
-        id: l.id, layer: l.layer, title: l.title, requires: l.requires,
+        id: l.id,
+        layer: l.layer,
+        title: l.title,
+        requires: l.requires,
         status: reason ? 'unavailable' : p.lessons[l.id]?.status === 'done' ? 'done' : p.current === l.id ? 'current' : 'todo',
         ...(reason ? { reason } : {}),
       };
@@ -187,7 +235,11 @@ export class Lab {
   async cluster(): Promise<LabCluster> {
     if (!this.clusterHandle) {
       const id = await this.engine.labId();
-      if (!id) throw new UserError(`no ${this.engine.name} cluster yet`, `run \`kube-seclab up --engine ${this.engine.name}${this.engine.name === 'existing' ? ' --context CTX --namespace-prefix P' : ''}\``);
+      if (!id)
+        throw new UserError(
+          `no ${this.engine.name} cluster yet`,
+          `run \`kube-seclab up --engine ${this.engine.name}${this.engine.name === 'existing' ? ' --context CTX --namespace-prefix P' : ''}\``,
+        );
       this.clusterHandle = new LabCluster(this.paths.kubeconfig, this.paths.kubeconfig, id, this.engine.shared?.());
     }
     return this.clusterHandle;
@@ -198,16 +250,22 @@ export class Lab {
   }
 
   /** What set-up steps and generic shortcuts act through (`dev verify`). */
-  scenarioContext(): Promise<ScenarioContext> { return this.scenarioCtx(); }
+  scenarioContext(): Promise<ScenarioContext> {
+    return this.scenarioCtx();
+  }
 
   /** Files the lab hands to the learner on their own machine (a cluster config to review, say). */
-  get workspace(): string { return workspaceOf(this.paths); }
+  get workspace(): string {
+    return workspaceOf(this.paths);
+  }
 
   /**
    * The line that sets up the learner's own shell, from any folder: kubectl on this lab's cluster
    * and this checkout's `kube-seclab` on PATH (`eval "$(cd <checkout> && npx kube-seclab env)"`).
    */
-  get envCommand(): string { return envCommand({ name: this.paths.name }); }
+  get envCommand(): string {
+    return envCommand({ name: this.paths.name });
+  }
 
   /**
    * `kube-seclab env`: write this checkout's `kube-seclab` command into the lab's command folder
@@ -217,7 +275,9 @@ export class Lab {
     const dir = commandDir(this.env);
     const command = await writeCommand(dir);
     const script = envScript({
-      kubeconfig: this.engine.kubeconfigPath, commandDir: dir, name: this.paths.name,
+      kubeconfig: this.engine.kubeconfigPath,
+      commandDir: dir,
+      name: this.paths.name,
       unsetName: this.env.KUBE_SECLAB_NAME !== undefined,
       data: this.env.KUBE_SECLAB_DATA ? resolve(this.env.KUBE_SECLAB_DATA) : undefined,
       workshop: this.workshop ? resolve(this.workshop.file) : undefined,
@@ -249,9 +309,17 @@ export class Lab {
   }
 
   private assertRunnable(l: Lesson): void {
-    if (!this.engine.supports(l.requires)) throw new UserError(`lesson ${l.id} needs the kind engine (a real node); this lab runs on ${this.engine.name}`, 'run `kube-seclab up --engine kind` where Docker is available');
+    if (!this.engine.supports(l.requires))
+      throw new UserError(
+        `lesson ${l.id} needs the kind engine (a real node); this lab runs on ${this.engine.name}`,
+        'run `kube-seclab up --engine kind` where Docker is available',
+      );
     const why = this.unavailableReason(l);
-    if (why) throw new UserError(`lesson ${l.id} cannot run in a shared cluster (${why.replace(/^not in a shared cluster: /, '')})`, 'the lessons marked available in `kube-seclab list` run here; this one needs `--engine local` or `--engine kind`');
+    if (why)
+      throw new UserError(
+        `lesson ${l.id} cannot run in a shared cluster (${why.replace(/^not in a shared cluster: /, '')})`,
+        'the lessons marked available in `kube-seclab list` run here; this one needs `--engine local` or `--engine kind`',
+      );
   }
 
   async up(reporter: TaskReporter = silentReporter, signal?: AbortSignal): Promise<void> {
@@ -288,11 +356,16 @@ export class Lab {
     const prev = previous && previous !== l.id ? this.allLessons.get(previous) : undefined;
     if (prev && !this.unavailableReason(prev) && (await this.isStarted(prev.id))) {
       await reporter.task(`Remove the scenario of ${prev.id}`, async () => removeLesson(await this.scenarioCtx(), prev));
-      await this.progress.update((d) => { if (d.lessons[prev.id]) d.lessons[prev.id].clusterId = undefined; });
+      await this.progress.update((d) => {
+        if (d.lessons[prev.id]) d.lessons[prev.id].clusterId = undefined;
+      });
     }
     await reporter.task(`Set up the scenario of ${l.id}`, async () => resetLesson(await this.scenarioCtx(), l));
     const clusterId = await this.engine.labId();
-    await this.progress.update((d) => { d.current = l.id; this.touch(d, l.id).clusterId = clusterId; });
+    await this.progress.update((d) => {
+      d.current = l.id;
+      this.touch(d, l.id).clusterId = clusterId;
+    });
     return l;
   }
 
@@ -310,10 +383,15 @@ export class Lab {
     if (await this.isStarted(l.id)) return;
     // No cluster at all (never brought up, or `down`): that is the next step, not `start`.
     if (!(await this.engine.labId())) await this.cluster();
-    throw new UserError(`lesson ${l.id} is not set up on this cluster, so there is nothing of yours to ${what} yet`, `\`kube-seclab start ${l.id}\` sets up its insecure scenario; ${what === 'attack' ? 'attack it, fix it, then attack again' : 'fix it, then check'}`);
+    throw new UserError(
+      `lesson ${l.id} is not set up on this cluster, so there is nothing of yours to ${what} yet`,
+      `\`kube-seclab start ${l.id}\` sets up its insecure scenario; ${what === 'attack' ? 'attack it, fix it, then attack again' : 'fix it, then check'}`,
+    );
   }
 
-  private touch(d: ProgressData, id: string) { return ProgressStore.touch(d, id); }
+  private touch(d: ProgressData, id: string) {
+    return ProgressStore.touch(d, id);
+  }
 
   /** Run a lesson's checks (`only`: just these check ids, never recorded). */
   async check(id?: string, opts: { record?: boolean; only?: string[] } = {}): Promise<LessonResult> {
@@ -337,7 +415,10 @@ export class Lab {
       // The attack check ran the lesson's attack: remember how it went, for the debrief.
       const a = result.checks.find((c) => c.type === 'attack' && (c.status === 'passed' || c.status === 'failed'));
       if (a) recordAttack(p, !a.passed, a.message.replace(/^the attack (still works|fails) — /, ''));
-      if (result.passed && p.status !== 'done') { p.status = 'done'; p.completedAt = new Date().toISOString(); }
+      if (result.passed && p.status !== 'done') {
+        p.status = 'done';
+        p.completedAt = new Date().toISOString();
+      }
     });
   }
 
@@ -345,12 +426,19 @@ export class Lab {
    * Run the lesson's attack against the cluster as it is now (`kube-seclab attack`, the TUI's `a`):
    * every step in the attacker's words, what it got (secrets redacted), whether the attack worked.
    */
-  async attack(id?: string, opts: { onStep?: (s: AttackStepResult) => void; onStart?: (a: { lesson: string; title: string; story: string }) => void; record?: boolean } = {}): Promise<AttackResult> {
+  async attack(
+    id?: string,
+    opts: { onStep?: (s: AttackStepResult) => void; onStart?: (a: { lesson: string; title: string; story: string }) => void; record?: boolean } = {},
+  ): Promise<AttackResult> {
     const l = this.lesson(id, await this.progress.load());
     this.assertRunnable(l);
     await this.examGuard('check', l.id);
     if (!l.attack) throw new UserError(`lesson ${l.id} has no attack to run yet`, 'its checks still prove the fix: `kube-seclab check`');
-    if (this.engine.name === 'existing') throw new UserError('attacks run only on a cluster of the lab\'s own (a shared cluster lends no identity to attack with)', 'on your own machine: `kube-seclab up --engine local` (or kind)');
+    if (this.engine.name === 'existing')
+      throw new UserError(
+        "attacks run only on a cluster of the lab's own (a shared cluster lends no identity to attack with)",
+        'on your own machine: `kube-seclab up --engine local` (or kind)',
+      );
     await this.assertStarted(l, 'attack');
     const cluster = await this.cluster();
     // A cluster that does not answer is one line now, not a transcript of steps that could not run.
@@ -387,12 +475,20 @@ export class Lab {
       let pending: string | undefined;
       let lastFailing: string | undefined;
       const rerun = async (reason: string) => {
-        if (running) { pending = reason; return; }
+        if (running) {
+          pending = reason;
+          return;
+        }
         running = true;
         try {
           const r = await this.check(l.id, { record: false });
           // An attempt is counted when the outcome changes — the learner did something — not per event.
-          const failing = r.unreachable ? undefined : r.checks.filter((c) => c.status === 'failed').map((c) => c.id).join(',');
+          const failing = r.unreachable
+            ? undefined
+            : r.checks
+                .filter((c) => c.status === 'failed')
+                .map((c) => c.id)
+                .join(',');
           if (failing !== undefined && failing !== lastFailing) {
             lastFailing = failing;
             await this.recordCheck(l.id, r);
@@ -400,14 +496,21 @@ export class Lab {
           if (!signal.aborted) onResult(r, reason);
         } finally {
           running = false;
-          if (pending && !signal.aborted) { const p = pending; pending = undefined; void rerun(p); }
+          if (pending && !signal.aborted) {
+            const p = pending;
+            pending = undefined;
+            void rerun(p);
+          }
         }
       };
       watchLesson(cluster, l, (reason) => void rerun(reason), signal);
       // Control-plane lessons also depend on files on the node and on component restarts.
       if (l.checks.some((c) => c.primitive.controlPlane)) {
         let t: NodeJS.Timeout | undefined;
-        this.engine.watchControlPlane(() => { clearTimeout(t); t = setTimeout(() => void rerun('control plane'), 200); }, signal);
+        this.engine.watchControlPlane(() => {
+          clearTimeout(t);
+          t = setTimeout(() => void rerun('control plane'), 200);
+        }, signal);
       }
       await rerun('start');
       await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
@@ -420,19 +523,32 @@ export class Lab {
     await this.aidGuard(l.id, 'hints');
     const used = d.lessons[l.id]?.hintsUsed ?? 0;
     const index = Math.min(used, l.hints.length - 1);
-    await this.progress.update((dd) => { const p = this.touch(dd, l.id); p.hintsUsed = Math.max(p.hintsUsed, index + 1); });
+    await this.progress.update((dd) => {
+      const p = this.touch(dd, l.id);
+      p.hintsUsed = Math.max(p.hintsUsed, index + 1);
+    });
     return { lesson: l.id, index, total: l.hints.length, text: l.hints[index] };
   }
 
   /** The reference solution's files, as text to read; `apply` also applies it. */
-  async solution(id: string, opts: { apply?: boolean; reporter?: TaskReporter } = {}): Promise<{ files: { path: string; text: string }[]; description?: string }> {
+  async solution(
+    id: string,
+    opts: { apply?: boolean; reporter?: TaskReporter } = {},
+  ): Promise<{ files: { path: string; text: string }[]; description?: string }> {
     const l = this.lesson(id);
     await this.aidGuard(l.id, 'solutions');
     // What takes effect on this engine: the manifests, the steps file that applies, the files its steps read.
     const names = await fixFiles(l.solution.dir, this.engine.name);
     // Shown with this lab's names (placeholders sit in comments: the files are applied as written).
-    const files = await Promise.all(names.map(async (n) => ({ path: relative(this.catalogue.root, join(l.solution.dir, n)), text: renderText(await readFile(join(l.solution.dir, n), 'utf8'), this.names) })));
-    await this.progress.update((d) => { this.touch(d, l.id).solutionViewed = true; });
+    const files = await Promise.all(
+      names.map(async (n) => ({
+        path: relative(this.catalogue.root, join(l.solution.dir, n)),
+        text: renderText(await readFile(join(l.solution.dir, n), 'utf8'), this.names),
+      })),
+    );
+    await this.progress.update((d) => {
+      this.touch(d, l.id).solutionViewed = true;
+    });
     if (opts.apply) {
       this.assertRunnable(l);
       const rep = opts.reporter ?? silentReporter;
@@ -446,7 +562,9 @@ export class Lab {
     this.assertRunnable(l);
     await this.exclusive(reporter, () => reporter.task(`Reset ${l.id} to its insecure starting point`, async () => resetLesson(await this.scenarioCtx(), l)));
     const clusterId = await this.engine.labId();
-    await this.progress.update((d) => { this.touch(d, l.id).clusterId = clusterId; });
+    await this.progress.update((d) => {
+      this.touch(d, l.id).clusterId = clusterId;
+    });
   }
 
   /** Take a lesson's scenario out of the cluster (its progress stays; opening it again sets it up anew). */
@@ -454,7 +572,9 @@ export class Lab {
     const l = this.lesson(id);
     this.assertRunnable(l);
     await this.exclusive(reporter, () => reporter.task(`Remove the scenario of ${l.id}`, async () => removeLesson(await this.scenarioCtx(), l)));
-    await this.progress.update((d) => { if (d.lessons[l.id]) d.lessons[l.id].clusterId = undefined; });
+    await this.progress.update((d) => {
+      if (d.lessons[l.id]) d.lessons[l.id].clusterId = undefined;
+    });
   }
 
   /** Remove every lesson's objects and control-plane edits, and forget all progress. */
@@ -470,12 +590,17 @@ export class Lab {
         await reporter.task(`Remove ${l.id}`, async () => removeLesson(ctx, l));
       }
     }
-    await this.progress.update((d) => { d.lessons = {}; d.current = undefined; });
+    await this.progress.update((d) => {
+      d.lessons = {};
+      d.current = undefined;
+    });
   }
 
   /** The exam in progress, if any (its state file under the lab's data folder). */
   async activeExam(): Promise<ExamState | undefined> {
-    const s = await fileExamStore(this.paths.data).load().catch(() => undefined);
+    const s = await fileExamStore(this.paths.data)
+      .load()
+      .catch(() => undefined);
     return s && s.phase !== 'finished' ? s : undefined;
   }
 
@@ -493,9 +618,21 @@ export class Lab {
     if (!exam || exam.phase !== 'running') return;
     const cur = exam.lessons[exam.index];
     const left = `${formatClock(remainingMs(exam, Date.now()))} left`;
-    if (what === 'hints' || what === 'solutions') throw new UserError(`no ${what} during the exam (lesson ${exam.index + 1}/${exam.lessons.length}, ${left})`, '`kube-seclab exam submit` hands it in and ends the exam; hints and solutions are back after it');
-    if (what === 'check') throw new UserError(`no checks during the exam: a lesson's checks run when you hand it in (${left})`, '`kube-seclab exam next` hands in this lesson, `kube-seclab exam submit` ends the exam');
-    if (id !== cur.id) throw new UserError(`an exam is running (lesson ${exam.index + 1}/${exam.lessons.length}: ${cur.id}, ${left}); other lessons wait until it ends`, '`kube-seclab exam status` shows it; `kube-seclab exam submit` hands it in');
+    if (what === 'hints' || what === 'solutions')
+      throw new UserError(
+        `no ${what} during the exam (lesson ${exam.index + 1}/${exam.lessons.length}, ${left})`,
+        '`kube-seclab exam submit` hands it in and ends the exam; hints and solutions are back after it',
+      );
+    if (what === 'check')
+      throw new UserError(
+        `no checks during the exam: a lesson's checks run when you hand it in (${left})`,
+        '`kube-seclab exam next` hands in this lesson, `kube-seclab exam submit` ends the exam',
+      );
+    if (id !== cur.id)
+      throw new UserError(
+        `an exam is running (lesson ${exam.index + 1}/${exam.lessons.length}: ${cur.id}, ${left}); other lessons wait until it ends`,
+        '`kube-seclab exam status` shows it; `kube-seclab exam submit` hands it in',
+      );
   }
 
   /** Hints and solutions: closed during an exam, and where the workshop says so. */
@@ -508,16 +645,25 @@ export class Lab {
    * `kube-seclab build`: an app from the workspace as an image of the lab's registry, where the
    * cluster runs it (kind: built and loaded into the node); `deploy` also points a Deployment at it.
    */
-  async build(path: string | undefined, opts: { deploy?: { namespace: string; name: string; container?: string }; reporter?: TaskReporter } = {}): Promise<{ build: BuildRecord; deployed?: string }> {
+  async build(
+    path: string | undefined,
+    opts: { deploy?: { namespace: string; name: string; container?: string }; reporter?: TaskReporter } = {},
+  ): Promise<{ build: BuildRecord; deployed?: string }> {
     const r = opts.reporter ?? silentReporter;
     return this.exclusive(r, () => this.buildLocked(path, opts, r));
   }
 
-  private async buildLocked(path: string | undefined, opts: { deploy?: { namespace: string; name: string; container?: string } }, r: TaskReporter): Promise<{ build: BuildRecord; deployed?: string }> {
+  private async buildLocked(
+    path: string | undefined,
+    opts: { deploy?: { namespace: string; name: string; container?: string } },
+    r: TaskReporter,
+  ): Promise<{ build: BuildRecord; deployed?: string }> {
     const ctx = await this.scenarioCtx();
     const { app } = await appFolder(this.workspace, path);
-    const build = await r.task(`Build ${app} from the workspace${this.engine.buildImage ? '' : ' (the local engine simulates pods: the digest is your sources\' hash)'}`,
-      (update) => buildApp({ engine: this.engine, workspace: this.workspace, path, update }));
+    const build = await r.task(
+      `Build ${app} from the workspace${this.engine.buildImage ? '' : " (the local engine simulates pods: the digest is your sources' hash)"}`,
+      (update) => buildApp({ engine: this.engine, workspace: this.workspace, path, update }),
+    );
     if (!opts.deploy) return { build };
     const to = opts.deploy;
     const container = await r.task(`Deploy it to ${to.namespace}/${to.name}`, () => deployImage(ctx, to, build.image));
@@ -528,7 +674,8 @@ export class Lab {
   async applyShortcut(id: string, name: string): Promise<void> {
     const l = this.lesson(id);
     const s = l.shortcuts.find((x) => x.name === name);
-    if (!s) throw new UserError(`lesson ${id} has no shortcut ${name}`, l.shortcuts.length ? `it has: ${l.shortcuts.map((x) => x.name).join(', ')}` : undefined);
+    if (!s)
+      throw new UserError(`lesson ${id} has no shortcut ${name}`, l.shortcuts.length ? `it has: ${l.shortcuts.map((x) => x.name).join(', ')}` : undefined);
     await this.exclusive(silentReporter, async () => applyFix(await this.scenarioCtx(), s, l.id));
   }
 
@@ -536,7 +683,11 @@ export class Lab {
   async applyAlternative(id: string, name: string): Promise<void> {
     const l = this.lesson(id);
     const a = l.alternatives.find((x) => x.name === name);
-    if (!a) throw new UserError(`lesson ${id} has no alternative ${name}`, l.alternatives.length ? `it has: ${l.alternatives.map((x) => x.name).join(', ')}` : undefined);
+    if (!a)
+      throw new UserError(
+        `lesson ${id} has no alternative ${name}`,
+        l.alternatives.length ? `it has: ${l.alternatives.map((x) => x.name).join(', ')}` : undefined,
+      );
     await this.exclusive(silentReporter, async () => applyFix(await this.scenarioCtx(), a, l.id));
   }
 }

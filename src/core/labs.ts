@@ -22,10 +22,19 @@ export interface LabOverview {
 }
 
 async function isDir(p: string): Promise<boolean> {
-  try { return (await stat(p)).isDirectory(); } catch { return false; }
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
 }
 async function exists(p: string): Promise<boolean> {
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -52,7 +61,8 @@ export async function labOverview(name: string, env: NodeJS.ProcessEnv, current 
   const saved = await readJson<{ engine?: string }>(join(paths.data, 'lab.json')).catch(() => undefined);
   const engine = saved?.engine ?? 'local';
   const base: LabOverview = { name, current, engine, dataDir: paths.data, exists: false, running: false, healthy: false };
-  if (engine !== 'local' && engine !== 'kind' && engine !== 'existing') return { ...base, error: `unknown engine "${engine}" in ${join(paths.data, 'lab.json')}` };
+  if (engine !== 'local' && engine !== 'kind' && engine !== 'existing')
+    return { ...base, error: `unknown engine "${engine}" in ${join(paths.data, 'lab.json')}` };
   try {
     const st = await createEngine(engine as EngineName, paths, env).status();
     return { ...base, exists: st.exists, running: st.running, healthy: st.healthy, ...(st.endpoints.apiserver ? { apiserver: st.endpoints.apiserver } : {}) };

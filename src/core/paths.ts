@@ -36,7 +36,10 @@ export function isValidLabName(name: string): boolean {
 
 export function validateLabName(name: string, source = '--name'): string {
   if (!isValidLabName(name)) {
-    throw new UserError(`${source} must be 1–31 lower-case letters, digits and inner dashes (got ${JSON.stringify(name)})`, 'for example --name alice or --name team-2');
+    throw new UserError(
+      `${source} must be 1–31 lower-case letters, digits and inner dashes (got ${JSON.stringify(name)})`,
+      'for example --name alice or --name team-2',
+    );
   }
   return name;
 }

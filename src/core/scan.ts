@@ -32,8 +32,13 @@ const advisorySchema = z.object({
 });
 export type Advisory = z.infer<typeof advisorySchema>;
 const advisoryFileSchema = z.object({
-  format: z.literal('kube-seclab-advisories'), version: z.literal(1), ecosystem: z.literal('npm'),
-  source: z.string(), updated: z.string(), note: z.string().optional(), advisories: z.array(advisorySchema),
+  format: z.literal('kube-seclab-advisories'),
+  version: z.literal(1),
+  ecosystem: z.literal('npm'),
+  source: z.string(),
+  updated: z.string(),
+  note: z.string().optional(),
+  advisories: z.array(advisorySchema),
 });
 export type AdvisoryDb = z.infer<typeof advisoryFileSchema>;
 
@@ -51,7 +56,8 @@ export async function loadAdvisories(file = ADVISORIES_FILE): Promise<AdvisoryDb
 
 /** Compare two versions (semver order: a pre-release sorts before its release; what is not semver, as text). */
 export function compareVersions(a: string, b: string): number {
-  const x = semver.coerce(a, { includePrerelease: true }); const y = semver.coerce(b, { includePrerelease: true });
+  const x = semver.coerce(a, { includePrerelease: true });
+  const y = semver.coerce(b, { includePrerelease: true });
   if (!x || !y) return a.localeCompare(b);
   return semver.compare(semver.valid(a) ?? x, semver.valid(b) ?? y);
 }
@@ -62,8 +68,17 @@ export function inRange(version: string, range: string): boolean {
   return !!v && semver.satisfies(v, range, { includePrerelease: true });
 }
 
-export interface Finding { name: string; version: string; path: string; advisory: Advisory }
-export interface ScanPackage { name: string; version: string; path: string }
+export interface Finding {
+  name: string;
+  version: string;
+  path: string;
+  advisory: Advisory;
+}
+export interface ScanPackage {
+  name: string;
+  version: string;
+  path: string;
+}
 
 /** Every advisory that affects a package of the list, most severe first. */
 export function matchAdvisories(packages: ScanPackage[], advisories: Advisory[]): Finding[] {
@@ -104,7 +119,12 @@ export async function scanFolder(dir: string): Promise<ScanReport> {
 
 /** Scan an image the lab built, by its build record (the node_modules its build context carried). */
 export function scanBuild(build: BuildRecord): Promise<ScanReport> {
-  return scanPackages(build.image, `the lab's build record of this image (the node_modules of its build context, ${build.path}, built ${build.builtAt.replace('T', ' ').slice(0, 19)} UTC)`, build.packages, build);
+  return scanPackages(
+    build.image,
+    `the lab's build record of this image (the node_modules of its build context, ${build.path}, built ${build.builtAt.replace('T', ' ').slice(0, 19)} UTC)`,
+    build.packages,
+    build,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -132,20 +152,35 @@ function lockHash(integrity: unknown): { alg: string; content: string }[] | unde
  * hash where package-lock.json records it. `image`: the image these sources were built as.
  */
 export async function generateSbom(dir: string, o: { image?: string; toolVersion?: string; now?: Date } = {}): Promise<Record<string, unknown>> {
-  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}')) as { name?: string; version?: string; license?: string; dependencies?: Record<string, string> };
-  const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8').catch(() => '{}')) as { packages?: Record<string, { version?: string; integrity?: string; resolved?: string; license?: string }> };
+  const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}')) as {
+    name?: string;
+    version?: string;
+    license?: string;
+    dependencies?: Record<string, string>;
+  };
+  const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8').catch(() => '{}')) as {
+    packages?: Record<string, { version?: string; integrity?: string; resolved?: string; license?: string }>;
+  };
   const packages = await nodePackages(dir);
   const name = pkg.name ?? dir.split(/[/\\]/).pop()!;
   const version = pkg.version ?? '0.0.0';
   const appRef = purl(name, version);
   const components = [];
   for (const p of packages) {
-    const meta = JSON.parse(await readFile(join(dir, p.path, 'package.json'), 'utf8')) as { license?: string; description?: string; dependencies?: Record<string, string> };
+    const meta = JSON.parse(await readFile(join(dir, p.path, 'package.json'), 'utf8')) as {
+      license?: string;
+      description?: string;
+      dependencies?: Record<string, string>;
+    };
     // the lockfile's integrity and source only if it records this very version (a hand-edited node_modules may differ)
     const entry = lock.packages?.[p.path];
     const locked = entry?.version === p.version ? entry : undefined;
     components.push({
-      type: 'library', 'bom-ref': `${purl(p.name, p.version)}#${p.path}`, name: p.name, version: p.version, purl: purl(p.name, p.version),
+      type: 'library',
+      'bom-ref': `${purl(p.name, p.version)}#${p.path}`,
+      name: p.name,
+      version: p.version,
+      purl: purl(p.name, p.version),
       ...(meta.description ? { description: meta.description } : {}),
       ...(meta.license ? { licenses: [{ license: /^[A-Za-z0-9.+-]+$/.test(meta.license) ? { id: meta.license } : { name: meta.license } }] } : {}),
       ...(lockHash(locked?.integrity) ? { hashes: lockHash(locked?.integrity) } : {}),
@@ -155,7 +190,10 @@ export async function generateSbom(dir: string, o: { image?: string; toolVersion
   }
   const top = packages.filter((p) => p.path === `node_modules/${p.name}`);
   return {
-    bomFormat: 'CycloneDX', specVersion: CYCLONEDX_SPEC, serialNumber: `urn:uuid:${randomUUID()}`, version: 1,
+    bomFormat: 'CycloneDX',
+    specVersion: CYCLONEDX_SPEC,
+    serialNumber: `urn:uuid:${randomUUID()}`,
+    version: 1,
     metadata: {
       timestamp: (o.now ?? new Date()).toISOString(),
       tools: { components: [{ type: 'application', name: 'kube-seclab', version: o.toolVersion ?? '0' }] },
@@ -164,7 +202,10 @@ export async function generateSbom(dir: string, o: { image?: string; toolVersion
     },
     components,
     dependencies: [
-      { ref: appRef, dependsOn: Object.keys(pkg.dependencies ?? {}).flatMap((d) => top.filter((p) => p.name === d).map((p) => `${purl(p.name, p.version)}#${p.path}`)) },
+      {
+        ref: appRef,
+        dependsOn: Object.keys(pkg.dependencies ?? {}).flatMap((d) => top.filter((p) => p.name === d).map((p) => `${purl(p.name, p.version)}#${p.path}`)),
+      },
     ],
   };
 }
@@ -175,7 +216,10 @@ export async function buildOfSources(workspace: string, dir: string, engine: str
   return (await readBuilds(workspace)).filter((b) => b.sourceHash === hash && b.engine === engine).pop();
 }
 
-export interface SbomComponent { name: string; version: string }
+export interface SbomComponent {
+  name: string;
+  version: string;
+}
 
 /**
  * Read a CycloneDX JSON document: its components (nested ones too), by npm name
@@ -183,7 +227,11 @@ export interface SbomComponent { name: string; version: string }
  */
 export function parseCycloneDx(text: string): { components: SbomComponent[]; specVersion: string } | { error: string } {
   let doc: any;
-  try { doc = JSON.parse(text); } catch (e) { return { error: `it is not JSON (${(e as Error).message.split('\n')[0]})` }; }
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return { error: `it is not JSON (${(e as Error).message.split('\n')[0]})` };
+  }
   if (!doc || typeof doc !== 'object' || doc.bomFormat !== 'CycloneDX') return { error: 'it is not a CycloneDX document (no "bomFormat": "CycloneDX")' };
   if (typeof doc.specVersion !== 'string' || !/^1\.\d+$/.test(doc.specVersion)) return { error: 'it has no CycloneDX "specVersion" (1.x)' };
   if (doc.components !== undefined && !Array.isArray(doc.components)) return { error: '"components" is not a list' };

@@ -30,7 +30,7 @@ export function commandDir(env: NodeJS.ProcessEnv = process.env, root: string = 
 export function commandScript(node: string = process.execPath, launcher: string = LAUNCHER): string {
   return [
     '#!/bin/sh',
-    '# kube-seclab: the lab\'s own command, written by `kube-seclab env` (run it again after moving the checkout or Node.js).',
+    "# kube-seclab: the lab's own command, written by `kube-seclab env` (run it again after moving the checkout or Node.js).",
     `exec ${shellQuote(node)} ${shellQuote(launcher)} "$@"`,
     '',
   ].join('\n');
@@ -64,10 +64,7 @@ export interface ShellEnv {
  */
 export function envScript(e: ShellEnv): string {
   const dir = shellQuote(e.commandDir);
-  const lines = [
-    `export KUBECONFIG=${shellQuote(e.kubeconfig)}`,
-    `case ":$PATH:" in *:${dir}:*) ;; *) export PATH=${dir}"\${PATH:+:$PATH}" ;; esac`,
-  ];
+  const lines = [`export KUBECONFIG=${shellQuote(e.kubeconfig)}`, `case ":$PATH:" in *:${dir}:*) ;; *) export PATH=${dir}"\${PATH:+:$PATH}" ;; esac`];
   if (e.data) lines.push(`export KUBE_SECLAB_DATA=${shellQuote(e.data)}`);
   if (e.name !== DEFAULT_LAB) lines.push(`export KUBE_SECLAB_NAME=${shellQuote(e.name)}`);
   else if (e.unsetName) lines.push('unset KUBE_SECLAB_NAME');

@@ -20,8 +20,15 @@ export const PUB_FILE = 'signing/signing.pub';
 /** Where `kube-seclab sign` stores signatures (the verifier of lesson image-signing reads them there). */
 export const SIGNATURE_STORE = { namespace: 'image-verifier', name: 'image-signatures' } as const;
 
-export interface StoredSignature { payload: string; signature: string; keyId: string }
-export interface ImageRef { repo: string; digest: string }
+export interface StoredSignature {
+  payload: string;
+  signature: string;
+  keyId: string;
+}
+export interface ImageRef {
+  repo: string;
+  digest: string;
+}
 
 /** `repo[:tag]@sha256:<hex>` → its repository and digest; undefined when not pinned by digest. */
 export function parseImageRef(image: string): ImageRef | undefined {
@@ -42,7 +49,10 @@ export function signaturePayload(ref: ImageRef): string {
 
 /** A short fingerprint of a public key: sha256 of its DER (SubjectPublicKeyInfo), 16 hex digits. */
 export function keyId(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** The ed25519 public keys in a PEM bundle (anything else is left out). */
@@ -53,7 +63,9 @@ export function publicKeysFromPem(pem: string | undefined): KeyObject[] {
     try {
       const k = createPublicKey(b);
       if (k.asymmetricKeyType === 'ed25519') out.push(k);
-    } catch { /* not a key */ }
+    } catch {
+      /* not a key */
+    }
   }
   return out;
 }
@@ -78,11 +90,30 @@ export function verifyImageSignature(image: string, keys: KeyObject[], entries: 
   for (const e of entries as Partial<StoredSignature>[]) {
     const payload = Buffer.from(String(e?.payload ?? ''), 'base64');
     const sig = Buffer.from(String(e?.signature ?? ''), 'base64');
-    if (!keys.some((k) => { try { return verify(null, payload, k, sig); } catch { return false; } })) continue;
+    if (
+      !keys.some((k) => {
+        try {
+          return verify(null, payload, k, sig);
+        } catch {
+          return false;
+        }
+      })
+    )
+      continue;
     let crit: any;
-    try { crit = JSON.parse(payload.toString('utf8')).critical; } catch { continue; }
-    if (crit?.image?.['docker-manifest-digest'] !== ref.digest) { why = `${image}: the trusted signature under its digest is for another digest`; continue; }
-    if (crit?.identity?.['docker-reference'] !== ref.repo) { why = `${image}: the trusted signature is for repository ${crit?.identity?.['docker-reference']}, not ${ref.repo}`; continue; }
+    try {
+      crit = JSON.parse(payload.toString('utf8')).critical;
+    } catch {
+      continue;
+    }
+    if (crit?.image?.['docker-manifest-digest'] !== ref.digest) {
+      why = `${image}: the trusted signature under its digest is for another digest`;
+      continue;
+    }
+    if (crit?.identity?.['docker-reference'] !== ref.repo) {
+      why = `${image}: the trusted signature is for repository ${crit?.identity?.['docker-reference']}, not ${ref.repo}`;
+      continue;
+    }
     return undefined;
   }
   return why;
@@ -93,14 +124,20 @@ export function storedSignatures(data: Record<string, string> | undefined, diges
   try {
     const v = JSON.parse(data?.[signatureKey(digest)] ?? '[]');
     return Array.isArray(v) ? v : [v];
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }
 
 /** A new ed25519 key pair in the workspace (the private key readable by you only). Never overwrites one. */
 export async function generateSigningKey(workspace: string): Promise<{ key: string; pub: string; keyId: string }> {
   const key = workspaceFile({ workspace }, KEY_FILE);
   const pub = workspaceFile({ workspace }, PUB_FILE);
-  if (existsSync(key)) throw new UserError(`a signing key already exists: ${key}`, 'sign with it (leave out --generate-key); to start over, delete it — images signed with it will no longer verify with a new key');
+  if (existsSync(key))
+    throw new UserError(
+      `a signing key already exists: ${key}`,
+      'sign with it (leave out --generate-key); to start over, delete it — images signed with it will no longer verify with a new key',
+    );
   const pair = generateKeyPairSync('ed25519');
   await mkdir(dirname(key), { recursive: true, mode: 0o700 });
   await writeFile(key, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -113,11 +150,19 @@ export async function loadSigningKey(workspace: string, file?: string): Promise<
   const path = file ? resolve(file) : workspaceFile({ workspace }, KEY_FILE);
   const pem = await readFile(path, 'utf8').catch(() => undefined);
   if (pem === undefined) {
-    throw new UserError(`no signing key at ${path}`, file ? 'give the path of a PEM private key' : '`kube-seclab sign --generate-key` makes one in the workspace (and prints where the public half is)');
+    throw new UserError(
+      `no signing key at ${path}`,
+      file ? 'give the path of a PEM private key' : '`kube-seclab sign --generate-key` makes one in the workspace (and prints where the public half is)',
+    );
   }
   let key: KeyObject;
-  try { key = createPrivateKey(pem); } catch { throw new UserError(`${path} is not a PEM private key`); }
-  if (key.asymmetricKeyType !== 'ed25519') throw new UserError(`${path} is a ${key.asymmetricKeyType} key; the lab signs with ed25519 keys`, '`kube-seclab sign --generate-key` makes one');
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw new UserError(`${path} is not a PEM private key`);
+  }
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new UserError(`${path} is a ${key.asymmetricKeyType} key; the lab signs with ed25519 keys`, '`kube-seclab sign --generate-key` makes one');
   return { path, key };
 }
 
@@ -125,18 +170,30 @@ export async function loadSigningKey(workspace: string, file?: string): Promise<
  * `kube-seclab sign IMAGE`: sign an image (by digest) and put the signature in the store — added
  * next to signatures by other keys, replacing an earlier one by the same key.
  */
-export async function signImage(o: { cluster: LabCluster; workspace: string; image: string; keyFile?: string; store?: { namespace: string; name: string } }): Promise<{ ref: ImageRef; keyId: string; keyPath: string; store: { namespace: string; name: string }; entry: string }> {
+export async function signImage(o: {
+  cluster: LabCluster;
+  workspace: string;
+  image: string;
+  keyFile?: string;
+  store?: { namespace: string; name: string };
+}): Promise<{ ref: ImageRef; keyId: string; keyPath: string; store: { namespace: string; name: string }; entry: string }> {
   const store = o.store ?? SIGNATURE_STORE;
   const ref = parseImageRef(o.image);
   if (!ref) {
-    throw new UserError(`${o.image} is not pinned by digest: a tag can be moved to other content, so only a digest (…@sha256:<64 hex>) can be signed`,
-      'a Deployment\'s image: `kubectl -n NAMESPACE get deploy NAME -o jsonpath=\'{..image}\'`; a build of yours: `kube-seclab build` prints it');
+    throw new UserError(
+      `${o.image} is not pinned by digest: a tag can be moved to other content, so only a digest (…@sha256:<64 hex>) can be signed`,
+      "a Deployment's image: `kubectl -n NAMESPACE get deploy NAME -o jsonpath='{..image}'`; a build of yours: `kube-seclab build` prints it",
+    );
   }
   const { path, key } = await loadSigningKey(o.workspace, o.keyFile);
   const sig = signImageRef(ref, key);
   const cmRef = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: store.name, namespace: store.namespace } };
   const cm = await o.cluster.read<KubernetesObject & { data?: Record<string, string> }>(cmRef);
-  if (!cm) throw new UserError(`the signature store ConfigMap ${store.namespace}/${store.name} does not exist`, 'start the lesson that runs the verifier (`kube-seclab start image-signing`)');
+  if (!cm)
+    throw new UserError(
+      `the signature store ConfigMap ${store.namespace}/${store.name} does not exist`,
+      'start the lesson that runs the verifier (`kube-seclab start image-signing`)',
+    );
   const entry = signatureKey(ref.digest);
   const others = storedSignatures(cm.data, ref.digest).filter((e) => (e as Partial<StoredSignature>)?.keyId !== sig.keyId);
   await o.cluster.mergePatch({ ...cmRef, data: { [entry]: JSON.stringify([...others, sig]) } } as never);

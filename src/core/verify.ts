@@ -8,8 +8,18 @@ import { recreatable } from './battery/workloads.js';
 import type { GenericShortcut } from './battery/types.js';
 import { loadManifests, lessonNamespaces } from './scenarios/apply.js';
 
-export interface VerifyStep { name: string; ok: boolean; detail: string; durationMs: number }
-export interface VerifyResult { lesson: string; ok: boolean; skipped?: string; steps: VerifyStep[] }
+export interface VerifyStep {
+  name: string;
+  ok: boolean;
+  detail: string;
+  durationMs: number;
+}
+export interface VerifyResult {
+  lesson: string;
+  ok: boolean;
+  skipped?: string;
+  steps: VerifyStep[];
+}
 
 export interface VerifyOptions {
   /** How long the solution and each alternative may take to pass (default 60 s). */
@@ -31,9 +41,19 @@ export interface VerifyOptions {
 export const STABLE_READINGS = 5;
 
 const failing = (r: LessonResult) => r.checks.filter((c) => c.status === 'failed').map((c) => `${c.id}: ${c.message}`);
-const summary = (r: LessonResult) => failing(r).join('; ') || r.checks.filter((c) => c.status !== 'passed' && c.status !== 'skipped').map((c) => `${c.id}: ${c.message}`).join('; ') || 'no check ran';
+const summary = (r: LessonResult) =>
+  failing(r).join('; ') ||
+  r.checks
+    .filter((c) => c.status !== 'passed' && c.status !== 'skipped')
+    .map((c) => `${c.id}: ${c.message}`)
+    .join('; ') ||
+  'no check ran';
 
-const WORKLOAD_KINDS: [string, string][] = [['apps/v1', 'Deployment'], ['apps/v1', 'StatefulSet'], ['apps/v1', 'DaemonSet']];
+const WORKLOAD_KINDS: [string, string][] = [
+  ['apps/v1', 'Deployment'],
+  ['apps/v1', 'StatefulSet'],
+  ['apps/v1', 'DaemonSet'],
+];
 
 /** The lesson's workloads as the scenario runs them, with namespaces as the lesson data names them. */
 async function unsolvedWorkloads(lab: Lab, id: string): Promise<KubernetesObject[]> {
@@ -65,8 +85,14 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   const steps: VerifyStep[] = [];
   const step = async (name: string, fn: () => Promise<[boolean, string]>) => {
     const t0 = performance.now();
-    let ok: boolean; let detail: string;
-    try { [ok, detail] = await fn(); } catch (e) { ok = false; detail = errorMessage(e); }
+    let ok: boolean;
+    let detail: string;
+    try {
+      [ok, detail] = await fn();
+    } catch (e) {
+      ok = false;
+      detail = errorMessage(e);
+    }
     const s = { name, ok, detail, durationMs: Math.round(performance.now() - t0) };
     steps.push(s);
     opts.onStep?.(s);
@@ -80,7 +106,10 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   const untilPass = async (timeoutMs: number): Promise<LessonResult> => {
     const end = Date.now() + timeoutMs;
     let r = await check();
-    while (!r.passed && Date.now() < end) { await sleep(250); r = await check(); }
+    while (!r.passed && Date.now() < end) {
+      await sleep(250);
+      r = await check();
+    }
     return r;
   };
   /** Whether the attack still worked after some shortcut (its check failed): proof the attack is sensitive. */
@@ -106,9 +135,13 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         flips.push(`${pid}: ${statuses.join(', ')} (${why.join(' | ')})`);
       }
     }
-    if (flips.length) return [false, `on the ${state} state, ${flips.length} probe verdict(s) changed between ${STABLE_READINGS} identical readings: ${flips.join('; ')}`];
+    if (flips.length)
+      return [false, `on the ${state} state, ${flips.length} probe verdict(s) changed between ${STABLE_READINGS} identical readings: ${flips.join('; ')}`];
     const passing = probeIds.filter((pid) => first.checks.find((c) => c.id === pid)?.status === 'passed').length;
-    return [true, `${probeIds.length} probe check(s), ${STABLE_READINGS} readings on the ${state} state: the same verdicts each time (${passing} pass, ${probeIds.length - passing} do not)`];
+    return [
+      true,
+      `${probeIds.length} probe check(s), ${STABLE_READINGS} readings on the ${state} state: the same verdicts each time (${passing} pass, ${probeIds.length - passing} do not)`,
+    ];
   };
 
   /**
@@ -127,7 +160,7 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
     const end = Date.now() + settleMs;
     const cap = end + 30_000;
-    const longCap = cap + (restartsControlPlane ? opts.controlPlaneSettleMs ?? 180_000 : 0);
+    const longCap = cap + (restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : 0);
     let last: LessonResult;
     let passes = 0;
     let fails = 0;
@@ -144,7 +177,13 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         down = await lab.engine.apiServerDown?.().catch(() => undefined);
         definite = down?.state === 'stuck';
       }
-      if (last.passed) { passes += 1; fails = 0; } else if (definite) { fails += 1; passes = 0; }
+      if (last.passed) {
+        passes += 1;
+        fails = 0;
+      } else if (definite) {
+        fails += 1;
+        passes = 0;
+      }
       if (passes >= 2) return [false, `all checks pass after ${what}`];
       if (fails >= 2 && Date.now() >= end) {
         if (attackWorks(last)) attackWorkedAfterShortcut = true;
@@ -152,7 +191,10 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       }
       const now = Date.now();
       if ((now >= cap && readings >= MIN_READINGS && down?.state !== 'starting') || now >= longCap) {
-        return [false, `no settled verdict after ${what} (${readings} readings): ${last.unreachable ? `the cluster is unreachable${down?.state === 'starting' ? ' (the control plane is still starting)' : ''}` : 'the checks flip between readings'}`];
+        return [
+          false,
+          `no settled verdict after ${what} (${readings} readings): ${last.unreachable ? `the cluster is unreachable${down?.state === 'starting' ? ' (the control plane is still starting)' : ''}` : 'the checks flip between readings'}`,
+        ];
       }
       await sleep(250);
     }
@@ -160,47 +202,72 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
 
   const run = async () => {
     let unsolved: KubernetesObject[] = [];
-    if (!await step('reset', async () => { await lab.reset(id); return [true, 'scenario applied']; })) return;
+    if (
+      !(await step('reset', async () => {
+        await lab.reset(id);
+        return [true, 'scenario applied'];
+      }))
+    )
+      return;
     let reading: LessonResult | undefined;
-    if (!await step('unsolved fails', async () => {
-      let r = await check();
-      // A control-plane lesson's reset restarts etcd and the API server: on a busy machine they may
-      // still be settling once the manifests are back — the scenario is judged once the cluster answers
-      // and every check could run (a probe pod created while the API server was still waking errs).
-      const settling = (x: LessonResult) => x.unreachable || x.checks.some((c) => c.status === 'error');
-      for (const until = Date.now() + (restartsControlPlane ? opts.controlPlaneSettleMs ?? 180_000 : 0); settling(r) && Date.now() < until;) {
-        await sleep(1000);
-        r = await check();
-      }
-      reading = r;
-      if (r.unreachable) return [false, `cluster unreachable: ${r.checks.filter((c) => c.status === 'unreachable').map((c) => `${c.id}: ${c.message}`).join('; ')}`];
-      unsolved = await unsolvedWorkloads(lab, id);
-      const f = failing(r);
-      return f.length ? [true, `${f.length} check(s) fail, e.g. ${f[0]}`] : [false, 'every check passes on the insecure scenario'];
-    })) return;
-    if (probeIds.length && !await step('probes stable on the unsolved state', () => stable('unsolved', reading!))) return;
+    if (
+      !(await step('unsolved fails', async () => {
+        let r = await check();
+        // A control-plane lesson's reset restarts etcd and the API server: on a busy machine they may
+        // still be settling once the manifests are back — the scenario is judged once the cluster answers
+        // and every check could run (a probe pod created while the API server was still waking errs).
+        const settling = (x: LessonResult) => x.unreachable || x.checks.some((c) => c.status === 'error');
+        for (const until = Date.now() + (restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : 0); settling(r) && Date.now() < until;) {
+          await sleep(1000);
+          r = await check();
+        }
+        reading = r;
+        if (r.unreachable)
+          return [
+            false,
+            `cluster unreachable: ${r.checks
+              .filter((c) => c.status === 'unreachable')
+              .map((c) => `${c.id}: ${c.message}`)
+              .join('; ')}`,
+          ];
+        unsolved = await unsolvedWorkloads(lab, id);
+        const f = failing(r);
+        return f.length ? [true, `${f.length} check(s) fail, e.g. ${f[0]}`] : [false, 'every check passes on the insecure scenario'];
+      }))
+    )
+      return;
+    if (probeIds.length && !(await step('probes stable on the unsolved state', () => stable('unsolved', reading!)))) return;
     // The attack's own check says where attacks run (the loader gives it engines: local, kind): a
     // shared cluster lends no identity to attack with, so there the checks alone judge the lesson.
     const attackCheck = lesson.checks.find((c) => c.type === 'attack');
     const attackRunsHere = !!attackCheck && onThisEngine(attackCheck) && lab.engine.supports(attackCheck.requires);
-    if (lesson.attack && attackRunsHere && !await step('the attack works on the scenario', async () => {
-      const r = await lab.attack(id, { record: false });
-      if (r.skipped) return [true, `not on this engine: ${r.skipped}`];
-      return r.succeeded ? [true, r.summary] : [false, `the attack fails on the insecure scenario: ${r.summary}`];
-    })) return;
-    if (!await step('solution passes', async () => {
-      await lab.solution(id, { apply: true });
-      const r = await untilPass(solutionTimeout);
-      reading = r;
-      return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass`] : [false, summary(r)];
-    })) return;
-    if (probeIds.length && !await step('probes stable on the solved state', () => stable('solved', reading!))) return;
+    if (
+      lesson.attack &&
+      attackRunsHere &&
+      !(await step('the attack works on the scenario', async () => {
+        const r = await lab.attack(id, { record: false });
+        if (r.skipped) return [true, `not on this engine: ${r.skipped}`];
+        return r.succeeded ? [true, r.summary] : [false, `the attack fails on the insecure scenario: ${r.summary}`];
+      }))
+    )
+      return;
+    if (
+      !(await step('solution passes', async () => {
+        await lab.solution(id, { apply: true });
+        const r = await untilPass(solutionTimeout);
+        reading = r;
+        return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass`] : [false, summary(r)];
+      }))
+    )
+      return;
+    if (probeIds.length && !(await step('probes stable on the solved state', () => stable('solved', reading!)))) return;
 
     // The generic battery, each on top of the solved state and undone after; should an undo not bring
     // the solved state back, the next one starts from a fresh reset + solution.
     const cluster = await lab.cluster();
     const generic: GenericShortcut[] = genericShortcuts({
-      lesson, unsolved,
+      lesson,
+      unsolved,
       scenario: await loadManifests(lesson.scenarioDir),
       solution: await loadManifests(lesson.solution.dir),
     }).filter((g) => onThisEngine(g) && !(g.clusterScoped && cluster.rename.active));
@@ -221,7 +288,9 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         try {
           await undo();
           solved = (await untilPass(30_000)).passed;
-        } catch { solved = false; }
+        } catch {
+          solved = false;
+        }
         return verdict;
       });
     }
@@ -231,7 +300,9 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         await lab.reset(id);
         await lab.applyAlternative(id, a.name);
         const r = await untilPass(solutionTimeout);
-        return r.passed ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass${a.description ? ` (${a.description})` : ''}`] : [false, summary(r)];
+        return r.passed
+          ? [true, `all ${r.checks.filter((c) => c.status === 'passed').length} runnable checks pass${a.description ? ` (${a.description})` : ''}`]
+          : [false, summary(r)];
       });
     }
 
@@ -243,12 +314,17 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       });
     }
     if (attackRunsHere) {
-      await step('the attack still works after a shortcut', async () => (attackWorkedAfterShortcut
-        ? [true, 'at least one shortcut leaves the attack working: it is sensitive to the weakness, not only to the workload']
-        : [false, 'the attack fails after every shortcut — add a shortcut that leaves the weakness in place, or the attack proves nothing']));
+      await step('the attack still works after a shortcut', async () =>
+        attackWorkedAfterShortcut
+          ? [true, 'at least one shortcut leaves the attack working: it is sensitive to the weakness, not only to the workload']
+          : [false, 'the attack fails after every shortcut — add a shortcut that leaves the weakness in place, or the attack proves nothing'],
+      );
     }
     // Leave nothing behind: an insecure scenario left in place (a cluster-wide binding, say) would skew other lessons.
-    await step('clean up', async () => { await lab.remove(id); return [true, 'lesson objects removed'] as [boolean, string]; });
+    await step('clean up', async () => {
+      await lab.remove(id);
+      return [true, 'lesson objects removed'] as [boolean, string];
+    });
   };
   await run();
   return { lesson: id, ok: steps.every((s) => s.ok), steps };

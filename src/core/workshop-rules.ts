@@ -6,7 +6,11 @@ import { UserError } from './errors.js';
  */
 
 /** Where a rule comes from ("workshop.yaml:3"), for the one-line refusal that names it. */
-export interface WorkshopRule { allowed: boolean; where: string; field: string }
+export interface WorkshopRule {
+  allowed: boolean;
+  where: string;
+  field: string;
+}
 
 export interface WorkshopLesson {
   id: string;
@@ -37,7 +41,9 @@ export function aidRefusal(w: Workshop, id: string, aid: Aid): UserError {
   const r = w.lessons.find((x) => x.id === id)![aid];
   return new UserError(
     `${aid} are off for ${id} in workshop "${w.title}" (${r.where}: ${r.field}: false)`,
-    aid === 'hints' ? 'work from the lesson text and the ✗ lines of `kube-seclab check`; ask your instructor' : 'the checks (`kube-seclab check`) say what is still wrong; ask your instructor',
+    aid === 'hints'
+      ? 'work from the lesson text and the ✗ lines of `kube-seclab check`; ask your instructor'
+      : 'the checks (`kube-seclab check`) say what is still wrong; ask your instructor',
   );
 }
 
@@ -75,7 +81,9 @@ export function timeBoxLabel(t: TimeBox): string {
 /** "12:05" (or "1:02:05"); 0:00 once the time is up. */
 export function formatClock(ms: number): string {
   const t = Math.max(0, Math.ceil(ms / 1000));
-  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
+  const h = Math.floor(t / 3600),
+    m = Math.floor((t % 3600) / 60),
+    s = t % 60;
   const mm = h ? String(m).padStart(2, '0') : String(m);
   return `${h ? `${h}:` : ''}${mm}:${String(s).padStart(2, '0')}`;
 }

@@ -26,27 +26,34 @@ const lessonId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a lesson id: lower-ca
 
 const lessonEntrySchema = z.preprocess(
   (v) => (typeof v === 'string' ? { id: v } : v),
-  z.object({
-    id: lessonId,
-    minutes: z.number().int('whole minutes').positive('more than 0 minutes').optional(),
-    hints: z.boolean().optional(),
-    solutions: z.boolean().optional(),
-  }).strict(),
+  z
+    .object({
+      id: lessonId,
+      minutes: z.number().int('whole minutes').positive('more than 0 minutes').optional(),
+      hints: z.boolean().optional(),
+      solutions: z.boolean().optional(),
+    })
+    .strict(),
 );
 
-export const workshopSchema = z.object({
-  title: z.string().min(1, 'a title for the class to see'),
-  description: z.string().optional(),
-  hints: z.boolean().default(true),
-  solutions: z.boolean().default(true),
-  lessons: z.array(lessonEntrySchema).min(1, 'at least one lesson'),
-}).strict();
+export const workshopSchema = z
+  .object({
+    title: z.string().min(1, 'a title for the class to see'),
+    description: z.string().optional(),
+    hints: z.boolean().default(true),
+    solutions: z.boolean().default(true),
+    lessons: z.array(lessonEntrySchema).min(1, 'at least one lesson'),
+  })
+  .strict();
 
 /** A workshop file that cannot be used: every problem found, the first in the message. */
 export class WorkshopError extends UserError {
   constructor(readonly problems: LoadProblem[]) {
     const more = problems.length > 1 ? ` (${problems.length - 1} more problem${problems.length > 2 ? 's' : ''} after this one)` : '';
-    super(`workshop file ${formatProblem(problems[0])}`, `fix the workshop file${more}, or run without --workshop / KUBE_SECLAB_WORKSHOP; \`kube-seclab list\` shows the lesson ids`);
+    super(
+      `workshop file ${formatProblem(problems[0])}`,
+      `fix the workshop file${more}, or run without --workshop / KUBE_SECLAB_WORKSHOP; \`kube-seclab list\` shows the lesson ids`,
+    );
     this.name = 'WorkshopError';
   }
 }
@@ -69,12 +76,13 @@ export function parseWorkshop(text: string, file: string, knownIds: readonly str
   }
   if (!isMap(doc.contents)) throw new WorkshopError([{ file, line: 1, message: 'must be a YAML mapping (title:, lessons:, …)' }]);
   const problems: LoadProblem[] = [];
-  const add = (path: PropertyKey[], message: string) => problems.push({ file, line: lineOf(doc, lc, path as (string | number)[]), field: fieldPath(path) || undefined, message });
+  const add = (path: PropertyKey[], message: string) =>
+    problems.push({ file, line: lineOf(doc, lc, path as (string | number)[]), field: fieldPath(path) || undefined, message });
   const raw = doc.toJS();
   const parsed = workshopSchema.safeParse(raw);
   // Lesson ids are checked against the catalogue even when other fields are wrong: every problem at once.
   const seen = new Set<string>();
-  (Array.isArray(raw?.lessons) ? raw.lessons as unknown[] : []).forEach((entry, i) => {
+  (Array.isArray(raw?.lessons) ? (raw.lessons as unknown[]) : []).forEach((entry, i) => {
     const id = typeof entry === 'string' ? entry : (entry as { id?: unknown })?.id;
     if (typeof id !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(id)) return;
     const path = typeof entry === 'string' ? ['lessons', i] : ['lessons', i, 'id'];
@@ -120,7 +128,10 @@ export async function loadWorkshop(file: string, knownIds: readonly string[]): P
     text = await readFile(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`workshop file ${file}: ${code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a folder' : (e as Error).message}`, 'give the path of a workshop YAML file (see examples/workshop.yaml)');
+    throw new UserError(
+      `workshop file ${file}: ${code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'is a folder' : (e as Error).message}`,
+      'give the path of a workshop YAML file (see examples/workshop.yaml)',
+    );
   }
   return parseWorkshop(text, file, knownIds);
 }
@@ -130,6 +141,8 @@ export async function validateWorkshopFile(file: string, root?: string): Promise
   const { loadCatalogue } = await import('./lessons/loader.js');
   const { packageRoot } = await import('./paths.js');
   const catalogue = await loadCatalogue(root ?? packageRoot);
-  return loadWorkshop(file, catalogue.lessons.map((l) => l.id));
+  return loadWorkshop(
+    file,
+    catalogue.lessons.map((l) => l.id),
+  );
 }
-

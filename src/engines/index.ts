@@ -5,7 +5,12 @@ import { KindEngine } from './kind/engine.js';
 import { ExistingEngine, type ExistingOptions } from './existing/engine.js';
 import type { SharedPlan } from '../core/scope/lesson-scope.js';
 
-export function createEngine(name: EngineName, paths: LabPaths, env: NodeJS.ProcessEnv = process.env, existing?: ExistingOptions & { plan?: SharedPlan }): Engine {
+export function createEngine(
+  name: EngineName,
+  paths: LabPaths,
+  env: NodeJS.ProcessEnv = process.env,
+  existing?: ExistingOptions & { plan?: SharedPlan },
+): Engine {
   if (name === 'existing') return new ExistingEngine(paths, env, existing);
   return name === 'kind' ? new KindEngine(paths, env) : new LocalEngine(paths, env);
 }
@@ -17,7 +22,15 @@ export function createEngine(name: EngineName, paths: LabPaths, env: NodeJS.Proc
 export async function defaultEngine(env: NodeJS.ProcessEnv, cacheDir: string): Promise<{ name: EngineName; why: string }> {
   const { dockerReachable, findKind } = await import('./kind/tools.js');
   const d = await dockerReachable(2000);
-  if (!d.ok) return { name: 'local', why: `no Docker daemon reachable (${d.detail}): using the local engine — no Docker needed; lessons marked "kind" need \`--engine kind\` with Docker running` };
-  if (!findKind(env, cacheDir)) return { name: 'local', why: 'Docker is running but the kind CLI is not installed: using the local engine; install kind for lessons that need a real node' };
+  if (!d.ok)
+    return {
+      name: 'local',
+      why: `no Docker daemon reachable (${d.detail}): using the local engine — no Docker needed; lessons marked "kind" need \`--engine kind\` with Docker running`,
+    };
+  if (!findKind(env, cacheDir))
+    return {
+      name: 'local',
+      why: 'Docker is running but the kind CLI is not installed: using the local engine; install kind for lessons that need a real node',
+    };
   return { name: 'kind', why: `${d.detail} and kind found: using the kind engine (\`--engine local\` runs without Docker)` };
 }

@@ -28,10 +28,16 @@ function Root() {
   const { exit } = useApp();
   const { columns, rows } = useTerminalSize();
 
-  useEffect(() => { dispatch({ type: 'app/init' }); }, []);
-  useEffect(() => { if (s.exitCode !== undefined) exit(); }, [s.exitCode]);
+  useEffect(() => {
+    dispatch({ type: 'app/init' });
+  }, []);
+  useEffect(() => {
+    if (s.exitCode !== undefined) exit();
+  }, [s.exitCode]);
   // Markdown rendering is loaded once the lab is up, off the path to the first frame.
-  useEffect(() => { if (s.screen !== 'startup') void loadMarkdown(); }, [s.screen]);
+  useEffect(() => {
+    if (s.screen !== 'startup') void loadMarkdown();
+  }, [s.screen]);
   const router = useMemo<KeyRouter>(() => ({ stack: [] }), []);
   useKeyRouter(router, (input, key) => {
     if (commandFor(['global'], input, key) === 'app.interrupt') dispatch({ type: 'app/interrupt' });
@@ -42,11 +48,17 @@ function Root() {
   return (
     <KeyRouterContext.Provider value={router}>
       <Box flexDirection="column" width={columns} height={height} overflow="hidden">
-        {s.screen === 'startup' ? <StartupScreen width={columns} />
-          : s.screen === 'lesson' && s.lesson ? <LessonScreen width={columns} height={height} />
-            : s.screen === 'help' ? <HelpScreen width={columns} />
-            : s.screen === 'exam' && s.exam ? <ExamScreen width={columns} />
-              : <HomeScreen width={columns} />}
+        {s.screen === 'startup' ? (
+          <StartupScreen width={columns} />
+        ) : s.screen === 'lesson' && s.lesson ? (
+          <LessonScreen width={columns} height={height} />
+        ) : s.screen === 'help' ? (
+          <HelpScreen width={columns} />
+        ) : s.screen === 'exam' && s.exam ? (
+          <ExamScreen width={columns} />
+        ) : (
+          <HomeScreen width={columns} />
+        )}
       </Box>
     </KeyRouterContext.Provider>
   );
@@ -68,7 +80,13 @@ export function createAppStore(deps: EffectDeps): Store {
 }
 
 /** The TUI on the real terminal (run.ts prepares it); resolves with the exit code. */
-export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName; existing?: ExistingOptions; exam?: ExamOptions; leaveScreen: () => void }): Promise<number> {
+export async function startTui(opts: {
+  env: NodeJS.ProcessEnv;
+  engine?: EngineName;
+  existing?: ExistingOptions;
+  exam?: ExamOptions;
+  leaveScreen: () => void;
+}): Promise<number> {
   const { env } = opts;
   const theme = createTheme(env);
   const store = createAppStore({
@@ -81,7 +99,9 @@ export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineNa
   // Library chatter (console.*, Node warnings) must not scribble over the screen: kept, and shown
   // after the TUI exits under KUBE_SECLAB_DEBUG=1.
   const chatter: string[] = [];
-  const keep = (...args: unknown[]) => { if (chatter.length < 200) chatter.push(args.map(String).join(' ')); };
+  const keep = (...args: unknown[]) => {
+    if (chatter.length < 200) chatter.push(args.map(String).join(' '));
+  };
   const saved = { log: console.log, info: console.info, warn: console.warn, error: console.error, debug: console.debug };
   Object.assign(console, { log: keep, info: keep, warn: keep, error: keep, debug: keep });
   const warningListeners = process.listeners('warning');
@@ -111,7 +131,9 @@ export async function startTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineNa
     const left = st.exam.deadline !== undefined ? `${formatClock(st.exam.deadline - Date.now())} left` : 'the clock is running';
     process.stderr.write(`kube-seclab: the exam keeps running (${left}); \`kube-seclab exam\` resumes it, \`kube-seclab exam submit\` hands it in\n`);
   } else if ((st.exitCode ?? 0) === 0 && st.cluster?.healthy && st.engine) {
-    process.stderr.write(`kube-seclab: the ${st.engine.name} cluster keeps running (\`kube-seclab down\` stops it); in your own shell: ${st.engine.envCommand ?? `export KUBECONFIG=${st.engine.kubeconfig}`}\n`);
+    process.stderr.write(
+      `kube-seclab: the ${st.engine.name} cluster keeps running (\`kube-seclab down\` stops it); in your own shell: ${st.engine.envCommand ?? `export KUBECONFIG=${st.engine.kubeconfig}`}\n`,
+    );
   }
   return st.exitCode ?? 0;
 }

@@ -6,7 +6,17 @@ import { UserError, errorMessage } from '../core/errors.js';
 import { aidAllowed, elapsedFromProgress, type Workshop } from '../core/workshop-rules.js';
 import type { ExamOptions, ExamRunner, ExamState } from '../core/exam.js';
 import type { AttackResult, AttackStepResult } from '../core/attacks/types.js';
-import { visibleLessons, type Action, type ExamView, type Effect, type PreflightItem, type State, type StoreApi, type UiError, type UiLesson } from './store.js';
+import {
+  visibleLessons,
+  type Action,
+  type ExamView,
+  type Effect,
+  type PreflightItem,
+  type State,
+  type StoreApi,
+  type UiError,
+  type UiLesson,
+} from './store.js';
 import { throttleLatest } from './throttle.js';
 
 /** How often a running task's streamed line may change on screen. */
@@ -66,7 +76,10 @@ export interface EffectDeps {
 export function examView(s: ExamState, phase?: ExamView['phase']): Omit<ExamView, 'scroll' | 'notice'> {
   return {
     phase: phase ?? (s.phase === 'finished' ? 'finished' : s.phase === 'running' ? 'running' : s.phase === 'preparing' ? 'preparing' : 'grading'),
-    seed: s.seed, minutes: s.minutes, lessons: s.lessons, index: s.index,
+    seed: s.seed,
+    minutes: s.minutes,
+    lessons: s.lessons,
+    index: s.index,
     deadline: s.deadline ? new Date(s.deadline).getTime() : undefined,
     resultFile: s.resultFile,
   };
@@ -81,7 +94,14 @@ export function isAbort(e: unknown, signal?: AbortSignal): boolean {
 /** UserError → its message and next step; anything else is a bug, shown in one line. */
 export function toUiError(e: unknown, title: string, step?: string): UiError {
   if (e instanceof UserError) return { title, step, message: e.message, hint: e.hint, bug: false };
-  return { title, step, message: errorMessage(e).split('\n')[0] || 'unknown error', hint: BUG_HINT, bug: true, stack: e instanceof Error ? e.stack : undefined };
+  return {
+    title,
+    step,
+    message: errorMessage(e).split('\n')[0] || 'unknown error',
+    hint: BUG_HINT,
+    bug: true,
+    stack: e instanceof Error ? e.stack : undefined,
+  };
 }
 
 /** A TaskReporter that feeds the store's task list (the TUI's face of the CLI's line reporter). */
@@ -142,7 +162,11 @@ export function createLabEffects(deps: EffectDeps): Effect {
     try {
       const st = await lab.engine.status();
       dispatch({ type: 'cluster/status', status: st });
-    } catch { /* the status bar keeps its last word */ } finally { statusBusy = false; }
+    } catch {
+      /* the status bar keeps its last word */
+    } finally {
+      statusBusy = false;
+    }
   }
 
   function startStatusPoll() {
@@ -167,21 +191,36 @@ export function createLabEffects(deps: EffectDeps): Effect {
     watchCtl = ac;
     dispatch({ type: 'watch/state', on: true });
     dispatch({ type: 'check/started', id });
-    lab.watch(id, (result, reason) => {
-      if (!ac.signal.aborted) dispatch({ type: 'check/result', id, result, reason, manual: false, at: now() });
-    }, ac.signal).catch((e) => {
-      if (ac.signal.aborted) return;
-      if (watchCtl === ac) { watchCtl = undefined; dispatch({ type: 'watch/state', on: false }); }
-      dispatch({ type: 'check/done', id });
-      fail(e, 'Watch mode stopped');
-    });
+    lab
+      .watch(
+        id,
+        (result, reason) => {
+          if (!ac.signal.aborted) dispatch({ type: 'check/result', id, result, reason, manual: false, at: now() });
+        },
+        ac.signal,
+      )
+      .catch((e) => {
+        if (ac.signal.aborted) return;
+        if (watchCtl === ac) {
+          watchCtl = undefined;
+          dispatch({ type: 'watch/state', on: false });
+        }
+        dispatch({ type: 'check/done', id });
+        fail(e, 'Watch mode stopped');
+      });
   }
 
   function exit(code: number) {
     stopWatch();
     upCtl?.abort();
-    if (statusTimer) { clearInterval(statusTimer); statusTimer = undefined; }
-    if (clockTimer) { clearInterval(clockTimer); clockTimer = undefined; }
+    if (statusTimer) {
+      clearInterval(statusTimer);
+      statusTimer = undefined;
+    }
+    if (clockTimer) {
+      clearInterval(clockTimer);
+      clockTimer = undefined;
+    }
     dispatch({ type: 'app/exit', code });
   }
 
@@ -196,7 +235,19 @@ export function createLabEffects(deps: EffectDeps): Effect {
       // The schema module (zod) loads after the first frame, like the rest of the core.
       const { LAYERS, LAYER_TITLES } = await import('../core/lessons/schema.js');
       const layers = LAYERS.map((layer) => ({ layer, title: LAYER_TITLES[layer] }));
-      dispatch({ type: 'lab/opened', engine: lab.engine.name, kubeconfig: lab.engine.kubeconfigPath, envCommand: lab.envCommand, workspace: lab.workspace, layers, catalogue: [...lab.catalogue.lessons], lessons: await lab.list(), current: progress.current, workshop: lab.workshop, note: lab.namespaceNote?.() });
+      dispatch({
+        type: 'lab/opened',
+        engine: lab.engine.name,
+        kubeconfig: lab.engine.kubeconfigPath,
+        envCommand: lab.envCommand,
+        workspace: lab.workspace,
+        layers,
+        catalogue: [...lab.catalogue.lessons],
+        lessons: await lab.list(),
+        current: progress.current,
+        workshop: lab.workshop,
+        note: lab.namespaceNote?.(),
+      });
       dispatch({ type: 'startup/phase', phase: 'checking' });
       const st = await lab.engine.status();
       dispatch({ type: 'cluster/status', status: st });
@@ -210,14 +261,20 @@ export function createLabEffects(deps: EffectDeps): Effect {
         try {
           await lab.up(rep, ac.signal);
         } catch (e) {
-          if (isAbort(e, ac.signal)) { exit(130); return; }
+          if (isAbort(e, ac.signal)) {
+            exit(130);
+            return;
+          }
           dispatch({ type: 'startup/phase', phase: 'failed' });
           dispatch({ type: 'error/show', error: { ...toUiError(e, 'The cluster did not come up', rep.lastFailed), retry: 'startup' } });
           return;
         } finally {
           upCtl = undefined;
         }
-        if (ac.signal.aborted) { exit(130); return; }
+        if (ac.signal.aborted) {
+          exit(130);
+          return;
+        }
         await refreshStatus();
       }
       await refreshLessons();
@@ -235,8 +292,14 @@ export function createLabEffects(deps: EffectDeps): Effect {
     if (!lab) return;
     stopWatch();
     const l = lab.catalogue.get(id);
-    if (!l) { fail(new UserError(`no lesson "${id}"`), 'Cannot open the lesson'); return; }
-    if (!runnable(l)) { dispatch({ type: 'lesson/opened', id, phase: 'unavailable' }); return; }
+    if (!l) {
+      fail(new UserError(`no lesson "${id}"`), 'Cannot open the lesson');
+      return;
+    }
+    if (!runnable(l)) {
+      dispatch({ type: 'lesson/opened', id, phase: 'unavailable' });
+      return;
+    }
     const progress = await lab.progress.load();
     const started = await lab.isStarted(id);
     dispatch({ type: 'lesson/opened', id, phase: started ? 'ready' : 'starting' });
@@ -245,7 +308,9 @@ export function createLabEffects(deps: EffectDeps): Effect {
         dispatch({ type: 'tasks/begin', title: `Setting up ${l.title}` });
         await lab.start(id, storeReporter(api, now));
       } else if (progress.current !== id) {
-        await lab.progress.update((d) => { d.current = id; });
+        await lab.progress.update((d) => {
+          d.current = id;
+        });
       }
     } catch (e) {
       dispatch({ type: 'lesson/failed', id });
@@ -280,8 +345,17 @@ export function createLabEffects(deps: EffectDeps): Effect {
     const seq = ++attackSeq;
     const current = () => seq === attackSeq;
     try {
-      const r = await lab.attack(id, { onStep: (step) => { if (current()) dispatch({ type: 'attack/step', id, step }); } });
-      if (current()) dispatch({ type: 'attack/done', id, result: { succeeded: r.succeeded, skipped: r.skipped, summary: r.summary, engine: r.engine, durationMs: r.durationMs } });
+      const r = await lab.attack(id, {
+        onStep: (step) => {
+          if (current()) dispatch({ type: 'attack/step', id, step });
+        },
+      });
+      if (current())
+        dispatch({
+          type: 'attack/done',
+          id,
+          result: { succeeded: r.succeeded, skipped: r.skipped, summary: r.summary, engine: r.engine, durationMs: r.durationMs },
+        });
     } catch (e) {
       if (!current()) return;
       dispatch({ type: 'attack/failed', id });
@@ -291,7 +365,12 @@ export function createLabEffects(deps: EffectDeps): Effect {
 
   /** The debrief as the lab tells it (the attack before and after the fix), for a lesson just completed. */
   function loadDebrief(id: string) {
-    lab?.debrief(id).then((text) => dispatch({ type: 'debrief/loaded', id, text }), () => { /* the lesson's own debrief stays */ });
+    lab?.debrief(id).then(
+      (text) => dispatch({ type: 'debrief/loaded', id, text }),
+      () => {
+        /* the lesson's own debrief stays */
+      },
+    );
   }
 
   function nextRunnable(id: string): string | undefined {
@@ -311,7 +390,9 @@ export function createLabEffects(deps: EffectDeps): Effect {
       try {
         const s = await lab.solution(id);
         dispatch({ type: 'solution/loaded', id, solution: { files: s.files, description: s.description } });
-      } catch (e) { fail(e, 'The solution could not be read'); }
+      } catch (e) {
+        fail(e, 'The solution could not be read');
+      }
       return;
     }
     stopWatch();
@@ -360,7 +441,10 @@ export function createLabEffects(deps: EffectDeps): Effect {
         showExam(before, before.phase === 'running' && exams.remaining(before) > 0 ? 'running' : 'grading');
         dispatch({ type: 'tasks/begin', title: 'Resuming the exam' });
         const st = await exams.settle(storeReporter(api, now));
-        if (st?.phase === 'finished') { await finishedView(st); return; }
+        if (st?.phase === 'finished') {
+          await finishedView(st);
+          return;
+        }
         showExam(st);
         return;
       }
@@ -420,30 +504,50 @@ export function createLabEffects(deps: EffectDeps): Effect {
     const s = store.getState();
     const lessonId = s.lesson?.id;
     switch (a.type) {
-      case 'app/init': void startup(); break;
-      case 'error/retry': if (prev.error?.retry === 'startup') void startup(); break;
-      case 'app/quit': exit(s.startup.phase === 'failed' ? 2 : 0); break;
+      case 'app/init':
+        void startup();
+        break;
+      case 'error/retry':
+        if (prev.error?.retry === 'startup') void startup();
+        break;
+      case 'app/quit':
+        exit(s.startup.phase === 'failed' ? 2 : 0);
+        break;
       case 'app/interrupt':
-        if (upCtl && !upCtl.signal.aborted) { upCtl.abort(); dispatch({ type: 'startup/phase', phase: 'cancelling' }); }
-        else if (s.startup.phase === 'cancelling') dispatch({ type: 'app/exit', code: 130 });
+        if (upCtl && !upCtl.signal.aborted) {
+          upCtl.abort();
+          dispatch({ type: 'startup/phase', phase: 'cancelling' });
+        } else if (s.startup.phase === 'cancelling') dispatch({ type: 'app/exit', code: 130 });
         else exit(s.startup.phase === 'done' ? 0 : 130);
         break;
-      case 'lesson/open': void openLesson(a.id); break;
+      case 'lesson/open':
+        void openLesson(a.id);
+        break;
       case 'home/openSelected': {
         const id = s.home.selected;
         if (id && visibleLessons(s).some((l) => l.id === id)) void openLesson(id);
         break;
       }
-      case 'lesson/check': if (lessonId && s.lesson?.phase === 'ready') void check(lessonId); break;
+      case 'lesson/check':
+        if (lessonId && s.lesson?.phase === 'ready') void check(lessonId);
+        break;
       // The reducer started a run (it refuses one while another runs, or where there is no attack).
-      case 'lesson/attack': if (lessonId && s.lesson?.attack?.running && s.lesson.attack !== prev.lesson?.attack) void attack(lessonId); break;
-      case 'check/result': if (s.lesson?.id === a.id && s.lesson.completed && !(prev.lesson?.id === a.id && prev.lesson.completed)) loadDebrief(a.id); break;
+      case 'lesson/attack':
+        if (lessonId && s.lesson?.attack?.running && s.lesson.attack !== prev.lesson?.attack) void attack(lessonId);
+        break;
+      case 'check/result':
+        if (s.lesson?.id === a.id && s.lesson.completed && !(prev.lesson?.id === a.id && prev.lesson.completed)) loadDebrief(a.id);
+        break;
       case 'lesson/toggleWatch':
         if (!s.watch) stopWatch();
         else if (lessonId && s.lesson?.phase === 'ready') startWatch(lessonId);
         break;
       case 'lesson/hint':
-        if (lab && lessonId && aidAllowed(s.workshop, lessonId, 'hints')) lab.hint(lessonId).then((h) => dispatch({ type: 'hint/shown', id: lessonId, hint: { index: h.index, total: h.total, text: h.text } }), (e) => fail(e, 'No hint'));
+        if (lab && lessonId && aidAllowed(s.workshop, lessonId, 'hints'))
+          lab.hint(lessonId).then(
+            (h) => dispatch({ type: 'hint/shown', id: lessonId, hint: { index: h.index, total: h.total, text: h.text } }),
+            (e) => fail(e, 'No hint'),
+          );
         break;
       case 'confirm/answer':
         if (a.yes && prev.confirm?.kind === 'examNext') void examStep('next');
@@ -451,16 +555,26 @@ export function createLabEffects(deps: EffectDeps): Effect {
         else if (a.yes && prev.confirm?.kind === 'examReset') void examStep('reset');
         else if (a.yes && prev.confirm) void confirmed(prev.confirm);
         break;
-      case 'exam/begin': if (s.exam?.phase === 'intro') void examStep('begin'); break;
-      case 'exam/close': void refreshLessons(); break;
+      case 'exam/begin':
+        if (s.exam?.phase === 'intro') void examStep('begin');
+        break;
+      case 'exam/close':
+        void refreshLessons();
+        break;
       case 'lesson/next': {
         if (!lessonId) break;
         const next = nextRunnable(lessonId);
         if (next) void openLesson(next);
-        else { stopWatch(); dispatch({ type: 'nav/home', notice: 'That was the last lesson you can run here. Well done!' }); }
+        else {
+          stopWatch();
+          dispatch({ type: 'nav/home', notice: 'That was the last lesson you can run here. Well done!' });
+        }
         break;
       }
-      case 'nav/home': stopWatch(); void refreshLessons(); break;
+      case 'nav/home':
+        stopWatch();
+        void refreshLessons();
+        break;
     }
   };
 }

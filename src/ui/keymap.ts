@@ -8,19 +8,54 @@ import type { Key } from 'ink';
 export type KeyContext = 'global' | 'home' | 'filter' | 'lesson' | 'scroll' | 'confirm' | 'help' | 'error' | 'provision' | 'examIntro' | 'exam' | 'examResult';
 
 export type Command =
-  | 'app.quit' | 'app.help' | 'app.interrupt'
-  | 'home.up' | 'home.down' | 'home.pageUp' | 'home.pageDown' | 'home.open' | 'home.filter'
-  | 'filter.open' | 'filter.cancel' | 'filter.up' | 'filter.down'
-  | 'lesson.attack' | 'lesson.check' | 'lesson.watch' | 'lesson.hint' | 'lesson.solution' | 'lesson.reset' | 'lesson.next' | 'lesson.list' | 'lesson.back'
-  | 'scroll.down' | 'scroll.up' | 'scroll.pageDown' | 'scroll.pageUp' | 'scroll.top' | 'scroll.bottom'
-  | 'confirm.yes' | 'confirm.no'
+  | 'app.quit'
+  | 'app.help'
+  | 'app.interrupt'
+  | 'home.up'
+  | 'home.down'
+  | 'home.pageUp'
+  | 'home.pageDown'
+  | 'home.open'
+  | 'home.filter'
+  | 'filter.open'
+  | 'filter.cancel'
+  | 'filter.up'
+  | 'filter.down'
+  | 'lesson.attack'
+  | 'lesson.check'
+  | 'lesson.watch'
+  | 'lesson.hint'
+  | 'lesson.solution'
+  | 'lesson.reset'
+  | 'lesson.next'
+  | 'lesson.list'
+  | 'lesson.back'
+  | 'scroll.down'
+  | 'scroll.up'
+  | 'scroll.pageDown'
+  | 'scroll.pageUp'
+  | 'scroll.top'
+  | 'scroll.bottom'
+  | 'confirm.yes'
+  | 'confirm.no'
   | 'help.close'
-  | 'error.dismiss' | 'error.retry'
-  | 'exam.begin' | 'exam.next' | 'exam.submit' | 'exam.reset' | 'exam.off' | 'exam.checkOff' | 'exam.close';
+  | 'error.dismiss'
+  | 'error.retry'
+  | 'exam.begin'
+  | 'exam.next'
+  | 'exam.submit'
+  | 'exam.reset'
+  | 'exam.off'
+  | 'exam.checkOff'
+  | 'exam.close';
 
 type NamedKey = 'upArrow' | 'downArrow' | 'pageUp' | 'pageDown' | 'return' | 'escape' | 'home' | 'end' | 'tab';
 
-export interface KeySpec { input?: string; key?: NamedKey; ctrl?: boolean }
+export interface KeySpec {
+  input?: string;
+  key?: NamedKey;
+  ctrl?: boolean;
+}
 
 export interface Binding {
   command: Command;
@@ -38,7 +73,13 @@ const ctrl = (input: string): KeySpec => ({ input, ctrl: true });
 
 export const KEYMAP: readonly Binding[] = [
   // Lesson screen: the fixed one-key footer (rustlings' habit). `a` only for a lesson that has an attack.
-  { command: 'lesson.attack', context: 'lesson', keys: [k('a')], footer: 'attack', description: 'run the lesson\'s attack on the cluster as it is now (esc: back to the text)' },
+  {
+    command: 'lesson.attack',
+    context: 'lesson',
+    keys: [k('a')],
+    footer: 'attack',
+    description: "run the lesson's attack on the cluster as it is now (esc: back to the text)",
+  },
   { command: 'lesson.check', context: 'lesson', keys: [k('c')], footer: 'check', description: 'run the checks now' },
   { command: 'lesson.watch', context: 'lesson', keys: [k('w')], footer: 'watch', description: 'watch mode on/off: re-check whenever the cluster changes' },
   { command: 'lesson.hint', context: 'lesson', keys: [k('h')], footer: 'hint', description: 'the next hint, gentle first' },
@@ -71,13 +112,42 @@ export const KEYMAP: readonly Binding[] = [
   { command: 'error.retry', context: 'error', keys: [k('r')], footer: 'retry', description: 'try again' },
   { command: 'error.dismiss', context: 'error', keys: [named('escape'), named('return')], footer: 'dismiss', description: 'close the message' },
   // Exam.
-  { command: 'exam.begin', context: 'examIntro', keys: [named('return')], footer: 'start the exam', description: 'start the exam: set up its first lesson and start the clock' },
-  { command: 'exam.next', context: 'exam', keys: [k('n')], footer: 'hand in & next', description: 'hand in this lesson (its checks run now, results at the end) and set up the next' },
+  {
+    command: 'exam.begin',
+    context: 'examIntro',
+    keys: [named('return')],
+    footer: 'start the exam',
+    description: 'start the exam: set up its first lesson and start the clock',
+  },
+  {
+    command: 'exam.next',
+    context: 'exam',
+    keys: [k('n')],
+    footer: 'hand in & next',
+    description: 'hand in this lesson (its checks run now, results at the end) and set up the next',
+  },
   { command: 'exam.submit', context: 'exam', keys: [k('f')], footer: 'finish', description: 'hand in this lesson and end the exam (asks first)' },
-  { command: 'exam.reset', context: 'exam', keys: [k('x')], footer: 'reset', description: 'put this exam lesson back to its insecure start (the clock keeps running)' },
+  {
+    command: 'exam.reset',
+    context: 'exam',
+    keys: [k('x')],
+    footer: 'reset',
+    description: 'put this exam lesson back to its insecure start (the clock keeps running)',
+  },
   { command: 'exam.off', context: 'exam', keys: [k('h'), k('s')], description: 'hints and solutions are off during the exam' },
-  { command: 'exam.checkOff', context: 'exam', keys: [k('c'), k('w'), k('a')], description: 'no checks, watch or attacks in the exam: checks run when a lesson is handed in' },
-  { command: 'exam.close', context: 'examResult', keys: [named('return'), k('l')], footer: 'lessons list', description: 'from the exam result to the list of lessons' },
+  {
+    command: 'exam.checkOff',
+    context: 'exam',
+    keys: [k('c'), k('w'), k('a')],
+    description: 'no checks, watch or attacks in the exam: checks run when a lesson is handed in',
+  },
+  {
+    command: 'exam.close',
+    context: 'examResult',
+    keys: [named('return'), k('l')],
+    footer: 'lessons list',
+    description: 'from the exam result to the list of lessons',
+  },
   { command: 'help.close', context: 'help', keys: [named('escape'), k('?'), k('q')], footer: 'close', description: 'close this help' },
   // Everywhere.
   { command: 'app.help', context: 'global', keys: [k('?')], footer: 'help', description: 'this help' },
@@ -86,9 +156,18 @@ export const KEYMAP: readonly Binding[] = [
 ];
 
 export const CONTEXT_TITLES: Record<KeyContext, string> = {
-  lesson: 'Lesson', scroll: 'Lesson text', home: 'Lessons list', filter: 'While filtering', confirm: 'Questions',
-  error: 'Messages', help: 'Help', global: 'Everywhere', provision: 'While setting up',
-  examIntro: 'Before the exam', exam: 'During the exam', examResult: 'Exam result',
+  lesson: 'Lesson',
+  scroll: 'Lesson text',
+  home: 'Lessons list',
+  filter: 'While filtering',
+  confirm: 'Questions',
+  error: 'Messages',
+  help: 'Help',
+  global: 'Everywhere',
+  provision: 'While setting up',
+  examIntro: 'Before the exam',
+  exam: 'During the exam',
+  examResult: 'Exam result',
 };
 
 function matchesSpec(s: KeySpec, input: string, key: Key): boolean {
@@ -111,20 +190,39 @@ export function binding(command: Command): Binding {
   return b;
 }
 
-const KEY_NAMES: Record<NamedKey, string> = { upArrow: '↑', downArrow: '↓', pageUp: 'PgUp', pageDown: 'PgDn', return: 'enter', escape: 'esc', home: 'Home', end: 'End', tab: 'tab' };
+const KEY_NAMES: Record<NamedKey, string> = {
+  upArrow: '↑',
+  downArrow: '↓',
+  pageUp: 'PgUp',
+  pageDown: 'PgDn',
+  return: 'enter',
+  escape: 'esc',
+  home: 'Home',
+  end: 'End',
+  tab: 'tab',
+};
 
 export function specLabel(s: KeySpec): string {
-  const base = s.key ? KEY_NAMES[s.key] : s.input === ' ' ? 'space' : s.input ?? '';
+  const base = s.key ? KEY_NAMES[s.key] : s.input === ' ' ? 'space' : (s.input ?? '');
   return s.ctrl ? `ctrl+${base}` : base;
 }
 
 /** "j/↓" — every key of a command, for help; the first key alone for footers. */
 export function keysLabel(command: Command, all = true): string {
   const b = binding(command);
-  return all ? b.keys.filter((s) => !(s.input && /^[A-Z]$/.test(s.input) && b.keys.some((o) => o.input === s.input!.toLowerCase()))).map(specLabel).join('/') : specLabel(b.keys[0]);
+  return all
+    ? b.keys
+        .filter((s) => !(s.input && /^[A-Z]$/.test(s.input) && b.keys.some((o) => o.input === s.input!.toLowerCase())))
+        .map(specLabel)
+        .join('/')
+    : specLabel(b.keys[0]);
 }
 
-export interface FooterItem { key: string; label: string; command: Command }
+export interface FooterItem {
+  key: string;
+  label: string;
+  command: Command;
+}
 
 /** The footer entries for a screen, in table order. */
 export function footerItems(commands: readonly Command[]): FooterItem[] {
@@ -134,9 +232,32 @@ export function footerItems(commands: readonly Command[]): FooterItem[] {
   });
 }
 
-export const LESSON_FOOTER: readonly Command[] = ['lesson.attack', 'lesson.check', 'lesson.watch', 'lesson.hint', 'lesson.solution', 'lesson.reset', 'lesson.next', 'lesson.list', 'app.help', 'app.quit'];
+export const LESSON_FOOTER: readonly Command[] = [
+  'lesson.attack',
+  'lesson.check',
+  'lesson.watch',
+  'lesson.hint',
+  'lesson.solution',
+  'lesson.reset',
+  'lesson.next',
+  'lesson.list',
+  'app.help',
+  'app.quit',
+];
 export const HOME_FOOTER: readonly Command[] = ['home.down', 'home.open', 'home.filter', 'app.help', 'app.quit'];
 export const FILTER_FOOTER: readonly Command[] = ['filter.open', 'filter.cancel'];
 export const CONFIRM_FOOTER: readonly Command[] = ['confirm.yes', 'confirm.no'];
 export const EXAM_FOOTER: readonly Command[] = ['exam.next', 'exam.submit', 'exam.reset', 'app.help', 'app.quit'];
-export const HELP_ORDER: readonly KeyContext[] = ['lesson', 'scroll', 'home', 'filter', 'examIntro', 'exam', 'examResult', 'confirm', 'error', 'help', 'global'];
+export const HELP_ORDER: readonly KeyContext[] = [
+  'lesson',
+  'scroll',
+  'home',
+  'filter',
+  'examIntro',
+  'exam',
+  'examResult',
+  'confirm',
+  'error',
+  'help',
+  'global',
+];

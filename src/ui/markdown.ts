@@ -7,19 +7,39 @@ const NON_SGR = /\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b\[[0-9;?]*[A-Za-ln-z@`{|}
 const ANY_ESC = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;
 const TOKEN = /\x1b\[[0-9;]*m|[\s\S]/gu;
 
-export function stripAnsi(s: string): string { return s.replace(ANY_ESC, ''); }
+export function stripAnsi(s: string): string {
+  return s.replace(ANY_ESC, '');
+}
 
 /** Columns a code point takes: 2 for East Asian wide and emoji, 0 for combining marks. */
 function charWidth(ch: string): number {
   const cp = ch.codePointAt(0) ?? 0;
   if (cp < 0x300) return 1;
   if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f)) return 0;
-  if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) || (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff)
-    || (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) || (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1faff)) return 2;
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x2e80 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1faff)
+  )
+    return 2;
   return 1;
 }
 
-interface Sgr { bold: boolean; dim: boolean; italic: boolean; underline: boolean; inverse: boolean; strike: boolean; fg?: string; bg?: string }
+interface Sgr {
+  bold: boolean;
+  dim: boolean;
+  italic: boolean;
+  underline: boolean;
+  inverse: boolean;
+  strike: boolean;
+  fg?: string;
+  bg?: string;
+}
 const PLAIN: Sgr = { bold: false, dim: false, italic: false, underline: false, inverse: false, strike: false };
 const RESET = '\x1b[0m';
 
@@ -31,8 +51,10 @@ function applySgr(st: Sgr, params: string): Sgr {
     if (n === 0) s = { ...PLAIN };
     else if (n === 1) s.bold = true;
     else if (n === 2) s.dim = true;
-    else if (n === 22) { s.bold = false; s.dim = false; }
-    else if (n === 3) s.italic = true;
+    else if (n === 22) {
+      s.bold = false;
+      s.dim = false;
+    } else if (n === 3) s.italic = true;
     else if (n === 23) s.italic = false;
     else if (n === 4) s.underline = true;
     else if (n === 24) s.underline = false;
@@ -47,7 +69,8 @@ function applySgr(st: Sgr, params: string): Sgr {
     else if (n === 38 || n === 48) {
       const len = p[i + 1] === '5' ? 2 : p[i + 1] === '2' ? 4 : 0;
       const v = p.slice(i, i + 1 + len).join(';');
-      if (n === 38) s.fg = v; else s.bg = v;
+      if (n === 38) s.fg = v;
+      else s.bg = v;
       i += len;
     }
   }
@@ -88,14 +111,20 @@ export function wrapAnsi(text: string, width: number): string[] {
     let brk: { idx: number; vis: number; st: Sgr } | undefined;
     for (const m of raw.matchAll(TOKEN)) {
       const tok = m[0];
-      if (tok.startsWith('\x1b[')) { cur += tok; st = applySgr(st, tok.slice(2, -1)); continue; }
+      if (tok.startsWith('\x1b[')) {
+        cur += tok;
+        st = applySgr(st, tok.slice(2, -1));
+        continue;
+      }
       if (tok === '\r') continue;
       const ch = tok === '\t' ? '  ' : tok;
       const w = tok === '\t' ? 2 : charWidth(tok);
       if (vis + w > width && vis > 0) {
         if (tok === ' ') {
           out.push(cur + close(st));
-          cur = indent + sgrOpen(st); vis = indentW; brk = undefined;
+          cur = indent + sgrOpen(st);
+          vis = indentW;
+          brk = undefined;
           continue;
         }
         if (brk && brk.vis > indentW) {
@@ -105,7 +134,8 @@ export function wrapAnsi(text: string, width: number): string[] {
           vis = indentW + (vis - brk.vis - 1);
         } else {
           out.push(cur + close(st));
-          cur = indent + sgrOpen(st); vis = indentW;
+          cur = indent + sgrOpen(st);
+          vis = indentW;
         }
         brk = undefined;
       }
@@ -123,13 +153,35 @@ export function renderMarkdown(markdown: string, width: number, theme: Theme): s
   const w = Math.max(20, width);
   const a = theme.ansi;
   const marked = new Marked();
-  marked.use(markedTerminal({
-    width: 100_000, reflowText: true, tab: 2, showSectionPrefix: false, emoji: false,
-    heading: a.heading, firstHeading: a.firstHeading, strong: a.strong, em: a.em, codespan: a.code, code: a.code,
-    blockquote: a.quote, link: a.link, href: a.link, del: a.muted, html: a.muted, hr: (s: string) => s,
-    listitem: (s: string) => s, paragraph: (s: string) => s, table: (s: string) => s, text: (s: string) => s.replace(/\n/g, ' '),
-    tableOptions: theme.noColor ? { style: { head: [], border: [] } } : { style: { head: ['cyan'], border: ['gray'] } },
-  }, { ignoreIllegals: true }));
+  marked.use(
+    markedTerminal(
+      {
+        width: 100_000,
+        reflowText: true,
+        tab: 2,
+        showSectionPrefix: false,
+        emoji: false,
+        heading: a.heading,
+        firstHeading: a.firstHeading,
+        strong: a.strong,
+        em: a.em,
+        codespan: a.code,
+        code: a.code,
+        blockquote: a.quote,
+        link: a.link,
+        href: a.link,
+        del: a.muted,
+        html: a.muted,
+        hr: (s: string) => s,
+        listitem: (s: string) => s,
+        paragraph: (s: string) => s,
+        table: (s: string) => s,
+        text: (s: string) => s.replace(/\n/g, ' '),
+        tableOptions: theme.noColor ? { style: { head: [], border: [] } } : { style: { head: ['cyan'], border: ['gray'] } },
+      },
+      { ignoreIllegals: true },
+    ),
+  );
   // marked-terminal prints the raw source of a tight list item's text (backticks and all): render its inline tokens.
   marked.use({
     renderer: {
@@ -137,7 +189,10 @@ export function renderMarkdown(markdown: string, width: number, theme: Theme): s
       code(token) {
         const avail = Math.max(10, w - 2);
         const out: string[] = [];
-        for (const line of token.text.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').replace(/\n$/, '').split('\n')) {
+        for (const line of token.text
+          .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '')
+          .replace(/\n$/, '')
+          .split('\n')) {
           let rest = line;
           let first = true;
           do {

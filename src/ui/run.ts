@@ -14,7 +14,12 @@ export async function runTui(opts: { env: NodeJS.ProcessEnv; engine?: EngineName
   // The lab's own screen (the learner's scrollback is back as it was on exit), and a first frame
   // at once: Ink and React take a few hundred ms to load; the same title and line then stay put.
   let restored = false;
-  const restore = () => { if (!restored) { restored = true; out.write(`\x1b[?25h${ALT_SCREEN_OFF}`); } };
+  const restore = () => {
+    if (!restored) {
+      restored = true;
+      out.write(`\x1b[?25h${ALT_SCREEN_OFF}`);
+    }
+  };
   process.once('exit', restore);
   const color = !opts.env.NO_COLOR && opts.env.FORCE_COLOR !== '0' && opts.env.TERM !== 'dumb';
   const bold = (s: string) => (color ? `\x1b[1m${s}\x1b[22m` : s);

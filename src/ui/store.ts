@@ -45,9 +45,18 @@ export interface TaskItem {
   endedAt?: number;
 }
 
-export interface LayerInfo { layer: Layer; title: string }
+export interface LayerInfo {
+  layer: Layer;
+  title: string;
+}
 
-export interface PreflightItem { name: string; ok: boolean; detail: string; fix?: string; optional?: boolean }
+export interface PreflightItem {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+  optional?: boolean;
+}
 
 /** What the learner sees when something goes wrong: never a stack trace. */
 export interface UiError {
@@ -66,14 +75,21 @@ export interface UiError {
   stack?: string;
 }
 
-export interface HintView { index: number; total: number; text: string }
+export interface HintView {
+  index: number;
+  total: number;
+  text: string;
+}
 /** The lesson's attack as it runs (`a`): the steps so far, then the verdict. */
 export interface AttackView {
   running: boolean;
   steps: AttackStepResult[];
   result?: Pick<AttackResult, 'succeeded' | 'skipped' | 'summary' | 'engine' | 'durationMs'>;
 }
-export interface SolutionView { files: { path: string; text: string }[]; description?: string }
+export interface SolutionView {
+  files: { path: string; text: string }[];
+  description?: string;
+}
 
 export interface LessonView {
   id: string;
@@ -100,7 +116,11 @@ export interface LessonView {
   timeBase?: { spentMs: number; at: number };
 }
 
-export interface ConfirmState { kind: 'reset' | 'solution' | 'examNext' | 'examSubmit' | 'examReset'; lessonId: string; question: string }
+export interface ConfirmState {
+  kind: 'reset' | 'solution' | 'examNext' | 'examSubmit' | 'examReset';
+  lessonId: string;
+  question: string;
+}
 
 /** The exam as the screen shows it (the core's ExamState, reduced to what is drawn). */
 export interface ExamView {
@@ -195,7 +215,19 @@ export type Action =
   | { type: 'exam/scroll'; by?: number; to?: number; max: number }
   | { type: 'exam/close' }
   // results, dispatched by effects
-  | { type: 'lab/opened'; engine: string; kubeconfig: string; envCommand?: string; workspace?: string; layers: LayerInfo[]; catalogue: UiLesson[]; lessons: LessonSummary[]; current?: string; workshop?: Workshop; note?: string }
+  | {
+      type: 'lab/opened';
+      engine: string;
+      kubeconfig: string;
+      envCommand?: string;
+      workspace?: string;
+      layers: LayerInfo[];
+      catalogue: UiLesson[];
+      lessons: LessonSummary[];
+      current?: string;
+      workshop?: Workshop;
+      note?: string;
+    }
   | { type: 'clock/tick'; now: number }
   | { type: 'lesson/timeBase'; id: string; spentMs: number; at: number }
   | { type: 'exam/view'; exam: Omit<ExamView, 'scroll' | 'notice'>; now: number }
@@ -227,11 +259,18 @@ export type Action =
 
 export function initialState(overrides: Partial<State> = {}): State {
   return {
-    screen: 'startup', helpReturn: 'home',
+    screen: 'startup',
+    helpReturn: 'home',
     startup: { phase: 'opening' },
-    tasks: [], layers: [], catalogue: [], lessons: [], helpScroll: 0, now: Date.now(),
+    tasks: [],
+    layers: [],
+    catalogue: [],
+    lessons: [],
+    helpScroll: 0,
+    now: Date.now(),
     home: { filter: '', filtering: false },
-    watch: true, watching: false,
+    watch: true,
+    watching: false,
     ...overrides,
   };
 }
@@ -254,17 +293,34 @@ export function visibleLessons(s: Pick<State, 'lessons' | 'home' | 'layers'>): L
   });
 }
 
-export interface LayerProgress { layer: Layer; title: string; done: number; total: number; available: number }
+export interface LayerProgress {
+  layer: Layer;
+  title: string;
+  done: number;
+  total: number;
+  available: number;
+}
 
 export function layerProgress(layers: readonly LayerInfo[], lessons: readonly LessonSummary[]): LayerProgress[] {
   return layers.map(({ layer, title }) => {
     const ls = lessons.filter((l) => l.layer === layer);
-    return { layer, title, done: ls.filter((l) => l.status === 'done').length, total: ls.length, available: ls.filter((l) => l.status !== 'unavailable').length };
+    return {
+      layer,
+      title,
+      done: ls.filter((l) => l.status === 'done').length,
+      total: ls.length,
+      available: ls.filter((l) => l.status !== 'unavailable').length,
+    };
   });
 }
 
 export type ObjectiveState = 'pending' | 'passed' | 'failed' | 'unreachable' | 'skipped';
-export interface ObjectiveRow { id: string; text: string; state: ObjectiveState; reasons: string[] }
+export interface ObjectiveRow {
+  id: string;
+  text: string;
+  state: ObjectiveState;
+  reasons: string[];
+}
 
 /** One row per objective from the latest result: ✓ when every check of it passed; reasons of the others. */
 export function objectiveRows(objectives: readonly { id: string; text: string }[], result: LessonResult | undefined): ObjectiveRow[] {
@@ -313,18 +369,31 @@ function reselect(s: State): State {
 
 export function reducer(s: State, a: Action): State {
   switch (a.type) {
-    case 'help/open': return s.screen === 'help' ? s : { ...s, screen: 'help', helpReturn: s.screen, helpScroll: 0 };
-    case 'help/scroll': return { ...s, helpScroll: scrollTo(Math.min(s.helpScroll, a.max), a) };
-    case 'help/close': return { ...s, screen: s.helpReturn };
-    case 'home/move': return moveSelection(s, a.delta);
-    case 'home/filterStart': return { ...s, home: { ...s.home, filtering: true, notice: undefined } };
-    case 'home/filterSet': return reselect({ ...s, home: { ...s.home, filter: a.text } });
-    case 'home/filterType': return reselect({ ...s, home: { ...s.home, filter: s.home.filter + a.text } });
-    case 'home/filterBackspace': return reselect({ ...s, home: { ...s.home, filter: s.home.filter.slice(0, -1) } });
-    case 'home/filterCancel': return { ...s, home: { ...s.home, filter: '', filtering: false } };
-    case 'lesson/open': return s;
+    case 'help/open':
+      return s.screen === 'help' ? s : { ...s, screen: 'help', helpReturn: s.screen, helpScroll: 0 };
+    case 'help/scroll':
+      return { ...s, helpScroll: scrollTo(Math.min(s.helpScroll, a.max), a) };
+    case 'help/close':
+      return { ...s, screen: s.helpReturn };
+    case 'home/move':
+      return moveSelection(s, a.delta);
+    case 'home/filterStart':
+      return { ...s, home: { ...s.home, filtering: true, notice: undefined } };
+    case 'home/filterSet':
+      return reselect({ ...s, home: { ...s.home, filter: a.text } });
+    case 'home/filterType':
+      return reselect({ ...s, home: { ...s.home, filter: s.home.filter + a.text } });
+    case 'home/filterBackspace':
+      return reselect({ ...s, home: { ...s.home, filter: s.home.filter.slice(0, -1) } });
+    case 'home/filterCancel':
+      return { ...s, home: { ...s.home, filter: '', filtering: false } };
+    case 'lesson/open':
+      return s;
     // From the attack of a lesson just completed, back goes to its debrief (which says how the attack went before and after).
-    case 'lesson/back': return s.lesson && s.lesson.view !== 'text' ? { ...s, lesson: { ...s.lesson, view: s.lesson.view === 'attack' && s.lesson.completed ? 'debrief' : 'text', scroll: 0 } } : s;
+    case 'lesson/back':
+      return s.lesson && s.lesson.view !== 'text'
+        ? { ...s, lesson: { ...s.lesson, view: s.lesson.view === 'attack' && s.lesson.completed ? 'debrief' : 'text', scroll: 0 } }
+        : s;
     case 'lesson/attack': {
       const l = s.lesson;
       if (!l || l.phase !== 'ready' || !s.catalogue.find((c) => c.id === l.id)?.attack) return s;
@@ -332,57 +401,133 @@ export function reducer(s: State, a: Action): State {
       if (l.attack?.running) return l.view === 'attack' ? s : { ...s, lesson: { ...l, view: 'attack', scroll: Number.MAX_SAFE_INTEGER } };
       return { ...s, lesson: { ...l, view: 'attack', scroll: 0, attack: { running: true, steps: [] } } };
     }
-    case 'lesson/scroll': return s.lesson ? { ...s, lesson: { ...s.lesson, scroll: scrollTo(Math.min(s.lesson.scroll, a.max), a) } } : s;
-    case 'lesson/toggleWatch': return { ...s, watch: !s.watch };
+    case 'lesson/scroll':
+      return s.lesson ? { ...s, lesson: { ...s.lesson, scroll: scrollTo(Math.min(s.lesson.scroll, a.max), a) } } : s;
+    case 'lesson/toggleWatch':
+      return { ...s, watch: !s.watch };
     case 'lesson/hint':
       return s.lesson && !aidAllowed(s.workshop, s.lesson.id, 'hints') ? refuse(s, s.lesson.id, 'hints', 'No hint') : s;
     case 'lesson/askSolution':
       if (s.lesson && !aidAllowed(s.workshop, s.lesson.id, 'solutions')) return refuse(s, s.lesson.id, 'solutions', 'No solution');
-      return s.lesson ? { ...s, confirm: { kind: 'solution', lessonId: s.lesson.id, question: 'Show the reference solution? Try the hints (h) first — it is more fun to find it yourself.' } } : s;
+      return s.lesson
+        ? {
+            ...s,
+            confirm: {
+              kind: 'solution',
+              lessonId: s.lesson.id,
+              question: 'Show the reference solution? Try the hints (h) first — it is more fun to find it yourself.',
+            },
+          }
+        : s;
     case 'lesson/askReset':
-      return s.lesson && s.lesson.phase !== 'unavailable' ? { ...s, confirm: { kind: 'reset', lessonId: s.lesson.id, question: 'Reset this lesson to its insecure starting point? Your changes to it are lost.' } } : s;
-    case 'confirm/answer': return { ...s, confirm: undefined };
-    case 'nav/home': return { ...s, screen: 'home', lesson: undefined, confirm: undefined, home: { ...s.home, filtering: false, notice: a.notice, selected: s.lesson?.id ?? s.home.selected } };
-    case 'error/dismiss': return { ...s, error: undefined };
-    case 'error/retry': return { ...s, error: undefined };
+      return s.lesson && s.lesson.phase !== 'unavailable'
+        ? {
+            ...s,
+            confirm: { kind: 'reset', lessonId: s.lesson.id, question: 'Reset this lesson to its insecure starting point? Your changes to it are lost.' },
+          }
+        : s;
+    case 'confirm/answer':
+      return { ...s, confirm: undefined };
+    case 'nav/home':
+      return {
+        ...s,
+        screen: 'home',
+        lesson: undefined,
+        confirm: undefined,
+        home: { ...s.home, filtering: false, notice: a.notice, selected: s.lesson?.id ?? s.home.selected },
+      };
+    case 'error/dismiss':
+      return { ...s, error: undefined };
+    case 'error/retry':
+      return { ...s, error: undefined };
 
     case 'lab/opened': {
-      const selected = a.current && a.lessons.some((l) => l.id === a.current) ? a.current : a.lessons.find((l) => l.status !== 'done' && l.status !== 'unavailable')?.id ?? a.lessons[0]?.id;
-      return { ...s, engine: { name: a.engine, kubeconfig: a.kubeconfig, ...(a.envCommand ? { envCommand: a.envCommand } : {}), workspace: a.workspace, ...(a.note ? { note: a.note } : {}) }, layers: a.layers, catalogue: a.catalogue, lessons: a.lessons, workshop: a.workshop, home: { ...s.home, selected } };
+      const selected =
+        a.current && a.lessons.some((l) => l.id === a.current)
+          ? a.current
+          : (a.lessons.find((l) => l.status !== 'done' && l.status !== 'unavailable')?.id ?? a.lessons[0]?.id);
+      return {
+        ...s,
+        engine: {
+          name: a.engine,
+          kubeconfig: a.kubeconfig,
+          ...(a.envCommand ? { envCommand: a.envCommand } : {}),
+          workspace: a.workspace,
+          ...(a.note ? { note: a.note } : {}),
+        },
+        layers: a.layers,
+        catalogue: a.catalogue,
+        lessons: a.lessons,
+        workshop: a.workshop,
+        home: { ...s.home, selected },
+      };
     }
-    case 'startup/phase': return { ...s, startup: { ...s.startup, phase: a.phase }, screen: a.phase === 'done' && s.screen === 'startup' ? 'home' : s.screen };
-    case 'preflight/result': return { ...s, startup: { ...s.startup, preflight: a.items } };
-    case 'tasks/begin': return { ...s, tasks: [], tasksTitle: a.title };
-    case 'task/start': return { ...s, tasks: [...s.tasks, { id: a.id, title: a.title, status: 'running', startedAt: a.at }] };
-    case 'task/update': return { ...s, tasks: s.tasks.map((t) => (t.id === a.id ? { ...t, detail: a.detail } : t)) };
-    case 'task/end': return { ...s, tasks: s.tasks.map((t) => (t.id === a.id ? { ...t, status: a.ok ? 'done' : 'failed', endedAt: a.at } : t)) };
-    case 'task/info': return { ...s, tasks: [...s.tasks, { id: a.id, title: a.text, status: 'info', startedAt: a.at, endedAt: a.at }] };
+    case 'startup/phase':
+      return { ...s, startup: { ...s.startup, phase: a.phase }, screen: a.phase === 'done' && s.screen === 'startup' ? 'home' : s.screen };
+    case 'preflight/result':
+      return { ...s, startup: { ...s.startup, preflight: a.items } };
+    case 'tasks/begin':
+      return { ...s, tasks: [], tasksTitle: a.title };
+    case 'task/start':
+      return { ...s, tasks: [...s.tasks, { id: a.id, title: a.title, status: 'running', startedAt: a.at }] };
+    case 'task/update':
+      return { ...s, tasks: s.tasks.map((t) => (t.id === a.id ? { ...t, detail: a.detail } : t)) };
+    case 'task/end':
+      return { ...s, tasks: s.tasks.map((t) => (t.id === a.id ? { ...t, status: a.ok ? 'done' : 'failed', endedAt: a.at } : t)) };
+    case 'task/info':
+      return { ...s, tasks: [...s.tasks, { id: a.id, title: a.text, status: 'info', startedAt: a.at, endedAt: a.at }] };
     case 'cluster/status': {
       // Polled every few seconds: the same answer is no change (and no redraw).
       const c = s.cluster;
       const p = a.status.problems;
-      if (c && c.healthy === a.status.healthy && c.exists === a.status.exists && c.running === a.status.running
-        && c.problems.length === p.length && c.problems.every((x, i) => x === p[i])) return s;
+      if (
+        c &&
+        c.healthy === a.status.healthy &&
+        c.exists === a.status.exists &&
+        c.running === a.status.running &&
+        c.problems.length === p.length &&
+        c.problems.every((x, i) => x === p[i])
+      )
+        return s;
       return { ...s, cluster: { healthy: a.status.healthy, exists: a.status.exists, running: a.status.running, problems: p } };
     }
-    case 'lessons/loaded': return reselect({ ...s, lessons: a.lessons });
+    case 'lessons/loaded':
+      return reselect({ ...s, lessons: a.lessons });
     case 'lesson/opened':
-      return { ...s, screen: 'lesson', confirm: undefined, lesson: freshLesson(a.id, a.phase), home: { ...s.home, selected: a.id, filter: '', filtering: false, notice: undefined } };
-    case 'lesson/ready': return updateLesson(s, a.id, (l) => ({ ...l, phase: 'ready' }));
-    case 'lesson/failed': return updateLesson(s, a.id, (l) => ({ ...l, phase: 'failed' }));
-    case 'check/started': return updateLesson(s, a.id, (l) => ({ ...l, checking: true }));
-    case 'check/done': return updateLesson(s, a.id, (l) => ({ ...l, checking: false }));
+      return {
+        ...s,
+        screen: 'lesson',
+        confirm: undefined,
+        lesson: freshLesson(a.id, a.phase),
+        home: { ...s.home, selected: a.id, filter: '', filtering: false, notice: undefined },
+      };
+    case 'lesson/ready':
+      return updateLesson(s, a.id, (l) => ({ ...l, phase: 'ready' }));
+    case 'lesson/failed':
+      return updateLesson(s, a.id, (l) => ({ ...l, phase: 'failed' }));
+    case 'check/started':
+      return updateLesson(s, a.id, (l) => ({ ...l, checking: true }));
+    case 'check/done':
+      return updateLesson(s, a.id, (l) => ({ ...l, checking: false }));
     case 'check/result':
       return updateLesson(s, a.id, (l) => {
         const r = a.result;
         // A failed check counts when the learner asked (c), or when the cluster changed the outcome —
         // one kubectl action can fire several watch events, and those are one attempt (as the core counts them).
-        const failing = (x?: LessonResult) => x?.checks.filter((c) => c.status === 'failed' || c.status === 'error').map((c) => c.id).join(',');
+        const failing = (x?: LessonResult) =>
+          x?.checks
+            .filter((c) => c.status === 'failed' || c.status === 'error')
+            .map((c) => c.id)
+            .join(',');
         const changed = failing(r) !== failing(l.result);
         const counts = !r.passed && !r.unreachable && (a.manual || (a.reason !== 'start' && changed));
         const justCompleted = r.passed && !l.completed;
         return {
-          ...l, result: r, checking: false, lastReason: a.reason, lastCheckAt: a.at,
+          ...l,
+          result: r,
+          checking: false,
+          lastReason: a.reason,
+          lastCheckAt: a.at,
           failedChecks: l.failedChecks + (counts ? 1 : 0),
           completed: l.completed || r.passed,
           // Completion opens the debrief — unless the learner is watching an attack (esc from it goes there).
@@ -390,43 +535,94 @@ export function reducer(s: State, a: Action): State {
           scroll: justCompleted && l.view !== 'attack' ? 0 : l.scroll,
         };
       });
-    case 'watch/state': return { ...s, watching: a.on };
-    case 'hint/shown': return updateLesson(s, a.id, (l) => ({ ...l, hint: a.hint }));
-    case 'solution/loaded': return updateLesson(s, a.id, (l) => ({ ...l, solution: a.solution, view: 'solution', scroll: 0 }));
+    case 'watch/state':
+      return { ...s, watching: a.on };
+    case 'hint/shown':
+      return updateLesson(s, a.id, (l) => ({ ...l, hint: a.hint }));
+    case 'solution/loaded':
+      return updateLesson(s, a.id, (l) => ({ ...l, solution: a.solution, view: 'solution', scroll: 0 }));
     // Each step as it lands; the transcript follows the newest line (the view clamps the scroll).
-    case 'attack/step': return updateLesson(s, a.id, (l) => (l.attack?.running ? { ...l, attack: { ...l.attack, steps: [...l.attack.steps, a.step] }, scroll: l.view === 'attack' ? Number.MAX_SAFE_INTEGER : l.scroll } : l));
-    case 'attack/done': return updateLesson(s, a.id, (l) => (l.attack ? { ...l, attack: { ...l.attack, running: false, result: a.result }, scroll: l.view === 'attack' ? Number.MAX_SAFE_INTEGER : l.scroll } : l));
+    case 'attack/step':
+      return updateLesson(s, a.id, (l) =>
+        l.attack?.running
+          ? { ...l, attack: { ...l.attack, steps: [...l.attack.steps, a.step] }, scroll: l.view === 'attack' ? Number.MAX_SAFE_INTEGER : l.scroll }
+          : l,
+      );
+    case 'attack/done':
+      return updateLesson(s, a.id, (l) =>
+        l.attack ? { ...l, attack: { ...l.attack, running: false, result: a.result }, scroll: l.view === 'attack' ? Number.MAX_SAFE_INTEGER : l.scroll } : l,
+      );
     // It could not start (an error box says why): nothing to show but the text.
-    case 'attack/failed': return updateLesson(s, a.id, (l) => ({ ...l, attack: undefined, view: l.view === 'attack' ? 'text' : l.view, scroll: l.view === 'attack' ? 0 : l.scroll }));
-    case 'debrief/loaded': return updateLesson(s, a.id, (l) => ({ ...l, debrief: a.text }));
-    case 'lesson/resetDone': return updateLesson(s, a.id, (l) => ({ ...freshLesson(l.id, 'ready'), hint: undefined }));
-    case 'error/show': return { ...s, error: a.error };
-    case 'clock/tick': return { ...s, now: a.now };
-    case 'lesson/timeBase': return { ...updateLesson(s, a.id, (l) => ({ ...l, timeBase: { spentMs: a.spentMs, at: a.at } })), now: a.at };
+    case 'attack/failed':
+      return updateLesson(s, a.id, (l) => ({
+        ...l,
+        attack: undefined,
+        view: l.view === 'attack' ? 'text' : l.view,
+        scroll: l.view === 'attack' ? 0 : l.scroll,
+      }));
+    case 'debrief/loaded':
+      return updateLesson(s, a.id, (l) => ({ ...l, debrief: a.text }));
+    case 'lesson/resetDone':
+      return updateLesson(s, a.id, (l) => ({ ...freshLesson(l.id, 'ready'), hint: undefined }));
+    case 'error/show':
+      return { ...s, error: a.error };
+    case 'clock/tick':
+      return { ...s, now: a.now };
+    case 'lesson/timeBase':
+      return { ...updateLesson(s, a.id, (l) => ({ ...l, timeBase: { spentMs: a.spentMs, at: a.at } })), now: a.at };
     case 'exam/view': {
       const same = s.exam && s.exam.index === a.exam.index && s.exam.phase === a.exam.phase;
       return { ...s, screen: 'exam', now: a.now, exam: { ...a.exam, scroll: same ? s.exam!.scroll : 0, notice: same ? s.exam!.notice : undefined } };
     }
     case 'exam/refuse': {
       if (!s.exam) return s;
-      const notice = a.what === 'check'
-        ? 'No checks during the exam: they run when you hand the lesson in (n) or finish (f).'
-        : a.what === 'attack' ? 'No attacks during the exam: the checks judge your fix when you hand the lesson in (n) or finish (f).'
-        : `No ${a.what}s during the exam — they are back once it is handed in.`;
+      const notice =
+        a.what === 'check'
+          ? 'No checks during the exam: they run when you hand the lesson in (n) or finish (f).'
+          : a.what === 'attack'
+            ? 'No attacks during the exam: the checks judge your fix when you hand the lesson in (n) or finish (f).'
+            : `No ${a.what}s during the exam — they are back once it is handed in.`;
       return { ...s, exam: { ...s.exam, notice } };
     }
-    case 'exam/scroll': return s.exam ? { ...s, exam: { ...s.exam, scroll: scrollTo(Math.min(s.exam.scroll, a.max), a) } } : s;
+    case 'exam/scroll':
+      return s.exam ? { ...s, exam: { ...s.exam, scroll: scrollTo(Math.min(s.exam.scroll, a.max), a) } } : s;
     case 'exam/askNext':
       return s.exam?.phase === 'running' && s.exam.index + 1 < s.exam.lessons.length
-        ? { ...s, confirm: { kind: 'examNext', lessonId: s.exam.lessons[s.exam.index].id, question: `Hand in lesson ${s.exam.index + 1} and move on? Its checks run now; you cannot come back to it.` } }
-        : s.exam?.phase === 'running' ? { ...s, exam: { ...s.exam, notice: 'This is the last lesson: f hands it in and ends the exam.' } } : s;
+        ? {
+            ...s,
+            confirm: {
+              kind: 'examNext',
+              lessonId: s.exam.lessons[s.exam.index].id,
+              question: `Hand in lesson ${s.exam.index + 1} and move on? Its checks run now; you cannot come back to it.`,
+            },
+          }
+        : s.exam?.phase === 'running'
+          ? { ...s, exam: { ...s.exam, notice: 'This is the last lesson: f hands it in and ends the exam.' } }
+          : s;
     case 'exam/askSubmit':
-      return s.exam?.phase === 'running' ? { ...s, confirm: { kind: 'examSubmit', lessonId: s.exam.lessons[s.exam.index].id, question: 'Hand in and end the exam now? Lessons not reached score 0.' } } : s;
+      return s.exam?.phase === 'running'
+        ? {
+            ...s,
+            confirm: { kind: 'examSubmit', lessonId: s.exam.lessons[s.exam.index].id, question: 'Hand in and end the exam now? Lessons not reached score 0.' },
+          }
+        : s;
     case 'exam/askReset':
-      return s.exam?.phase === 'running' ? { ...s, confirm: { kind: 'examReset', lessonId: s.exam.lessons[s.exam.index].id, question: 'Put this lesson back to its insecure start? Your changes to it are lost; the clock keeps running.' } } : s;
-    case 'exam/close': return { ...s, screen: 'home', exam: undefined, confirm: undefined };
-    case 'app/exit': return { ...s, exitCode: a.code };
-    default: return s;
+      return s.exam?.phase === 'running'
+        ? {
+            ...s,
+            confirm: {
+              kind: 'examReset',
+              lessonId: s.exam.lessons[s.exam.index].id,
+              question: 'Put this lesson back to its insecure start? Your changes to it are lost; the clock keeps running.',
+            },
+          }
+        : s;
+    case 'exam/close':
+      return { ...s, screen: 'home', exam: undefined, confirm: undefined };
+    case 'app/exit':
+      return { ...s, exitCode: a.code };
+    default:
+      return s;
   }
 }
 
@@ -449,7 +645,10 @@ export function createStore(initial: State = initialState(), effect?: Effect): S
   const listeners = new Set<() => void>();
   const store: Store = {
     getState: () => state,
-    subscribe(fn) { listeners.add(fn); return () => listeners.delete(fn); },
+    subscribe(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
     dispatch(a) {
       const prev = state;
       state = reducer(state, a);

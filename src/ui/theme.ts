@@ -34,9 +34,20 @@ export interface Theme {
 }
 
 export const SYMBOLS = {
-  pass: '✓', fail: '✗', pending: '○', skip: '–', unreachable: '?', error: '!',
-  pointer: '▸', current: '▸', bullet: '•', arrow: '→', dot: '●', ellipsis: '…',
-  barDone: '█', barTodo: '░',
+  pass: '✓',
+  fail: '✗',
+  pending: '○',
+  skip: '–',
+  unreachable: '?',
+  error: '!',
+  pointer: '▸',
+  current: '▸',
+  bullet: '•',
+  arrow: '→',
+  dot: '●',
+  ellipsis: '…',
+  barDone: '█',
+  barTodo: '░',
 } as const;
 
 const sgr = (open: string, close: string) => (s: string) => `\x1b[${open}m${s}\x1b[${close}m`;
@@ -65,13 +76,30 @@ export function createTheme(env: NodeJS.ProcessEnv = process.env): Theme {
     noColor: false,
     status: { success: { color: 'green' }, error: { color: 'red' }, warning: { color: 'yellow' }, info: { color: 'cyan' } },
     text: {
-      primary: {}, muted: { dimColor: true }, accent: { color: 'cyan' }, title: { bold: true },
-      key: { color: 'cyan', bold: true }, link: { color: 'blue' },
+      primary: {},
+      muted: { dimColor: true },
+      accent: { color: 'cyan' },
+      title: { bold: true },
+      key: { color: 'cyan', bold: true },
+      link: { color: 'blue' },
     },
-    ui: { selection: { color: 'cyan', bold: true }, border: 'gray', borderError: 'red', borderWarning: 'yellow', progressDone: { color: 'green' }, progressTodo: { dimColor: true } },
+    ui: {
+      selection: { color: 'cyan', bold: true },
+      border: 'gray',
+      borderError: 'red',
+      borderWarning: 'yellow',
+      progressDone: { color: 'green' },
+      progressTodo: { dimColor: true },
+    },
     ansi: {
-      heading: sgr('1;32', '22;39'), firstHeading: sgr('1;35', '22;39'), strong: sgr('1', '22'), em: sgr('3', '23'),
-      code: sgr('33', '39'), link: sgr('34', '39'), quote: sgr('2;3', '22;23'), muted: sgr('2', '22'),
+      heading: sgr('1;32', '22;39'),
+      firstHeading: sgr('1;35', '22;39'),
+      strong: sgr('1', '22'),
+      em: sgr('3', '23'),
+      code: sgr('33', '39'),
+      link: sgr('34', '39'),
+      quote: sgr('2;3', '22;23'),
+      muted: sgr('2', '22'),
     },
     symbols: SYMBOLS,
   };

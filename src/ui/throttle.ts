@@ -20,7 +20,11 @@ export interface Timers {
 
 const realTimers: Timers = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref?.(); return t; },
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
   clearTimeout: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
 };
 
@@ -44,11 +48,17 @@ export function throttleLatest<T>(deliver: (value: T) => void, ms: number, timer
     else timer = timers.setTimeout(fire, wait);
   }) as Throttled<T>;
   fn.flush = () => {
-    if (timer !== undefined) { timers.clearTimeout(timer); timer = undefined; }
+    if (timer !== undefined) {
+      timers.clearTimeout(timer);
+      timer = undefined;
+    }
     fire();
   };
   fn.cancel = () => {
-    if (timer !== undefined) { timers.clearTimeout(timer); timer = undefined; }
+    if (timer !== undefined) {
+      timers.clearTimeout(timer);
+      timer = undefined;
+    }
     pending = undefined;
   };
   return fn;

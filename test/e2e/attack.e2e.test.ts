@@ -32,7 +32,11 @@ delete env.FORCE_COLOR;
 const tmux = (...args: string[]) => execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8', env });
 /** Every screen captured, to prove the secret never showed on any of them. */
 const seen: string[] = [];
-const screen = () => { const s = tmux('capture-pane', '-p', '-t', session); seen.push(s); return s; };
+const screen = () => {
+  const s = tmux('capture-pane', '-p', '-t', session);
+  seen.push(s);
+  return s;
+};
 const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, cwd: ROOT, maxBuffer: 10 * 1024 * 1024 });
 
 async function waitForScreen(what: string, test: (s: string) => boolean, timeoutMs: number): Promise<string> {
@@ -47,28 +51,64 @@ async function waitForScreen(what: string, test: (s: string) => boolean, timeout
 }
 const waitForText = (text: string, timeoutMs = 30_000) => waitForScreen(text, (s) => s.includes(text), timeoutMs);
 async function press(...keys: string[]) {
-  for (const k of keys) { tmux('send-keys', '-t', session, k); await new Promise((r) => setTimeout(r, 150)); }
+  for (const k of keys) {
+    tmux('send-keys', '-t', session, k);
+    await new Promise((r) => setTimeout(r, 150));
+  }
 }
 
 /** The scrollable area: between the lesson's title row and the Objectives heading. */
 function area(s: string): string {
   const lines = s.split('\n');
-  return lines.slice(1, lines.findIndex((l) => l.startsWith('Objectives'))).join('\n');
+  return lines
+    .slice(
+      1,
+      lines.findIndex((l) => l.startsWith('Objectives')),
+    )
+    .join('\n');
 }
 /** A screen for the log: trailing blanks trimmed. */
-const trimmed = (s: string) => s.split('\n').map((l) => l.trimEnd()).join('\n').replace(/\n+$/, '');
+const trimmed = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .join('\n')
+    .replace(/\n+$/, '');
 
 describe('attack, then defend: the TUI in tmux against the local engine', () => {
   beforeAll(async () => {
     if (!process.env.KUBE_SECLAB_E2E_NO_BUILD) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
     await cli('up', '--engine', 'local');
-    tmux('new-session', '-d', '-s', session, '-x', String(COLS), '-y', String(ROWS), '-e', `KUBE_SECLAB_DATA=${data}`, '-e', 'KUBE_SECLAB_ENGINE=local', '-e', 'TERM=xterm-256color',
-      `${process.execPath} ${BIN}; echo "EXIT=$?"; sleep 3600`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      String(COLS),
+      '-y',
+      String(ROWS),
+      '-e',
+      `KUBE_SECLAB_DATA=${data}`,
+      '-e',
+      'KUBE_SECLAB_ENGINE=local',
+      '-e',
+      'TERM=xterm-256color',
+      `${process.execPath} ${BIN}; echo "EXIT=$?"; sleep 3600`,
+    );
   });
 
   afterAll(async () => {
-    try { tmux('kill-server'); } catch { /* already gone */ }
-    try { await cli('down'); } finally { rmSync(data, { recursive: true, force: true }); }
+    try {
+      tmux('kill-server');
+    } catch {
+      /* already gone */
+    }
+    try {
+      await cli('down');
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   it('a shows the attack working; after the fix from another shell, a shows it failing with 403', async () => {
@@ -77,7 +117,11 @@ describe('attack, then defend: the TUI in tmux against the local engine', () => 
     tmux('send-keys', '-t', session, '-l', LESSON);
     await waitForText(`/${LESSON}`, 5_000);
     await press('Enter');
-    let s = await waitForScreen('the lesson, watched, with the invitation to attack', (x) => x.includes('● watching') && x.includes('Press a to attack first'), 120_000);
+    let s = await waitForScreen(
+      'the lesson, watched, with the invitation to attack',
+      (x) => x.includes('● watching') && x.includes('Press a to attack first'),
+      120_000,
+    );
     expect(s).toMatch(/a attack\s+c check\s+w watch on/);
 
     // 1. Attack the insecure scenario.
@@ -92,7 +136,9 @@ describe('attack, then defend: the TUI in tmux against the local engine', () => 
     expect(before).not.toContain('Press a to attack first');
     await press('g');
     const top = await waitForText('Attack: Steal the payment gateway', 5_000);
-    expect(area(top)).toMatch(/✓ Read the ServiceAccount token mounted in the api pod\n\s+read \/var\/run\/secrets\/kubernetes.io\/serviceaccount\/token in pod api-/);
+    expect(area(top)).toMatch(
+      /✓ Read the ServiceAccount token mounted in the api pod\n\s+read \/var\/run\/secrets\/kubernetes.io\/serviceaccount\/token in pod api-/,
+    );
     expect(area(top)).toContain('token: eyJh… (');
     await press('G');
     console.log(`e2e attack: before the fix (${COLS}x${ROWS}):\n${trimmed(before)}`);
@@ -106,13 +152,19 @@ describe('attack, then defend: the TUI in tmux against the local engine', () => 
     // The debrief is longer than the pane: to its end (G), where the before/after line ends.
     await press('G');
     s = await waitForText('after — stopped at', 10_000);
-    expect(s).toMatch(/before — Read the payment gateway's API key: apiKey: sk_l…\s+\(22 chars\); after — stopped at Read the payment gateway's API key — GET\s+\/api\/v1\/namespaces\/shop\/secrets\/payment-gateway → 403 Forbidden/);
+    expect(s).toMatch(
+      /before — Read the payment gateway's API key: apiKey: sk_l…\s+\(22 chars\); after — stopped at Read the payment gateway's API key — GET\s+\/api\/v1\/namespaces\/shop\/secrets\/payment-gateway → 403 Forbidden/,
+    );
 
     // 3. Attack again: every goal step stopped with 403.
     await press('a');
     const after = await waitForText('⇒ The attack FAILS', 60_000);
-    expect(after).toMatch(/⇒ The attack FAILS: stopped at Read the payment gateway's API key — GET\s+\/api\/v1\/namespaces\/shop\/secrets\/payment-gateway → 403 Forbidden/);
-    expect(area(after)).toMatch(/✗ Bind yourself cluster-admin, for good\n\s+POST \/apis\/rbac.authorization.k8s.io\/v1\/clusterrolebindings \(dry run\) → 403 Forbidden/);
+    expect(after).toMatch(
+      /⇒ The attack FAILS: stopped at Read the payment gateway's API key — GET\s+\/api\/v1\/namespaces\/shop\/secrets\/payment-gateway → 403 Forbidden/,
+    );
+    expect(area(after)).toMatch(
+      /✗ Bind yourself cluster-admin, for good\n\s+POST \/apis\/rbac.authorization.k8s.io\/v1\/clusterrolebindings \(dry run\) → 403 Forbidden/,
+    );
     expect(after).toContain('esc: the debrief');
     await press('g');
     const afterTop = await waitForText('Attack: Steal the payment gateway', 5_000);

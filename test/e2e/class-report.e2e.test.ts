@@ -25,7 +25,13 @@ const ARTIFACTS = join(ROOT, 'test-results');
 const work = mkdtempSync(join(tmpdir(), 'kube-seclab-class-e2e-'));
 const EVIL = '<script>alert("pwned")</script>';
 
-interface Learner { name: string; id: string; solved: number; started: number; seed: number }
+interface Learner {
+  name: string;
+  id: string;
+  solved: number;
+  started: number;
+  seed: number;
+}
 const LEARNERS: Learner[] = [
   { name: 'Ada Lovelace', id: 's-001', solved: 9, started: 11, seed: 1 },
   { name: 'Grace Hopper', id: 's-002', solved: 6, started: 8, seed: 2 },
@@ -48,17 +54,34 @@ async function cli(env: NodeJS.ProcessEnv, ...args: string[]) {
 /** A plausible progress file: the first `solved` lessons done, the next ones started with failing checks. */
 function progressFor(l: Learner, lessons: { id: string }[], checkIds: Record<string, string[]>) {
   let r = l.seed * 7919;
-  const rnd = () => { r = (r * 48271) % 2147483647; return r / 2147483647; };
+  const rnd = () => {
+    r = (r * 48271) % 2147483647;
+    return r / 2147483647;
+  };
   const out: Record<string, unknown> = {};
   lessons.slice(0, l.started).forEach((lesson, i) => {
     const done = i < l.solved;
     const ids = checkIds[lesson.id];
     const failed = done ? [] : ids.filter((_, k) => k === 0 || rnd() < 0.3);
     out[lesson.id] = {
-      status: done ? 'done' : 'started', startedAt: '2025-03-01T09:00:00.000Z', ...(done ? { completedAt: '2025-03-01T10:00:00.000Z' } : {}),
-      attempts: 1 + Math.floor(rnd() * (done ? 5 : 9)), hintsUsed: Math.floor(rnd() * 3), solutionViewed: rnd() < 0.15,
-      timeSpentMs: Math.round((3 + rnd() * 40) * 60_000), lastActivity: '2025-03-01T10:00:00.000Z',
-      lastCheck: { at: '2025-03-01T10:00:00.000Z', passed: done, failed, checks: ids.map((id) => ({ id, status: failed.includes(id) ? 'failed' : 'passed', message: failed.includes(id) ? `${id}: still insecure <see the hint>` : 'ok' })) },
+      status: done ? 'done' : 'started',
+      startedAt: '2025-03-01T09:00:00.000Z',
+      ...(done ? { completedAt: '2025-03-01T10:00:00.000Z' } : {}),
+      attempts: 1 + Math.floor(rnd() * (done ? 5 : 9)),
+      hintsUsed: Math.floor(rnd() * 3),
+      solutionViewed: rnd() < 0.15,
+      timeSpentMs: Math.round((3 + rnd() * 40) * 60_000),
+      lastActivity: '2025-03-01T10:00:00.000Z',
+      lastCheck: {
+        at: '2025-03-01T10:00:00.000Z',
+        passed: done,
+        failed,
+        checks: ids.map((id) => ({
+          id,
+          status: failed.includes(id) ? 'failed' : 'passed',
+          message: failed.includes(id) ? `${id}: still insecure <see the hint>` : 'ok',
+        })),
+      },
     };
   });
   return { version: 1, learner: {}, lessons: out };
@@ -76,7 +99,9 @@ describe('class report in headless Chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium not found at ${CHROMIUM}: this test needs a real browser. Install it with \`apt-get install -y chromium\` (.ci/run does), or point KUBE_SECLAB_CHROMIUM at one.`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: this test needs a real browser. Install it with \`apt-get install -y chromium\` (.ci/run does), or point KUBE_SECLAB_CHROMIUM at one.`,
+      );
     }
     if (!process.env.KUBE_SECLAB_E2E_NO_BUILD) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
     const lessons: { id: string }[] = JSON.parse((await cli({ KUBE_SECLAB_DATA: join(work, 'probe') }, 'list', '--json')).stdout);
@@ -85,13 +110,25 @@ describe('class report in headless Chromium', () => {
     const cat = await loadCatalogue(ROOT);
     const checkIds = Object.fromEntries(cat.lessons.map((l) => [l.id, l.checks.map((c) => c.id)]));
     // Each learner: their own lab data, exported by the CLI with --learner/--learner-id.
-    await Promise.all(LEARNERS.map(async (l, i) => {
-      const data = join(work, `learner-${i}`);
-      mkdirSync(data, { recursive: true });
-      writeFileSync(join(data, 'progress.json'), JSON.stringify(progressFor(l, lessons, checkIds)));
-      const r = await cli({ KUBE_SECLAB_DATA: data }, 'progress', 'export', '--out', join(work, `export-${i}.json`), '--learner', l.name, '--learner-id', l.id);
-      if (r.code !== 0) throw new Error(`export of ${l.name} failed: ${r.stderr}`);
-    }));
+    await Promise.all(
+      LEARNERS.map(async (l, i) => {
+        const data = join(work, `learner-${i}`);
+        mkdirSync(data, { recursive: true });
+        writeFileSync(join(data, 'progress.json'), JSON.stringify(progressFor(l, lessons, checkIds)));
+        const r = await cli(
+          { KUBE_SECLAB_DATA: data },
+          'progress',
+          'export',
+          '--out',
+          join(work, `export-${i}.json`),
+          '--learner',
+          l.name,
+          '--learner-id',
+          l.id,
+        );
+        if (r.code !== 0) throw new Error(`export of ${l.name} failed: ${r.stderr}`);
+      }),
+    );
     const junit = await cli({ KUBE_SECLAB_DATA: join(work, 'learner-0') }, 'progress', 'export', '--format', 'junit', '--out', junitPath);
     if (junit.code !== 0) throw new Error(junit.stderr);
     // An older export of Ada (the later one must win) and a broken file (reported, the rest merged).
@@ -112,16 +149,32 @@ describe('class report in headless Chromium', () => {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1200, height: 900 },
       deviceScaleFactor: 1,
     });
     page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
-    page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
     const pageUrl = pathToFileURL(reportPath).href;
-    context.on('request', (r) => { if (r.url() !== pageUrl) requests.push(r.url()); });
+    context.on('request', (r) => {
+      if (r.url() !== pageUrl) requests.push(r.url());
+    });
     await page.goto(pageUrl, { waitUntil: 'load' });
   });
 
@@ -137,14 +190,26 @@ describe('class report in headless Chromium', () => {
       expect(box!.width).toBeGreaterThan(600);
       expect(box!.height).toBeGreaterThan(lessonCount * 20);
     }
-    const bars = await page.$$eval('svg rect.bar', (els) => els.map((e) => {
-      const r = e.getBoundingClientRect();
-      return { series: e.getAttribute('data-series'), value: Number(e.getAttribute('data-value') || 0), w: r.width, h: r.height, fill: getComputedStyle(e).fill };
-    }));
+    const bars = await page.$$eval('svg rect.bar', (els) =>
+      els.map((e) => {
+        const r = e.getBoundingClientRect();
+        return {
+          series: e.getAttribute('data-series'),
+          value: Number(e.getAttribute('data-value') || 0),
+          w: r.width,
+          h: r.height,
+          fill: getComputedStyle(e).fill,
+        };
+      }),
+    );
     for (const s of ['completion', 'attempts', 'hints', 'time']) expect(bars.filter((b) => b.series === s)).toHaveLength(lessonCount);
     const nonZero = bars.filter((b) => b.value > 0);
     expect(nonZero.length).toBeGreaterThan(lessonCount * 2);
-    for (const b of nonZero) { expect(b.w).toBeGreaterThan(0); expect(b.h).toBeGreaterThan(8); expect(b.fill).not.toBe('none'); }
+    for (const b of nonZero) {
+      expect(b.w).toBeGreaterThan(0);
+      expect(b.h).toBeGreaterThan(8);
+      expect(b.fill).not.toBe('none');
+    }
     // Bars scale with their values: the completion bars' widths are proportional to the completion.
     const comp = bars.filter((b) => b.series === 'completion' && b.value > 0);
     const full = comp.reduce((m, b) => Math.max(m, b.w / b.value), 0);
@@ -152,10 +217,13 @@ describe('class report in headless Chromium', () => {
   });
 
   it('lists every learner once in the table, the later export winning, names shown as text', async () => {
-    const rows = await page.$$eval('#learners tbody tr', (trs) => trs.map((tr) => ({
-      name: tr.querySelector('td.name .who')?.textContent, id: tr.querySelector('td.name .lid')?.textContent,
-      cells: Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? ''),
-    })));
+    const rows = await page.$$eval('#learners tbody tr', (trs) =>
+      trs.map((tr) => ({
+        name: tr.querySelector('td.name .who')?.textContent,
+        id: tr.querySelector('td.name .lid')?.textContent,
+        cells: Array.from(tr.querySelectorAll('td')).map((td) => td.textContent ?? ''),
+      })),
+    );
     expect(rows).toHaveLength(LEARNERS.length);
     expect(rows.map((r) => r.name).sort()).toEqual(LEARNERS.map((l) => l.name).sort());
     const ada = rows.find((r) => r.name === 'Ada Lovelace')!;
@@ -180,7 +248,11 @@ describe('class report in headless Chromium', () => {
     const r = await page.evaluate((text) => {
       const doc = new DOMParser().parseFromString(text, 'application/xml');
       if (doc.getElementsByTagName('parsererror').length) return { error: doc.getElementsByTagName('parsererror')[0].textContent };
-      return { root: doc.documentElement.nodeName, cases: doc.getElementsByTagName('testcase').length, tests: Number(doc.documentElement.getAttribute('tests')) };
+      return {
+        root: doc.documentElement.nodeName,
+        cases: doc.getElementsByTagName('testcase').length,
+        tests: Number(doc.documentElement.getAttribute('tests')),
+      };
     }, xml);
     expect(r).toEqual({ root: 'testsuites', cases: lessonCount, tests: lessonCount });
   });

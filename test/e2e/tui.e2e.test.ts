@@ -25,7 +25,15 @@ const session = 'lab';
 const ENGINE = process.env.KUBE_SECLAB_E2E_ENGINE === 'kind' ? 'kind' : 'local';
 const data = mkdtempSync(join(tmpdir(), 'kube-seclab-e2e-'));
 const NAME = ENGINE === 'kind' ? 'tuitest' : undefined; // its own kind cluster name
-const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: ENGINE, ...(NAME ? { KUBE_SECLAB_NAME: NAME } : {}), TERM: 'xterm-256color', NO_COLOR: undefined, FORCE_COLOR: undefined };
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  KUBE_SECLAB_DATA: data,
+  KUBE_SECLAB_ENGINE: ENGINE,
+  ...(NAME ? { KUBE_SECLAB_NAME: NAME } : {}),
+  TERM: 'xterm-256color',
+  NO_COLOR: undefined,
+  FORCE_COLOR: undefined,
+};
 delete env.NO_COLOR;
 delete env.FORCE_COLOR;
 
@@ -50,7 +58,10 @@ const waitForText = (text: string | RegExp, timeoutMs = 30_000) =>
   waitForScreen(String(text), (s) => (typeof text === 'string' ? s.includes(text) : text.test(s)), timeoutMs);
 /** Keys one at a time, each after the screen has taken the previous one. */
 async function press(...keys: string[]) {
-  for (const k of keys) { sendKey(k); await new Promise((r) => setTimeout(r, 150)); }
+  for (const k of keys) {
+    sendKey(k);
+    await new Promise((r) => setTimeout(r, 150));
+  }
 }
 
 /** The objective rows of the lesson screen: between "Objectives" and the footer. */
@@ -74,13 +85,37 @@ describe(`kube-seclab TUI in tmux against the ${ENGINE} engine`, () => {
     if (!process.env.KUBE_SECLAB_E2E_NO_BUILD) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
     lessons = JSON.parse((await cli('list', '--json')).stdout);
     if (!lessons.some((l) => l.id === LESSON)) throw new Error(`lesson ${LESSON} is not in the catalogue`);
-    tmux('new-session', '-d', '-s', session, '-x', String(COLS), '-y', String(ROWS), '-e', `KUBE_SECLAB_DATA=${data}`, '-e', `KUBE_SECLAB_ENGINE=${ENGINE}`, ...(NAME ? ['-e', `KUBE_SECLAB_NAME=${NAME}`] : []), '-e', 'TERM=xterm-256color',
-      `${process.execPath} ${BIN}; echo "EXIT=$?"; sleep 3600`);
+    tmux(
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      String(COLS),
+      '-y',
+      String(ROWS),
+      '-e',
+      `KUBE_SECLAB_DATA=${data}`,
+      '-e',
+      `KUBE_SECLAB_ENGINE=${ENGINE}`,
+      ...(NAME ? ['-e', `KUBE_SECLAB_NAME=${NAME}`] : []),
+      '-e',
+      'TERM=xterm-256color',
+      `${process.execPath} ${BIN}; echo "EXIT=$?"; sleep 3600`,
+    );
   });
 
   afterAll(async () => {
-    try { tmux('kill-server'); } catch { /* already gone */ }
-    try { await cli('down'); } finally { rmSync(data, { recursive: true, force: true }); }
+    try {
+      tmux('kill-server');
+    } catch {
+      /* already gone */
+    }
+    try {
+      await cli('down');
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
   });
 
   it('provisions, opens a lesson, shows ✓ when the fix lands from another shell, and moves on with n', async () => {
@@ -99,13 +134,24 @@ describe(`kube-seclab TUI in tmux against the ${ENGINE} engine`, () => {
     await waitForText(`/${LESSON}`, 5_000);
     await press('Enter');
     const title = lessons.find((l) => l.id === LESSON)!.title;
-    let s = await waitForScreen('the lesson with its first (failing) check', (x) => x.includes(title) && x.includes('● watching') && objectiveMarks(x).includes('✗'), 120_000);
+    let s = await waitForScreen(
+      'the lesson with its first (failing) check',
+      (x) => x.includes(title) && x.includes('● watching') && objectiveMarks(x).includes('✗'),
+      120_000,
+    );
     expect(s).toMatch(/c check\s+w watch on\s+h hint/);
 
     // 3. Another shell applies the reference solution; nobody touches the TUI.
     await cli('solution', LESSON, '--apply');
     const applied = Date.now();
-    await waitForScreen('every objective ✓', (x) => { const m = objectiveMarks(x); return m.length > 0 && m.every((c) => c === '✓'); }, 30_000);
+    await waitForScreen(
+      'every objective ✓',
+      (x) => {
+        const m = objectiveMarks(x);
+        return m.length > 0 && m.every((c) => c === '✓');
+      },
+      30_000,
+    );
     const latency = Date.now() - applied;
     console.log(`e2e: objectives turned ✓ ${latency} ms after the solution was applied (no keypress)`);
     expect(latency).toBeLessThan(10_000);

@@ -46,7 +46,11 @@ async function withApiServerHung<T>(fn: () => Promise<T>): Promise<T> {
   const pid: number = st.components['kube-apiserver'].pid;
   expect(pid).toBeGreaterThan(0);
   process.kill(pid, 'SIGSTOP');
-  try { return await fn(); } finally { process.kill(pid, 'SIGCONT'); }
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
 }
 
 describe('kube-seclab attack', () => {
@@ -58,7 +62,8 @@ describe('kube-seclab attack', () => {
     const r = JSON.parse(json.stdout);
     expect(Object.keys(r)).toEqual(['lesson', 'title', 'engine', 'succeeded', 'summary', 'durationMs', 'steps']);
     expect(r).toMatchObject({ lesson: LESSON, engine: 'local', succeeded: true });
-    for (const s of r.steps) for (const k of ['id', 'title', 'type', 'goal', 'status', 'succeeded', 'message', 'evidence', 'durationMs']) expect(s).toHaveProperty(k);
+    for (const s of r.steps)
+      for (const k of ['id', 'title', 'type', 'goal', 'status', 'succeeded', 'message', 'evidence', 'durationMs']) expect(s).toHaveProperty(k);
     const read = r.steps.find((s: any) => s.id === 'read-secret');
     expect(read).toMatchObject({ status: 'succeeded', succeeded: true, goal: true, evidence: [`apiKey: ${SECRET.slice(0, 4)}… (${SECRET.length} chars)`] });
     expect(json.stdout).not.toContain(SECRET);
@@ -66,7 +71,9 @@ describe('kube-seclab attack', () => {
     const human = await cli(['attack']);
     expect(human.code).toBe(1);
     expect(human.stdout).toMatch(/^Attack on rbac-least-privilege — Steal the payment gateway's key/);
-    expect(human.stdout).toMatch(/✓ Read the payment gateway's API key\n\s+GET \/api\/v1\/namespaces\/shop\/secrets\/payment-gateway → 200 OK\n\s+apiKey: sk_l… \(22 chars\)/);
+    expect(human.stdout).toMatch(
+      /✓ Read the payment gateway's API key\n\s+GET \/api\/v1\/namespaces\/shop\/secrets\/payment-gateway → 200 OK\n\s+apiKey: sk_l… \(22 chars\)/,
+    );
     expect(human.stdout).toMatch(/⇒ The attack WORKS: Read the payment gateway's API key: apiKey: sk_l… \(22 chars\)/);
     expect(`${human.stdout}${human.stderr}`).not.toContain(SECRET);
 
@@ -82,7 +89,9 @@ describe('kube-seclab attack', () => {
 
     const check = await cli(['check']);
     expect(check.code).toBe(0);
-    expect(check.stdout).toMatch(/The attack, before and after your fix:\*\* before — Read the payment gateway's API key: apiKey: sk_l… \(22 chars\); after — stopped(:| at) Read the payment gateway's API key/);
+    expect(check.stdout).toMatch(
+      /The attack, before and after your fix:\*\* before — Read the payment gateway's API key: apiKey: sk_l… \(22 chars\); after — stopped(:| at) Read the payment gateway's API key/,
+    );
     expect(check.stdout).not.toContain(SECRET);
 
     expect((await cli(['reset', LESSON, '--yes'])).code).toBe(0);
@@ -100,10 +109,12 @@ describe('kube-seclab attack', () => {
       expect(noCluster.code).toBe(2);
       expect(noCluster.stdout).toBe('');
       expect(noCluster.stderr).toMatch(/^kube-seclab: no local cluster yet\n\s+→ run `kube-seclab up --engine local`\n$/);
-    } finally { rmSync(fresh, { recursive: true, force: true }); }
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 
-  it('a lesson not set up on this cluster: nothing of the learner\'s to attack', async () => {
+  it("a lesson not set up on this cluster: nothing of the learner's to attack", async () => {
     // A copy of the lessons in which over-broad-groups (never started here) has an attack (its own, or rbac's if it has none).
     const root = copyLessons();
     try {
@@ -121,7 +132,9 @@ describe('kube-seclab attack', () => {
         message: 'lesson over-broad-groups is not set up on this cluster, so there is nothing of yours to attack yet',
         hint: '`kube-seclab start over-broad-groups` sets up its insecure scenario; attack it, fix it, then attack again',
       });
-    } finally { rmSync(root, { recursive: true, force: true }); }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('a lesson without an attack: says so and points at its checks', async () => {
@@ -130,9 +143,15 @@ describe('kube-seclab attack', () => {
     try {
       rmSync(join(root, 'lessons', 'cluster', '01-rbac-least-privilege', 'attack'), { recursive: true });
       const lab = await Lab.open({ env, root, workshop: null });
-      await expect(lab.attack(LESSON)).rejects.toMatchObject({ name: 'UserError', message: 'lesson rbac-least-privilege has no attack to run yet', hint: 'its checks still prove the fix: `kube-seclab check`' });
+      await expect(lab.attack(LESSON)).rejects.toMatchObject({
+        name: 'UserError',
+        message: 'lesson rbac-least-privilege has no attack to run yet',
+        hint: 'its checks still prove the fix: `kube-seclab check`',
+      });
       expect(lab.catalogue.get(LESSON)!.checks.some((c) => c.type === 'attack')).toBe(false);
-    } finally { rmSync(root, { recursive: true, force: true }); }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('an API server that hangs before the attack: one line after 20 s, exit 2, and the process ends', async () => {
@@ -140,7 +159,9 @@ describe('kube-seclab attack', () => {
     const r = await withApiServerHung(() => cli(['attack']));
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^kube-seclab: cluster unreachable: no answer within 20 s\n\s+→ check it with `kube-seclab status`; `kube-seclab up` starts or repairs it\n$/);
+    expect(r.stderr).toMatch(
+      /^kube-seclab: cluster unreachable: no answer within 20 s\n\s+→ check it with `kube-seclab status`; `kube-seclab up` starts or repairs it\n$/,
+    );
     // It did not wait for the API server to come back.
     expect(r.ms).toBeLessThan(60_000);
   });
@@ -160,16 +181,27 @@ describe('kube-seclab attack', () => {
         onStep: (s) => {
           seen.push(s);
           // The token is stolen; then the API server stops answering.
-          if (s.id === 'token') { process.kill(pid, 'SIGSTOP'); resume = () => process.kill(pid, 'SIGCONT'); }
+          if (s.id === 'token') {
+            process.kill(pid, 'SIGSTOP');
+            resume = () => process.kill(pid, 'SIGCONT');
+          }
         },
       });
-      expect(seen.map((s) => [s.id, s.status])).toEqual([['token', 'succeeded'], ['list-secrets', 'error'], ['read-secret', 'skipped'], ['create-pod', 'skipped'], ['bind-admin', 'skipped']]);
+      expect(seen.map((s) => [s.id, s.status])).toEqual([
+        ['token', 'succeeded'],
+        ['list-secrets', 'error'],
+        ['read-secret', 'skipped'],
+        ['create-pod', 'skipped'],
+        ['bind-admin', 'skipped'],
+      ]);
       expect(seen[1].message).toMatch(/^cluster unreachable: no answer within/);
       expect(seen[2].message).toMatch(/^not tried: the cluster stopped answering/);
       expect(r.succeeded).toBe(false);
       expect(r.skipped).toBe(seen[1].message);
       expect(r.summary).toBe(`could not run: ${seen[1].message}`);
-    } finally { resume?.(); }
+    } finally {
+      resume?.();
+    }
     expect((await lab.progress.load()).lessons[LESSON]?.attack).toEqual(before);
     // Back up: the same attack, run to the end, fails for real.
     const again = await lab.attack(LESSON, { record: false });

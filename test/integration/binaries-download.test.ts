@@ -271,9 +271,7 @@ describe('resolveBinaries: download through KUBE_SECLAB_MIRROR', () => {
       );
       expect(err).toBeInstanceOf(ChecksumMismatchError);
       const e = err as ChecksumMismatchError;
-      expect(e.message).toMatch(
-        new RegExp(`^checksum mismatch for kube-apiserver: expected sha256 ${sourceSums.get('kube-apiserver')}, got [0-9a-f]{64}`),
-      );
+      expect(e.message).toMatch(new RegExp(`^checksum mismatch for kube-apiserver: expected sha256 ${sourceSums.get('kube-apiserver')}, got [0-9a-f]{64}`));
       expect(e.message).not.toContain('\n');
       expect(e.actual).not.toBe(e.expected);
     } finally {
@@ -389,9 +387,9 @@ describe('resolveBinaries: download through KUBE_SECLAB_MIRROR', () => {
     await mkdir(partial, { recursive: true });
     for (const n of ['etcd', 'kube-apiserver', 'kubectl']) await symlink(join(SOURCE, n), join(partial, n)); // envtest's set
     const before = requests.length;
-    await expect(
-      resolveBinaries({ env: labEnv(join(work, 'cache-g'), { KUBEBUILDER_ASSETS: SOURCE, KUBE_SECLAB_BIN_DIR: partial }) }),
-    ).rejects.toThrow(`KUBE_SECLAB_BIN_DIR=${partial} lacks kube-controller-manager, kube-scheduler, kwok`);
+    await expect(resolveBinaries({ env: labEnv(join(work, 'cache-g'), { KUBEBUILDER_ASSETS: SOURCE, KUBE_SECLAB_BIN_DIR: partial }) })).rejects.toThrow(
+      `KUBE_SECLAB_BIN_DIR=${partial} lacks kube-controller-manager, kube-scheduler, kwok`,
+    );
     expect(requests.length).toBe(before);
   });
 

@@ -28,12 +28,29 @@ describe('kube-seclab build on the local engine (a real API server; pods simulat
     await writeFile(join(dir, 'node_modules', 'left-pad', 'package.json'), JSON.stringify({ name: 'left-pad', version: '1.1.3' }));
     const cluster = await lab.cluster();
     const ctx = { cluster, engine: lab.engine, workspace: lab.workspace };
-    await applyObjects(ctx, [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.kube-seclab.local/toolbox:1.0' }] } } } } as any,
-    ], 'build-test');
+    await applyObjects(
+      ctx,
+      [
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          metadata: { name: 'web', namespace: NS },
+          spec: {
+            replicas: 1,
+            selector: { matchLabels: { app: 'web' } },
+            template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'registry.kube-seclab.local/toolbox:1.0' }] } },
+          },
+        } as any,
+      ],
+      'build-test',
+    );
 
-    const check = (p: Record<string, unknown>) => PRIMITIVES.deployedBuild.run({ cluster, engine: lab.engine, workspace: lab.workspace, lessonDir: '', lessonId: 'build-test' } as CheckContext, PRIMITIVES.deployedBuild.schema.parse({ namespace: NS, name: 'web', path: APP, ...p }));
+    const check = (p: Record<string, unknown>) =>
+      PRIMITIVES.deployedBuild.run(
+        { cluster, engine: lab.engine, workspace: lab.workspace, lessonDir: '', lessonId: 'build-test' } as CheckContext,
+        PRIMITIVES.deployedBuild.schema.parse({ namespace: NS, name: 'web', path: APP, ...p }),
+      );
     expect((await check({})).message).toMatch(/runs registry\.kube-seclab\.local\/toolbox:1\.0, not an image built from your workspace/);
 
     const first = await lab.build(APP, { deploy: { namespace: NS, name: 'web' } });
@@ -58,7 +75,12 @@ describe('kube-seclab build on the local engine (a real API server; pods simulat
     expect((await check({})).passed).toBe(true);
 
     // A digest that looks like the lab's but that it never built is not passed off as one.
-    await cluster.mergePatch({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: NS }, spec: { template: { spec: { containers: [{ name: 'web', image: `registry.kube-seclab.local/${APP}@sha256:${'0'.repeat(64)}` }] } } } } as any);
+    await cluster.mergePatch({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: NS },
+      spec: { template: { spec: { containers: [{ name: 'web', image: `registry.kube-seclab.local/${APP}@sha256:${'0'.repeat(64)}` }] } } },
+    } as any);
     expect((await check({})).message).toMatch(/which this lab did not build/);
 
     // A damaged build history reads as "nothing built", never as a crash.

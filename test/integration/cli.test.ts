@@ -35,7 +35,9 @@ describe('the CLI as a learner uses it', () => {
     expect(r.passed).toBe(false);
     for (const c of r.checks) for (const k of ['id', 'title', 'passed', 'message', 'durationMs', 'requires']) expect(c).toHaveProperty(k);
     const secrets = r.checks.find((c: any) => c.id === 'api-least-privilege');
-    expect(secrets.message).toMatch(/ServiceAccount shop\/api can do more than it needs: every verb on every resource cluster-wide \[everything\] — ClusterRoleBinding app-admin → ClusterRole cluster-admin/);
+    expect(secrets.message).toMatch(
+      /ServiceAccount shop\/api can do more than it needs: every verb on every resource cluster-wide \[everything\] — ClusterRoleBinding app-admin → ClusterRole cluster-admin/,
+    );
 
     const human = await cli('check');
     expect(human.stdout).toMatch(/✗ no-wildcard-rules +1 wildcard Role left in namespace shop: api-everything/);
@@ -49,7 +51,13 @@ describe('the CLI as a learner uses it', () => {
     expect(passing.code).toBe(0);
 
     const list = JSON.parse((await cli('list', '--json')).stdout);
-    expect(list.find((l: any) => l.id === 'rbac-least-privilege')).toEqual({ id: 'rbac-least-privilege', layer: 'cluster', title: expect.any(String), requires: 'api', status: 'done' });
+    expect(list.find((l: any) => l.id === 'rbac-least-privilege')).toEqual({
+      id: 'rbac-least-privilege',
+      layer: 'cluster',
+      title: expect.any(String),
+      requires: 'api',
+      status: 'done',
+    });
 
     expect((await cli('reset', 'rbac-least-privilege', '--yes')).code).toBe(0);
     const again = await cli('check', '--json');
@@ -90,7 +98,7 @@ describe('the CLI as a learner uses it', () => {
     expect(JSON.parse(readFileSync(p, 'utf8')).version).toBe(1);
   });
 
-  it('env prints the lines for eval (kubeconfig, the lab\'s own command on PATH) and status --json reports the engine', async () => {
+  it("env prints the lines for eval (kubeconfig, the lab's own command on PATH) and status --json reports the engine", async () => {
     const lines = (await cli('env')).stdout.trim().split('\n');
     expect(lines[0]).toBe(`export KUBECONFIG=${join(inject('labData'), 'kubeconfig')}`);
     expect(lines[1]).toBe(`case ":$PATH:" in *:${commandDir(env)}:*) ;; *) export PATH=${commandDir(env)}"\${PATH:+:$PATH}" ;; esac`);

@@ -15,7 +15,11 @@ async function untilLocked(command: string): Promise<void> {
   const { readFileSync } = await import('node:fs');
   const info = join(env.KUBE_SECLAB_DATA as string, 'lab.lock.json');
   for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-    try { if (existsSync(info) && readFileSync(info, 'utf8').includes(command)) return; } catch { /* being written */ }
+    try {
+      if (existsSync(info) && readFileSync(info, 'utf8').includes(command)) return;
+    } catch {
+      /* being written */
+    }
   }
   throw new Error(`no process took the lab's lock for \`${command}\` within 60 s`);
 }
@@ -24,9 +28,15 @@ const live = new Map<string, string>();
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(tsx, [main, ...args], { env, cwd: packageRoot });
-    let stdout = ''; let stderr = '';
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => { stderr += d; live.set(String(p.pid), stderr); });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+      live.set(String(p.pid), stderr);
+    });
     p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }

@@ -11,9 +11,16 @@ const env = { ...process.env, KUBE_SECLAB_DATA: data };
 const engine = new LocalEngine(labPaths(env), env);
 
 function processesMentioning(dir: string): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
-    try { return readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(dir); } catch { return false; }
-  }).map(Number);
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        return readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 afterAll(async () => {
@@ -48,7 +55,10 @@ describe('local engine lifecycle (its own cluster)', () => {
     const api = repaired.components.find((c) => c.name === 'kube-scheduler')!;
     process.kill(api.pid!, 'SIGKILL');
     let st = await engine.status();
-    for (let i = 0; i < 100 && !(st.healthy && (st.components.find((c) => c.name === 'kube-scheduler')!.restarts ?? 0) >= 1); i++) { await sleep(200); st = await engine.status(); }
+    for (let i = 0; i < 100 && !(st.healthy && (st.components.find((c) => c.name === 'kube-scheduler')!.restarts ?? 0) >= 1); i++) {
+      await sleep(200);
+      st = await engine.status();
+    }
     expect(st.components.find((c) => c.name === 'kube-scheduler')!.restarts).toBeGreaterThanOrEqual(1);
     expect(st.healthy).toBe(true);
 

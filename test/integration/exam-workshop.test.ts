@@ -50,7 +50,9 @@ describe('a workshop limits the CLI', () => {
 
     const outside = await cli('--workshop', ws, 'start', 'pod-security-standards');
     expect(outside.code).toBe(2);
-    expect(outside.stderr).toMatch(/^kube-seclab: lesson pod-security-standards is not part of the workshop "Integration class" \(.*class\.yaml\)\n {2}→ this workshop has: rbac-least-privilege\n$/);
+    expect(outside.stderr).toMatch(
+      /^kube-seclab: lesson pod-security-standards is not part of the workshop "Integration class" \(.*class\.yaml\)\n {2}→ this workshop has: rbac-least-privilege\n$/,
+    );
 
     const hint = await cli('hint', 'rbac-least-privilege', '--workshop', ws);
     expect(hint.code).toBe(2);
@@ -75,7 +77,14 @@ describe('an exam against the real cluster', () => {
     expect(start.stderr).not.toMatch(/\n\s+at /);
     expect(start.code).toBe(0);
     const st = JSON.parse(start.stdout).exam;
-    expect(st).toMatchObject({ seed: 'it', minutes: 10, phase: 'running', lessons: ['rbac-least-privilege'], workshop: 'Integration class', current: { index: 0, id: 'rbac-least-privilege' } });
+    expect(st).toMatchObject({
+      seed: 'it',
+      minutes: 10,
+      phase: 'running',
+      lessons: ['rbac-least-privilege'],
+      workshop: 'Integration class',
+      current: { index: 0, id: 'rbac-least-privilege' },
+    });
     expect(st.remainingMs).toBeGreaterThan(9 * 60_000);
 
     const again = await cli('exam', 'start', '--count', '1');
@@ -103,7 +112,11 @@ describe('an exam against the real cluster', () => {
     expect(r.endedBy).toBe('submit');
     expect(r.lessons).toHaveLength(1);
     expect(r.lessons[0]).toMatchObject({ id: 'rbac-least-privilege', status: 'failed' });
-    expect(r.lessons[0].checks.some((c: any) => c.id === 'api-least-privilege' && !c.passed && /can do more than it needs: every verb on every resource cluster-wide/.test(c.message))).toBe(true);
+    expect(
+      r.lessons[0].checks.some(
+        (c: any) => c.id === 'api-least-privilege' && !c.passed && /can do more than it needs: every verb on every resource cluster-wide/.test(c.message),
+      ),
+    ).toBe(true);
     expect(r.file).toBe(join(labData, 'exams', `${r.id}.json`));
     const { file, ...exported } = r;
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(exported);

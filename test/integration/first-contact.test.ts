@@ -20,7 +20,11 @@ const data = inject('labData');
 const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, NO_COLOR: '1' };
 delete env.KUBE_SECLAB_NAME;
 delete env.KUBECONFIG;
-const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => k));
+const VALUE_OPTIONS = new Set(
+  Object.entries(OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([k]) => k),
+);
 let workspace = '';
 
 /**
@@ -45,7 +49,9 @@ beforeAll(async () => {
   const bundle = join(packageRoot, 'dist', 'bundle', 'main.js');
   if (!existsSync(bundle)) throw new Error('the CLI is not built: run `npm run build` (npm install does it)');
   const built = statSync(bundle).mtimeMs;
-  const newer = readdirSync(join(packageRoot, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.tsx?$/.test(f) && statSync(join(packageRoot, 'src', f)).mtimeMs > built);
+  const newer = readdirSync(join(packageRoot, 'src'), { recursive: true, encoding: 'utf8' }).filter(
+    (f) => /\.tsx?$/.test(f) && statSync(join(packageRoot, 'src', f)).mtimeMs > built,
+  );
   if (newer.length) throw new Error(`the build is older than src/${newer[0]}: run \`npm run build\``);
   const st = JSON.parse((await run(process.execPath, [join(packageRoot, 'bin', 'kube-seclab.js'), 'status', '--json'], { env })).stdout);
   workspace = st.workspace;
@@ -54,7 +60,10 @@ beforeAll(async () => {
 
 describe('kube-seclab in every folder, from this checkout only', () => {
   it('after eval "$(npx kube-seclab env)" in the checkout: kube-seclab resolves to the lab\'s own command, evaluating again changes nothing', async () => {
-    const r = await inShell('command -v kube-seclab; eval "$(kube-seclab env)"; eval "$(kube-seclab env)"; printf "%s\\n" "$KUBECONFIG" "$PATH"; pwd; kube-seclab --version', { npx: true });
+    const r = await inShell(
+      'command -v kube-seclab; eval "$(kube-seclab env)"; eval "$(kube-seclab env)"; printf "%s\\n" "$KUBECONFIG" "$PATH"; pwd; kube-seclab --version',
+      { npx: true },
+    );
     expect(r.stderr).toBe('');
     const [where, kubeconfig, path, pwd, version] = r.stdout.trim().split('\n');
     const dir = commandDir(env);
@@ -72,8 +81,10 @@ describe('kube-seclab in every folder, from this checkout only', () => {
     const subcommands = new Set(lines.map((f) => subcommandOf(f.args, VALUE_OPTIONS).cmd).filter(Boolean));
     expect(subcommands.size).toBeGreaterThanOrEqual(12);
     // Each line as written (arguments passed as words, never run by the shell), with --help.
-    const script = ['printf "@@where=%s\\n" "$(command -v kube-seclab)"', ...lines.map((f, i) =>
-      `printf '@@%s\\n' ${i}; kube-seclab ${f.args.map(shellQuote).join(' ')} --help 2>&1; printf '@@rc=%s\\n' $?`)].join('\n');
+    const script = [
+      'printf "@@where=%s\\n" "$(command -v kube-seclab)"',
+      ...lines.map((f, i) => `printf '@@%s\\n' ${i}; kube-seclab ${f.args.map(shellQuote).join(' ')} --help 2>&1; printf '@@rc=%s\\n' $?`),
+    ].join('\n');
     const r = await inShell(script);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`@@where=${join(commandDir(env), 'kube-seclab')}\n`);
@@ -81,10 +92,14 @@ describe('kube-seclab in every folder, from this checkout only', () => {
     for (const [i, f] of lines.entries()) {
       const m = new RegExp(`@@${i}\\n([\\s\\S]*?)@@rc=(\\d+)\\n`).exec(r.stdout);
       const { cmd } = subcommandOf(f.args, VALUE_OPTIONS);
-      if (!m) { problems.push(`${f.source}: \`${f.text}\`: no output`); continue; }
+      if (!m) {
+        problems.push(`${f.source}: \`${f.text}\`: no output`);
+        continue;
+      }
       const [, text, rc] = m;
       if (rc !== '0') problems.push(`${f.source}: \`${f.text}\`: exit ${rc}: ${text.trim().split('\n')[0]}`);
-      else if (cmd && !new RegExp(`Usage:(?: |\\n\\s+)kube-seclab ${cmd}\\b`).test(text)) problems.push(`${f.source}: \`${f.text}\`: --help did not print its usage`);
+      else if (cmd && !new RegExp(`Usage:(?: |\\n\\s+)kube-seclab ${cmd}\\b`).test(text))
+        problems.push(`${f.source}: \`${f.text}\`: --help did not print its usage`);
       else if (!cmd && !text.includes('Usage: kube-seclab [command]')) problems.push(`${f.source}: \`${f.text}\`: --help did not print the overview`);
       if (NODE_WARNING.test(text)) problems.push(`${f.source}: \`${f.text}\`: a Node.js warning: ${text.split('\n').find((l) => NODE_WARNING.test(l))}`);
     }
@@ -101,16 +116,18 @@ describe('kube-seclab in every folder, from this checkout only', () => {
 
 describe('an app lesson from the workspace folder, against the real local cluster', () => {
   it('start, status --json, sbom --out (here), build . (inside the app), check --json: real names, skipped told from failed, no Node.js warning', async () => {
-    const r = await inShell([
-      'set -e',
-      'kube-seclab start sbom > start.out',
-      'kube-seclab status --json > status.json || true',
-      'kube-seclab sbom prefs-api --out prefs-api.cdx.json > sbom.out',
-      '(cd prefs-api && kube-seclab build . > ../build.out)',
-      'kube-seclab check --json > check.json || echo "check rc=$?"',
-      'for f in start.out sbom.out build.out; do printf "@@%s\\n" "$f"; cat "$f"; done',
-      'printf "@@status\\n"; cat status.json; printf "\\n@@check\\n"; cat check.json',
-    ].join('\n'));
+    const r = await inShell(
+      [
+        'set -e',
+        'kube-seclab start sbom > start.out',
+        'kube-seclab status --json > status.json || true',
+        'kube-seclab sbom prefs-api --out prefs-api.cdx.json > sbom.out',
+        '(cd prefs-api && kube-seclab build . > ../build.out)',
+        'kube-seclab check --json > check.json || echo "check rc=$?"',
+        'for f in start.out sbom.out build.out; do printf "@@%s\\n" "$f"; cat "$f"; done',
+        'printf "@@status\\n"; cat status.json; printf "\\n@@check\\n"; cat check.json',
+      ].join('\n'),
+    );
     expect(r.stderr.split('\n').filter((l) => NODE_WARNING.test(l))).toEqual([]);
     expect(r.code).toBe(0);
     const part = (name: string) => new RegExp(`@@${name}\\n([\\s\\S]*?)(?=\\n@@|$)`).exec(r.stdout)?.[1] ?? '';
@@ -131,7 +148,9 @@ describe('an app lesson from the workspace folder, against the real local cluste
     expect(existsSync(join(workspace, 'prefs-api.cdx.json'))).toBe(true);
     expect(existsSync(join(packageRoot, 'prefs-api.cdx.json'))).toBe(false);
     const sbom = part('sbom.out');
-    expect(sbom).toContain('kubectl -n accounts create configmap prefs-api-sbom --from-file=sbom.cdx.json=prefs-api.cdx.json && kubectl -n accounts annotate configmap prefs-api-sbom kube-seclab.dev/image-digest=sha256:');
+    expect(sbom).toContain(
+      'kubectl -n accounts create configmap prefs-api-sbom --from-file=sbom.cdx.json=prefs-api.cdx.json && kubectl -n accounts annotate configmap prefs-api-sbom kube-seclab.dev/image-digest=sha256:',
+    );
     expect(sbom).not.toMatch(/<namespace>|NAMESPACE/);
 
     // build . inside the app folder: that app; the deploy command names the lesson's Deployment.

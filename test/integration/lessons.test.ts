@@ -7,7 +7,9 @@ import { packageRoot } from '../../src/core/paths.js';
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const catalogue = await loadCatalogue(packageRoot);
 let lab: Lab;
-beforeAll(async () => { lab = await Lab.open({ env, engine: 'local' }); });
+beforeAll(async () => {
+  lab = await Lab.open({ env, engine: 'local' });
+});
 
 describe('every lesson loads', () => {
   it('has no problems in lessons/ or scenarios/', () => {

@@ -42,18 +42,31 @@ describe('local engine: a real control plane', () => {
     for (const pid of pids) {
       const { readdirSync, readlinkSync } = await import('node:fs');
       for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        try { const m = /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`)); if (m) inodes.add(m[1]); } catch { /* closed */ }
+        try {
+          const m = /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m) inodes.add(m[1]);
+        } catch {
+          /* closed */
+        }
       }
     }
-    const listening = ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((f) => readFileSync(f, 'utf8').split('\n').slice(1))
-      .map((l) => l.trim().split(/\s+/)).filter((c) => c[3] === '0A' && inodes.has(c[9])).map((c) => c[1].split(':')[0]);
+    const listening = ['/proc/net/tcp', '/proc/net/tcp6']
+      .flatMap((f) => readFileSync(f, 'utf8').split('\n').slice(1))
+      .map((l) => l.trim().split(/\s+/))
+      .filter((c) => c[3] === '0A' && inodes.has(c[9]))
+      .map((c) => c[1].split(':')[0]);
     expect(listening.length).toBeGreaterThan(3);
     for (const addr of listening) expect(['0100007F', '00000000000000000000000001000000']).toContain(addr);
   });
 
   it('rejects a privileged pod in a namespace that enforces restricted (PodSecurity admission)', async () => {
     await ns('it-psa', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'evil', namespace: 'it-psa' }, spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] } };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'evil', namespace: 'it-psa' },
+      spec: { containers: [{ name: 'c', image: 'busybox', securityContext: { privileged: true } }] },
+    };
     await expect(cluster.create(pod)).rejects.toMatchObject({ code: 403 });
     const res = await cluster.dryRunCreate(pod);
     expect(res.allowed).toBe(false);
@@ -63,17 +76,46 @@ describe('local engine: a real control plane', () => {
   it('answers SubjectAccessReviews per RBAC', async () => {
     await ns('it-rbac');
     await cluster.apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'app', namespace: 'it-rbac' } });
-    const sar = (verb: string, resource: string) => cluster.authz.createSubjectAccessReview({ body: { spec: { user: 'system:serviceaccount:it-rbac:app', groups: ['system:serviceaccounts', 'system:authenticated'], resourceAttributes: { namespace: 'it-rbac', verb, resource } } } });
+    const sar = (verb: string, resource: string) =>
+      cluster.authz.createSubjectAccessReview({
+        body: {
+          spec: {
+            user: 'system:serviceaccount:it-rbac:app',
+            groups: ['system:serviceaccounts', 'system:authenticated'],
+            resourceAttributes: { namespace: 'it-rbac', verb, resource },
+          },
+        },
+      });
     expect((await sar('list', 'configmaps')).status?.allowed).toBe(false);
-    await cluster.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'cm', namespace: 'it-rbac' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list'] }] } as any);
-    await cluster.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'cm', namespace: 'it-rbac' }, subjects: [{ kind: 'ServiceAccount', name: 'app', namespace: 'it-rbac' }], roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm' } } as any);
+    await cluster.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'cm', namespace: 'it-rbac' },
+      rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['list'] }],
+    } as any);
+    await cluster.apply({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'cm', namespace: 'it-rbac' },
+      subjects: [{ kind: 'ServiceAccount', name: 'app', namespace: 'it-rbac' }],
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm' },
+    } as any);
     expect((await sar('list', 'configmaps')).status?.allowed).toBe(true);
     expect((await sar('list', 'secrets')).status?.allowed).toBe(false);
   });
 
   it('brings a Deployment to its ready replicas (kwok fakes the kubelet)', async () => {
     await ns('it-deploy');
-    await cluster.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'it-deploy' }, spec: { replicas: 3, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } } } } as any);
+    await cluster.apply({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'it-deploy' },
+      spec: {
+        replicas: 3,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
+      },
+    } as any);
     let ready = 0;
     for (let i = 0; i < 100 && ready < 3; i++) {
       ready = (await cluster.apps.readNamespacedDeployment({ name: 'web', namespace: 'it-deploy' })).status?.readyReplicas ?? 0;
@@ -92,7 +134,9 @@ describe('local engine: a real control plane', () => {
     expect(rawBefore!.subarray(0, 8).toString()).not.toBe('k8s:enc:');
     expect(rawBefore!.toString('latin1')).toContain('hunter2');
 
-    await engine.writeNodeFile('/etc/kubernetes/enc/config.yaml', `apiVersion: apiserver.config.k8s.io/v1
+    await engine.writeNodeFile(
+      '/etc/kubernetes/enc/config.yaml',
+      `apiVersion: apiserver.config.k8s.io/v1
 kind: EncryptionConfiguration
 resources:
   - resources: [secrets]
@@ -102,13 +146,17 @@ resources:
             - name: key1
               secret: ${Buffer.alloc(32, 7).toString('base64')}
       - identity: {}
-`);
+`,
+    );
     const original = await engine.readManifest('kube-apiserver');
     try {
-      await engine.writeManifest('kube-apiserver', editManifest(original, {
-        setFlags: { '--encryption-provider-config': '/etc/kubernetes/enc/config.yaml' },
-        volumes: [{ name: 'enc', hostPath: '/etc/kubernetes/enc', mountPath: '/etc/kubernetes/enc', readOnly: true }],
-      }));
+      await engine.writeManifest(
+        'kube-apiserver',
+        editManifest(original, {
+          setFlags: { '--encryption-provider-config': '/etc/kubernetes/enc/config.yaml' },
+          volumes: [{ name: 'enc', hostPath: '/etc/kubernetes/enc', mountPath: '/etc/kubernetes/enc', readOnly: true }],
+        }),
+      );
       const fresh = new LabCluster(paths.kubeconfig, paths.kubeconfig, await engine.labId());
       await fresh.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'after', namespace: 'it-enc' }, stringData: { password: 'hunter2' } });
       const raw = await engine.etcdGet('/registry/secrets/it-enc/after');
@@ -117,7 +165,10 @@ resources:
       const back = await fresh.core.readNamespacedSecret({ name: 'after', namespace: 'it-enc' });
       expect(Buffer.from(back.data!.password, 'base64').toString()).toBe('hunter2');
     } finally {
-      await restoreComponent({ engine, cluster: new LabCluster(paths.kubeconfig, paths.kubeconfig, await engine.labId()), workspace: join(paths.data, 'workspace') }, 'kube-apiserver');
+      await restoreComponent(
+        { engine, cluster: new LabCluster(paths.kubeconfig, paths.kubeconfig, await engine.labId()), workspace: join(paths.data, 'workspace') },
+        'kube-apiserver',
+      );
     }
     expect((await engine.status()).healthy).toBe(true);
     expect(manifestFlags(await engine.readManifest('kube-apiserver')).has('--encryption-provider-config')).toBe(false);
@@ -128,8 +179,9 @@ resources:
 
   it('reports a manifest that fails to start, and recovers when it is restored', async () => {
     const original = await engine.readManifest('kube-apiserver');
-    await expect(engine.writeManifest('kube-apiserver', editManifest(original, { setFlags: { '--no-such-flag': 'x' } }), { timeoutMs: 60_000 }))
-      .rejects.toThrow(/kube-apiserver does not start from its manifest: .*unknown flag: --no-such-flag/);
+    await expect(
+      engine.writeManifest('kube-apiserver', editManifest(original, { setFlags: { '--no-such-flag': 'x' } }), { timeoutMs: 60_000 }),
+    ).rejects.toThrow(/kube-apiserver does not start from its manifest: .*unknown flag: --no-such-flag/);
     const st = await engine.status();
     expect(st.healthy).toBe(false);
     expect(st.problems.join('\n')).toMatch(/kube-apiserver is crashloop: .*no-such-flag/);
@@ -139,10 +191,14 @@ resources:
     expect((await engine.status()).healthy).toBe(true);
   });
 
-  it('writes and reads objects in the API\'s own JSON, keyword-named fields included (NetworkPolicy `from`)', async () => {
+  it("writes and reads objects in the API's own JSON, keyword-named fields included (NetworkPolicy `from`)", async () => {
     await ns('it-wire');
-    const np = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'db', namespace: 'it-wire' },
-      spec: { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 5432 }] }] } };
+    const np = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'db', namespace: 'it-wire' },
+      spec: { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 5432 }] }] },
+    };
     await cluster.apply(np);
     const back: any = await cluster.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'db', namespace: 'it-wire' } });
     expect(back.spec.ingress[0].from).toEqual([{ podSelector: { matchLabels: { app: 'api' } } }]);

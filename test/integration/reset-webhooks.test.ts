@@ -5,17 +5,24 @@ const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const API = 'admissionregistration.k8s.io/v1';
 
 const hook = (name: string, namespace: string) => ({
-  apiVersion: API, kind: 'ValidatingWebhookConfiguration', metadata: { name },
-  webhooks: [{
-    name: `${name}.example.dev`, admissionReviewVersions: ['v1'], sideEffects: 'None', failurePolicy: 'Ignore',
-    clientConfig: { service: { namespace, name: 'image-verifier', path: '/validate' } },
-    rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
-    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'nowhere' } },
-  }],
+  apiVersion: API,
+  kind: 'ValidatingWebhookConfiguration',
+  metadata: { name },
+  webhooks: [
+    {
+      name: `${name}.example.dev`,
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      failurePolicy: 'Ignore',
+      clientConfig: { service: { namespace, name: 'image-verifier', path: '/validate' } },
+      rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['pods'] }],
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'nowhere' } },
+    },
+  ],
 });
 
 describe('a reset removes admission webhooks that call into the lesson, whatever the learner named them', () => {
-  it('deletes webhooks backed by a Service in the lesson\'s namespaces and leaves the others', async () => {
+  it("deletes webhooks backed by a Service in the lesson's namespaces and leaves the others", async () => {
     const lab = await Lab.open({ env, engine: 'local' });
     await lab.start('image-signing');
     const cluster = await lab.cluster();

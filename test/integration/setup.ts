@@ -7,7 +7,9 @@ import { labPaths } from '../../src/core/paths.js';
 import { writeFileAtomic } from '../../src/core/fsutil.js';
 
 declare module 'vitest' {
-  export interface ProvidedContext { labData: string }
+  export interface ProvidedContext {
+    labData: string;
+  }
 }
 
 /** One real local cluster (etcd, kube-apiserver, controllers, kwok) for the whole integration run. */

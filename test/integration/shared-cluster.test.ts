@@ -31,10 +31,22 @@ const dirs: string[] = [];
 async function openShared(prefix: string | undefined, ctx: string | null = context): Promise<Lab> {
   const data = await mkdtemp(join(tmpdir(), `kube-seclab-shared-${prefix ?? 'none'}-`));
   dirs.push(data);
-  return Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: data }, engine: 'existing', existing: { context: ctx ?? undefined, kubeconfig: adminKubeconfig, prefix } });
+  return Lab.open({
+    env: { ...process.env, KUBE_SECLAB_DATA: data },
+    engine: 'existing',
+    existing: { context: ctx ?? undefined, kubeconfig: adminKubeconfig, prefix },
+  });
 }
-const status = (p: Promise<unknown>) => p.then(() => 200, (e) => apiError(e).code);
-const nsExists = (name: string) => adminCore.readNamespace({ name }).then((n) => !n.metadata?.deletionTimestamp, () => false);
+const status = (p: Promise<unknown>) =>
+  p.then(
+    () => 200,
+    (e) => apiError(e).code,
+  );
+const nsExists = (name: string) =>
+  adminCore.readNamespace({ name }).then(
+    (n) => !n.metadata?.deletionTimestamp,
+    () => false,
+  );
 
 let alice: Lab;
 let bob: Lab;
@@ -45,7 +57,12 @@ beforeAll(async () => {
   labA = await Lab.open({ env: envA, engine: 'local' });
   alice = await openShared('alice');
   bob = await openShared('bob');
-  const rep = { task: <T>(_t: string, fn: (u: (d: string) => void) => Promise<T>) => fn(() => {}), info: (m: string) => { infos.push(m); } };
+  const rep = {
+    task: <T>(_t: string, fn: (u: (d: string) => void) => Promise<T>) => fn(() => {}),
+    info: (m: string) => {
+      infos.push(m);
+    },
+  };
   await alice.up(rep);
   await bob.up();
 }, 300_000);
@@ -65,11 +82,17 @@ describe('shared cluster: up', () => {
     const noCtx = await openShared('carol', null);
     await expect(noCtx.up()).rejects.toThrow(/^--engine existing needs --context \(missing\)$/);
     expect(await nsExists('carol-kube-seclab')).toBe(false);
-    await expect(Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: dirs[0] }, engine: 'local', existing: { prefix: 'x' } })).rejects.toThrow(/--namespace-prefix only go with --engine existing/);
+    await expect(Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: dirs[0] }, engine: 'local', existing: { prefix: 'x' } })).rejects.toThrow(
+      /--namespace-prefix only go with --engine existing/,
+    );
   });
 
-  it('warns that it writes into someone else\'s cluster, and makes alice\'s namespaces, marker, ServiceAccount and RBAC', async () => {
-    expect(infos.join('\n')).toMatch(new RegExp(`WARNING: shared cluster — this creates namespaces alice-kube-seclab, .*alice-gallery, .*a ServiceAccount, RoleBindings and a ClusterRole \\(kube-seclab:learner:alice\\) in the cluster of context "${context}" .*which the lab did not create`));
+  it("warns that it writes into someone else's cluster, and makes alice's namespaces, marker, ServiceAccount and RBAC", async () => {
+    expect(infos.join('\n')).toMatch(
+      new RegExp(
+        `WARNING: shared cluster — this creates namespaces alice-kube-seclab, .*alice-gallery, .*a ServiceAccount, RoleBindings and a ClusterRole \\(kube-seclab:learner:alice\\) in the cluster of context "${context}" .*which the lab did not create`,
+      ),
+    );
     for (const n of plan.namespaces) expect(await nsExists(`alice-${n}`), `alice-${n}`).toBe(true);
     const marker = await adminCore.readNamespace({ name: 'alice-kube-seclab' });
     expect(marker.metadata?.annotations?.[LAB_ID_ANNOTATION]).toBe(await alice.engine.labId());
@@ -84,18 +107,23 @@ describe('shared cluster: up', () => {
 
   it('lists only the namespace-scoped lessons as available, with a reason for the others, and refuses to start those', async () => {
     const items = await alice.list();
-    const available = items.filter((l) => l.status !== 'unavailable').map((l) => l.id).sort();
+    const available = items
+      .filter((l) => l.status !== 'unavailable')
+      .map((l) => l.id)
+      .sort();
     expect(available).toEqual([...namespaced].sort());
     expect(available).toEqual(expect.arrayContaining(['network-policy', 'pod-security-standards', 'secrets-hygiene', 'least-privilege-container']));
     expect(items.find((l) => l.id === 'rbac-least-privilege')?.reason).toMatch(/ClusterRoleBinding app-admin is cluster-scoped/);
-    await expect(alice.start('rbac-least-privilege')).rejects.toThrow(/^lesson rbac-least-privilege cannot run in a shared cluster \(scenario: ClusterRoleBinding app-admin is cluster-scoped\)$/);
+    await expect(alice.start('rbac-least-privilege')).rejects.toThrow(
+      /^lesson rbac-least-privilege cannot run in a shared cluster \(scenario: ClusterRoleBinding app-admin is cluster-scoped\)$/,
+    );
     expect(alice.namespaceNote(alice.lesson('secrets-hygiene'))).toMatch(/prefixed with "alice-" — payroll is alice-payroll/);
   });
 });
 
 // The done-criterion: every namespace-scoped lesson's `dev verify` on the shared cluster, as alice.
 describe.each(namespaced)('shared cluster: dev verify %s (alice)', (id) => {
-  it('unsolved fails, the solution passes, every shortcut fails — in alice\'s namespaces', { timeout: 900_000 }, async () => {
+  it("unsolved fails, the solution passes, every shortcut fails — in alice's namespaces", { timeout: 900_000 }, async () => {
     const r = await verifyLesson(alice, id);
     const report = r.steps.map((s) => `${s.ok ? 'ok ' : 'BAD'} ${s.name}: ${s.detail}`).join('\n');
     expect(r.skipped, report).toBeUndefined();
@@ -116,17 +144,23 @@ describe.each(namespaced)('shared cluster: dev verify %s (alice)', (id) => {
 });
 
 describe('shared cluster: confinement', () => {
-  it('alice\'s lab refuses, before any request, to write in bob\'s namespaces or anything cluster-scoped', async () => {
+  it("alice's lab refuses, before any request, to write in bob's namespaces or anything cluster-scoped", async () => {
     await bob.start('secrets-hygiene');
     const c = await alice.cluster();
-    await expect(c.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-alice', namespace: 'bob-payroll' } })).rejects.toBeInstanceOf(GuardError);
-    await expect(c.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bob-payroll' } })).rejects.toThrow(/refusing to write Namespace bob-payroll/);
-    await expect(c.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'x' } })).rejects.toThrow(/cluster-scoped/);
+    await expect(c.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'from-alice', namespace: 'bob-payroll' } })).rejects.toBeInstanceOf(
+      GuardError,
+    );
+    await expect(c.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bob-payroll' } })).rejects.toThrow(
+      /refusing to write Namespace bob-payroll/,
+    );
+    await expect(c.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'x' } })).rejects.toThrow(
+      /cluster-scoped/,
+    );
     await expect(c.sweepNamespace('bob-payroll')).rejects.toBeInstanceOf(GuardError);
     expect((await adminCore.readNamespacedConfigMap({ name: 'payroll-config', namespace: 'bob-payroll' })).data?.DB_HOST).toBe('payroll-db.bob-payroll.svc');
   });
 
-  it('alice\'s ServiceAccount (the kubeconfig she and her lab use) really gets 403 outside her namespaces', async () => {
+  it("alice's ServiceAccount (the kubeconfig she and her lab use) really gets 403 outside her namespaces", async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(alice.engine.kubeconfigPath);
     const core = kc.makeApiClient(CoreV1Api);
@@ -141,10 +175,20 @@ describe('shared cluster: confinement', () => {
     expect(await status(core.deleteNamespace({ name: 'bob-payroll' }))).toBe(403);
     expect(await status(core.readNamespace({ name: 'bob-payroll' }))).toBe(403);
     expect(await status(core.listNamespace())).toBe(403);
-    expect(await status(kc.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({ body: { metadata: { name: 'alice-admin' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'ServiceAccount', name: 'learner', namespace: 'alice-kube-seclab' }] } }))).toBe(403);
+    expect(
+      await status(
+        kc.makeApiClient(RbacAuthorizationV1Api).createClusterRoleBinding({
+          body: {
+            metadata: { name: 'alice-admin' },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+            subjects: [{ kind: 'ServiceAccount', name: 'learner', namespace: 'alice-kube-seclab' }],
+          },
+        }),
+      ),
+    ).toBe(403);
   });
 
-  it('down for alice removes her namespaces and RBAC and leaves bob\'s and lab A\'s own objects untouched', { timeout: 300_000 }, async () => {
+  it("down for alice removes her namespaces and RBAC and leaves bob's and lab A's own objects untouched", { timeout: 300_000 }, async () => {
     await labA.start('secrets-hygiene'); // lab A's own lesson namespace: payroll
     const bobId = await bob.engine.labId();
     await alice.engine.down();

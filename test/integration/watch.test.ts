@@ -15,7 +15,10 @@ describe('watch mode', () => {
     const done = lab.watch(lesson.id, (r, reason) => results.push({ r, reason, at: Date.now() }), ac.signal);
     const until = async (pred: () => boolean, ms: number, what: string) => {
       const end = Date.now() + ms;
-      while (!pred()) { if (Date.now() > end) throw new Error(`timed out waiting for ${what}; reasons seen: ${results.map((x) => x.reason).join(' | ')}`); await new Promise((r) => setTimeout(r, 50)); }
+      while (!pred()) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}; reasons seen: ${results.map((x) => x.reason).join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     };
     try {
       await until(() => results.length > 0, 20_000, 'the first check');

@@ -20,7 +20,10 @@ const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SE
 const CLUSTER = 'kube-seclab-kindcp';
 const lessons = (await loadCatalogue(packageRoot)).lessons.filter(restartsTheControlPlane);
 const cli = (...args: string[]) => execa(process.execPath, [BIN, ...args], { env, reject: false, timeout: 1_200_000 });
-const containers = () => execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}']).toString().trim();
+const containers = () =>
+  execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}'])
+    .toString()
+    .trim();
 let lab: Lab;
 
 beforeAll(async () => {
@@ -39,7 +42,9 @@ afterAll(async () => {
 
 describe('control-plane lessons on kind', () => {
   it('are the ones expected', () => {
-    expect(lessons.map((l) => l.id)).toEqual(expect.arrayContaining(['encryption-at-rest', 'etcd-tls', 'anonymous-access', 'audit-logging', 'kubelet-authentication']));
+    expect(lessons.map((l) => l.id)).toEqual(
+      expect.arrayContaining(['encryption-at-rest', 'etcd-tls', 'anonymous-access', 'audit-logging', 'kubelet-authentication']),
+    );
   });
   describe.each(lessons.map((l) => l.id))('dev verify %s on kind', (id) => {
     it('unsolved fails, the solution passes, every shortcut fails', { timeout: 1_800_000 }, async () => {

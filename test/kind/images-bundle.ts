@@ -14,7 +14,15 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'kube-seclab.js');
 const dir = mkdtempSync(join(tmpdir(), 'kube-seclab-images-'));
 const env = { ...process.env, KUBE_SECLAB_DATA: join(dir, 'data'), NO_COLOR: '1' };
 const cli = (...args: string[]) => execa(process.execPath, [BIN, ...args], { env, reject: false, timeout: 900_000 });
-const imageId = (ref: string) => { try { return execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { return undefined; } };
+const imageId = (ref: string) => {
+  try {
+    return execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', ref], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+  } catch {
+    return undefined;
+  }
+};
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

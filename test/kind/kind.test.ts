@@ -28,7 +28,10 @@ const userKubeconfig = join(homedir(), '.kube', 'config');
 const userKubeconfigBefore = existsSync(userKubeconfig) ? readFileSync(userKubeconfig, 'utf8') : undefined;
 
 const cli = (...args: string[]) => execa(process.execPath, [BIN, ...args], { env, reject: false, timeout: 1_200_000 });
-const containers = () => execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}']).toString().trim();
+const containers = () =>
+  execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}'])
+    .toString()
+    .trim();
 
 let lab: Lab;
 let engine: KindEngine;
@@ -55,7 +58,7 @@ describe('kind engine', () => {
     expect(containers()).toBe(`${CLUSTER}-control-plane`);
 
     const st = JSON.parse((await cli('status', '--json')).stdout);
-    const mine = st.engine ? st : st.current ?? st;
+    const mine = st.engine ? st : (st.current ?? st);
     expect(mine.engine).toBe('kind');
     expect(mine.healthy).toBe(true);
     expect(mine.kubeconfig).toBe(join(data, 'labs', 'kindtest', 'kubeconfig'));

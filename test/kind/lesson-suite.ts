@@ -20,7 +20,10 @@ export function kindLessonSuite(name: string, ids: string[]): void {
   const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_NAME: name, NO_COLOR: '1' };
   const CLUSTER = `kube-seclab-${name}`;
   const cli = (...args: string[]) => execa(process.execPath, [BIN, ...args], { env, reject: false, timeout: 1_200_000 });
-  const containers = () => execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}']).toString().trim();
+  const containers = () =>
+    execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${CLUSTER}`, '--format', '{{.Names}}'])
+      .toString()
+      .trim();
   let lab: Lab;
 
   beforeAll(async () => {

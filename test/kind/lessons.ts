@@ -15,7 +15,9 @@ export async function removeLeftoverCluster(name: string): Promise<void> {
   const { existsSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { homedir } = await import('node:os');
-  const names = execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${name}`, '--format', '{{.Names}}']).toString().trim();
+  const names = execFileSync('docker', ['ps', '-a', '--filter', `label=io.x-k8s.kind.cluster=${name}`, '--format', '{{.Names}}'])
+    .toString()
+    .trim();
   if (!names) return;
   const cache = process.env.KUBE_SECLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kube-seclab');
   const kind = process.env.KUBE_SECLAB_KIND || [join(cache, 'bin', 'kind-v0.32.0', 'kind')].find(existsSync) || 'kind';
@@ -44,7 +46,9 @@ export function kindShard(lessons: Lesson[], of: number, index: number): string[
   const known = Object.values(measured).sort((a, b) => a - b);
   const median = known.length ? known[Math.floor(known.length / 2)] : 1;
   const cost = (id: string) => measured[id] ?? median;
-  const ids = lessons.filter((l) => !restartsTheControlPlane(l)).map((l) => l.id)
+  const ids = lessons
+    .filter((l) => !restartsTheControlPlane(l))
+    .map((l) => l.id)
     .sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
   const groups: { ids: string[]; total: number }[] = Array.from({ length: of }, () => ({ ids: [], total: 0 }));
   for (const id of ids) {

@@ -10,7 +10,8 @@ import type { CheckContext } from '../../src/core/checks/types.js';
 
 const SHELL_RULES = ['security/detect-child-process', 'no-restricted-syntax'];
 const RESTRICT = {
-  'no-restricted-syntax': ['error',
+  'no-restricted-syntax': [
+    'error',
     { selector: "CallExpression[callee.name='execSync']", message: 'execSync runs a shell' },
     { selector: "Property[key.name='shell'][value.value=true]", message: 'shell: true runs a shell' },
     { selector: 'CallExpression[arguments.0.value=/(^|[^a-z])(sh|bash|dash)$/]', message: 'this starts a shell' },
@@ -27,16 +28,21 @@ describe('sast: ESLint + eslint-plugin-security on a folder', () => {
   it('finds exec() with a command built from input, with file and line', async () => {
     const r = await lintFolder(folder({ 'server.js': sink, 'ok.js': "require('node:fs').readFileSync('x');\n" }), SHELL_RULES);
     expect(r.files).toBe(2);
-    expect(r.findings).toEqual([{ file: 'server.js', line: 3, rule: 'security/detect-child-process', message: 'Found child_process.exec() with non Literal first argument' }]);
+    expect(r.findings).toEqual([
+      { file: 'server.js', line: 3, rule: 'security/detect-child-process', message: 'Found child_process.exec() with non Literal first argument' },
+    ]);
   });
-  it('ignores inline eslint-disable comments and the folder\'s own eslint config', async () => {
+  it("ignores inline eslint-disable comments and the folder's own eslint config", async () => {
     const dir = folder({
       'server.js': `/* eslint-disable */\n${sink.replace('  exec(', '  // eslint-disable-next-line security/detect-child-process\n  exec(')}`,
       'eslint.config.js': 'module.exports = [{ rules: {} }];\n',
     });
     const r = await lintFolder(dir, SHELL_RULES);
     expect(r.findings.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual(['server.js:5 security/detect-child-process']);
-    const outcome = await sast.run({ workspace: dir.replace(/\/[^/]+$/, '') } as CheckContext, sast.schema.parse({ path: dir.split('/').pop(), rules: SHELL_RULES }));
+    const outcome = await sast.run(
+      { workspace: dir.replace(/\/[^/]+$/, '') } as CheckContext,
+      sast.schema.parse({ path: dir.split('/').pop(), rules: SHELL_RULES }),
+    );
     expect(outcome.passed).toBe(false);
     expect(outcome.message).toMatch(/server\.js:5 security\/detect-child-process .*eslint-disable comments: this check ignores them/);
   });
@@ -50,7 +56,10 @@ describe('sast: ESLint + eslint-plugin-security on a folder', () => {
     ];
     for (const d of doors) {
       const r = await lintFolder(folder({ 'a.js': d }), SHELL_RULES, RESTRICT);
-      expect(r.findings.map((f) => `${f.line} ${f.rule}`), d).toEqual(['2 no-restricted-syntax']);
+      expect(
+        r.findings.map((f) => `${f.line} ${f.rule}`),
+        d,
+      ).toEqual(['2 no-restricted-syntax']);
     }
   });
   it('reports a file it cannot parse (its sinks would go unseen) and leaves node_modules out', async () => {
@@ -60,15 +69,29 @@ describe('sast: ESLint + eslint-plugin-security on a folder', () => {
     expect(r.findings.map((f) => `${f.file} ${f.rule}`)).toEqual(['broken.js parse error']);
   });
   it('formats findings as app/file:line rule (message), a few at a time', () => {
-    const res = [{ filePath: '/w/app/b.js', messages: [{ ruleId: 'r1', line: 9, message: 'm9' }, { ruleId: 'other', line: 1, message: 'x' }] },
-      { filePath: '/w/app/a.js', messages: [{ ruleId: 'r1', line: 2, message: 'm2' }, { ruleId: 'r1', line: 1, message: 'm1' }] }];
+    const res = [
+      {
+        filePath: '/w/app/b.js',
+        messages: [
+          { ruleId: 'r1', line: 9, message: 'm9' },
+          { ruleId: 'other', line: 1, message: 'x' },
+        ],
+      },
+      {
+        filePath: '/w/app/a.js',
+        messages: [
+          { ruleId: 'r1', line: 2, message: 'm2' },
+          { ruleId: 'r1', line: 1, message: 'm1' },
+        ],
+      },
+    ];
     const f = findingsOf(res, ['r1'], '/w/app');
     expect(f.map((x) => `${x.file}:${x.line}`)).toEqual(['a.js:1', 'a.js:2', 'b.js:9']);
     expect(formatFindings('app', f, 2)).toBe('app/a.js:1 r1 (m1); app/a.js:2 r1 (m2); and 1 more');
   });
 });
 
-describe('dast.js (the lab image\'s scanner, loaded as the checks load it)', () => {
+describe("dast.js (the lab image's scanner, loaded as the checks load it)", () => {
   let dast: DastModule;
   let server: Server;
   let base = '';
@@ -80,7 +103,10 @@ describe('dast.js (the lab image\'s scanner, loaded as the checks load it)', () 
       const u = new URL(req.url!, 'http://x');
       const q = u.searchParams.get('q') ?? '';
       if (u.pathname === '/search') {
-        if (q.includes(';')) { res.writeHead(400); return res.end('no ;'); }
+        if (q.includes(';')) {
+          res.writeHead(400);
+          return res.end('no ;');
+        }
         // a pretend shell: a pipe runs the echo on its right
         const piped = /\|\s*echo "?INJECTED-\$\(\(6\*7\)\)/.test(q);
         return res.end(JSON.stringify({ query: q, matches: piped ? ['INJECTED-42 log'] : ['checkout order=1'] }));
@@ -90,27 +116,51 @@ describe('dast.js (the lab image\'s scanner, loaded as the checks load it)', () 
         const depth = name.split('/').filter((s) => s === '..').length;
         if (depth >= 2 && name.endsWith('etc/passwd')) return res.end('root:x:0:0:root:/root:/bin/bash\n');
         if (name === 'welcome.txt') return res.end('Welcome!\n');
-        res.writeHead(404); return res.end('no such file');
+        res.writeHead(404);
+        return res.end('no such file');
       }
       if (u.pathname === '/about') return res.end(`docs v1 (storage ${SECRET})`);
       if (u.pathname === '/debug/env') return res.end(JSON.stringify({ PATH: '/usr/bin', HOSTNAME: 'x', STORAGE_TOKEN: SECRET }));
-      res.writeHead(404); res.end('not found');
+      res.writeHead(404);
+      res.end('not found');
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   });
-  afterAll(() => { server.close(); });
+  afterAll(() => {
+    server.close();
+  });
 
   it('parses its command line, and refuses what it does not know', () => {
     expect(dast.parseArgs(['http://a:8080', '--get', '/x', 'T', '--inject', '/s?lang=en&q=hi', '--debug'], {})).toMatchObject({
-      target: 'http://a:8080', get: [{ path: '/x', text: 'T' }], inject: [{ path: '/s', param: 'q', value: 'hi', fixed: [['lang', 'en']] }], debug: true,
+      target: 'http://a:8080',
+      get: [{ path: '/x', text: 'T' }],
+      inject: [{ path: '/s', param: 'q', value: 'hi', fixed: [['lang', 'en']] }],
+      debug: true,
     });
     expect(() => dast.parseArgs(['http://a', '--inject', '/s'])).toThrow(/name the query parameter/);
     expect(() => dast.parseArgs(['--debug'])).toThrow(/no URL/);
     expect(() => dast.parseArgs(['http://a', '--frobnicate'])).toThrow(/unknown option/);
   });
   it('finds injection past a ; filter, traversal past a ../ filter (replaceAll), the leaking debug endpoint and the secret', async () => {
-    const r = await dast.scan(dast.parseArgs([base, '--get', '/files?name=welcome.txt', 'Welcome', '--get', '/about', 'docs', '--inject', '/search?q=checkout', '--traversal', '/files?name=welcome.txt', '--debug', '--secret', SECRET]));
+    const r = await dast.scan(
+      dast.parseArgs([
+        base,
+        '--get',
+        '/files?name=welcome.txt',
+        'Welcome',
+        '--get',
+        '/about',
+        'docs',
+        '--inject',
+        '/search?q=checkout',
+        '--traversal',
+        '/files?name=welcome.txt',
+        '--debug',
+        '--secret',
+        SECRET,
+      ]),
+    );
     expect(dast.exitCode(r)).toBe(1);
     const tests = new Set(r.findings.map((f) => f.test));
     expect([...tests].sort()).toEqual(['debug', 'inject', 'secret', 'traversal']);

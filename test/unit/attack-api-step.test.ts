@@ -7,19 +7,27 @@ const sent: { caller: any; method: string; path: string; body: unknown }[] = [];
 let answer = { status: 200, statusText: 'OK', body: '{}' };
 vi.mock('../../src/core/attacks/request.js', async (orig) => ({
   ...(await orig<typeof import('../../src/core/attacks/request.js')>()),
-  apiRequest: async (_c: unknown, caller: unknown, method: string, path: string, body: unknown) => { sent.push({ caller, method, path, body }); return answer; },
+  apiRequest: async (_c: unknown, caller: unknown, method: string, path: string, body: unknown) => {
+    sent.push({ caller, method, path, body });
+    return answer;
+  },
 }));
 const { api, identityGroups } = await import('../../src/core/attacks/steps/api.js');
 import type { AttackContext } from '../../src/core/attacks/types.js';
 
-const ctx = (vars: Record<string, string> = {}) => ({ vars: new Map(Object.entries(vars)) } as unknown as AttackContext);
-const reply = (status: number, body: unknown) => { answer = { status, statusText: status === 200 ? 'OK' : status === 201 ? 'Created' : 'Forbidden', body: JSON.stringify(body) }; };
+const ctx = (vars: Record<string, string> = {}) => ({ vars: new Map(Object.entries(vars)) }) as unknown as AttackContext;
+const reply = (status: number, body: unknown) => {
+  answer = { status, statusText: status === 200 ? 'OK' : status === 201 ? 'Created' : 'Forbidden', body: JSON.stringify(body) };
+};
 
-beforeEach(() => { sent.length = 0; });
+beforeEach(() => {
+  sent.length = 0;
+});
 
 describe('attack step api: what counts as getting the loot (succeeds.where)', () => {
   const p = api.schema.parse({
-    as: 'token', path: '/api/v1/namespaces/payroll/configmaps/payroll-config',
+    as: 'token',
+    path: '/api/v1/namespaces/payroll/configmaps/payroll-config',
     succeeds: { where: [{ path: 'data.DB_PASSWORD', exists: true, message: 'it holds no DB_PASSWORD' }] },
     show: [{ path: 'data.DB_PASSWORD', label: 'DB_PASSWORD', secret: true }],
   });
@@ -34,7 +42,14 @@ describe('attack step api: what counts as getting the loot (succeeds.where)', ()
     expect(r).toEqual({ succeeded: false, message: 'GET /api/v1/namespaces/payroll/configmaps/payroll-config → 200 OK, but it holds no DB_PASSWORD' });
   });
   it('an access review that says no is a refusal; yes is success', async () => {
-    const q = api.schema.parse({ as: 'token', method: 'POST', dryRun: true, path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body: {}, succeeds: { where: [{ path: 'status.allowed', equals: true }] } });
+    const q = api.schema.parse({
+      as: 'token',
+      method: 'POST',
+      dryRun: true,
+      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+      body: {},
+      succeeds: { where: [{ path: 'status.allowed', equals: true }] },
+    });
     reply(201, { status: { allowed: false } });
     expect((await api.run(ctx({ token: 't' }), q)).succeeded).toBe(false);
     reply(201, { status: { allowed: true } });
@@ -61,9 +76,18 @@ describe('attack step api: who sends it', () => {
   });
   it('identityOf: the ServiceAccount behind a stolen token, with the groups the API server gives it', async () => {
     reply(201, { status: { allowed: true } });
-    const p = api.schema.parse({ as: { identityOf: 'token' }, method: 'POST', dryRun: true, path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body: {} });
+    const p = api.schema.parse({
+      as: { identityOf: 'token' },
+      method: 'POST',
+      dryRun: true,
+      path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+      body: {},
+    });
     const r = await api.run(ctx({ token: 'tok', 'token.subject': 'system:serviceaccount:gallery:uploader' }), p);
-    expect(sent[0].caller).toEqual({ user: 'system:serviceaccount:gallery:uploader', groups: ['system:serviceaccounts', 'system:serviceaccounts:gallery', 'system:authenticated'] });
+    expect(sent[0].caller).toEqual({
+      user: 'system:serviceaccount:gallery:uploader',
+      groups: ['system:serviceaccounts', 'system:serviceaccounts:gallery', 'system:authenticated'],
+    });
     expect(r.message).toBe('POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews (dry run) as system:serviceaccount:gallery:uploader → 201 Created');
     await expect(api.run(ctx({}), p)).rejects.toThrow(/identity of token "token", which no earlier step took/);
     expect(identityGroups('alice')).toEqual(['system:authenticated']);

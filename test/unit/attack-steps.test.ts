@@ -12,7 +12,8 @@ import { UserError } from '../../src/core/errors.js';
 // Step kinds against a stand-in for the lab's cluster handle: what they make of each answer the API
 // server can give (the real API server's answers are covered by dev verify of the lessons using them).
 const running = (name: string, image: string, labels: Record<string, string> = { app: 'web' }) => ({
-  apiVersion: 'v1', kind: 'Pod',
+  apiVersion: 'v1',
+  kind: 'Pod',
   metadata: { name, namespace: 'ns', uid: `uid-${name}`, labels, creationTimestamp: '2026-01-01T00:00:00Z', ownerReferences: [{ uid: 'rs-1' }] },
   spec: { containers: [{ name: 'web', image }] },
   status: { phase: 'Running' },
@@ -21,7 +22,11 @@ const running = (name: string, image: string, labels: Record<string, string> = {
 function ctx(o: { pods?: any[]; dryRun?: DryRunResult; workspace?: string } = {}) {
   const calls: { pod: any; container: any }[] = [];
   const c = {
-    vars: new Map<string, string>(), engine: { name: 'local', supports: () => true }, lessonId: 'l', lessonDir: '/x', workspace: o.workspace ?? '/nowhere/ws',
+    vars: new Map<string, string>(),
+    engine: { name: 'local', supports: () => true },
+    lessonId: 'l',
+    lessonDir: '/x',
+    workspace: o.workspace ?? '/nowhere/ws',
     cluster: {
       rename: { value: (v: unknown) => v, ns: (n: string) => n },
       read: async (obj: any) => {
@@ -29,10 +34,12 @@ function ctx(o: { pods?: any[]; dryRun?: DryRunResult; workspace?: string } = {}
         if (obj.kind === 'Service') return { metadata: { name: obj.metadata.name }, spec: { selector: { app: 'web' } } };
         return undefined;
       },
-      list: async (_v: string, kind: string) => (kind === 'ReplicaSet'
-        ? [{ metadata: { uid: 'rs-1', ownerReferences: [{ uid: 'd-1' }] }, status: { replicas: 1 } }]
-        : o.pods ?? []),
-      dryRunEphemeral: async (pod: any, container: any) => { calls.push({ pod, container }); return o.dryRun!; },
+      list: async (_v: string, kind: string) =>
+        kind === 'ReplicaSet' ? [{ metadata: { uid: 'rs-1', ownerReferences: [{ uid: 'd-1' }] }, status: { replicas: 1 } }] : (o.pods ?? []),
+      dryRunEphemeral: async (pod: any, container: any) => {
+        calls.push({ pod, container });
+        return o.dryRun!;
+      },
       dryRunCreate: async () => o.dryRun!,
     },
   };
@@ -40,26 +47,44 @@ function ctx(o: { pods?: any[]; dryRun?: DryRunResult; workspace?: string } = {}
 }
 
 describe('attack step debug (kubectl debug, a dry run)', () => {
-  const p = debug.schema.parse({ workload: { namespace: 'ns', name: 'web' }, container: { image: 'evil:1', targetContainerName: 'web', securityContext: { privileged: true } } });
+  const p = debug.schema.parse({
+    workload: { namespace: 'ns', name: 'web' },
+    container: { image: 'evil:1', targetContainerName: 'web', securityContext: { privileged: true } },
+  });
 
   it('works when the ephemeral container would be admitted, and never sends a real update', async () => {
     const { ctx: c, calls } = ctx({ pods: [running('web-1', 'x')], dryRun: { allowed: true, message: 'admitted', warnings: [] } });
     const r = await debug.run(c, p);
-    expect(r).toMatchObject({ succeeded: true, message: 'kubectl debug web-1 --image=evil:1 --target=web: the ephemeral container would be admitted (dry run)' });
+    expect(r).toMatchObject({
+      succeeded: true,
+      message: 'kubectl debug web-1 --image=evil:1 --target=web: the ephemeral container would be admitted (dry run)',
+    });
     expect(calls).toHaveLength(1);
     expect(calls[0].pod.metadata.name).toBe('web-1');
     expect(calls[0].container).toMatchObject({ image: 'evil:1', targetContainerName: 'web', securityContext: { privileged: true } });
     expect(calls[0].container.name).toMatch(/^debugger-[0-9a-f]{6}$/);
   });
   it('is stopped when admission refuses it (403/422), or when no pod runs to attach to', async () => {
-    let r = await debug.run(ctx({ pods: [running('web-1', 'x')], dryRun: { allowed: false, code: 403, message: 'pods "web-1" is forbidden: violates PodSecurity "restricted:latest": privileged', warnings: [] } }).ctx, p);
+    let r = await debug.run(
+      ctx({
+        pods: [running('web-1', 'x')],
+        dryRun: { allowed: false, code: 403, message: 'pods "web-1" is forbidden: violates PodSecurity "restricted:latest": privileged', warnings: [] },
+      }).ctx,
+      p,
+    );
     expect(r).toMatchObject({ succeeded: false, message: expect.stringMatching(/is refused: pods "web-1" is forbidden: violates PodSecurity/) });
     r = await debug.run(ctx({ pods: [], dryRun: { allowed: true, message: '', warnings: [] } }).ctx, p);
-    expect(r).toMatchObject({ succeeded: false, message: expect.stringMatching(/^no pod to attach a debug container to: Deployment ns\/web has no running pod/) });
+    expect(r).toMatchObject({
+      succeeded: false,
+      message: expect.stringMatching(/^no pod to attach a debug container to: Deployment ns\/web has no running pod/),
+    });
   });
   it('is no defence when the API server gave no decision: a webhook it could not call (500), a conflict, the pod gone', async () => {
     for (const code of [500, 409, 404, 429]) {
-      const c = ctx({ pods: [running('web-1', 'x')], dryRun: { allowed: false, code, message: 'Internal error occurred: failed calling webhook "verify.example"', warnings: [] } }).ctx;
+      const c = ctx({
+        pods: [running('web-1', 'x')],
+        dryRun: { allowed: false, code, message: 'Internal error occurred: failed calling webhook "verify.example"', warnings: [] },
+      }).ctx;
       await expect(debug.run(c, p)).rejects.toThrow(UserError);
       await expect(debug.run(c, p)).rejects.toThrow(new RegExp(`no admission decision \\(${code}\\)`));
     }
@@ -74,15 +99,35 @@ describe('attack step debug (kubectl debug, a dry run)', () => {
 describe('attack step admission (a dry-run create)', () => {
   const p = admission.schema.parse({ namespace: 'ns', manifest: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'evil' } } });
   it('works when admitted, is stopped when refused, and an API server failing is no defence', async () => {
-    expect(await admission.run(ctx({ dryRun: { allowed: true, message: 'admitted', warnings: [] } }).ctx, p)).toMatchObject({ succeeded: true, message: 'Pod ns/evil would be admitted (dry run)' });
-    expect(await admission.run(ctx({ dryRun: { allowed: false, code: 403, message: 'denied by policy', warnings: [] } }).ctx, p)).toMatchObject({ succeeded: false, message: 'Pod ns/evil is refused: denied by policy' });
-    await expect(admission.run(ctx({ dryRun: { allowed: false, code: 500, message: 'Internal error occurred: failed calling webhook "v.example"', warnings: [] } }).ctx, p)).rejects.toThrow(/no admission decision \(500\)/);
+    expect(await admission.run(ctx({ dryRun: { allowed: true, message: 'admitted', warnings: [] } }).ctx, p)).toMatchObject({
+      succeeded: true,
+      message: 'Pod ns/evil would be admitted (dry run)',
+    });
+    expect(await admission.run(ctx({ dryRun: { allowed: false, code: 403, message: 'denied by policy', warnings: [] } }).ctx, p)).toMatchObject({
+      succeeded: false,
+      message: 'Pod ns/evil is refused: denied by policy',
+    });
+    await expect(
+      admission.run(
+        ctx({ dryRun: { allowed: false, code: 500, message: 'Internal error occurred: failed calling webhook "v.example"', warnings: [] } }).ctx,
+        p,
+      ),
+    ).rejects.toThrow(/no admission decision \(500\)/);
   });
 });
 
 describe('attack step imageScan (fingerprint the packages an image runs)', () => {
   const digest = (c: string) => `sha256:${c.repeat(64)}`;
-  const build = (d: string, minimist: string) => ({ app: 'web', path: 'web', image: `registry.kube-seclab.local/web@${d}`, digest: d, sourceHash: 'h', engine: 'local', builtAt: '2026-01-01T00:00:00Z', packages: [{ name: 'minimist', version: minimist, path: 'node_modules/minimist' }] });
+  const build = (d: string, minimist: string) => ({
+    app: 'web',
+    path: 'web',
+    image: `registry.kube-seclab.local/web@${d}`,
+    digest: d,
+    sourceHash: 'h',
+    engine: 'local',
+    builtAt: '2026-01-01T00:00:00Z',
+    packages: [{ name: 'minimist', version: minimist, path: 'node_modules/minimist' }],
+  });
   const lab = () => {
     const data = mkdtempSync(join(tmpdir(), 'attack-scan-'));
     mkdirSync(join(data, 'workspace'));
@@ -100,7 +145,10 @@ describe('attack step imageScan (fingerprint the packages an image runs)', () =>
   });
   it('is stopped when every pod runs a patched build', async () => {
     const r = await imageScan.run(ctx({ workspace: lab(), pods: [running('new', img('b'))] }).ctx, p);
-    expect(r).toMatchObject({ succeeded: false, message: expect.stringMatching(/run web@b{12}… \(1 package\): no minimist with a known high-or-worse vulnerability/) });
+    expect(r).toMatchObject({
+      succeeded: false,
+      message: expect.stringMatching(/run web@b{12}… \(1 package\): no minimist with a known high-or-worse vulnerability/),
+    });
   });
   it('says nothing (an error, no defence) about an image the lab did not build, even beside a patched one', async () => {
     const c = ctx({ workspace: lab(), pods: [running('new', img('b')), running('other', 'docker.io/library/web:1')] }).ctx;

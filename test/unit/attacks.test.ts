@@ -22,19 +22,27 @@ const attackDir = (yaml: string) => {
 
 describe('attack files', () => {
   it('loads steps, their needs, the goal and what the goal needs from the engine', async () => {
-    const dir = attackDir(`title: T\nstory: S\ngoal: [read]\nsteps:\n  - id: tok\n    try: take\n    token: {serviceAccount: shop/api}\n  - id: read\n    try: read\n    needs: [tok]\n    api: {as: tok, path: /api/v1/secrets}\n  - id: shell\n    try: shell\n    exec: {workload: {namespace: shop, name: api}, command: [id]}\n`);
+    const dir = attackDir(
+      `title: T\nstory: S\ngoal: [read]\nsteps:\n  - id: tok\n    try: take\n    token: {serviceAccount: shop/api}\n  - id: read\n    try: read\n    needs: [tok]\n    api: {as: tok, path: /api/v1/secrets}\n  - id: shell\n    try: shell\n    exec: {workload: {namespace: shop, name: api}, command: [id]}\n`,
+    );
     const { attack, problems } = await loadAttack(dir, dir);
     expect(problems).toEqual([]);
     expect(attack!.goal).toEqual(['read']);
     expect(attack!.requires).toBe('api');
-    expect(attack!.steps.map((s) => [s.id, s.type, s.requires])).toEqual([['tok', 'token', 'api'], ['read', 'api', 'api'], ['shell', 'exec', 'kind']]);
+    expect(attack!.steps.map((s) => [s.id, s.type, s.requires])).toEqual([
+      ['tok', 'token', 'api'],
+      ['read', 'api', 'api'],
+      ['shell', 'exec', 'kind'],
+    ]);
   });
   it('a goal that only runs on a real node makes the attack need kind', async () => {
     const dir = attackDir(`title: T\nstory: S\nsteps:\n  - id: shell\n    try: shell\n    exec: {workload: {namespace: shop, name: api}, command: [id]}\n`);
     expect((await loadAttack(dir, dir)).attack!.requires).toBe('kind');
   });
   it('names file, line and field of a malformed attack: unknown kind, a write that is not a dry run, a missing need', async () => {
-    const dir = attackDir(`title: T\nstory: S\nsteps:\n  - id: a\n    try: x\n    telepathy: {}\n  - id: b\n    try: y\n    api: {as: anonymous, method: POST, path: /api/v1/namespaces}\n  - id: c\n    try: z\n    needs: [nope]\n    api: {as: anonymous, path: /version}\n`);
+    const dir = attackDir(
+      `title: T\nstory: S\nsteps:\n  - id: a\n    try: x\n    telepathy: {}\n  - id: b\n    try: y\n    api: {as: anonymous, method: POST, path: /api/v1/namespaces}\n  - id: c\n    try: z\n    needs: [nope]\n    api: {as: anonymous, path: /version}\n`,
+    );
     const text = (await loadAttack(dir, '/')).problems.map(formatProblem).join('\n');
     expect(text).toMatch(/attack\/attack.yaml:6: steps\[0\]\.telepathy: unknown attack step kind/);
     expect(text).toMatch(/attack\/attack.yaml:9: steps\[1\]\.api: a write must be a dry run/);
@@ -63,10 +71,13 @@ describe('what a transcript shows', () => {
     expect(showEvidence({ label: 'apiKey', value: 'sk_live_do_not_leak_me', secret: true })).toBe('apiKey: sk_l… (22 chars)');
     expect(showEvidence({ label: 'user', value: 'root' })).toBe('user: root');
   });
-  it('reads evidence lines out of a command\'s output and keeps the last plain line as the message', () => {
-    const r = readOutput('trying…\nevidence: uid=0\nsecret: token=eyJhbGciOi1234567890\nread the node\'s /etc/shadow\n');
-    expect(r.last).toBe('read the node\'s /etc/shadow');
-    expect(r.evidence).toEqual([{ label: 'uid', value: '0', secret: false }, { label: 'token', value: 'eyJhbGciOi1234567890', secret: true }]);
+  it("reads evidence lines out of a command's output and keeps the last plain line as the message", () => {
+    const r = readOutput("trying…\nevidence: uid=0\nsecret: token=eyJhbGciOi1234567890\nread the node's /etc/shadow\n");
+    expect(r.last).toBe("read the node's /etc/shadow");
+    expect(r.evidence).toEqual([
+      { label: 'uid', value: '0', secret: false },
+      { label: 'token', value: 'eyJhbGciOi1234567890', secret: true },
+    ]);
   });
 });
 
@@ -74,17 +85,42 @@ describe('the verdict of an attack', () => {
   // Step kinds whose outcome the test decides: the runner's verdict logic alone, no cluster.
   type Plan = 'works' | 'blocked' | 'throws' | 'unreachable' | 'hangs';
   const kind = (plan: Plan): AttackStepKind => ({
-    type: 'fake', schema: z.any(), timeoutMs: () => 50,
+    type: 'fake',
+    schema: z.any(),
+    timeoutMs: () => 50,
     async run() {
       if (plan === 'throws') throw new Error('Internal error occurred: failed calling webhook "policy.example.com"');
       if (plan === 'unreachable') throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' });
       if (plan === 'hangs') return new Promise<never>(() => {});
-      return plan === 'works' ? { succeeded: true, message: 'GET → 200 OK', evidence: [{ label: 'apiKey', value: 'sk_live_do_not_leak_me', secret: true }] } : { succeeded: false, message: 'GET → 403 Forbidden' };
+      return plan === 'works'
+        ? { succeeded: true, message: 'GET → 200 OK', evidence: [{ label: 'apiKey', value: 'sk_live_do_not_leak_me', secret: true }] }
+        : { succeeded: false, message: 'GET → 403 Forbidden' };
     },
   });
-  const step = (id: string, plan: Plan, o: { needs?: string[]; requires?: 'api' | 'kind' } = {}): AttackStepSpec => ({ id, try: `try ${id}`, needs: o.needs ?? [], type: 'fake', params: {}, kind: kind(plan), requires: o.requires ?? 'api' });
+  const step = (id: string, plan: Plan, o: { needs?: string[]; requires?: 'api' | 'kind' } = {}): AttackStepSpec => ({
+    id,
+    try: `try ${id}`,
+    needs: o.needs ?? [],
+    type: 'fake',
+    params: {},
+    kind: kind(plan),
+    requires: o.requires ?? 'api',
+  });
   // The runner probes the API server after an unreachable step: here it never answers.
-  const ctx = { cluster: { rename: { value: (v: unknown) => v }, guard: { ensure: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:6443'); } } }, engine: { name: 'local', supports: (r: string) => r === 'api' }, lessonId: 'l', lessonDir: '/x', workspace: '/w' } as unknown as CheckContext;
+  const ctx = {
+    cluster: {
+      rename: { value: (v: unknown) => v },
+      guard: {
+        ensure: async () => {
+          throw new Error('connect ECONNREFUSED 127.0.0.1:6443');
+        },
+      },
+    },
+    engine: { name: 'local', supports: (r: string) => r === 'api' },
+    lessonId: 'l',
+    lessonDir: '/x',
+    workspace: '/w',
+  } as unknown as CheckContext;
   const run = (steps: AttackStepSpec[], goal: string[]) => runAttack(ctx, { dir: '/x', title: 'T', story: 'S', goal, steps, requires: 'api' } as Attack);
 
   it('works when a goal step works, and shows only the redacted value', async () => {
@@ -119,7 +155,10 @@ describe('the verdict of an attack', () => {
     // The cluster is gone (here: it does not answer the runner's probe either): the rest is not tried.
     r = await run([step('tok', 'unreachable'), step('other', 'works'), step('read', 'works', { needs: ['tok'] })], ['other', 'read']);
     expect(r.skipped).toMatch(/^cluster unreachable/);
-    expect(r.steps.slice(1).map((s) => s.message)).toEqual([expect.stringMatching(/^not tried: the cluster stopped answering/), expect.stringMatching(/^not tried/)]);
+    expect(r.steps.slice(1).map((s) => s.message)).toEqual([
+      expect.stringMatching(/^not tried: the cluster stopped answering/),
+      expect.stringMatching(/^not tried/),
+    ]);
   });
 
   it('stops trying once a step gets no answer in its time (each would wait as long)', async () => {

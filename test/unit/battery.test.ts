@@ -29,15 +29,28 @@ describe('the generic shortcut battery', () => {
     expect(names2).not.toContain('scale-to-zero shop/api');
   });
 
-  it('derives NetworkPolicy shortcuts from the namespaces networkReach checks judge and the solution\'s policies', async () => {
+  it("derives NetworkPolicy shortcuts from the namespaces networkReach checks judge and the solution's policies", async () => {
     const c = await loadCatalogue(packageRoot);
     const l = c.get('network-policy')!;
-    const np = (name: string, namespace = 'storefront') => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace }, spec: { podSelector: {} } });
-    const names = genericShortcuts({ lesson: l, scenario: [], solution: [np('default-deny'), np('db'), np('elsewhere', 'other')], unsolved: [] }).map((g) => g.name);
-    expect(names).toEqual(expect.arrayContaining([
-      'netpol-allow-all ingress storefront', 'netpol-allow-all egress storefront', 'netpol-any-namespace storefront',
-      'netpol-selects-nothing storefront/default-deny', 'netpol-selects-nothing storefront/db', 'netpol-elsewhere storefront',
-    ]));
+    const np = (name: string, namespace = 'storefront') => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name, namespace },
+      spec: { podSelector: {} },
+    });
+    const names = genericShortcuts({ lesson: l, scenario: [], solution: [np('default-deny'), np('db'), np('elsewhere', 'other')], unsolved: [] }).map(
+      (g) => g.name,
+    );
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'netpol-allow-all ingress storefront',
+        'netpol-allow-all egress storefront',
+        'netpol-any-namespace storefront',
+        'netpol-selects-nothing storefront/default-deny',
+        'netpol-selects-nothing storefront/db',
+        'netpol-elsewhere storefront',
+      ]),
+    );
     expect(names.some((n) => n.includes('other/elsewhere'))).toBe(false);
   });
 
@@ -49,8 +62,16 @@ describe('the generic shortcut battery', () => {
 
   it('a copy under another name gets a selector and pod label of its own, and nothing server-set', () => {
     const live = {
-      apiVersion: 'apps/v1', kind: 'Deployment',
-      metadata: { name: 'api', namespace: 'shop', uid: 'u', resourceVersion: '7', labels: { app: 'api' }, annotations: { 'deployment.kubernetes.io/revision': '2' } },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'api',
+        namespace: 'shop',
+        uid: 'u',
+        resourceVersion: '7',
+        labels: { app: 'api' },
+        annotations: { 'deployment.kubernetes.io/revision': '2' },
+      },
       spec: { selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [] } } },
       status: { readyReplicas: 2 },
     };
@@ -87,19 +108,34 @@ describe('the generic shortcut battery', () => {
 describe('the RBAC and secrets templates', () => {
   it('make shortcuts for every lesson judged by permissions and secretValues checks, escalations only where the allow-list does not cover them', async () => {
     const c = await loadCatalogue(packageRoot);
-    const input = async (id: string) => { const l = c.get(id)!; return { lesson: l, scenario: await loadManifests(l.scenarioDir), solution: await loadManifests(l.solution.dir), unsolved: [] }; };
+    const input = async (id: string) => {
+      const l = c.get(id)!;
+      return { lesson: l, scenario: await loadManifests(l.scenarioDir), solution: await loadManifests(l.solution.dir), unsolved: [] };
+    };
     const names = async (id: string) => genericShortcuts(await input(id)).map((g) => g.name);
     const rbac = await names('rbac-least-privilege');
     expect(rbac.some((n) => n.includes('the pods of'))).toBe(false); // the pods run as shop/api: judged once
-    expect(rbac).toEqual(expect.arrayContaining([
-      'rbac-other-namespace system:serviceaccount:shop:api', 'rbac-cluster-binding system:serviceaccount:shop:api', 'rbac-group system:serviceaccount:shop:api',
-      'rbac-aggregated system:serviceaccount:shop:api', 'rbac-escalation bind system:serviceaccount:shop:api', 'rbac-escalation pods system:serviceaccount:shop:api',
-      'rbac-switch-serviceaccount shop/api',
-    ]));
+    expect(rbac).toEqual(
+      expect.arrayContaining([
+        'rbac-other-namespace system:serviceaccount:shop:api',
+        'rbac-cluster-binding system:serviceaccount:shop:api',
+        'rbac-group system:serviceaccount:shop:api',
+        'rbac-aggregated system:serviceaccount:shop:api',
+        'rbac-escalation bind system:serviceaccount:shop:api',
+        'rbac-escalation pods system:serviceaccount:shop:api',
+        'rbac-switch-serviceaccount shop/api',
+      ]),
+    );
     // the data team may create pods: that escalation is judged by where it leads, not offered as a shortcut
     const team = genericShortcuts(await input('over-broad-groups'));
     expect(team.filter((g) => g.template === 'rbac-escalation').every((g) => g.name.includes('intern@example.com'))).toBe(true);
-    expect(await names('secrets-hygiene')).toEqual(expect.arrayContaining(['secret-moved another-key (the database password)', 'secret-moved args (the database password)', 'secret-annotation payroll/payroll-api (the database password)']));
+    expect(await names('secrets-hygiene')).toEqual(
+      expect.arrayContaining([
+        'secret-moved another-key (the database password)',
+        'secret-moved args (the database password)',
+        'secret-annotation payroll/payroll-api (the database password)',
+      ]),
+    );
     expect(TEMPLATES.map((t) => t.id)).toEqual(expect.arrayContaining(['rbac-escalation', 'secret-moved']));
   });
 });

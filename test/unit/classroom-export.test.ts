@@ -10,8 +10,12 @@ import { buildExport, progressExportSchema, resolveLearner, toJunit, EXPORT_FORM
 import { runCommand } from '../../src/cli/commands.js';
 
 let catalogue: Catalogue;
-beforeAll(async () => { catalogue = await loadCatalogue(packageRoot); });
-afterEach(() => { vi.restoreAllMocks(); });
+beforeAll(async () => {
+  catalogue = await loadCatalogue(packageRoot);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'kube-seclab-export-'));
 const NASTY = `<script>alert("x")</script> & 'Bob' \u0007\x1b[31mred\x1b[0m ]]> \uD800`;
@@ -23,13 +27,40 @@ function oldFormatProgress(c: Catalogue): ProgressData {
     version: 1,
     current: b.id,
     lessons: {
-      [a.id]: { status: 'done', startedAt: '2025-01-01T10:00:00.000Z', completedAt: '2025-01-01T10:12:00.000Z', attempts: 3, hintsUsed: 1, solutionViewed: false, timeSpentMs: 720_000, lastActivity: '2025-01-01T10:12:00.000Z', clusterId: 'x', lastCheck: { at: '2025-01-01T10:12:00.000Z', passed: true, failed: [] } },
-      [b.id]: { status: 'started', startedAt: '2025-01-01T10:13:00.000Z', attempts: 2, hintsUsed: 2, solutionViewed: true, timeSpentMs: 300_000, lastActivity: '2025-01-01T10:18:00.000Z', lastCheck: { at: '2025-01-01T10:18:00.000Z', passed: false, failed: [b.checks[0].id] } },
+      [a.id]: {
+        status: 'done',
+        startedAt: '2025-01-01T10:00:00.000Z',
+        completedAt: '2025-01-01T10:12:00.000Z',
+        attempts: 3,
+        hintsUsed: 1,
+        solutionViewed: false,
+        timeSpentMs: 720_000,
+        lastActivity: '2025-01-01T10:12:00.000Z',
+        clusterId: 'x',
+        lastCheck: { at: '2025-01-01T10:12:00.000Z', passed: true, failed: [] },
+      },
+      [b.id]: {
+        status: 'started',
+        startedAt: '2025-01-01T10:13:00.000Z',
+        attempts: 2,
+        hintsUsed: 2,
+        solutionViewed: true,
+        timeSpentMs: 300_000,
+        lastActivity: '2025-01-01T10:18:00.000Z',
+        lastCheck: { at: '2025-01-01T10:18:00.000Z', passed: false, failed: [b.checks[0].id] },
+      },
     },
   } as ProgressData;
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name), trimValues: false, processEntities: true, htmlEntities: false });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  isArray: (name) => ['testsuite', 'testcase', 'property'].includes(name),
+  trimValues: false,
+  processEntities: true,
+  htmlEntities: false,
+});
 
 /** The common JUnit schema's rules, checked on the parsed document (well-formedness by the validator). */
 function checkJunit(xml: string) {
@@ -38,9 +69,17 @@ function checkJunit(xml: string) {
   const doc = parser.parse(xml);
   const root = doc.testsuites;
   expect(root).toBeDefined();
-  const num = (x: string) => { expect(x).toMatch(/^\d+$/); return Number(x); };
-  const time = (x: string) => { expect(x).toMatch(/^\d+(\.\d+)?$/); return Number(x); };
-  let tests = 0, failures = 0, skipped = 0;
+  const num = (x: string) => {
+    expect(x).toMatch(/^\d+$/);
+    return Number(x);
+  };
+  const time = (x: string) => {
+    expect(x).toMatch(/^\d+(\.\d+)?$/);
+    return Number(x);
+  };
+  let tests = 0,
+    failures = 0,
+    skipped = 0;
   for (const s of root.testsuite) {
     expect(typeof s['@name']).toBe('string');
     expect(s['@timestamp']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/); // xs:dateTime without zone, as the schema's pattern
@@ -56,7 +95,9 @@ function checkJunit(xml: string) {
       time(c['@time']);
       expect(c.failure !== undefined && c.skipped !== undefined).toBe(false);
     }
-    tests += cases.length; failures += Number(s['@failures']); skipped += Number(s['@skipped']);
+    tests += cases.length;
+    failures += Number(s['@failures']);
+    skipped += Number(s['@skipped']);
   }
   expect(num(root['@tests'])).toBe(tests);
   expect(num(root['@failures'])).toBe(failures);
@@ -77,16 +118,32 @@ describe('progress store: per-check results, old files', () => {
     expect(d).toEqual(old);
     // …and an update keeps it loadable, adding the new field only where a new check is recorded.
     const b = catalogue.lessons[1];
-    await store.update((x) => { x.lessons[b.id].lastCheck = lastCheckRecord({ passed: false, checks: b.checks.map((c, i) => ({ id: c.id, status: i === 0 ? 'failed' : 'passed', message: i === 0 ? 'still <open>' : 'ok' })) }); });
+    await store.update((x) => {
+      x.lessons[b.id].lastCheck = lastCheckRecord({
+        passed: false,
+        checks: b.checks.map((c, i) => ({ id: c.id, status: i === 0 ? 'failed' : 'passed', message: i === 0 ? 'still <open>' : 'ok' })),
+      });
+    });
     const again = await new ProgressStore(path).load();
     expect(again.lessons[b.id].lastCheck!.failed).toEqual([b.checks[0].id]);
     expect(again.lessons[b.id].lastCheck!.checks![0]).toEqual({ id: b.checks[0].id, status: 'failed', message: 'still <open>' });
     expect(again.lessons[catalogue.lessons[0].id].lastCheck!.checks).toBeUndefined();
   });
 
-  it('lastCheckRecord keeps every check\'s status and message (long messages shortened), and the failed ids', () => {
+  it("lastCheckRecord keeps every check's status and message (long messages shortened), and the failed ids", () => {
     const long = 'x'.repeat(2000);
-    const r = lastCheckRecord({ passed: false, checks: [{ id: 'a', status: 'passed', message: 'fine' }, { id: 'b', status: 'failed', message: long }, { id: 'c', status: 'error', message: 'boom' }, { id: 'd', status: 'skipped', message: 'needs kind' }] }, new Date('2025-02-03T04:05:06Z'));
+    const r = lastCheckRecord(
+      {
+        passed: false,
+        checks: [
+          { id: 'a', status: 'passed', message: 'fine' },
+          { id: 'b', status: 'failed', message: long },
+          { id: 'c', status: 'error', message: 'boom' },
+          { id: 'd', status: 'skipped', message: 'needs kind' },
+        ],
+      },
+      new Date('2025-02-03T04:05:06Z'),
+    );
     expect(r.at).toBe('2025-02-03T04:05:06.000Z');
     expect(r.failed).toEqual(['b']);
     expect(r.checks!.map((c) => c.status)).toEqual(['passed', 'failed', 'error', 'skipped']);
@@ -99,13 +156,49 @@ describe('progress export (JSON contract)', () => {
   it('lists every catalogue lesson with done, attempts, hints, solution, time and last check results', () => {
     const progress = oldFormatProgress(catalogue);
     const [a, b, c] = catalogue.lessons;
-    progress.lessons[c.id] = { status: 'started', startedAt: '2025-01-02T09:00:00.000Z', attempts: 1, hintsUsed: 0, solutionViewed: false, timeSpentMs: 65_000, lastActivity: '2025-01-02T09:01:05.000Z', lastCheck: lastCheckRecord({ passed: false, checks: c.checks.map((k, i) => ({ id: k.id, status: i === 0 ? 'failed' : 'passed', message: i === 0 ? 'Service/web is a NodePort' : 'ok' })) }) };
-    const exp = buildExport({ lessons: catalogue.lessons, progress, learner: { name: 'Ada', id: 's-1' }, labVersion: '9.9.9', labName: 'default', engine: 'local', now: new Date('2025-03-01T12:00:00Z') });
+    progress.lessons[c.id] = {
+      status: 'started',
+      startedAt: '2025-01-02T09:00:00.000Z',
+      attempts: 1,
+      hintsUsed: 0,
+      solutionViewed: false,
+      timeSpentMs: 65_000,
+      lastActivity: '2025-01-02T09:01:05.000Z',
+      lastCheck: lastCheckRecord({
+        passed: false,
+        checks: c.checks.map((k, i) => ({ id: k.id, status: i === 0 ? 'failed' : 'passed', message: i === 0 ? 'Service/web is a NodePort' : 'ok' })),
+      }),
+    };
+    const exp = buildExport({
+      lessons: catalogue.lessons,
+      progress,
+      learner: { name: 'Ada', id: 's-1' },
+      labVersion: '9.9.9',
+      labName: 'default',
+      engine: 'local',
+      now: new Date('2025-03-01T12:00:00Z'),
+    });
     expect(progressExportSchema.parse(exp)).toEqual(exp);
-    expect(exp).toMatchObject({ format: EXPORT_FORMAT, version: 1, exportedAt: '2025-03-01T12:00:00.000Z', labVersion: '9.9.9', engine: 'local', labName: 'default', learner: { name: 'Ada', id: 's-1' } });
+    expect(exp).toMatchObject({
+      format: EXPORT_FORMAT,
+      version: 1,
+      exportedAt: '2025-03-01T12:00:00.000Z',
+      labVersion: '9.9.9',
+      engine: 'local',
+      labName: 'default',
+      learner: { name: 'Ada', id: 's-1' },
+    });
     expect(exp.lessons.map((l) => l.id)).toEqual(catalogue.lessons.map((l) => l.id));
     const byId = Object.fromEntries(exp.lessons.map((l) => [l.id, l]));
-    expect(byId[a.id]).toMatchObject({ status: 'done', done: true, attempts: 3, hintsUsed: 1, solutionViewed: false, timeSpentMs: 720_000, completedAt: '2025-01-01T10:12:00.000Z' });
+    expect(byId[a.id]).toMatchObject({
+      status: 'done',
+      done: true,
+      attempts: 3,
+      hintsUsed: 1,
+      solutionViewed: false,
+      timeSpentMs: 720_000,
+      completedAt: '2025-01-01T10:12:00.000Z',
+    });
     // Old record of a passed run: every check of the lesson passed.
     expect(byId[a.id].lastCheck!.checks.map((k) => k.id)).toEqual(a.checks.map((k) => k.id));
     expect(byId[a.id].lastCheck!.checks.every((k) => k.passed)).toBe(true);
@@ -120,7 +213,7 @@ describe('progress export (JSON contract)', () => {
     for (const l of untouched) expect(l).toMatchObject({ status: 'not-started', done: false, attempts: 0, hintsUsed: 0, timeSpentMs: 0, lastCheck: null });
   });
 
-  it('the learner: flags, else the progress file\'s, else the OS user', () => {
+  it("the learner: flags, else the progress file's, else the OS user", () => {
     const p: ProgressData = { version: 1, lessons: {}, learner: { name: 'Saved', id: 'saved-id' } };
     expect(resolveLearner({ name: 'Flag', id: 'f1' }, p)).toEqual({ name: 'Flag', id: 'f1' });
     expect(resolveLearner({ name: 'Flag' }, p)).toEqual({ name: 'Flag', id: 'saved-id' });
@@ -130,11 +223,31 @@ describe('progress export (JSON contract)', () => {
 });
 
 describe('progress export (JUnit XML)', () => {
-  it('one suite per layer, one case per lesson: passed when done, failure with the failed checks\' messages, skipped when never started', () => {
+  it("one suite per layer, one case per lesson: passed when done, failure with the failed checks' messages, skipped when never started", () => {
     const progress = oldFormatProgress(catalogue);
     const c = catalogue.lessons[2];
-    progress.lessons[c.id] = { status: 'started', startedAt: '2025-01-02T09:00:00.000Z', attempts: 1, hintsUsed: 0, solutionViewed: false, timeSpentMs: 65_500, lastActivity: '2025-01-02T09:01:05.000Z', lastCheck: lastCheckRecord({ passed: false, checks: c.checks.map((k, i) => ({ id: k.id, status: i === 0 ? 'failed' : 'passed', message: i === 0 ? NASTY : 'ok' })) }) };
-    const exp = buildExport({ lessons: catalogue.lessons, progress, learner: { name: NASTY, id: 'id"&<>' }, labVersion: '1.0.0', labName: 'default', engine: 'local', now: new Date('2025-03-01T12:00:00.123Z') });
+    progress.lessons[c.id] = {
+      status: 'started',
+      startedAt: '2025-01-02T09:00:00.000Z',
+      attempts: 1,
+      hintsUsed: 0,
+      solutionViewed: false,
+      timeSpentMs: 65_500,
+      lastActivity: '2025-01-02T09:01:05.000Z',
+      lastCheck: lastCheckRecord({
+        passed: false,
+        checks: c.checks.map((k, i) => ({ id: k.id, status: i === 0 ? 'failed' : 'passed', message: i === 0 ? NASTY : 'ok' })),
+      }),
+    };
+    const exp = buildExport({
+      lessons: catalogue.lessons,
+      progress,
+      learner: { name: NASTY, id: 'id"&<>' },
+      labVersion: '1.0.0',
+      labName: 'default',
+      engine: 'local',
+      now: new Date('2025-03-01T12:00:00.123Z'),
+    });
     const xml = toJunit(exp);
     expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')).toBe(true);
     expect(xml).not.toContain('<script>');
@@ -166,8 +279,23 @@ describe('progress export (JUnit XML)', () => {
 
   it('a started lesson never checked fails with "never checked"', () => {
     const l = catalogue.lessons[0];
-    const progress: ProgressData = { version: 1, lessons: { [l.id]: { status: 'started', startedAt: '2025-01-01T00:00:00Z', attempts: 0, hintsUsed: 0, solutionViewed: false, timeSpentMs: 0, lastActivity: '2025-01-01T00:00:00Z' } } };
-    const doc = checkJunit(toJunit(buildExport({ lessons: catalogue.lessons, progress, learner: { name: 'x' }, labVersion: '1', labName: 'default', engine: 'local' })));
+    const progress: ProgressData = {
+      version: 1,
+      lessons: {
+        [l.id]: {
+          status: 'started',
+          startedAt: '2025-01-01T00:00:00Z',
+          attempts: 0,
+          hintsUsed: 0,
+          solutionViewed: false,
+          timeSpentMs: 0,
+          lastActivity: '2025-01-01T00:00:00Z',
+        },
+      },
+    };
+    const doc = checkJunit(
+      toJunit(buildExport({ lessons: catalogue.lessons, progress, learner: { name: 'x' }, labVersion: '1', labName: 'default', engine: 'local' })),
+    );
     const tc = doc.testsuites.testsuite[0].testcase[0];
     expect(tc['@name']).toBe(l.id);
     expect(tc.failure['@message']).toBe('started, never checked');

@@ -8,7 +8,9 @@ import { renderHtml } from '../../src/core/classroom/html.js';
 import { runCommand } from '../../src/cli/commands.js';
 import type { ProgressData, LessonProgress } from '../../src/core/progress/store.js';
 
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const LESSONS: CatalogueLesson[] = [
   { id: 'api-server-exposure', layer: 'cloud', title: 'Expose less', checks: [{ id: 'bind' }, { id: 'app' }] },
@@ -23,17 +25,45 @@ function learner(name: string, id: string | undefined, specs: Record<string, Spe
   for (const [lid, s] of Object.entries(specs)) {
     const l = LESSONS.find((x) => x.id === lid)!;
     lessons[lid] = {
-      status: s.done ? 'done' : 'started', startedAt: '2025-03-01T10:00:00Z', attempts: s.attempts ?? 1, hintsUsed: s.hints ?? 0,
-      solutionViewed: !!s.solution, timeSpentMs: (s.min ?? 1) * 60_000, lastActivity: '2025-03-01T11:00:00Z',
-      lastCheck: { at: '2025-03-01T11:00:00Z', passed: !!s.done, failed: s.failing ?? [], checks: l.checks.map((c) => ({ id: c.id, status: s.failing?.includes(c.id) ? 'failed' : 'passed', message: s.failing?.includes(c.id) ? `${c.id} is still open` : 'ok' })) },
+      status: s.done ? 'done' : 'started',
+      startedAt: '2025-03-01T10:00:00Z',
+      attempts: s.attempts ?? 1,
+      hintsUsed: s.hints ?? 0,
+      solutionViewed: !!s.solution,
+      timeSpentMs: (s.min ?? 1) * 60_000,
+      lastActivity: '2025-03-01T11:00:00Z',
+      lastCheck: {
+        at: '2025-03-01T11:00:00Z',
+        passed: !!s.done,
+        failed: s.failing ?? [],
+        checks: l.checks.map((c) => ({
+          id: c.id,
+          status: s.failing?.includes(c.id) ? 'failed' : 'passed',
+          message: s.failing?.includes(c.id) ? `${c.id} is still open` : 'ok',
+        })),
+      },
     };
   }
   const progress: ProgressData = { version: 1, lessons };
-  return buildExport({ lessons: LESSONS, progress, learner: id ? { name, id } : { name }, labVersion: '0.1.0', labName: 'default', engine: 'local', now: new Date(exportedAt) });
+  return buildExport({
+    lessons: LESSONS,
+    progress,
+    learner: id ? { name, id } : { name },
+    labVersion: '0.1.0',
+    labName: 'default',
+    engine: 'local',
+    now: new Date(exportedAt),
+  });
 }
 
-function dir() { return mkdtempSync(join(tmpdir(), 'kube-seclab-class-')); }
-function write(d: string, name: string, data: unknown) { const p = join(d, name); writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data)); return p; }
+function dir() {
+  return mkdtempSync(join(tmpdir(), 'kube-seclab-class-'));
+}
+function write(d: string, name: string, data: unknown) {
+  const p = join(d, name);
+  writeFileSync(p, typeof data === 'string' ? data : JSON.stringify(data));
+  return p;
+}
 
 describe('reading exports', () => {
   it('each bad file gets one line naming the problem; the good ones are still read', async () => {
@@ -46,9 +76,21 @@ describe('reading exports', () => {
       write(d, 'other.json', { format: 'something-else' }),
       write(d, 'progress.json', { version: 1, lessons: {} }),
       write(d, 'v2.json', { ...learner('X', undefined, {}), version: 2 }),
-      write(d, 'bad-field.json', (() => { const e = learner('Y', undefined, {}) as any; e.lessons[1].attempts = -3; return e; })()),
+      write(
+        d,
+        'bad-field.json',
+        (() => {
+          const e = learner('Y', undefined, {}) as any;
+          e.lessons[1].attempts = -3;
+          return e;
+        })(),
+      ),
       write(d, 'array.json', []),
-      (() => { const p = join(d, 'a-dir'); mkdirSync(p); return p; })(),
+      (() => {
+        const p = join(d, 'a-dir');
+        mkdirSync(p);
+        return p;
+      })(),
     ];
     const { exports, problems } = await readExports(files);
     expect(exports.map((e) => e.file)).toEqual([good]);
@@ -75,7 +117,10 @@ describe('merging', () => {
     const old = { file: 'old.json', data: learner('Ada', 'a1', { 'rbac-least-privilege': { attempts: 1 } }, '2025-03-01T09:00:00Z') };
     const neu = { file: 'new.json', data: learner('Ada L.', 'a1', { 'rbac-least-privilege': { done: true, attempts: 5 } }, '2025-03-02T09:00:00Z') };
     const bob = { file: 'bob.json', data: learner('Bob', undefined, {}) };
-    for (const order of [[old, bob, neu], [neu, bob, old]]) {
+    for (const order of [
+      [old, bob, neu],
+      [neu, bob, old],
+    ]) {
       const { learners, notes } = mergeExports(order);
       expect(learners.map((l) => l.file).sort()).toEqual(['bob.json', 'new.json']);
       expect(notes).toHaveLength(1);
@@ -91,25 +136,60 @@ describe('merging', () => {
     expect(learners.map((l) => l.file)).toEqual(['second.json']);
     expect(notes[0]).toMatch(/appears twice: using second\.json .* ignoring first\.json/);
     // Different ids are different learners, even with the same name.
-    expect(mergeExports([{ file: 'x', data: learner('Dan', 'd1', {}) }, { file: 'y', data: learner('Dan', 'd2', {}) }]).learners).toHaveLength(2);
+    expect(
+      mergeExports([
+        { file: 'x', data: learner('Dan', 'd1', {}) },
+        { file: 'y', data: learner('Dan', 'd2', {}) },
+      ]).learners,
+    ).toHaveLength(2);
   });
 
   it('summarizes per lesson (n/N, medians over learners who started) and per learner', () => {
     const ls = [
-      { file: 'a', data: learner('Ada', 'a1', { 'rbac-least-privilege': { done: true, attempts: 2, hints: 1, min: 10 }, 'network-policy': { attempts: 6, hints: 3, min: 40, failing: ['dns'] } }) },
+      {
+        file: 'a',
+        data: learner('Ada', 'a1', {
+          'rbac-least-privilege': { done: true, attempts: 2, hints: 1, min: 10 },
+          'network-policy': { attempts: 6, hints: 3, min: 40, failing: ['dns'] },
+        }),
+      },
       { file: 'b', data: learner('Bob', 'b1', { 'rbac-least-privilege': { done: true, attempts: 4, hints: 0, min: 20, solution: true } }) },
-      { file: 'c', data: learner('Cy', 'c1', { 'rbac-least-privilege': { attempts: 9, hints: 2, min: 30, failing: ['no-secrets', 'can-read'] }, 'network-policy': { attempts: 2, min: 5, failing: ['dns', 'deny'] } }) },
+      {
+        file: 'c',
+        data: learner('Cy', 'c1', {
+          'rbac-least-privilege': { attempts: 9, hints: 2, min: 30, failing: ['no-secrets', 'can-read'] },
+          'network-policy': { attempts: 2, min: 5, failing: ['dns', 'deny'] },
+        }),
+      },
     ];
     const r = summarize(ls, { now: new Date('2025-03-03T00:00:00Z') });
     expect(r.lessons.map((l) => l.id)).toEqual(['api-server-exposure', 'rbac-least-privilege', 'network-policy']);
     const rbac = r.lessons[1];
-    expect(rbac).toMatchObject({ learners: 3, started: 3, done: 2, stuck: 1, medianAttempts: 4, medianHints: 1, totalHints: 3, medianTimeMs: 20 * 60_000, maxTimeMs: 30 * 60_000, solutionsViewed: 1 });
+    expect(rbac).toMatchObject({
+      learners: 3,
+      started: 3,
+      done: 2,
+      stuck: 1,
+      medianAttempts: 4,
+      medianHints: 1,
+      totalHints: 3,
+      medianTimeMs: 20 * 60_000,
+      maxTimeMs: 30 * 60_000,
+      solutionsViewed: 1,
+    });
     expect(rbac.completion).toBeCloseTo(2 / 3);
     const np = r.lessons[2];
     expect(np).toMatchObject({ started: 2, done: 0, stuck: 2, medianAttempts: 4, medianTimeMs: 22.5 * 60_000, meanHints: 1.5 });
-    expect(np.failingChecks).toEqual([{ id: 'dns', learners: 2 }, { id: 'deny', learners: 1 }]);
+    expect(np.failingChecks).toEqual([
+      { id: 'dns', learners: 2 },
+      { id: 'deny', learners: 1 },
+    ]);
     expect(r.lessons[0]).toMatchObject({ started: 0, done: 0, medianAttempts: null, medianTimeMs: null });
-    expect(r.learners.map((x) => [x.name, x.done, x.attempts, x.hintsUsed, x.timeSpentMs])).toEqual([['Ada', 1, 8, 4, 50 * 60_000], ['Bob', 1, 4, 0, 20 * 60_000], ['Cy', 0, 11, 2, 35 * 60_000]]);
+    expect(r.learners.map((x) => [x.name, x.done, x.attempts, x.hintsUsed, x.timeSpentMs])).toEqual([
+      ['Ada', 1, 8, 4, 50 * 60_000],
+      ['Bob', 1, 4, 0, 20 * 60_000],
+      ['Cy', 0, 11, 2, 35 * 60_000],
+    ]);
     expect(r.learners[0].lessons).toEqual({ 'api-server-exposure': 'not-started', 'rbac-least-privilege': 'done', 'network-policy': 'started' });
     const text = formatReportText(r);
     expect(text[0]).toBe('3 learners, 3 lessons');
@@ -128,10 +208,20 @@ describe('merging', () => {
 
 describe('the HTML page', () => {
   const evil = '<script>alert(1)</script>';
-  const report = () => summarize([
-    { file: 'evil.json', data: learner(evil, '"><img src=x onerror=alert(2)>', { 'rbac-least-privilege': { done: true, attempts: 3, min: 12 }, 'network-policy': { attempts: 5, hints: 2, min: 30, failing: ['dns'] } }) },
-    { file: 'bob.json', data: learner('Bob & Co', undefined, { 'rbac-least-privilege': { attempts: 9, hints: 1, min: 25, failing: ['no-secrets'] } }) },
-  ], { notes: [`learner ${evil} appears twice: using a, ignoring b`], problems: [{ file: '<b>x.json</b>', message: 'not JSON (<i>)' }] });
+  const report = () =>
+    summarize(
+      [
+        {
+          file: 'evil.json',
+          data: learner(evil, '"><img src=x onerror=alert(2)>', {
+            'rbac-least-privilege': { done: true, attempts: 3, min: 12 },
+            'network-policy': { attempts: 5, hints: 2, min: 30, failing: ['dns'] },
+          }),
+        },
+        { file: 'bob.json', data: learner('Bob & Co', undefined, { 'rbac-least-privilege': { attempts: 9, hints: 1, min: 25, failing: ['no-secrets'] } }) },
+      ],
+      { notes: [`learner ${evil} appears twice: using a, ignoring b`], problems: [{ file: '<b>x.json</b>', message: 'not JSON (<i>)' }] },
+    );
 
   it('escapes every learner-provided string: no tag, attribute or script gets in', () => {
     const page = renderHtml(report());
@@ -151,7 +241,9 @@ describe('the HTML page', () => {
     const r = report();
     const page = renderHtml(r);
     for (const id of ['chart-completion', 'chart-stuck', 'chart-time']) expect(page).toContain(`<svg id="${id}"`);
-    const bars = [...page.matchAll(/<rect class="bar" data-lesson="([^"]+)" data-series="([^"]+)" data-value="([^"]*)" x="[\d.]+" y="[\d.]+" width="([\d.]+)"/g)].map((m) => ({ lesson: m[1], series: m[2], value: m[3], width: Number(m[4]) }));
+    const bars = [
+      ...page.matchAll(/<rect class="bar" data-lesson="([^"]+)" data-series="([^"]+)" data-value="([^"]*)" x="[\d.]+" y="[\d.]+" width="([\d.]+)"/g),
+    ].map((m) => ({ lesson: m[1], series: m[2], value: m[3], width: Number(m[4]) }));
     expect(bars.filter((b) => b.series === 'completion')).toHaveLength(r.lessons.length);
     expect(bars.filter((b) => b.series === 'attempts')).toHaveLength(r.lessons.length);
     expect(bars.filter((b) => b.series === 'time')).toHaveLength(r.lessons.length);
@@ -174,8 +266,14 @@ describe('kube-seclab class report (the subcommand)', () => {
     const bad = write(d, 'bad.json', 'nope');
     const errs: string[] = [];
     const outs: string[] = [];
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { errs.push(String(s)); return true; });
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => { outs.push(String(s)); return true; });
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+      errs.push(String(s));
+      return true;
+    });
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      outs.push(String(s));
+      return true;
+    });
     const env = { ...process.env, KUBE_SECLAB_DATA: join(d, 'data') };
     const html = join(d, 'out', 'report.html');
     expect(await runCommand('class', ['report', a, bad, b], { html }, env, 'local')).toBe(0);

@@ -13,7 +13,19 @@ import { packageRoot } from '../../src/core/paths.js';
 const ports = { etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, controllerManager: 10257, scheduler: 10259 };
 
 describe('path selection and conditions', () => {
-  const dep = { spec: { template: { spec: { containers: [{ name: 'app', image: 'a:1', securityContext: { privileged: true } }, { name: 'side', image: 'b:2' }] } } }, metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } };
+  const dep = {
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            { name: 'app', image: 'a:1', securityContext: { privileged: true } },
+            { name: 'side', image: 'b:2' },
+          ],
+        },
+      },
+    },
+    metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } },
+  };
   it('selects through lists, indexes, filters and quoted keys', () => {
     expect(select(dep, 'spec.template.spec.containers[*].image')).toEqual(['a:1', 'b:2']);
     expect(select(dep, 'spec.template.spec.containers[1].name')).toEqual(['side']);
@@ -22,7 +34,9 @@ describe('path selection and conditions', () => {
     expect(select(dep, 'spec.nothing.here')).toEqual([]);
   });
   it('explains a failing condition in one line', () => {
-    expect(evaluate(dep, { path: 'spec.template.spec.containers[*].securityContext.privileged', notEquals: true })).toBe('spec.template.spec.containers[*].securityContext.privileged is true, should not be true');
+    expect(evaluate(dep, { path: 'spec.template.spec.containers[*].securityContext.privileged', notEquals: true })).toBe(
+      'spec.template.spec.containers[*].securityContext.privileged is true, should not be true',
+    );
     expect(evaluate(dep, { path: 'spec.template.spec.containers[*].image', matches: '^a:' })).toMatch(/is "b:2", should match/);
     expect(evaluate(dep, { path: 'spec.template.spec.containers[*].image', matches: '^a:', quantifier: 'any' })).toBeUndefined();
     expect(evaluate(dep, { path: 'spec.hostPID', exists: false })).toBeUndefined();
@@ -32,7 +46,7 @@ describe('path selection and conditions', () => {
 
 describe('static-pod manifests → processes', () => {
   const m = defaultManifests(ports);
-  it('maps every absolute path through the pod\'s hostPath volumes into the node root', () => {
+  it("maps every absolute path through the pod's hostPath volumes into the node root", () => {
     const p = manifestToProcess(m['kube-apiserver'], 'kube-apiserver', '/lab/node');
     expect(p.argv[0]).toBe('kube-apiserver');
     expect(p.argv).toContain('--tls-cert-file=/lab/node/etc/kubernetes/pki/apiserver.crt');
@@ -42,7 +56,9 @@ describe('static-pod manifests → processes', () => {
   it('a flag naming a file outside every mounted volume does not resolve, with a warning, as on a kubelet', () => {
     const edited = editManifest(m['kube-apiserver'], { setFlags: { '--encryption-provider-config': '/etc/kubernetes/enc/enc.yaml' } });
     const p = manifestToProcess(edited, 'kube-apiserver', '/lab/node');
-    expect(p.warnings[0]).toMatch(/--encryption-provider-config points to \/etc\/kubernetes\/enc\/enc.yaml, which is not inside any volume mounted into the kube-apiserver static pod/);
+    expect(p.warnings[0]).toMatch(
+      /--encryption-provider-config points to \/etc\/kubernetes\/enc\/enc.yaml, which is not inside any volume mounted into the kube-apiserver static pod/,
+    );
     const mounted = editManifest(edited, { volumes: [{ name: 'enc', hostPath: '/etc/kubernetes/enc', mountPath: '/etc/kubernetes/enc' }] });
     expect(manifestToProcess(mounted, 'kube-apiserver', '/lab/node').argv).toContain('--encryption-provider-config=/lab/node/etc/kubernetes/enc/enc.yaml');
   });
@@ -87,8 +103,15 @@ describe('progress store', () => {
   it('writes atomically, and sets a corrupt file aside with a warning instead of losing it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'progress-'));
     const store = new ProgressStore(join(dir, 'progress.json'));
-    await store.update((d) => { ProgressStore.touch(d, 'a').hintsUsed = 2; d.current = 'a'; });
-    expect(JSON.parse(readFileSync(join(dir, 'progress.json'), 'utf8'))).toMatchObject({ version: 1, current: 'a', lessons: { a: { hintsUsed: 2, status: 'started' } } });
+    await store.update((d) => {
+      ProgressStore.touch(d, 'a').hintsUsed = 2;
+      d.current = 'a';
+    });
+    expect(JSON.parse(readFileSync(join(dir, 'progress.json'), 'utf8'))).toMatchObject({
+      version: 1,
+      current: 'a',
+      lessons: { a: { hintsUsed: 2, status: 'started' } },
+    });
     writeFileSync(join(dir, 'progress.json'), '{"version": 1, "lessons": tru');
     const fresh = await store.load();
     expect(fresh.lessons).toEqual({});
@@ -131,7 +154,10 @@ describe('lesson loading', () => {
     mkdirSync(join(root, 'scenarios', 'x'), { recursive: true });
     writeFileSync(join(dir, 'lesson.md'), '# x');
     writeFileSync(join(dir, 'debrief.md'), 'x');
-    writeFileSync(join(dir, 'lesson.yaml'), 'id: x\ntitle: X\nlayer: app\ndifficulty: beginner\nguide: SAST and DAST\nobjectives: [{id: o, text: t}]\nhints: [a, b]\nchecks:\n  - id: c\n    title: c\n    objective: o\n    telepathy: {}\n');
+    writeFileSync(
+      join(dir, 'lesson.yaml'),
+      'id: x\ntitle: X\nlayer: app\ndifficulty: beginner\nguide: SAST and DAST\nobjectives: [{id: o, text: t}]\nhints: [a, b]\nchecks:\n  - id: c\n    title: c\n    objective: o\n    telepathy: {}\n',
+    );
     const c = await loadCatalogue(root);
     const text = c.problems.map(formatProblem).join('\n');
     expect(text).toMatch(/lessons\/app\/01-x\/lesson.yaml:1\d: checks\[0\]\.telepathy: unknown check type \(known: rbac, admission/);

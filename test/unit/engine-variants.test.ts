@@ -41,7 +41,10 @@ describe('workload images', async () => {
   it('every image a lesson names is built by the lab (scenarios/images/images.yaml)', async () => {
     for (const l of catalogue.lessons) {
       const names = await lessonImageNames(l);
-      expect(names.filter((n) => !known.has(n)), `${l.id} names images the lab does not build`).toEqual([]);
+      expect(
+        names.filter((n) => !known.has(n)),
+        `${l.id} names images the lab does not build`,
+      ).toEqual([]);
     }
     expect(await lessonImageNames(catalogue.get('network-policy')!)).toEqual(expect.arrayContaining(['netshoot', 'storefront-db', 'echo-server']));
   });

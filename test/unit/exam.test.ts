@@ -3,14 +3,33 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ExamRunner, examResult, fileExamStore, formatClock, hashSeed, memoryExamStore, parseExamOptions, pickExamLessons, seededRandom,
-  type ExamPort, type ExamState, type ExamStore,
+  ExamRunner,
+  examResult,
+  fileExamStore,
+  formatClock,
+  hashSeed,
+  memoryExamStore,
+  parseExamOptions,
+  pickExamLessons,
+  seededRandom,
+  type ExamPort,
+  type ExamState,
+  type ExamStore,
 } from '../../src/core/exam.js';
 import { Lab } from '../../src/core/lab.js';
 import { UserError } from '../../src/core/errors.js';
 import type { LessonResult } from '../../src/core/checks/runner.js';
 
-const IDS = ['api-server-exposure', 'nodeport-exposure', 'cloud-credentials', 'encryption-at-rest', 'etcd-tls', 'rbac-least-privilege', 'pod-security-standards', 'over-broad-groups'];
+const IDS = [
+  'api-server-exposure',
+  'nodeport-exposure',
+  'cloud-credentials',
+  'encryption-at-rest',
+  'etcd-tls',
+  'rbac-least-privilege',
+  'pod-security-standards',
+  'over-broad-groups',
+];
 
 describe('exam: seeded selection', () => {
   it('the same seed gives the same lessons, in the same order', () => {
@@ -21,7 +40,7 @@ describe('exam: seeded selection', () => {
     for (const id of a) expect(IDS).toContain(id);
     // Pinned: a seed keeps its exam across releases (and machines).
     expect(pickExamLessons(IDS, 3, '1')).toEqual(['nodeport-exposure', 'over-broad-groups', 'rbac-least-privilege']);
-    expect(hashSeed("1")).toBe(873244444);
+    expect(hashSeed('1')).toBe(873244444);
   });
 
   it('different seeds give different exams (most of the time), and every lesson can come up', () => {
@@ -32,8 +51,14 @@ describe('exam: seeded selection', () => {
   });
 
   it('the PRNG is deterministic and in [0, 1)', () => {
-    const r1 = seededRandom('x'), r2 = seededRandom('x');
-    for (let i = 0; i < 100; i++) { const v = r1(); expect(v).toBe(r2()); expect(v).toBeGreaterThanOrEqual(0); expect(v).toBeLessThan(1); }
+    const r1 = seededRandom('x'),
+      r2 = seededRandom('x');
+    for (let i = 0; i < 100; i++) {
+      const v = r1();
+      expect(v).toBe(r2());
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThan(1);
+    }
   });
 
   it('more lessons than available: a clear error with the next step', () => {
@@ -72,16 +97,37 @@ class FakePort implements ExamPort {
   engine = { name: 'local' };
   workshop?: { title: string };
   catalogue = { get: (id: string) => (IDS.includes(id) ? { id, title: `Title of ${id}`, minutes: 10 } : undefined) };
-  async list() { return [...IDS.map((id) => ({ id, status: 'todo' })), { id: 'kubelet-hardening', status: 'unavailable' }]; }
-  async start(id: string) { this.calls.push(`start ${id}`); }
-  async reset(id: string) { this.calls.push(`reset ${id}`); }
+  async list() {
+    return [...IDS.map((id) => ({ id, status: 'todo' })), { id: 'kubelet-hardening', status: 'unavailable' }];
+  }
+  async start(id: string) {
+    this.calls.push(`start ${id}`);
+  }
+  async reset(id: string) {
+    this.calls.push(`reset ${id}`);
+  }
   async check(id: string, opts: { record?: boolean }): Promise<LessonResult> {
     this.calls.push(`check ${id} record=${opts.record}`);
     const passed = this.passing.has(id);
     const status = this.unreachable ? 'unreachable' : passed ? 'passed' : 'failed';
     return {
-      lesson: id, passed: passed && !this.unreachable, unreachable: this.unreachable, durationMs: 1,
-      checks: [{ id: 'c1', title: 'first', objective: 'o', type: 'fake', requires: 'api', passed: status === 'passed', status, message: passed ? 'ok' : 'still open', durationMs: 1 }],
+      lesson: id,
+      passed: passed && !this.unreachable,
+      unreachable: this.unreachable,
+      durationMs: 1,
+      checks: [
+        {
+          id: 'c1',
+          title: 'first',
+          objective: 'o',
+          type: 'fake',
+          requires: 'api',
+          passed: status === 'passed',
+          status,
+          message: passed ? 'ok' : 'still open',
+          durationMs: 1,
+        },
+      ],
     };
   }
 }
@@ -97,7 +143,7 @@ describe('exam: the state machine', () => {
     clock = Date.parse('2030-01-01T09:00:00Z');
   });
 
-  it('plans only lessons the engine can run; minutes default to the lessons\' own', async () => {
+  it("plans only lessons the engine can run; minutes default to the lessons' own", async () => {
     const p = await runner().plan({ count: 3, seed: 's' });
     expect(p.lessons.map((l) => l.id)).toEqual(pickExamLessons(IDS, 3, 's'));
     expect(p.minutes).toBe(30);
@@ -129,7 +175,11 @@ describe('exam: the state machine', () => {
     const res = examResult(done);
     expect(res.score).toEqual({ passed: 1, total: 3, percent: 33 });
     expect(res.endedBy).toBe('submit');
-    expect(res.lessons.map((l) => [l.id, l.status])).toEqual([[a, 'passed'], [b, 'failed'], [c, 'not-reached']]);
+    expect(res.lessons.map((l) => [l.id, l.status])).toEqual([
+      [a, 'passed'],
+      [b, 'failed'],
+      [c, 'not-reached'],
+    ]);
     expect(res.lessons[1].checks).toEqual([{ id: 'c1', title: 'first', passed: false, status: 'failed', message: 'still open' }]);
     expect(done.resultFile).toBe(`/memory/exams/${done.id}.json`);
     expect(store.results.get(done.resultFile!)).toEqual(res);
@@ -180,7 +230,10 @@ describe('exam: the state machine', () => {
 
   it('the clock does not run while a later lesson is set up', async () => {
     const slow = new FakePort();
-    slow.start = async (id: string) => { slow.calls.push(`start ${id}`); clock += 30_000; };
+    slow.start = async (id: string) => {
+      slow.calls.push(`start ${id}`);
+      clock += 30_000;
+    };
     port = slow;
     const r = runner();
     const s = await r.begin({ count: 2, minutes: 10, seed: 'p' });
@@ -222,8 +275,12 @@ describe('exam: the state machine', () => {
 
 describe('exam: files and the Lab during an exam', () => {
   let dir: string;
-  beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'kube-seclab-exam-')); });
-  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'kube-seclab-exam-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('keeps its state in exam.json and writes results to exams/<timestamp>.json', async () => {
     const store = fileExamStore(dir);
@@ -234,7 +291,20 @@ describe('exam: files and the Lab during an exam', () => {
     const done = await new ExamRunner(port, fileExamStore(dir), { now: () => Date.parse('2030-01-01T09:01:00Z') }).submit();
     expect(done.resultFile).toBe(join(dir, 'exams', '2030-01-01T09-00-00-000Z.json'));
     const file = JSON.parse(await readFile(done.resultFile!, 'utf8'));
-    expect(Object.keys(file)).toEqual(['version', 'id', 'seed', 'engine', 'workshop', 'minutes', 'startedAt', 'deadline', 'finishedAt', 'endedBy', 'score', 'lessons']);
+    expect(Object.keys(file)).toEqual([
+      'version',
+      'id',
+      'seed',
+      'engine',
+      'workshop',
+      'minutes',
+      'startedAt',
+      'deadline',
+      'finishedAt',
+      'endedBy',
+      'score',
+      'lessons',
+    ]);
     expect(file.lessons[0]).toMatchObject({ id: s.lessons[0].id, status: 'failed', checks: [{ id: 'c1', passed: false }] });
   });
 
@@ -247,16 +317,27 @@ describe('exam: files and the Lab during an exam', () => {
   it('while an exam runs the Lab refuses hints, solutions, checks and other lessons', async () => {
     const lab = await Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: dir }, workshop: null });
     const state: ExamState = {
-      version: 1, id: 'x', seed: '1', minutes: 10, lessons: [{ id: 'rbac-least-privilege', title: 'RBAC' }], engine: 'local',
-      createdAt: new Date().toISOString(), startedAt: new Date().toISOString(), deadline: new Date(Date.now() + 600_000).toISOString(),
-      index: 0, phase: 'running', outcomes: [],
+      version: 1,
+      id: 'x',
+      seed: '1',
+      minutes: 10,
+      lessons: [{ id: 'rbac-least-privilege', title: 'RBAC' }],
+      engine: 'local',
+      createdAt: new Date().toISOString(),
+      startedAt: new Date().toISOString(),
+      deadline: new Date(Date.now() + 600_000).toISOString(),
+      index: 0,
+      phase: 'running',
+      outcomes: [],
     };
     await fileExamStore(dir).save(state);
     expect((await lab.activeExam())?.id).toBe('x');
     await expect(lab.hint('rbac-least-privilege')).rejects.toThrow(/^no hints during the exam \(lesson 1\/1, (10:00|9:59) left\)$/);
     await expect(lab.solution('rbac-least-privilege')).rejects.toThrow(/^no solutions during the exam/);
     await expect(lab.check('rbac-least-privilege')).rejects.toThrow(/^no checks during the exam/);
-    await expect(lab.start('network-policy')).rejects.toThrow(/^an exam is running \(lesson 1\/1: rbac-least-privilege, .* left\); other lessons wait until it ends$/);
+    await expect(lab.start('network-policy')).rejects.toThrow(
+      /^an exam is running \(lesson 1\/1: rbac-least-privilege, .* left\); other lessons wait until it ends$/,
+    );
     // Once it is handed in, hints are back.
     await fileExamStore(dir).save({ ...state, phase: 'finished' });
     expect((await lab.hint('rbac-least-privilege')).index).toBe(0);

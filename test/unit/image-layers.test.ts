@@ -3,18 +3,31 @@ import { gzipSync } from 'node:zlib';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tarFiles, scanLayers, scanImageArchive, whiteouts, layerHistory, describeFinding, instruction, layerTar, type Needle } from '../../src/core/checks/imageLayers.js';
+import {
+  tarFiles,
+  scanLayers,
+  scanImageArchive,
+  whiteouts,
+  layerHistory,
+  describeFinding,
+  instruction,
+  layerTar,
+  type Needle,
+} from '../../src/core/checks/imageLayers.js';
 import { dockerignored, dockerfileSources, sourceTakes, contextLeaks } from '../../src/core/checks/buildContext.js';
 
 /** A minimal tar writer (ustar headers; a pax header for long names), as image layers are. */
 function header(name: string, size: number, type = '0'): Buffer {
   const h = Buffer.alloc(512);
   h.write(name.slice(0, 100), 0);
-  h.write('0000644\0', 100); h.write('0000000\0', 108); h.write('0000000\0', 116);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
   h.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
   h.write('00000000000\0', 136);
   h.write(type, 156);
-  h.write('ustar\0', 257); h.write('00', 263);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
   h.write('        ', 148);
   let sum = 0;
   for (const b of h) sum += b;
@@ -45,9 +58,17 @@ const needles: Needle[] = [{ describe: 'the leaked key', value: Buffer.from(LEAK
 describe('image layers: tar entries, whiteouts, findings', () => {
   it('reads ustar entries and pax long names', async () => {
     const long = `app/${'x'.repeat(120)}/.env`;
-    const t = tar([{ name: 'app/', type: '5' }, { name: 'app/server.js', data: 'hello' }, { name: long, data: 'K=1' }]);
+    const t = tar([
+      { name: 'app/', type: '5' },
+      { name: 'app/server.js', data: 'hello' },
+      { name: long, data: 'K=1' },
+    ]);
     const es = await tarFiles(t);
-    expect(es.map((e) => [e.path, e.type, e.data.length])).toEqual([['app', 'Directory', 0], ['app/server.js', 'File', 5], [long, 'File', 3]]);
+    expect(es.map((e) => [e.path, e.type, e.data.length])).toEqual([
+      ['app', 'Directory', 0],
+      ['app/server.js', 'File', 5],
+      [long, 'File', 3],
+    ]);
     expect(es[1].data.toString()).toBe('hello');
   });
 
@@ -58,13 +79,21 @@ describe('image layers: tar entries, whiteouts, findings', () => {
   it('finds a file that a later layer deleted (RUN rm), and says which layer still holds it', async () => {
     const layers = [
       { createdBy: '/bin/sh -c #(nop) ADD file:abc in / ', tar: tar([{ name: 'etc/os-release', data: 'debian' }]) },
-      { createdBy: '/bin/sh -c #(nop) COPY dir:0f1e in . ', tar: tar([{ name: 'app/.env', data: `GIFTCARD_API_KEY=${LEAKED}\n` }, { name: 'app/server.js', data: 'x' }]) },
+      {
+        createdBy: '/bin/sh -c #(nop) COPY dir:0f1e in . ',
+        tar: tar([
+          { name: 'app/.env', data: `GIFTCARD_API_KEY=${LEAKED}\n` },
+          { name: 'app/server.js', data: 'x' },
+        ]),
+      },
       { createdBy: '/bin/sh -c rm -f .env', tar: tar([{ name: 'app/.wh..env' }]) },
     ];
     const f = await scanLayers(layers, needles);
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ layer: 2, layers: 3, path: 'app/.env', hiddenBy: { layer: 3, how: 'deleted' } });
-    expect(describeFinding(f[0])).toBe('layer 2 of 3 (COPY a folder of the build context to .) holds /app/.env with the leaked key — deleted by layer 3 (RUN rm -f .env), so the container does not show it, but the earlier layer still ships it to everyone who pulls the image');
+    expect(describeFinding(f[0])).toBe(
+      'layer 2 of 3 (COPY a folder of the build context to .) holds /app/.env with the leaked key — deleted by layer 3 (RUN rm -f .env), so the container does not show it, but the earlier layer still ships it to everyone who pulls the image',
+    );
   });
 
   it('an opaque folder or an overwrite also hides the file; a clean image has no findings', async () => {
@@ -89,20 +118,29 @@ describe('image layers: tar entries, whiteouts, findings', () => {
   });
 
   it('scans a docker save archive: manifest, config (ENV values) and every layer', async () => {
-    const config = { history: [{ created_by: 'COPY . .' }, { created_by: 'RUN rm -f .env' }, { created_by: `ENV K=${LEAKED}`, empty_layer: true }], config: { Env: [`K=${LEAKED}`] } };
+    const config = {
+      history: [{ created_by: 'COPY . .' }, { created_by: 'RUN rm -f .env' }, { created_by: `ENV K=${LEAKED}`, empty_layer: true }],
+      config: { Env: [`K=${LEAKED}`] },
+    };
     const dir = await mkdtemp(join(tmpdir(), 'layers-test-'));
     try {
       const file = join(dir, 'image.tar');
       const raw = (name: string, b: Buffer) => [header(name, b.length), pad(b)];
-      await writeFile(file, Buffer.concat([
-        ...raw('manifest.json', Buffer.from(JSON.stringify([{ Config: 'cfg.json', Layers: ['l1/layer.tar', 'l2/layer.tar'] }]))),
-        ...raw('cfg.json', Buffer.from(JSON.stringify(config))),
-        ...raw('l1/layer.tar', tar([{ name: 'app/.env', data: LEAKED }])),
-        ...raw('l2/layer.tar', gzipSync(tar([{ name: 'app/.wh..env' }]))),
-        Buffer.alloc(1024),
-      ]));
+      await writeFile(
+        file,
+        Buffer.concat([
+          ...raw('manifest.json', Buffer.from(JSON.stringify([{ Config: 'cfg.json', Layers: ['l1/layer.tar', 'l2/layer.tar'] }]))),
+          ...raw('cfg.json', Buffer.from(JSON.stringify(config))),
+          ...raw('l1/layer.tar', tar([{ name: 'app/.env', data: LEAKED }])),
+          ...raw('l2/layer.tar', gzipSync(tar([{ name: 'app/.wh..env' }]))),
+          Buffer.alloc(1024),
+        ]),
+      );
       const f = await scanImageArchive(file, needles);
-      expect(f.map((x) => [x.layer, x.path, x.hiddenBy?.layer])).toEqual([[0, '', undefined], [1, 'app/.env', 2]]);
+      expect(f.map((x) => [x.layer, x.path, x.hiddenBy?.layer])).toEqual([
+        [0, '', undefined],
+        [1, 'app/.env', 2],
+      ]);
       expect(describeFinding(f[0])).toMatch(/the image's config holds the leaked key/);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -125,7 +163,8 @@ describe('build context: .dockerignore, COPY sources, leaks', () => {
   });
 
   it('reads COPY and ADD sources (flags, JSON form, continuations), not --from or URLs', () => {
-    const df = 'FROM node:20 AS build\nWORKDIR /app\nCOPY --chown=node:node package.json \\\n  server.js ./\nCOPY [".", "/src"]\nADD https://example.com/x.tgz /tmp/\nFROM node:20\nCOPY --from=build /app /app\n# COPY .env .\n';
+    const df =
+      'FROM node:20 AS build\nWORKDIR /app\nCOPY --chown=node:node package.json \\\n  server.js ./\nCOPY [".", "/src"]\nADD https://example.com/x.tgz /tmp/\nFROM node:20\nCOPY --from=build /app /app\n# COPY .env .\n';
     expect(dockerfileSources(df)).toEqual([
       { line: 3, instruction: 'COPY --chown=node:node package.json server.js ./', sources: ['package.json', 'server.js'] },
       { line: 5, instruction: 'COPY [".", "/src"]', sources: ['.'] },
@@ -138,7 +177,11 @@ describe('build context: .dockerignore, COPY sources, leaks', () => {
 
   it('a secret file counts only when the Dockerfile copies it and .dockerignore lets it through; the Dockerfile itself always counts', () => {
     const env = { path: '.env', data: Buffer.from(`GIFTCARD_API_KEY=${LEAKED}\n`) };
-    const files = (dockerfile: string, ignore?: string) => [{ path: 'Dockerfile', data: Buffer.from(dockerfile) }, env, ...(ignore ? [{ path: '.dockerignore', data: Buffer.from(ignore) }] : [])];
+    const files = (dockerfile: string, ignore?: string) => [
+      { path: 'Dockerfile', data: Buffer.from(dockerfile) },
+      env,
+      ...(ignore ? [{ path: '.dockerignore', data: Buffer.from(ignore) }] : []),
+    ];
     const copyAll = 'FROM node:20\nWORKDIR /app\nCOPY . .\nRUN rm -f .env\n';
     expect(contextLeaks(files(copyAll), needles)).toMatchObject([{ file: '.env', copiedBy: { line: 3, instruction: 'COPY . .' } }]);
     expect(contextLeaks(files(copyAll, '.env\n'), needles)).toEqual([]);

@@ -14,7 +14,13 @@ describe('the kind config the lab writes', () => {
   });
 
   it('binds every port mapping to 127.0.0.1', () => {
-    const c = kindConfig({ clusterName: 'x', portMappings: [{ containerPort: 30080, hostPort: 8080 }, { containerPort: 53, hostPort: 5353, protocol: 'UDP' }] });
+    const c = kindConfig({
+      clusterName: 'x',
+      portMappings: [
+        { containerPort: 30080, hostPort: 8080 },
+        { containerPort: 53, hostPort: 5353, protocol: 'UDP' },
+      ],
+    });
     const maps = (c.nodes as { extraPortMappings: { listenAddress: string; protocol: string }[] }[])[0].extraPortMappings;
     expect(maps.map((m) => m.listenAddress)).toEqual(['127.0.0.1', '127.0.0.1']);
     expect(maps.map((m) => m.protocol)).toEqual(['TCP', 'UDP']);
@@ -30,7 +36,10 @@ describe('the kind config the lab writes', () => {
 describe('published addresses (docker inspect .NetworkSettings.Ports)', () => {
   const ports = {
     '6443/tcp': [{ HostIp: '127.0.0.1', HostPort: '41234' }],
-    '30080/tcp': [{ HostIp: '', HostPort: '8080' }, { HostIp: '::', HostPort: '8080' }],
+    '30080/tcp': [
+      { HostIp: '', HostPort: '8080' },
+      { HostIp: '::', HostPort: '8080' },
+    ],
     '2379/tcp': null,
   };
   it('reads every binding, an empty host IP as all interfaces', () => {
@@ -63,12 +72,35 @@ describe('kind cluster configs handed out for review', async () => {
   const { workspaceFile } = await import('../../src/core/workspace.js');
   it('passes kind defaults and explicit loopback', () => {
     expect(kindConfigExposures({ kind: 'Cluster' })).toEqual([]);
-    expect(kindConfigExposures({ kind: 'Cluster', networking: { apiServerAddress: '127.0.0.1' }, nodes: [{ extraPortMappings: [{ hostPort: 8080, listenAddress: '127.0.0.1' }, { hostPort: 8443, listenAddress: '::1' }] }] })).toEqual([]);
+    expect(
+      kindConfigExposures({
+        kind: 'Cluster',
+        networking: { apiServerAddress: '127.0.0.1' },
+        nodes: [
+          {
+            extraPortMappings: [
+              { hostPort: 8080, listenAddress: '127.0.0.1' },
+              { hostPort: 8443, listenAddress: '::1' },
+            ],
+          },
+        ],
+      }),
+    ).toEqual([]);
   });
   it('flags every interface, a LAN address, a missing or empty listenAddress', () => {
     const bad = kindConfigExposures({
-      kind: 'Cluster', networking: { apiServerAddress: '0.0.0.0' },
-      nodes: [{ extraPortMappings: [{ hostPort: 8080 }, { hostPort: 8081, listenAddress: '' }, { hostPort: 8082, listenAddress: '192.168.1.20' }, { hostPort: 8083, listenAddress: '127.0.0.1' }] }],
+      kind: 'Cluster',
+      networking: { apiServerAddress: '0.0.0.0' },
+      nodes: [
+        {
+          extraPortMappings: [
+            { hostPort: 8080 },
+            { hostPort: 8081, listenAddress: '' },
+            { hostPort: 8082, listenAddress: '192.168.1.20' },
+            { hostPort: 8083, listenAddress: '127.0.0.1' },
+          ],
+        },
+      ],
     });
     expect(bad).toHaveLength(4);
     expect(bad[0]).toMatch(/apiServerAddress is 0\.0\.0\.0 \(every interface\)/);

@@ -8,10 +8,15 @@ import { UserError } from '../../src/core/errors.js';
 import { runCommand } from '../../src/cli/commands.js';
 import { main } from '../../src/cli/main.js';
 
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 /** Whether a is b or lies inside b. */
-const within = (a: string, b: string) => { const r = relative(b, a); return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && r !== '..'); };
+const within = (a: string, b: string) => {
+  const r = relative(b, a);
+  return r === '' || (!r.startsWith('..') && !r.startsWith(sep) && r !== '..');
+};
 
 describe('lab names: separate labs never share state', () => {
   const env = { HOME: '/home/u', KUBE_SECLAB_DATA: '/data/ks' } as NodeJS.ProcessEnv;
@@ -21,9 +26,8 @@ describe('lab names: separate labs never share state', () => {
     const all = names.map((n) => labPaths(env, n));
     // What each lab owns: its files, and its engine folders. The default lab lives at the data root,
     // the others under labs/<name>, which the default lab never writes.
-    const owned = (p: ReturnType<typeof labPaths>) => p.name === 'default'
-      ? [p.progress, p.kubeconfig, join(p.data, 'lab.json'), p.engineDir('local'), p.engineDir('kind')]
-      : [p.data];
+    const owned = (p: ReturnType<typeof labPaths>) =>
+      p.name === 'default' ? [p.progress, p.kubeconfig, join(p.data, 'lab.json'), p.engineDir('local'), p.engineDir('kind')] : [p.data];
     for (let i = 0; i < all.length; i++) {
       for (let j = 0; j < all.length; j++) {
         if (i === j) continue;
@@ -60,7 +64,10 @@ describe('lab names: separate labs never share state', () => {
 
   it('--name with a bad value is a usage error (exit 2) with a hint', async () => {
     const errs: string[] = [];
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => { errs.push(String(s)); return true; });
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+      errs.push(String(s));
+      return true;
+    });
     await expect(main(['--name', '../up', 'status'])).rejects.toThrow(/--name must be/);
   });
 });
@@ -75,8 +82,20 @@ describe('every lab on this host', () => {
     const alice = join(d, 'labs', 'alice');
     mkdirSync(join(alice, 'engines', 'local'), { recursive: true });
     writeFileSync(join(alice, 'lab.json'), JSON.stringify({ engine: 'local' }));
-    writeFileSync(join(alice, 'engines', 'local', 'engine.json'), JSON.stringify({ version: 1, labId: 'x', binDir: '/nope', ports: { etcdClient: 1, etcdPeer: 2, apiserver: 1, controllerManager: 3, scheduler: 4 }, createdAt: '2025-01-01T00:00:00Z' }));
-    writeFileSync(join(alice, 'engines', 'local', 'state.json'), JSON.stringify({ supervisorPid: 2 ** 22 + 12345, startedAt: '', updatedAt: '', components: {} }));
+    writeFileSync(
+      join(alice, 'engines', 'local', 'engine.json'),
+      JSON.stringify({
+        version: 1,
+        labId: 'x',
+        binDir: '/nope',
+        ports: { etcdClient: 1, etcdPeer: 2, apiserver: 1, controllerManager: 3, scheduler: 4 },
+        createdAt: '2025-01-01T00:00:00Z',
+      }),
+    );
+    writeFileSync(
+      join(alice, 'engines', 'local', 'state.json'),
+      JSON.stringify({ supervisorPid: 2 ** 22 + 12345, startedAt: '', updatedAt: '', components: {} }),
+    );
     mkdirSync(join(d, 'labs', 'bob'), { recursive: true });
     writeFileSync(join(d, 'labs', 'bob', 'lab.json'), JSON.stringify({ engine: 'kind' }));
     mkdirSync(join(d, 'labs', 'carl'), { recursive: true });
@@ -86,7 +105,7 @@ describe('every lab on this host', () => {
     return d;
   }
 
-  it('finds each name under the data root, reads each engine\'s state without starting or writing anything', async () => {
+  it("finds each name under the data root, reads each engine's state without starting or writing anything", async () => {
     const d = root();
     const env = { ...process.env, KUBE_SECLAB_DATA: d };
     expect(await findLabNames(env)).toEqual(['default', 'alice', 'bob', 'carl']);
@@ -103,11 +122,14 @@ describe('every lab on this host', () => {
     expect((await listLabs(env, 'carol'))[0]).toMatchObject({ name: 'carol', current: true, exists: false });
   });
 
-  it('`status --json` keeps the current lab\'s fields and adds every lab; the text lists them after it', async () => {
+  it("`status --json` keeps the current lab's fields and adds every lab; the text lists them after it", async () => {
     const d = root();
     const env = { ...process.env, KUBE_SECLAB_DATA: d, KUBE_SECLAB_NAME: 'alice' };
     const outs: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((s) => { outs.push(String(s)); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => {
+      outs.push(String(s));
+      return true;
+    });
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     expect(await runCommand('status', [], { json: true }, env, undefined)).toBe(1);
     const st = JSON.parse(outs.join(''));
@@ -117,6 +139,8 @@ describe('every lab on this host', () => {
     await runCommand('status', [], {}, env, undefined);
     const text = outs.join('');
     expect(text.indexOf('engine')).toBe(0); // the single-lab status first, as before
-    expect(text).toMatch(/labs on this host \(4\)\n ▸ alice\s+local\s+stopped\s+\(this lab\)\n {3}default\s+local\s+no cluster\n {3}bob\s+kind\s+no cluster\n {3}carl\s+podman\s+unknown engine "podman"/);
+    expect(text).toMatch(
+      /labs on this host \(4\)\n ▸ alice\s+local\s+stopped\s+\(this lab\)\n {3}default\s+local\s+no cluster\n {3}bob\s+kind\s+no cluster\n {3}carl\s+podman\s+unknown engine "podman"/,
+    );
   });
 });

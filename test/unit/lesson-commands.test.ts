@@ -7,7 +7,11 @@ import { OPTIONS } from '../../src/cli/main.js';
 import { findCommand } from '../../src/cli/usage.js';
 import { allCommands, codeOf, commandsIn, subcommandOf } from '../lesson-commands.js';
 
-const VALUE_OPTIONS = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => k));
+const VALUE_OPTIONS = new Set(
+  Object.entries(OPTIONS)
+    .filter(([, o]) => o.type === 'string')
+    .map(([k]) => k),
+);
 
 describe('the extraction of kube-seclab commands', () => {
   it('reads code, not prose, and splits compound lines', () => {
@@ -73,14 +77,18 @@ describe('every kube-seclab command a learner is told to run', async () => {
     expect(readme.indexOf('eval "$(npx kube-seclab env)"')).toBeLessThan(readme.indexOf('## A first lesson'));
   });
 
-  it('the CLI\'s own messages never say npx kube-seclab, except the eval line that runs it in the checkout', () => {
+  it("the CLI's own messages never say npx kube-seclab, except the eval line that runs it in the checkout", () => {
     const offenders: string[] = [];
-    const files = readdirSync(join(packageRoot, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => /\.tsx?$/.test(f) && f !== join('core', 'shell.ts'));
+    const files = readdirSync(join(packageRoot, 'src'), { recursive: true, encoding: 'utf8' }).filter(
+      (f) => /\.tsx?$/.test(f) && f !== join('core', 'shell.ts'),
+    );
     expect(files.length).toBeGreaterThan(50);
     for (const f of files) {
       const text = readFileSync(join(packageRoot, 'src', f), 'utf8');
       // Allowed: `cd <checkout> && npx kube-seclab …`, and "in the kube-seclab folder: eval "$(npx kube-seclab env)"".
-      for (const line of text.split('\n')) if (/npx kube-seclab/.test(line.replace(/cd \S+ && npx kube-seclab/g, '').replace(/kube-seclab folder: eval "\$\(npx kube-seclab env\)"/g, ''))) offenders.push(`${f}: ${line.trim()}`);
+      for (const line of text.split('\n'))
+        if (/npx kube-seclab/.test(line.replace(/cd \S+ && npx kube-seclab/g, '').replace(/kube-seclab folder: eval "\$\(npx kube-seclab env\)"/g, '')))
+          offenders.push(`${f}: ${line.trim()}`);
     }
     expect(offenders).toEqual([]);
   });

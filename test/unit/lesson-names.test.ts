@@ -19,8 +19,12 @@ const LAB = 'alice';
 const PREFIX = 'team7';
 
 let data: string;
-beforeAll(async () => { data = await mkdtemp(join(tmpdir(), 'kube-seclab-names-')); });
-afterAll(async () => { await rm(data, { recursive: true, force: true }); });
+beforeAll(async () => {
+  data = await mkdtemp(join(tmpdir(), 'kube-seclab-names-'));
+});
+afterAll(async () => {
+  await rm(data, { recursive: true, force: true });
+});
 
 async function openLab(engine: EngineName): Promise<Lab> {
   const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: join(data, engine), KUBE_SECLAB_NAME: LAB, HOME: data };
@@ -33,8 +37,10 @@ async function openLab(engine: EngineName): Promise<Lab> {
 async function texts(lab: Lab, id: string): Promise<{ where: string; text: string }[]> {
   const l = lab.lesson(id);
   const out = [
-    { where: 'lesson.md', text: l.markdown }, { where: 'debrief.md', text: await lab.debrief(id) },
-    { where: 'title', text: l.title }, { where: 'guide', text: l.guide },
+    { where: 'lesson.md', text: l.markdown },
+    { where: 'debrief.md', text: await lab.debrief(id) },
+    { where: 'title', text: l.title },
+    { where: 'guide', text: l.guide },
     ...l.objectives.map((o) => ({ where: `objective ${o.id}`, text: o.text })),
     ...l.hints.map((h, i) => ({ where: `hints[${i}]`, text: h })),
     ...l.checks.map((c) => ({ where: `check ${c.id}`, text: c.title })),
@@ -76,9 +82,14 @@ describe('lesson text names the lab it runs in', () => {
           const own = lab.shared!.lessons.get(l.id)!.namespaces.filter((n) => !n.startsWith('kube-seclab-'));
           for (const ns of own) {
             const bare = new RegExp(`(?:-n |--namespace[= ]|\\bns |serviceaccount:|namespace \`)${ns}(?![a-z0-9-])`);
-            for (const { where, text } of all) if (bare.test(text)) bad.push(`${l.id} ${where}: names namespace ${ns} without the prefix (${bare.exec(text)![0]})`);
+            for (const { where, text } of all)
+              if (bare.test(text)) bad.push(`${l.id} ${where}: names namespace ${ns} without the prefix (${bare.exec(text)![0]})`);
           }
-          if (own.length) expect(own.some((n) => joined.includes(`${PREFIX}-${n}`)), l.id).toBe(true);
+          if (own.length)
+            expect(
+              own.some((n) => joined.includes(`${PREFIX}-${n}`)),
+              l.id,
+            ).toBe(true);
         }
       }
       expect(bad).toEqual([]);
@@ -89,7 +100,8 @@ describe('lesson text names the lab it runs in', () => {
   it('the start line tells every lesson that works on the node how to reach it, and only those', async () => {
     const lab = await openLab('kind');
     const withNode = lab.allLessons.lessons.filter((l) => lab.nodeAccessLine(l)).map((l) => l.id);
-    for (const id of ['encryption-at-rest', 'etcd-tls', 'anonymous-access', 'audit-logging', 'kubelet-authentication', 'api-server-exposure', 'runtime-class']) expect(withNode).toContain(id);
+    for (const id of ['encryption-at-rest', 'etcd-tls', 'anonymous-access', 'audit-logging', 'kubelet-authentication', 'api-server-exposure', 'runtime-class'])
+      expect(withNode).toContain(id);
     expect(withNode).not.toContain('rbac-least-privilege');
     expect(lab.nodeAccessLine(lab.lesson('kubelet-authentication'))).toContain(`docker exec -it kube-seclab-${LAB}-control-plane bash`);
   });
@@ -99,8 +111,9 @@ describe('placeholders', () => {
   const names = { node: { node: 'n1', shell: 'docker exec -it n1 bash', root: '' }, nodeAccess: 'open n1', workspace: '/w', ns: (n: string) => `p-${n}` };
 
   it('fills the documented set', () => {
-    expect(renderText('`{{nodeShell}}`, {{nodeRoot}}/etc, {{node}}, {{ns:shop}}, {{workspace}}/x, {{nodeAccess}}', names))
-      .toBe('`docker exec -it n1 bash`, /etc, n1, p-shop, /w/x, open n1');
+    expect(renderText('`{{nodeShell}}`, {{nodeRoot}}/etc, {{node}}, {{ns:shop}}, {{workspace}}/x, {{nodeAccess}}', names)).toBe(
+      '`docker exec -it n1 bash`, /etc, n1, p-shop, /w/x, open n1',
+    );
     expect(renderText('{{node}}', { ...names, node: undefined })).toBe('(no node access on this engine)');
   });
 
@@ -129,8 +142,14 @@ describe('placeholders', () => {
       const r = await loadLesson(dir, root, 'cluster');
       expect(r.lesson).toBeUndefined();
       const lines = r.problems.map(formatProblem);
-      expect(lines.some((p) => /^lessons\/cluster\/08-kubelet-authentication\/lesson\.md:\d+: \{\{nodeContainer\}\}: unknown placeholder/.test(p)), lines.join('\n')).toBe(true);
-      expect(lines.some((p) => /solution\/steps\.yaml:\d+: a placeholder in a solution file must sit in a comment/.test(p)), lines.join('\n')).toBe(true);
+      expect(
+        lines.some((p) => /^lessons\/cluster\/08-kubelet-authentication\/lesson\.md:\d+: \{\{nodeContainer\}\}: unknown placeholder/.test(p)),
+        lines.join('\n'),
+      ).toBe(true);
+      expect(
+        lines.some((p) => /solution\/steps\.yaml:\d+: a placeholder in a solution file must sit in a comment/.test(p)),
+        lines.join('\n'),
+      ).toBe(true);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

@@ -15,7 +15,7 @@ describe('real listening addresses (/proc/net/tcp{,6})', () => {
     expect(procNetAddress('0000000000000000FFFF00000100007F:192B')).toBe('[::ffff:127.0.0.1]:6443');
     expect(procNetAddress('B80D0120000000000000000001000000:192B')).toBe('[2001:db8::1]:6443');
   });
-  it.runIf(LE)('keeps only LISTEN rows of the process\'s own sockets', () => {
+  it.runIf(LE)("keeps only LISTEN rows of the process's own sockets", () => {
     const text = [
       '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
       '   0: 0100007F:192B 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 111 1 0000000000000000 100 0 0 10 0',
@@ -28,7 +28,7 @@ describe('real listening addresses (/proc/net/tcp{,6})', () => {
 });
 
 describe('listening check', () => {
-  const ctx = (addrs: string[]) => ({ engine: { listeningAddresses: async () => addrs } } as unknown as CheckContext);
+  const ctx = (addrs: string[]) => ({ engine: { listeningAddresses: async () => addrs } }) as unknown as CheckContext;
   const p = listening.schema.parse({ component: 'kube-apiserver' });
   it('tells loopback from everything else', () => {
     expect(['127.0.0.1:1', '127.1.2.3:1', '[::1]:1', '[::ffff:127.0.0.1]:1'].every(isLoopbackAddress)).toBe(true);

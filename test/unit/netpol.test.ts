@@ -1,11 +1,24 @@
 import { describe, it, expect } from 'vitest';
 import {
-  PortSet, IpSet, matches, policyTypes, podToPod, podSide, addressSide, addressPorts, addressExcess, rulePorts, peerSelectsPod,
-  type NetworkPolicy, type PodRef,
+  PortSet,
+  IpSet,
+  matches,
+  policyTypes,
+  podToPod,
+  podSide,
+  addressSide,
+  addressPorts,
+  addressExcess,
+  rulePorts,
+  peerSelectsPod,
+  type NetworkPolicy,
+  type PodRef,
 } from '../../src/core/checks/netpolModel.js';
 
 const pod = (namespace: string, labels: Record<string, string>, ports: [string, number, string?][] = [], nsLabels: Record<string, string> = {}): PodRef => ({
-  namespace, labels, name: `${namespace}/${Object.values(labels).join('-') || 'pod'}`,
+  namespace,
+  labels,
+  name: `${namespace}/${Object.values(labels).join('-') || 'pod'}`,
   nsLabels: { 'kubernetes.io/metadata.name': namespace, ...nsLabels },
   namedPorts: new Map(ports.map(([n, p, proto]) => [n, [{ port: p, protocol: (proto ?? 'TCP') as 'TCP' }]])),
 });
@@ -18,9 +31,17 @@ describe('port sets', () => {
     expect(a.has('UDP', 8080)).toBe(false);
     expect(a.has('SCTP', 1500)).toBe(true);
     expect(a.minus(PortSet.parse(['8080'])).toString()).toBe('53/TCP, 53/UDP, 1000-2000/SCTP');
-    expect(PortSet.all().minus(PortSet.parse(['any/TCP', 'any/UDP'])).toString()).toBe('any SCTP port');
+    expect(
+      PortSet.all()
+        .minus(PortSet.parse(['any/TCP', 'any/UDP']))
+        .toString(),
+    ).toBe('any SCTP port');
     expect(PortSet.parse(['any']).toString()).toBe('every port');
-    expect(PortSet.parse(['1-100']).minus(PortSet.parse(['50'])).toString()).toBe('1-49/TCP, 51-100/TCP');
+    expect(
+      PortSet.parse(['1-100'])
+        .minus(PortSet.parse(['50']))
+        .toString(),
+    ).toBe('1-49/TCP, 51-100/TCP');
     expect(() => PortSet.parse(['http'])).toThrow(/not a port/);
   });
 });
@@ -59,7 +80,15 @@ describe('NetworkPolicy semantics', () => {
   it('lets a pod anyone could create name any port anything', () => {
     const anyPod: PodRef = { namespace: 'x', nsLabels: { 'kubernetes.io/metadata.name': 'x' }, labels: {}, namedPorts: 'any', name: 'a new pod' };
     expect(rulePorts([{ port: 'metrics' }], anyPod).toString()).toBe('any TCP port');
-    expect(rulePorts([{ port: 'metrics', protocol: 'UDP' }, { port: 53, protocol: 'UDP' }], anyPod).toString()).toBe('any UDP port');
+    expect(
+      rulePorts(
+        [
+          { port: 'metrics', protocol: 'UDP' },
+          { port: 53, protocol: 'UDP' },
+        ],
+        anyPod,
+      ).toString(),
+    ).toBe('any UDP port');
   });
 
   it('defaults policyTypes as the API server does', () => {
@@ -80,7 +109,11 @@ describe('NetworkPolicy semantics', () => {
   });
 
   it('resolves named ports on the receiving pod, endPort ranges and protocols', () => {
-    const api = pod('a', { app: 'api' }, [['http', 8080], ['debug', 9090], ['dns', 53, 'UDP']]);
+    const api = pod('a', { app: 'api' }, [
+      ['http', 8080],
+      ['debug', 9090],
+      ['dns', 53, 'UDP'],
+    ]);
     expect(rulePorts([{ port: 'http' }], api).toString()).toBe('8080/TCP');
     expect(rulePorts([{ port: 'dns', protocol: 'UDP' }], api).toString()).toBe('53/UDP');
     expect(rulePorts([{ port: 'dns' }], api).isEmpty()).toBe(true); // the name is UDP, the rule TCP
@@ -91,14 +124,30 @@ describe('NetworkPolicy semantics', () => {
   });
 
   const fe = pod('s', { app: 'frontend' }, [['http', 8080]]);
-  const api = pod('s', { app: 'api' }, [['http', 8080], ['debug', 9090]]);
+  const api = pod('s', { app: 'api' }, [
+    ['http', 8080],
+    ['debug', 9090],
+  ]);
   const db = pod('s', { app: 'db' }, [['pg', 5432]]);
   const stranger = pod('x', { app: 'frontend' });
   const solution = [
     np('s', 'default-deny', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] }),
-    np('s', 'fe', { podSelector: { matchLabels: { app: 'frontend' } }, policyTypes: ['Ingress', 'Egress'], ingress: [{ ports: [{ port: 8080 }] }], egress: [{ to: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 'http' }] }] }),
-    np('s', 'api', { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Ingress', 'Egress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 8080 }] }], egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }], ports: [{ port: 5432 }] }] }),
-    np('s', 'db', { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 5432 }] }] }),
+    np('s', 'fe', {
+      podSelector: { matchLabels: { app: 'frontend' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ ports: [{ port: 8080 }] }],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 'http' }] }],
+    }),
+    np('s', 'api', {
+      podSelector: { matchLabels: { app: 'api' } },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 8080 }] }],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }], ports: [{ port: 5432 }] }],
+    }),
+    np('s', 'db', {
+      podSelector: { matchLabels: { app: 'db' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 5432 }] }],
+    }),
   ];
 
   it('needs both the sender egress and the receiver ingress', () => {
@@ -117,7 +166,14 @@ describe('NetworkPolicy semantics', () => {
   });
 
   it('treats addresses with ipBlock and except, and only ipBlock', () => {
-    const egress = [...solution, np('s', 'out', { podSelector: { matchLabels: { app: 'api' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32', '10.0.0.0/8'] } }], ports: [{ port: 443 }] }] })];
+    const egress = [
+      ...solution,
+      np('s', 'out', {
+        podSelector: { matchLabels: { app: 'api' } },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['169.254.169.254/32', '10.0.0.0/8'] } }], ports: [{ port: 443 }] }],
+      }),
+    ];
     const side = addressSide(egress, api, 'Egress');
     expect(addressPorts(side, IpSet.cidr('8.8.8.8/32')).ports.toString()).toBe('443/TCP');
     expect(addressPorts(side, IpSet.cidr('169.254.169.254/32')).ports.isEmpty()).toBe(true);

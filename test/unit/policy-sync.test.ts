@@ -10,11 +10,13 @@ const table = (...lines: string[]) => ['*filter', ':KUBE-ROUTER-FORWARD - [0:0]'
 describe('kube-router rules', () => {
   it('names a pod at an address only when traffic to and from it is taken in', () => {
     const t = table(
-      jump('d', '10.244.2.57', 'kube-system', 'coredns-a'), jump('d', '10.244.2.57', 'kube-system', 'coredns-a', ' -m physdev --physdev-is-bridged'),
+      jump('d', '10.244.2.57', 'kube-system', 'coredns-a'),
+      jump('d', '10.244.2.57', 'kube-system', 'coredns-a', ' -m physdev --physdev-is-bridged'),
       jump('s', '10.244.2.57', 'kube-system', 'coredns-a'),
       jump('d', '10.244.2.60', 'storefront', 'api-1'), // only half written: not in force for this pod
       `-A KUBE-ROUTER-INPUT -s 10.244.2.60/32 -m comment --comment "rule to jump traffic from POD name:api-1 namespace: storefront to chain KUBE-POD-FW-X" -j KUBE-POD-FW-X`,
-      jump('s', '10.244.2.61', 'storefront', 'db-0'), jump('d', '10.244.2.61', 'storefront', 'db-0'),
+      jump('s', '10.244.2.61', 'storefront', 'db-0'),
+      jump('d', '10.244.2.61', 'storefront', 'db-0'),
     );
     const m = kubeRouterPods(t)!;
     expect([...m.keys()].sort()).toEqual(['kube-system/coredns-a', 'storefront/db-0']);
@@ -28,23 +30,40 @@ describe('kube-router rules', () => {
 });
 
 describe('waiting for enforcement', () => {
-  const pod = (namespace: string, name: string, ip: string | undefined, more: Record<string, unknown> = {}) =>
-    ({ metadata: { namespace, name, ...(more.deleting ? { deletionTimestamp: 'x' } : {}) }, spec: { hostNetwork: !!more.hostNetwork }, status: { phase: (more.phase as string) ?? 'Running', podIP: ip, podIPs: ip ? [{ ip }] : [] } });
+  const pod = (namespace: string, name: string, ip: string | undefined, more: Record<string, unknown> = {}) => ({
+    metadata: { namespace, name, ...(more.deleting ? { deletionTimestamp: 'x' } : {}) },
+    spec: { hostNetwork: !!more.hostNetwork },
+    status: { phase: (more.phase as string) ?? 'Running', podIP: ip, podIPs: ip ? [{ ip }] : [] },
+  });
 
   it('waits for the pods the plugin enforces for: on the pod network, with an address, not finished, not being deleted', () => {
     const got = enforceablePods([
-      pod('s', 'api-new', '10.0.0.9'), pod('kube-system', 'kube-proxy', '172.18.0.2', { hostNetwork: true }),
-      pod('s', 'starting', undefined, { phase: 'Pending' }), pod('s', 'done', '10.0.0.3', { phase: 'Succeeded' }),
-      pod('s', 'old', '10.0.0.4', { deleting: true }), pod('s', 'init', '10.0.0.5', { phase: 'Pending' }),
+      pod('s', 'api-new', '10.0.0.9'),
+      pod('kube-system', 'kube-proxy', '172.18.0.2', { hostNetwork: true }),
+      pod('s', 'starting', undefined, { phase: 'Pending' }),
+      pod('s', 'done', '10.0.0.3', { phase: 'Succeeded' }),
+      pod('s', 'old', '10.0.0.4', { deleting: true }),
+      pod('s', 'init', '10.0.0.5', { phase: 'Pending' }),
     ]);
-    expect(got).toEqual([{ namespace: 's', name: 'api-new', ip: '10.0.0.9' }, { namespace: 's', name: 'init', ip: '10.0.0.5' }]);
+    expect(got).toEqual([
+      { namespace: 's', name: 'api-new', ip: '10.0.0.9' },
+      { namespace: 's', name: 'init', ip: '10.0.0.5' },
+    ]);
   });
 
   it('is not done while a recreated pod is held at its old address or not at all', () => {
-    const required = [{ namespace: 's', name: 'probe', ip: '10.0.0.20' }, { namespace: 's', name: 'db-0', ip: '10.0.0.21' }, { namespace: 's', name: 'api-2', ip: '10.0.0.22' }];
-    const enforced = new Map([['s/probe', new Set(['10.0.0.20'])], ['s/db-0', new Set(['10.0.0.7'])]]); // db-0: the StatefulSet pod before its restart
+    const required = [
+      { namespace: 's', name: 'probe', ip: '10.0.0.20' },
+      { namespace: 's', name: 'db-0', ip: '10.0.0.21' },
+      { namespace: 's', name: 'api-2', ip: '10.0.0.22' },
+    ];
+    const enforced = new Map([
+      ['s/probe', new Set(['10.0.0.20'])],
+      ['s/db-0', new Set(['10.0.0.7'])],
+    ]); // db-0: the StatefulSet pod before its restart
     expect(notYetEnforced(required, enforced).map((p) => p.name)).toEqual(['db-0', 'api-2']);
-    enforced.set('s/db-0', new Set(['10.0.0.21'])); enforced.set('s/api-2', new Set(['10.0.0.22']));
+    enforced.set('s/db-0', new Set(['10.0.0.21']));
+    enforced.set('s/api-2', new Set(['10.0.0.22']));
     expect(notYetEnforced(required, enforced)).toEqual([]);
   });
 

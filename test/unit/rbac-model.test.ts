@@ -1,22 +1,40 @@
 import { describe, it, expect } from 'vitest';
 import {
-  covers, atomsOf, subjectOf, directGrants, reach, beyond, implications, baselineRules, describeGrant,
-  type Snapshot, type AllowRule,
+  covers,
+  atomsOf,
+  subjectOf,
+  directGrants,
+  reach,
+  beyond,
+  implications,
+  baselineRules,
+  describeGrant,
+  type Snapshot,
+  type AllowRule,
 } from '../../src/core/rbac/model.js';
 
 const G = 'rbac.authorization.k8s.io';
 const snap = (over: Partial<Snapshot> = {}): Snapshot => ({
-  roles: [], clusterRoles: [], roleBindings: [], clusterRoleBindings: [],
-  namespaces: ['shop', 'default', 'analytics'], secrets: {}, serviceAccounts: {}, pods: {}, ...over,
+  roles: [],
+  clusterRoles: [],
+  roleBindings: [],
+  clusterRoleBindings: [],
+  namespaces: ['shop', 'default', 'analytics'],
+  secrets: {},
+  serviceAccounts: {},
+  pods: {},
+  ...over,
 });
-const rb = (ns: string, name: string, roleRef: { kind: string; name: string }, subjects: object[]) => ({ metadata: { name, namespace: ns }, roleRef: { apiGroup: G, ...roleRef }, subjects } as any);
-const crb = (name: string, role: string, subjects: object[]) => ({ metadata: { name }, roleRef: { apiGroup: G, kind: 'ClusterRole', name: role }, subjects } as any);
+const rb = (ns: string, name: string, roleRef: { kind: string; name: string }, subjects: object[]) =>
+  ({ metadata: { name, namespace: ns }, roleRef: { apiGroup: G, ...roleRef }, subjects }) as any;
+const crb = (name: string, role: string, subjects: object[]) =>
+  ({ metadata: { name }, roleRef: { apiGroup: G, kind: 'ClusterRole', name: role }, subjects }) as any;
 const SA = { kind: 'ServiceAccount', name: 'api', namespace: 'shop' };
 const api = subjectOf('system:serviceaccount:shop:api');
 const readConfig: AllowRule[] = [{ namespace: 'shop', resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }];
 
 describe('RBAC rule coverage', () => {
-  it('covers as the API server\'s escalation check does: wildcards only by wildcards, names, subresources, namespaces', () => {
+  it("covers as the API server's escalation check does: wildcards only by wildcards, names, subresources, namespaces", () => {
     const a = atomsOf({ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] }, 'shop');
     expect(a).toHaveLength(2);
     expect(a.every((x) => covers(readConfig[0], x))).toBe(true);
@@ -40,19 +58,27 @@ describe('effective permissions', () => {
         { metadata: { name: 'part', labels: { x: 'y' } }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }] },
         { metadata: { name: 'nodes' }, rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['list'] }] },
       ],
-      roleBindings: [rb('default', 'other-ns', { kind: 'Role', name: 'r' }, [SA]), rb('shop', 'aggregated', { kind: 'ClusterRole', name: 'agg' }, [{ kind: 'Group', name: 'system:serviceaccounts:shop' }])],
+      roleBindings: [
+        rb('default', 'other-ns', { kind: 'Role', name: 'r' }, [SA]),
+        rb('shop', 'aggregated', { kind: 'ClusterRole', name: 'agg' }, [{ kind: 'Group', name: 'system:serviceaccounts:shop' }]),
+      ],
       clusterRoleBindings: [crb('everyone', 'nodes', [{ kind: 'Group', name: 'system:authenticated' }])],
     });
     const g = directGrants(s, api);
     const text = g.map(describeGrant).join('\n');
     expect(text).toContain('get secrets in namespace default — RoleBinding default/other-ns → Role r');
-    expect(text).toContain('create pods in namespace shop [pod creation] — RoleBinding shop/aggregated → ClusterRole agg (aggregating part), for group system:serviceaccounts:shop');
+    expect(text).toContain(
+      'create pods in namespace shop [pod creation] — RoleBinding shop/aggregated → ClusterRole agg (aggregating part), for group system:serviceaccounts:shop',
+    );
     expect(text).toContain('list nodes cluster-wide — ClusterRoleBinding everyone → ClusterRole nodes, for group system:authenticated');
     expect(beyond(reach(s, api), readConfig)).not.toHaveLength(0);
   });
 
-  it('a ServiceAccount subject without a namespace in a RoleBinding is the binding\'s namespace', () => {
-    const s = snap({ roles: [{ metadata: { name: 'r', namespace: 'shop' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }] }], roleBindings: [rb('shop', 'b', { kind: 'Role', name: 'r' }, [{ kind: 'ServiceAccount', name: 'api' }])] });
+  it("a ServiceAccount subject without a namespace in a RoleBinding is the binding's namespace", () => {
+    const s = snap({
+      roles: [{ metadata: { name: 'r', namespace: 'shop' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch'] }] }],
+      roleBindings: [rb('shop', 'b', { kind: 'Role', name: 'r' }, [{ kind: 'ServiceAccount', name: 'api' }])],
+    });
     expect(directGrants(s, api)).toHaveLength(3);
     expect(beyond(reach(s, api), readConfig)).toEqual([]);
   });
@@ -66,7 +92,10 @@ describe('effective permissions', () => {
 });
 
 describe('the escalation battery', () => {
-  const teamRole = { metadata: { name: 'jobs', namespace: 'analytics' }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] }] };
+  const teamRole = {
+    metadata: { name: 'jobs', namespace: 'analytics' },
+    rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] }],
+  };
   const team = subjectOf('ana@example.com', ['data-team']);
   const teamAllow: AllowRule[] = [{ namespace: 'analytics', resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] }];
   const base = {
@@ -78,7 +107,9 @@ describe('the escalation battery', () => {
   it('pod creation in a namespace reaches every Secret there: the team keeps create pods where a Secret lives', () => {
     const s = snap({ ...base, secrets: { analytics: ['warehouse-credentials'] } });
     const extra = beyond(reach(s, team), teamAllow);
-    expect(extra.map(describeGrant).join('\n')).toMatch(/get secrets warehouse-credentials in namespace analytics — create pods in namespace analytics \(a pod that mounts it\)/);
+    expect(extra.map(describeGrant).join('\n')).toMatch(
+      /get secrets warehouse-credentials in namespace analytics — create pods in namespace analytics \(a pod that mounts it\)/,
+    );
     // the Secret moved out: nothing beyond
     expect(beyond(reach(snap(base), team), teamAllow)).toEqual([]);
     // …or admission shown to refuse the route
@@ -93,15 +124,35 @@ describe('the escalation battery', () => {
       clusterRoleBindings: [crb('loader-admin', 'admin', [{ kind: 'ServiceAccount', name: 'loader', namespace: 'analytics' }])],
     });
     const text = beyond(reach(s, team), teamAllow).map(describeGrant).join('\n');
-    expect(text).toContain('every verb on every resource cluster-wide [everything] — as ServiceAccount analytics/loader, through create pods in namespace analytics (a pod that runs as it); granted by ClusterRoleBinding loader-admin');
+    expect(text).toContain(
+      'every verb on every resource cluster-wide [everything] — as ServiceAccount analytics/loader, through create pods in namespace analytics (a pod that runs as it); granted by ClusterRoleBinding loader-admin',
+    );
   });
 
   it('bind + RoleBinding creation, impersonation, token minting and workload control are paths too', () => {
-    const rules = (r: object[]) => snap({ roles: [{ metadata: { name: 'x', namespace: 'shop' }, rules: r as any }], roleBindings: [rb('shop', 'x', { kind: 'Role', name: 'x' }, [SA])], serviceAccounts: { shop: ['api', 'admin-sa'] }, secrets: { shop: ['payment-gateway'] } });
-    const kinds = (s: Snapshot) => implications(s, directGrants(s, api)).map((i) => ('everything' in i.target ? 'everything' : 'secret' in i.target ? `secret ${i.target.secret}` : `sa ${i.target.serviceAccount}`));
-    expect(kinds(rules([{ apiGroups: [G], resources: ['rolebindings'], verbs: ['create'] }, { apiGroups: [G], resources: ['clusterroles'], verbs: ['bind'] }]))).toContain('everything');
+    const rules = (r: object[]) =>
+      snap({
+        roles: [{ metadata: { name: 'x', namespace: 'shop' }, rules: r as any }],
+        roleBindings: [rb('shop', 'x', { kind: 'Role', name: 'x' }, [SA])],
+        serviceAccounts: { shop: ['api', 'admin-sa'] },
+        secrets: { shop: ['payment-gateway'] },
+      });
+    const kinds = (s: Snapshot) =>
+      implications(s, directGrants(s, api)).map((i) =>
+        'everything' in i.target ? 'everything' : 'secret' in i.target ? `secret ${i.target.secret}` : `sa ${i.target.serviceAccount}`,
+      );
+    expect(
+      kinds(
+        rules([
+          { apiGroups: [G], resources: ['rolebindings'], verbs: ['create'] },
+          { apiGroups: [G], resources: ['clusterroles'], verbs: ['bind'] },
+        ]),
+      ),
+    ).toContain('everything');
     expect(kinds(rules([{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: ['admin-sa'] }]))).toEqual(['sa admin-sa']);
-    expect(kinds(rules([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'] }]))).toEqual(expect.arrayContaining(['secret payment-gateway', 'sa admin-sa']));
+    expect(kinds(rules([{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'] }]))).toEqual(
+      expect.arrayContaining(['secret payment-gateway', 'sa admin-sa']),
+    );
     expect(kinds(rules([{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] }]))).toEqual(expect.arrayContaining(['sa admin-sa']));
     expect(kinds(rules([{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }]))).toEqual([]);
   });

@@ -61,13 +61,28 @@ describe('CycloneDX', () => {
     expect(parsed).toEqual({ specVersion: '1.5', components: [{ name: 'minimist', version: '1.2.5' }] });
   });
   it('reads what other tools write: groups, purls, nested components', () => {
-    const text = JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', components: [
-      { type: 'library', group: '@scope', name: 'pkg', version: '1.0.0' },
-      { type: 'library', name: 'ignored-name', version: '9', purl: 'pkg:npm/%40cyclonedx/cyclonedx-npm@4.0.0?vcs_url=x', components: [{ name: 'json5', version: '2.2.3' }] },
-    ] });
-    expect(parseCycloneDx(text)).toEqual({ specVersion: '1.6', components: [
-      { name: '@scope/pkg', version: '1.0.0' }, { name: '@cyclonedx/cyclonedx-npm', version: '4.0.0' }, { name: 'json5', version: '2.2.3' },
-    ] });
+    const text = JSON.stringify({
+      bomFormat: 'CycloneDX',
+      specVersion: '1.6',
+      components: [
+        { type: 'library', group: '@scope', name: 'pkg', version: '1.0.0' },
+        {
+          type: 'library',
+          name: 'ignored-name',
+          version: '9',
+          purl: 'pkg:npm/%40cyclonedx/cyclonedx-npm@4.0.0?vcs_url=x',
+          components: [{ name: 'json5', version: '2.2.3' }],
+        },
+      ],
+    });
+    expect(parseCycloneDx(text)).toEqual({
+      specVersion: '1.6',
+      components: [
+        { name: '@scope/pkg', version: '1.0.0' },
+        { name: '@cyclonedx/cyclonedx-npm', version: '4.0.0' },
+        { name: 'json5', version: '2.2.3' },
+      ],
+    });
   });
   it('says why a document is not CycloneDX', () => {
     expect(parseCycloneDx('{')).toMatchObject({ error: expect.stringMatching(/not JSON/) });
@@ -76,7 +91,15 @@ describe('CycloneDX', () => {
   });
   it('compares an SBOM with the packages an image carries', () => {
     const image = [{ name: 'json5', version: '2.2.3', path: 'node_modules/json5' }];
-    expect(sbomMismatches([{ name: 'json5', version: '2.2.3' }, { name: 'dev-only', version: '1.0.0' }], image)).toEqual([]);
+    expect(
+      sbomMismatches(
+        [
+          { name: 'json5', version: '2.2.3' },
+          { name: 'dev-only', version: '1.0.0' },
+        ],
+        image,
+      ),
+    ).toEqual([]);
     expect(sbomMismatches([{ name: 'json5', version: '2.2.1' }], image)).toEqual([
       'the image carries json5 2.2.3, which the SBOM does not list',
       'the SBOM lists json5 2.2.1, but the image carries 2.2.3',

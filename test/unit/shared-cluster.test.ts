@@ -15,15 +15,44 @@ const r = new NamespaceRenamer('alice', ['payroll', 'storefront', 'payments']);
 
 describe('namespace renaming (shared cluster)', () => {
   it('renames a Namespace object, metadata.namespace and the name label, and nothing that only looks like a name', () => {
-    expect(r.value({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'payments', labels: { 'kubernetes.io/metadata.name': 'payments', team: 'payments' } } }))
-      .toEqual({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'alice-payments', labels: { 'kubernetes.io/metadata.name': 'alice-payments', team: 'payments' } } });
-    const cm = r.value({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'payroll', namespace: 'payroll' }, data: { DB_USER: 'payroll', DB_HOST: 'payroll-db.payroll.svc', URL: 'http://api.storefront.svc.cluster.local:8080/x', OTHER: 'api.payrollx.svc', KEEP: 'db.kube-system.svc' } });
-    expect(cm).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'payroll', namespace: 'alice-payroll' }, data: { DB_USER: 'payroll', DB_HOST: 'payroll-db.alice-payroll.svc', URL: 'http://api.alice-storefront.svc.cluster.local:8080/x', OTHER: 'api.payrollx.svc', KEEP: 'db.kube-system.svc' } });
+    expect(
+      r.value({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'payments', labels: { 'kubernetes.io/metadata.name': 'payments', team: 'payments' } } }),
+    ).toEqual({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'alice-payments', labels: { 'kubernetes.io/metadata.name': 'alice-payments', team: 'payments' } },
+    });
+    const cm = r.value({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'payroll', namespace: 'payroll' },
+      data: {
+        DB_USER: 'payroll',
+        DB_HOST: 'payroll-db.payroll.svc',
+        URL: 'http://api.storefront.svc.cluster.local:8080/x',
+        OTHER: 'api.payrollx.svc',
+        KEEP: 'db.kube-system.svc',
+      },
+    });
+    expect(cm).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'payroll', namespace: 'alice-payroll' },
+      data: {
+        DB_USER: 'payroll',
+        DB_HOST: 'payroll-db.alice-payroll.svc',
+        URL: 'http://api.alice-storefront.svc.cluster.local:8080/x',
+        OTHER: 'api.payrollx.svc',
+        KEEP: 'db.kube-system.svc',
+      },
+    });
   });
 
   it('renames RoleBinding subjects: ServiceAccount namespaces, SA user names and the namespace group', () => {
     const rb = r.value({
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'x', namespace: 'payroll' },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'x', namespace: 'payroll' },
       subjects: [
         { kind: 'ServiceAccount', name: 'api', namespace: 'payroll' },
         { kind: 'Group', apiGroup: 'rbac.authorization.k8s.io', name: 'system:serviceaccounts:payroll' },
@@ -32,19 +61,41 @@ describe('namespace renaming (shared cluster)', () => {
       ],
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'payroll' },
     });
-    expect((rb as any).subjects.map((s: any) => s.namespace ?? s.name)).toEqual(['alice-payroll', 'system:serviceaccounts:alice-payroll', 'system:serviceaccount:alice-payroll:reports', 'system:serviceaccounts:payrollx']);
+    expect((rb as any).subjects.map((s: any) => s.namespace ?? s.name)).toEqual([
+      'alice-payroll',
+      'system:serviceaccounts:alice-payroll',
+      'system:serviceaccount:alice-payroll:reports',
+      'system:serviceaccounts:payrollx',
+    ]);
     expect((rb as any).roleRef.name).toBe('payroll');
   });
 
   it('renames NetworkPolicy namespaceSelectors on kubernetes.io/metadata.name, leaving other namespaces (kube-system) alone', () => {
     const np: any = r.value({
-      apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p', namespace: 'storefront' },
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'p', namespace: 'storefront' },
       spec: {
         podSelector: {},
         egress: [
-          { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }] },
+          {
+            to: [
+              { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } },
+            ],
+          },
           { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'payroll' } } }] },
-          { to: [{ namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: ['storefront', 'default'] }, { key: 'team', operator: 'In', values: ['storefront'] }] } }] },
+          {
+            to: [
+              {
+                namespaceSelector: {
+                  matchExpressions: [
+                    { key: 'kubernetes.io/metadata.name', operator: 'In', values: ['storefront', 'default'] },
+                    { key: 'team', operator: 'In', values: ['storefront'] },
+                  ],
+                },
+              },
+            ],
+          },
         ],
       },
     });
@@ -56,15 +107,52 @@ describe('namespace renaming (shared cluster)', () => {
   });
 
   it('renames steps and check parameters: object refs, a Namespace by name, endpoints, rbac subjects, DNS in expected values', () => {
-    expect(r.value({ delete: { apiVersion: 'v1', kind: 'Namespace', name: 'payments' } })).toEqual({ delete: { apiVersion: 'v1', kind: 'Namespace', name: 'alice-payments' } });
-    expect(r.value({ delete: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'payments', name: 'payments' } })).toEqual({ delete: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'alice-payments', name: 'payments' } });
+    expect(r.value({ delete: { apiVersion: 'v1', kind: 'Namespace', name: 'payments' } })).toEqual({
+      delete: { apiVersion: 'v1', kind: 'Namespace', name: 'alice-payments' },
+    });
+    expect(r.value({ delete: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'payments', name: 'payments' } })).toEqual({
+      delete: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'alice-payments', name: 'payments' },
+    });
     expect(r.value({ wait: { namespace: 'payroll', name: 'payroll-api' } })).toEqual({ wait: { namespace: 'alice-payroll', name: 'payroll-api' } });
-    expect(r.value({ from: { namespace: 'storefront', deployment: 'api' }, to: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } }, port: 53 }))
-      .toEqual({ from: { namespace: 'alice-storefront', deployment: 'api' }, to: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } }, port: 53 });
-    expect(r.value({ as: 'system:serviceaccount:payroll:payroll-api', groups: ['system:serviceaccounts:payroll'], verb: 'get', resource: 'secrets', namespace: 'payroll', name: 'payroll-credentials' }))
-      .toEqual({ as: 'system:serviceaccount:alice-payroll:payroll-api', groups: ['system:serviceaccounts:alice-payroll'], verb: 'get', resource: 'secrets', namespace: 'alice-payroll', name: 'payroll-credentials' });
-    expect(r.value({ apiVersion: 'v1', kind: 'Namespace', name: 'payments', assert: [{ path: 'data.DB_HOST', equals: 'payroll-db.payroll.svc' }, { path: 'data.DB_USER', equals: 'payroll' }] }))
-      .toEqual({ apiVersion: 'v1', kind: 'Namespace', name: 'alice-payments', assert: [{ path: 'data.DB_HOST', equals: 'payroll-db.alice-payroll.svc' }, { path: 'data.DB_USER', equals: 'payroll' }] });
+    expect(
+      r.value({ from: { namespace: 'storefront', deployment: 'api' }, to: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } }, port: 53 }),
+    ).toEqual({ from: { namespace: 'alice-storefront', deployment: 'api' }, to: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } }, port: 53 });
+    expect(
+      r.value({
+        as: 'system:serviceaccount:payroll:payroll-api',
+        groups: ['system:serviceaccounts:payroll'],
+        verb: 'get',
+        resource: 'secrets',
+        namespace: 'payroll',
+        name: 'payroll-credentials',
+      }),
+    ).toEqual({
+      as: 'system:serviceaccount:alice-payroll:payroll-api',
+      groups: ['system:serviceaccounts:alice-payroll'],
+      verb: 'get',
+      resource: 'secrets',
+      namespace: 'alice-payroll',
+      name: 'payroll-credentials',
+    });
+    expect(
+      r.value({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        name: 'payments',
+        assert: [
+          { path: 'data.DB_HOST', equals: 'payroll-db.payroll.svc' },
+          { path: 'data.DB_USER', equals: 'payroll' },
+        ],
+      }),
+    ).toEqual({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      name: 'alice-payments',
+      assert: [
+        { path: 'data.DB_HOST', equals: 'payroll-db.alice-payroll.svc' },
+        { path: 'data.DB_USER', equals: 'payroll' },
+      ],
+    });
   });
 
   it('is idempotent, leaves its input alone, and the identity (local, kind) changes nothing', () => {
@@ -77,7 +165,11 @@ describe('namespace renaming (shared cluster)', () => {
     expect(IDENTITY.ns('payroll')).toBe('payroll');
     expect(IDENTITY.active).toBe(false);
     expect(r.namespaces).toEqual(['alice-payments', 'alice-payroll', 'alice-storefront']);
-    expect(new NamespaceRenamer('bob', ['payroll']).value(input)).toEqual({ kind: 'Deployment', metadata: { namespace: 'bob-payroll' }, env: [{ value: 'http://a.bob-payroll.svc' }] });
+    expect(new NamespaceRenamer('bob', ['payroll']).value(input)).toEqual({
+      kind: 'Deployment',
+      metadata: { namespace: 'bob-payroll' },
+      env: [{ value: 'http://a.bob-payroll.svc' }],
+    });
   });
 });
 
@@ -85,7 +177,8 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
   it('the shipped catalogue: the namespace-only lessons in, control-plane, node and cluster-scoped ones out, with reasons', async () => {
     const plan = await sharedPlan(await loadCatalogue(packageRoot));
     const scope = (id: string) => plan.lessons.get(id)!;
-    for (const id of ['pod-security-standards', 'network-policy', 'secrets-hygiene', 'least-privilege-container', 'restrict-ports']) expect(scope(id).namespaced, `${id}: ${scope(id).reason}`).toBe(true);
+    for (const id of ['pod-security-standards', 'network-policy', 'secrets-hygiene', 'least-privilege-container', 'restrict-ports'])
+      expect(scope(id).namespaced, `${id}: ${scope(id).reason}`).toBe(true);
     expect(scope('rbac-least-privilege')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/ClusterRoleBinding app-admin is cluster-scoped/) });
     expect(scope('image-provenance')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/ValidatingAdmissionPolicy .* is cluster-scoped/) });
     expect(scope('encryption-at-rest')).toMatchObject({ namespaced: false, reason: expect.stringMatching(/control plane/) });
@@ -111,8 +204,14 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
   it('a new lesson needs no code change: the copy is in, and one cluster-scoped object in a shortcut takes it out', async () => {
     const { root, dir } = scratch();
     expect((await scopeOf(root, dir)).namespaced).toBe(true);
-    writeFileSync(join(dir, 'shortcuts', 'secret-for-everyone', 'crb.yaml'), 'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: everyone}\nsubjects: [{kind: Group, name: system:authenticated}]\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n');
-    expect(await scopeOf(root, dir)).toMatchObject({ namespaced: false, reason: 'shortcut secret-for-everyone: ClusterRoleBinding everyone is cluster-scoped' });
+    writeFileSync(
+      join(dir, 'shortcuts', 'secret-for-everyone', 'crb.yaml'),
+      'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: everyone}\nsubjects: [{kind: Group, name: system:authenticated}]\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\n',
+    );
+    expect(await scopeOf(root, dir)).toMatchObject({
+      namespaced: false,
+      reason: 'shortcut secret-for-everyone: ClusterRoleBinding everyone is cluster-scoped',
+    });
   });
 
   it('out: an object in a namespace the scenario does not create, a node step, a check of another namespace or of the control plane', async () => {
@@ -123,19 +222,33 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
     // A node step must be undone by the lesson's reset (else the lesson does not load), and a reset of a node is out.
     ({ root, dir } = scratch());
     writeFileSync(join(dir, 'shortcuts', 'copy-not-move', 'steps.yaml'), 'steps:\n  - nodeFile: {path: /etc/x, content: y}\n');
-    expect((await loadLesson(dir, root, 'cluster')).problems.map((p) => p.message)).toEqual([expect.stringMatching(/a reset would not undo this step: reset.nodeFiles must cover \/etc\/x/)]);
+    expect((await loadLesson(dir, root, 'cluster')).problems.map((p) => p.message)).toEqual([
+      expect.stringMatching(/a reset would not undo this step: reset.nodeFiles must cover \/etc\/x/),
+    ]);
     const y0 = join(dir, 'lesson.yaml');
     writeFileSync(y0, `${readFileSync(y0, 'utf8')}\nreset:\n  nodeFiles: [/etc/x]\n`);
     expect((await scopeOf(root, dir)).reason).toMatch(/changes the control plane or a node/);
 
     ({ root, dir } = scratch());
     const y = join(dir, 'lesson.yaml');
-    writeFileSync(y, readFileSync(y, 'utf8').replace('workload: {kind: Deployment, namespace: payroll, name: reports,', 'workload: {kind: Deployment, namespace: kube-system, name: reports,'));
+    writeFileSync(
+      y,
+      readFileSync(y, 'utf8').replace(
+        'workload: {kind: Deployment, namespace: payroll, name: reports,',
+        'workload: {kind: Deployment, namespace: kube-system, name: reports,',
+      ),
+    );
     expect((await scopeOf(root, dir)).reason).toBe('check reports-running is in namespace kube-system, not one of its own');
 
     ({ root, dir } = scratch());
     const y2 = join(dir, 'lesson.yaml');
-    writeFileSync(y2, readFileSync(y2, 'utf8').replace('checks:\n', 'checks:\n  - id: flag\n    title: f\n    objective: no-plaintext\n    controlPlaneFlag: {component: kube-apiserver, flag: --x, equals: y}\n'));
+    writeFileSync(
+      y2,
+      readFileSync(y2, 'utf8').replace(
+        'checks:\n',
+        'checks:\n  - id: flag\n    title: f\n    objective: no-plaintext\n    controlPlaneFlag: {component: kube-apiserver, flag: --x, equals: y}\n',
+      ),
+    );
     expect((await scopeOf(root, dir)).reason).toBe('check flag (controlPlaneFlag) needs the control plane or a node');
   });
 
@@ -153,13 +266,23 @@ describe('which lessons run confined to namespaces (computed from the lesson fil
 describe('the guard of a learner in a shared cluster', () => {
   const guard = () => {
     const kc = new KubeConfig();
-    kc.loadFromOptions({ clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }], users: [{ name: 'u', token: 't' }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
     // The kubeconfig file does not exist: a write that got past the target check would fail on that instead.
-    return new Guard(kc, '/nonexistent/kubeconfig', '/nonexistent/kubeconfig', 'id', { marker: 'alice-kube-seclab', namespaces: ['alice-payroll', 'alice-payments'] });
+    return new Guard(kc, '/nonexistent/kubeconfig', '/nonexistent/kubeconfig', 'id', {
+      marker: 'alice-kube-seclab',
+      namespaces: ['alice-payroll', 'alice-payments'],
+    });
   };
-  it('refuses, before any request, a write in another learner\'s namespace, a foreign Namespace and anything cluster-scoped', async () => {
+  it("refuses, before any request, a write in another learner's namespace, a foreign Namespace and anything cluster-scoped", async () => {
     const g = guard();
-    await expect(g.ensureWrite({ kind: 'ConfigMap', metadata: { name: 'x', namespace: 'bob-payroll' } })).rejects.toThrow(/refusing to write ConfigMap bob-payroll\/x: namespace bob-payroll is not one of this learner's/);
+    await expect(g.ensureWrite({ kind: 'ConfigMap', metadata: { name: 'x', namespace: 'bob-payroll' } })).rejects.toThrow(
+      /refusing to write ConfigMap bob-payroll\/x: namespace bob-payroll is not one of this learner's/,
+    );
     await expect(g.ensureWrite({ kind: 'Namespace', metadata: { name: 'bob-payroll' } })).rejects.toThrow(/refusing to write Namespace bob-payroll/);
     await expect(g.ensureWrite({ kind: 'ClusterRoleBinding', metadata: { name: 'x' } })).rejects.toThrow(/cluster-scoped/);
     await expect(g.ensureWrite({ kind: 'ConfigMap', metadata: { name: 'x', namespace: 'kube-system' } })).rejects.toBeInstanceOf(GuardError);

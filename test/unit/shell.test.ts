@@ -12,8 +12,8 @@ import { main } from '../../src/cli/main.js';
 const bash = (script: string, env: NodeJS.ProcessEnv = {}) =>
   execFileSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: '/nonexistent', ...env } });
 
-describe('kube-seclab env: the learner\'s shell', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ks shell '));  // a space on purpose: paths are quoted
+describe("kube-seclab env: the learner's shell", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ks shell ')); // a space on purpose: paths are quoted
   const cmdDir = join(dir, 'command dir');
   const script = envScript({ kubeconfig: join(dir, 'kube config'), commandDir: cmdDir, name: 'default' });
 
@@ -31,12 +31,14 @@ describe('kube-seclab env: the learner\'s shell', () => {
 
   it('carries a named lab, the data root and a workshop into the shell; unsets a stale lab name for the default lab', () => {
     const named = envScript({ kubeconfig: '/k', commandDir: '/c', name: 'alice', data: '/d ata', workshop: '/w/class.yaml' });
-    expect(bash(`eval "$S"; printf '%s|%s|%s' "$KUBE_SECLAB_NAME" "$KUBE_SECLAB_DATA" "$KUBE_SECLAB_WORKSHOP"`, { S: named })).toBe('alice|/d ata|/w/class.yaml');
+    expect(bash(`eval "$S"; printf '%s|%s|%s' "$KUBE_SECLAB_NAME" "$KUBE_SECLAB_DATA" "$KUBE_SECLAB_WORKSHOP"`, { S: named })).toBe(
+      'alice|/d ata|/w/class.yaml',
+    );
     const back = envScript({ kubeconfig: '/k', commandDir: '/c', name: 'default', unsetName: true });
     expect(bash(`KUBE_SECLAB_NAME=alice; eval "$S"; printf '%s' "\${KUBE_SECLAB_NAME-unset}"`, { S: back })).toBe('unset');
   });
 
-  it('the command runs this checkout\'s launcher with the Node.js that wrote it, arguments intact, from any folder', async () => {
+  it("the command runs this checkout's launcher with the Node.js that wrote it, arguments intact, from any folder", async () => {
     const fakeNode = join(dir, 'fake node');
     writeFileSync(fakeNode, '#!/bin/sh\nprintf "%s\\n" "$PWD" "$@"\n', { mode: 0o755 });
     const file = await writeCommand(cmdDir, fakeNode, '/checkout/bin/kube-seclab.js');
@@ -67,7 +69,7 @@ describe('kube-seclab env: the learner\'s shell', () => {
   });
 });
 
-describe('app folders: relative paths are the learner\'s', () => {
+describe("app folders: relative paths are the learner's", () => {
   const ws = mkdtempSync(join(tmpdir(), 'ks-ws-'));
   mkdirSync(join(ws, 'logsearch'));
   const outside = mkdtempSync(join(tmpdir(), 'ks-out-'));
@@ -92,15 +94,25 @@ describe('every subcommand has its usage', () => {
 
   it('the usage table names exactly the subcommands the CLI handles', () => {
     expect(handled.length).toBeGreaterThan(15);
-    expect(COMMANDS.map((c) => c.name).filter((n) => n !== 'help').sort()).toEqual([...new Set(handled)].sort());
+    expect(
+      COMMANDS.map((c) => c.name)
+        .filter((n) => n !== 'help')
+        .sort(),
+    ).toEqual([...new Set(handled)].sort());
   });
 
-  it('CMD --help prints that command\'s usage and exits 0; an unknown command or sub-command exits 2', async () => {
+  it("CMD --help prints that command's usage and exits 0; an unknown command or sub-command exits 2", async () => {
     const out: string[] = [];
     const write = process.stdout.write.bind(process.stdout);
     const werr = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((s: string) => { out.push(s); return true; }) as typeof process.stdout.write;
-    process.stderr.write = ((s: string) => { out.push(s); return true; }) as typeof process.stderr.write;
+    process.stdout.write = ((s: string) => {
+      out.push(s);
+      return true;
+    }) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => {
+      out.push(s);
+      return true;
+    }) as typeof process.stderr.write;
     try {
       for (const c of COMMANDS) {
         out.length = 0;
@@ -134,8 +146,14 @@ describe('messages that print commands fill in real names', () => {
     const write = process.stdout.write.bind(process.stdout);
     const werr = process.stderr.write.bind(process.stderr);
     const here = process.cwd();
-    process.stdout.write = ((s: string) => { out.push(s); return true; }) as typeof process.stdout.write;
-    process.stderr.write = ((s: string) => { out.push(s); return true; }) as typeof process.stderr.write;
+    process.stdout.write = ((s: string) => {
+      out.push(s);
+      return true;
+    }) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => {
+      out.push(s);
+      return true;
+    }) as typeof process.stderr.write;
     process.chdir(cwd);
     try {
       return { code: await runCommand(cmd, args, o, env, 'local'), text: out.join('') };
@@ -157,20 +175,41 @@ describe('messages that print commands fill in real names', () => {
     const { sourceHash } = await import('../../src/core/builds.js');
     const hash = await sourceHash(join(ws, app));
     const digest = `sha256:${hash}`;
-    writeFileSync(join(data, 'builds.json'), JSON.stringify({ version: 1, builds: [{ app, path: app, image: `registry.kube-seclab.local/${app}@${digest}`, digest, sourceHash: hash, engine: 'local', builtAt: '2030-01-01T00:00:00.000Z', packages: [] }] }));
+    writeFileSync(
+      join(data, 'builds.json'),
+      JSON.stringify({
+        version: 1,
+        builds: [
+          {
+            app,
+            path: app,
+            image: `registry.kube-seclab.local/${app}@${digest}`,
+            digest,
+            sourceHash: hash,
+            engine: 'local',
+            builtAt: '2030-01-01T00:00:00.000Z',
+            packages: [],
+          },
+        ],
+      }),
+    );
     return { env: { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_NAME: undefined, NO_COLOR: '1' }, ws, digest };
   }
 
-  it('sbom: the lesson\'s namespace and ConfigMap, and --out written where the learner stands', async () => {
+  it("sbom: the lesson's namespace and ConfigMap, and --out written where the learner stands", async () => {
     const { env, ws, digest } = await labWith('prefs-api');
     const r = await runIn(ws, env, 'sbom', ['prefs-api'], { out: 'prefs-api.cdx.json' });
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(join(ws, 'prefs-api.cdx.json'), 'utf8')).bomFormat).toBe('CycloneDX');
-    expect(r.text).toContain(`kubectl -n accounts create configmap prefs-api-sbom --from-file=sbom.cdx.json=prefs-api.cdx.json && kubectl -n accounts annotate configmap prefs-api-sbom kube-seclab.dev/image-digest=${digest}`);
+    expect(r.text).toContain(
+      `kubectl -n accounts create configmap prefs-api-sbom --from-file=sbom.cdx.json=prefs-api.cdx.json && kubectl -n accounts annotate configmap prefs-api-sbom kube-seclab.dev/image-digest=${digest}`,
+    );
     expect(r.text).not.toMatch(/<namespace>|NAMESPACE/);
     // Without --out: the command that writes the file, then the same real names.
     const printed = await runIn(join(ws, 'prefs-api'), env, 'sbom', ['.'], {});
-    expect(printed.text).toContain('`kube-seclab sbom prefs-api --out prefs-api.cdx.json` (in a folder outside prefs-api/), then kubectl -n accounts create configmap prefs-api-sbom');
+    expect(printed.text).toContain(
+      '`kube-seclab sbom prefs-api --out prefs-api.cdx.json` (in a folder outside prefs-api/), then kubectl -n accounts create configmap prefs-api-sbom',
+    );
   });
 
   it('sbom of an app no lesson deploys: says how to find the namespace instead of printing a placeholder as if it were one', async () => {

@@ -50,7 +50,12 @@ describe('image signatures (kube-seclab sign and the image-verifier)', () => {
       [`${REPO}@${D}`, verifier.publicKeys(b.pem), [sigA], /not by a trusted key/],
       [`${REPO}@${D2}`, keysA, [sigA], /for another digest/],
       [`registry.kube-seclab.local/other@${D}`, keysA, [sigA], /for repository/],
-      [`${REPO}@${D}`, keysA, [{ ...sigA, payload: Buffer.from(Buffer.from(sigA.payload, 'base64').toString().replace('payments', 'paymentz')).toString('base64') }], /not by a trusted key/],
+      [
+        `${REPO}@${D}`,
+        keysA,
+        [{ ...sigA, payload: Buffer.from(Buffer.from(sigA.payload, 'base64').toString().replace('payments', 'paymentz')).toString('base64') }],
+        /not by a trusted key/,
+      ],
       [`${REPO}@${D}`, keysA, [{ payload: 'x', signature: 'y' }, null], /not by a trusted key/],
     ];
     for (const [image, keys, entries, why] of cases) {
@@ -79,21 +84,35 @@ describe('image signatures (kube-seclab sign and the image-verifier)', () => {
   });
 
   it('the verifier judges every container of a pod, init and ephemeral ones too', () => {
-    expect(verifier.podImages({ spec: { initContainers: [{ image: 'i' }], containers: [{ image: 'c' }], ephemeralContainers: [{ image: 'e' }] } })).toEqual(['i', 'c', 'e']);
+    expect(verifier.podImages({ spec: { initContainers: [{ image: 'i' }], containers: [{ image: 'c' }], ephemeralContainers: [{ image: 'e' }] } })).toEqual([
+      'i',
+      'c',
+      'e',
+    ]);
   });
 });
 
 describe('validatingWebhook: does a webhook really enforce on a namespace?', () => {
   const pay = { 'kubernetes.io/metadata.name': 'payments' };
   const ver = { 'kubernetes.io/metadata.name': 'image-verifier' };
-  const ca = '-----BEGIN CERTIFICATE-----\nMIIBoTCCAUegAwIBAgIBATAKBggqhkjOPQQDAjA3MTUwMwYDVQQDDCxrdWJlLXNlY2xhYiBpbWFnZS12ZXJpZmllciBsYWIgQ0EgKExBQiBPTkxZKTAgFw0yNTAxMDEwMDAwMDBaGA8yMTI1MDEwMTAwMDAwMFowNzE1MDMGA1UEAwwsa3ViZS1zZWNsYWIgaW1hZ2UtdmVyaWZpZXIgbGFiIENBIChMQUIgT05MWSkwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATU6RJnC9ko0BoWGqUd4qGa2zAbRD7pxCRWbbkY8sYjVv9/mrcgoSLb9LCnrQUAJTTtmsS6ydFnrbLwUdFwwtsvo0IwQDAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAdBgNVHQ4EFgQUpbuqQi0qDOKaMUlnAqPzfTbVDFYwCgYIKoZIzj0EAwIDSAAwRQIhAKx2/ew4QuZBTbZbjS2tMzTFHQhmBWNEL8/sNZBbHXL/AiAkgDKBAXD8Skbt7gSn8yfotqD4gfz0H0tRUx2jlYJExw==\n-----END CERTIFICATE-----\n';
+  const ca =
+    '-----BEGIN CERTIFICATE-----\nMIIBoTCCAUegAwIBAgIBATAKBggqhkjOPQQDAjA3MTUwMwYDVQQDDCxrdWJlLXNlY2xhYiBpbWFnZS12ZXJpZmllciBsYWIgQ0EgKExBQiBPTkxZKTAgFw0yNTAxMDEwMDAwMDBaGA8yMTI1MDEwMTAwMDAwMFowNzE1MDMGA1UEAwwsa3ViZS1zZWNsYWIgaW1hZ2UtdmVyaWZpZXIgbGFiIENBIChMQUIgT05MWSkwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATU6RJnC9ko0BoWGqUd4qGa2zAbRD7pxCRWbbkY8sYjVv9/mrcgoSLb9LCnrQUAJTTtmsS6ydFnrbLwUdFwwtsvo0IwQDAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAdBgNVHQ4EFgQUpbuqQi0qDOKaMUlnAqPzfTbVDFYwCgYIKoZIzj0EAwIDSAAwRQIhAKx2/ew4QuZBTbZbjS2tMzTFHQhmBWNEL8/sNZBbHXL/AiAkgDKBAXD8Skbt7gSn8yfotqD4gfz0H0tRUx2jlYJExw==\n-----END CERTIFICATE-----\n';
   const good: Webhook = {
-    name: 'w', failurePolicy: 'Fail',
+    name: 'w',
+    failurePolicy: 'Fail',
     rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }],
     namespaceSelector: { matchLabels: pay },
     clientConfig: { service: { namespace: 'image-verifier', name: 'image-verifier' }, caBundle: Buffer.from(ca).toString('base64') },
   };
-  const target = { service: { namespace: 'image-verifier', name: 'image-verifier' }, namespace: 'payments', nsLabels: pay, exempt: { 'image-verifier': ver }, resource: 'pods', operations: ['CREATE', 'UPDATE'], caPem: ca };
+  const target = {
+    service: { namespace: 'image-verifier', name: 'image-verifier' },
+    namespace: 'payments',
+    nsLabels: pay,
+    exempt: { 'image-verifier': ver },
+    resource: 'pods',
+    operations: ['CREATE', 'UPDATE'],
+    caPem: ca,
+  };
   const judge = (...ws: Webhook[]) => judgeWebhooks([{ metadata: { name: 'c' }, webhooks: ws }], target);
 
   it('label selectors', () => {
@@ -121,13 +140,20 @@ describe('validatingWebhook: does a webhook really enforce on a namespace?', () 
   it('fails every shortcut, naming what is wrong', () => {
     expect(judgeWebhooks([], target).message).toMatch(/no ValidatingWebhookConfiguration calls Service image-verifier\/image-verifier/);
     expect(judge({ ...good, failurePolicy: 'Ignore' }).message).toMatch(/failurePolicy is Ignore/);
-    expect(judge({ ...good, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }).message).toMatch(/does not select namespace payments/);
+    expect(judge({ ...good, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } } }).message).toMatch(
+      /does not select namespace payments/,
+    );
     expect(judge({ ...good, namespaceSelector: undefined }).message).toMatch(/also covers namespace image-verifier/);
     expect(judge({ ...good, rules: [{ ...good.rules![0], operations: ['CREATE'] }] }).message).toMatch(/do not send pods UPDATE/);
     expect(judge({ ...good, objectSelector: { matchLabels: { signed: 'yes' } } }).message).toMatch(/objectSelector/);
     expect(judge({ ...good, matchConditions: [{ name: 'x', expression: 'false' }] }).message).toMatch(/matchConditions/);
     expect(judge({ ...good, clientConfig: { ...good.clientConfig, caBundle: undefined } }).message).toMatch(/no caBundle/);
-    expect(judge({ ...good, clientConfig: { ...good.clientConfig, caBundle: Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64') } }).message).toMatch(/caBundle is not the CA/);
+    expect(
+      judge({
+        ...good,
+        clientConfig: { ...good.clientConfig, caBundle: Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64') },
+      }).message,
+    ).toMatch(/caBundle is not the CA/);
     expect(judge({ ...good, clientConfig: { ...good.clientConfig, service: { namespace: 'image-verifier', name: 'elsewhere' } } }).passed).toBe(false);
   });
 

@@ -12,7 +12,9 @@ import { Lab } from '../../src/core/lab.js';
 import { runCommand } from '../../src/cli/commands.js';
 import { UserError } from '../../src/core/errors.js';
 
-afterEach(() => { vi.restoreAllMocks(); });
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'steps-'));
 
@@ -49,7 +51,9 @@ describe('the step registry', () => {
     }
     expect(problems).toEqual([]);
     // the lessons use (nearly) every kind: a kind no lesson uses is dead code
-    expect([...kinds].sort()).toEqual(expect.arrayContaining(['apply', 'build', 'manifest', 'nodeFile', 'workspaceFile', 'kubeletConfig', 'patch', 'sbom', 'sign']));
+    expect([...kinds].sort()).toEqual(
+      expect.arrayContaining(['apply', 'build', 'manifest', 'nodeFile', 'workspaceFile', 'kubeletConfig', 'patch', 'sbom', 'sign']),
+    );
   });
 
   it('the shipped catalogue loads with no problem', async () => {
@@ -67,23 +71,28 @@ describe('the step registry', () => {
     expect(r.problems).toHaveLength(1);
     expect(formatProblem(r.problems[0])).toMatch(/^fix\/steps\.yaml:4: steps\[1\]\.deleteAll: unknown step kind "deleteAll" \(known: apply, /);
     // and where it would run, the same line, as a one-line error — never silently nothing
-    await expect(stepsFor(dir, 'local')).rejects.toThrow(new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: steps\\[1\\]\\.deleteAll: unknown step kind`));
+    await expect(stepsFor(dir, 'local')).rejects.toThrow(
+      new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: steps\\[1\\]\\.deleteAll: unknown step kind`),
+    );
     await expect(runStepsOf({ engine: { name: 'local' } } as never, dir, 'x')).rejects.toBeInstanceOf(UserError);
   });
 
   it('invalid parameters, two kinds in one step, a missing file: each at its line', async () => {
     const dir = tmp();
     const f = join(dir, 'steps.kind.yaml');
-    writeFileSync(f, [
-      'steps:',
-      '  - wait: {namespace: shop, name: web}',
-      '  - manifest:',
-      '      component: kube-proxy',
-      '  - {apply: a.yaml, patch: {apiVersion: v1, kind: Secret, name: s, merge: {}}}',
-      '  - workspaceFile: {path: app/server.js, file: workspace/server.js}',
-      '  - nodeFile: {path: etc/relative, content: x}',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      f,
+      [
+        'steps:',
+        '  - wait: {namespace: shop, name: web}',
+        '  - manifest:',
+        '      component: kube-proxy',
+        '  - {apply: a.yaml, patch: {apiVersion: v1, kind: Secret, name: s, merge: {}}}',
+        '  - workspaceFile: {path: app/server.js, file: workspace/server.js}',
+        '  - nodeFile: {path: etc/relative, content: x}',
+        '',
+      ].join('\n'),
+    );
     const r = await loadStepsFile(f, 'steps.kind.yaml');
     const lines = r.problems.map(formatProblem);
     expect(lines).toEqual([
@@ -97,7 +106,9 @@ describe('the step registry', () => {
   it('a steps file for an engine that does not exist is an error', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'steps.kinds.yaml'), 'steps: []\n');
-    expect((await loadStepsFile(join(dir, 'steps.kinds.yaml'), 'steps.kinds.yaml')).problems.map(formatProblem)).toEqual([expect.stringMatching(/engine "kinds", which does not exist/)]);
+    expect((await loadStepsFile(join(dir, 'steps.kinds.yaml'), 'steps.kinds.yaml')).problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/engine "kinds", which does not exist/),
+    ]);
   });
 
   it('a lesson with an unknown step kind in a shortcut does not load, and says where', async () => {
@@ -113,15 +124,20 @@ describe('the step registry', () => {
     writeFileSync(sc, lines.join('\n'));
     const r = await loadLesson(dir, root, 'cluster');
     expect(r.lesson).toBeUndefined();
-    expect(r.problems.map(formatProblem)).toEqual([`lessons/cluster/07-secrets-hygiene/shortcuts/copy-not-move/steps.yaml:${at + 2}: steps[0].rotate: unknown step kind "rotate" (known: ${Object.keys(STEP_KINDS).join(', ')})`]);
+    expect(r.problems.map(formatProblem)).toEqual([
+      `lessons/cluster/07-secrets-hygiene/shortcuts/copy-not-move/steps.yaml:${at + 2}: steps[0].rotate: unknown step kind "rotate" (known: ${Object.keys(STEP_KINDS).join(', ')})`,
+    ]);
   });
 
-  it('a step whose effect the lesson\'s reset would not undo is a load error', async () => {
+  it("a step whose effect the lesson's reset would not undo is a load error", async () => {
     const root = tmp();
     const dir = join(root, 'lessons', 'cluster', '07-secrets-hygiene');
     cpSync(join(packageRoot, 'lessons', 'cluster', '07-secrets-hygiene'), dir, { recursive: true });
     cpSync(join(packageRoot, 'scenarios', 'secrets-hygiene'), join(root, 'scenarios', 'secrets-hygiene'), { recursive: true });
-    writeFileSync(join(dir, 'solution', 'steps.kind.yaml'), 'steps:\n  - workspaceFile: {path: notes/todo.txt, content: x}\n  - manifest: {component: kube-apiserver, setFlags: {--v: "2"}}\n');
+    writeFileSync(
+      join(dir, 'solution', 'steps.kind.yaml'),
+      'steps:\n  - workspaceFile: {path: notes/todo.txt, content: x}\n  - manifest: {component: kube-apiserver, setFlags: {--v: "2"}}\n',
+    );
     expect((await loadLesson(dir, root, 'cluster')).problems.map(formatProblem)).toEqual([
       'lessons/cluster/07-secrets-hygiene/solution/steps.kind.yaml:2: workspaceFile: a reset would not undo this step: reset.workspaceFiles must cover notes/todo.txt (lesson.yaml)',
       'lessons/cluster/07-secrets-hygiene/solution/steps.kind.yaml:3: manifest: a reset would not undo this step: reset.controlPlane must list kube-apiserver (lesson.yaml)',
@@ -167,12 +183,19 @@ describe('solution of an app lesson', () => {
     const lab = await Lab.open({ env, engine: 'local', workshop: null });
     const s = await lab.solution('sast');
     const server = readFileSync(join(packageRoot, 'lessons', 'app', '02-sast', 'solution', 'workspace', 'server.js'), 'utf8');
-    expect(s.files.map((f) => f.path)).toEqual(['lessons/app/02-sast/solution/limits.yaml', 'lessons/app/02-sast/solution/steps.yaml', 'lessons/app/02-sast/solution/workspace/server.js']);
+    expect(s.files.map((f) => f.path)).toEqual([
+      'lessons/app/02-sast/solution/limits.yaml',
+      'lessons/app/02-sast/solution/steps.yaml',
+      'lessons/app/02-sast/solution/workspace/server.js',
+    ]);
     expect(s.files.find((f) => f.path.endsWith('server.js'))!.text).toBe(server);
     expect(server).toMatch(/execFile/); // the fix itself, not the vulnerable original
 
     const printed: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((c) => { printed.push(String(c)); return true; });
+    vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+      printed.push(String(c));
+      return true;
+    });
     vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     expect(await runCommand('solution', ['sast'], {}, env, 'local')).toBe(0);
     const text = printed.join('');

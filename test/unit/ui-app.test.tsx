@@ -10,14 +10,24 @@ import { FakeLab, LESSONS, checkResult, deferred } from './ui-fake-lab.js';
 
 const rbac = LESSONS.find((l) => l.id === 'rbac-least-privilege')!;
 let open: Tui[] = [];
-afterEach(() => { for (const t of open) t.unmount(); open = []; });
+afterEach(() => {
+  for (const t of open) t.unmount();
+  open = [];
+});
 
 async function mount(lab: FakeLab, opts: { columns?: number; rows?: number; env?: NodeJS.ProcessEnv } = {}): Promise<{ t: Tui; store: Store }> {
   const store = createAppStore({
-    lab, statusIntervalMs: 0,
+    lab,
+    statusIntervalMs: 0,
     preflight: async () => [
       { name: 'local engine', ok: true, detail: 'possible here' },
-      { name: 'kind engine', ok: false, optional: true, detail: 'needs Docker and kind (docker not found)', fix: 'lessons marked "needs kind" cannot run here' },
+      {
+        name: 'kind engine',
+        ok: false,
+        optional: true,
+        detail: 'needs Docker and kind (docker not found)',
+        fix: 'lessons marked "needs kind" cannot run here',
+      },
     ],
   });
   const t = await renderTui(<App store={store} theme={createTheme(opts.env ?? { NO_COLOR: '1' })} />, opts);
@@ -69,8 +79,16 @@ describe('start-up', () => {
     await t.waitFor('j/k move');
   });
 
-  it('a failure shows what failed, the tool\'s message and the next step — no stack trace', async () => {
-    const lab = new FakeLab({ healthy: false, upSteps: [{ title: 'Wait for the API server', fail: new UserError('kube-apiserver does not start from its manifest: unknown flag --bogus', 'fix /etc/kubernetes/manifests/kube-apiserver.yaml') }] });
+  it("a failure shows what failed, the tool's message and the next step — no stack trace", async () => {
+    const lab = new FakeLab({
+      healthy: false,
+      upSteps: [
+        {
+          title: 'Wait for the API server',
+          fail: new UserError('kube-apiserver does not start from its manifest: unknown flag --bogus', 'fix /etc/kubernetes/manifests/kube-apiserver.yaml'),
+        },
+      ],
+    });
     const { t } = await mount(lab);
     const f = await t.waitFor('The cluster did not come up');
     expect(f).toContain('failed: Wait for the API server');
@@ -162,7 +180,7 @@ describe('lesson', () => {
     expect(f).toContain('Least privilege limits the blast radius');
   });
 
-  it('shows where the files a lesson hands out are (an app\'s sources to fix and build)', async () => {
+  it("shows where the files a lesson hands out are (an app's sources to fix and build)", async () => {
     rbac.reset = { workspaceFiles: ['storefront'] };
     try {
       const { t } = await openRbac(new FakeLab());
@@ -331,7 +349,12 @@ describe('terminal conventions', () => {
   it('fits 80x24 on every screen, and follows a resize', async () => {
     const lab = new FakeLab();
     const { t } = await openRbac(lab, { columns: 80, rows: 24 });
-    lab.emit(checkResult(rbac, { 'no-secrets': 'ServiceAccount shop/api can still list secrets cluster-wide (ClusterRoleBinding app-admin grants cluster-admin to it, which is far too much)' }));
+    lab.emit(
+      checkResult(rbac, {
+        'no-secrets':
+          'ServiceAccount shop/api can still list secrets cluster-wide (ClusterRoleBinding app-admin grants cluster-admin to it, which is far too much)',
+      }),
+    );
     await t.waitFor('can still list secrets');
     for (const f of [t.frame()]) {
       expect(lines(f).length).toBeLessThanOrEqual(24);

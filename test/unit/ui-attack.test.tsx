@@ -1,7 +1,10 @@
 import { vi } from 'vitest';
 // Ink (chalk) colours whenever the theme asks: the colour test below sees the attacker's red, and
 // "no escape codes" under NO_COLOR proves the theme asked for none.
-vi.hoisted(() => { process.env.FORCE_COLOR = '3'; delete process.env.NO_COLOR; });
+vi.hoisted(() => {
+  process.env.FORCE_COLOR = '3';
+  delete process.env.NO_COLOR;
+});
 
 import React from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,9 +19,15 @@ const rbac = LESSONS.find((l) => l.id === 'rbac-least-privilege')!;
 const pss = LESSONS.find((l) => l.id === 'pod-security-standards')!;
 const INVITE = 'Press a to attack first';
 let open: Tui[] = [];
-afterEach(() => { for (const t of open) t.unmount(); open = []; });
+afterEach(() => {
+  for (const t of open) t.unmount();
+  open = [];
+});
 
-async function mount(lab: FakeLab, opts: { columns?: number; rows?: number; env?: NodeJS.ProcessEnv; exam?: { count: number; minutes: number; seed: string } } = {}): Promise<{ t: Tui; store: Store }> {
+async function mount(
+  lab: FakeLab,
+  opts: { columns?: number; rows?: number; env?: NodeJS.ProcessEnv; exam?: { count: number; minutes: number; seed: string } } = {},
+): Promise<{ t: Tui; store: Store }> {
   const store = createAppStore({ lab, statusIntervalMs: 0, clockIntervalMs: opts.exam ? 10 : 0, now: () => lab.clock, exam: opts.exam });
   const t = await renderTui(<App store={store} theme={createTheme(opts.env ?? { NO_COLOR: '1' })} />, { columns: opts.columns ?? 100, rows: opts.rows ?? 30 });
   open.push(t);
@@ -47,7 +56,12 @@ function gated(lab: FakeLab): Deferred[] {
 /** The lines between the lesson's title and the Objectives heading: the scrollable area. */
 function scrollArea(f: string): string {
   const lines = f.split('\n');
-  return lines.slice(1, lines.findIndex((l) => l.startsWith('Objectives'))).join('\n');
+  return lines
+    .slice(
+      1,
+      lines.findIndex((l) => l.startsWith('Objectives')),
+    )
+    .join('\n');
 }
 
 describe('attack on the lesson screen', () => {
@@ -128,12 +142,14 @@ describe('attack on the lesson screen', () => {
     await t.waitFor('Why it matters');
     await t.press('a');
     await t.waitFor('Attack:');
-    gates[0].resolve(); gates[1].resolve();
+    gates[0].resolve();
+    gates[1].resolve();
     await t.waitFor('⇒ The attack WORKS');
     expect(lab.called('attack')).toHaveLength(1);
     // Finished: a runs it again.
     await t.press('a');
-    gates[2].resolve(); gates[3].resolve();
+    gates[2].resolve();
+    gates[3].resolve();
     await t.waitFor(() => lab.called('attack').length === 2);
   });
 
@@ -151,7 +167,13 @@ describe('attack on the lesson screen', () => {
 
   it('an attack that cannot start is one error line, and the text comes back', async () => {
     const lab = new FakeLab();
-    lab.attacks.set(rbac.id, new UserError('lesson rbac-least-privilege is not set up on this cluster, so there is nothing of yours to attack yet', '`kube-seclab start rbac-least-privilege` sets up its insecure scenario'));
+    lab.attacks.set(
+      rbac.id,
+      new UserError(
+        'lesson rbac-least-privilege is not set up on this cluster, so there is nothing of yours to attack yet',
+        '`kube-seclab start rbac-least-privilege` sets up its insecure scenario',
+      ),
+    );
     const { t } = await openLesson(lab, rbac.id);
     await t.press('a');
     const f = await t.waitFor('The attack could not run');
@@ -184,7 +206,7 @@ describe('attack on the lesson screen', () => {
     await t.waitFor('Why it matters');
   });
 
-  it('a lesson completed from the text view opens the lab\'s debrief', async () => {
+  it("a lesson completed from the text view opens the lab's debrief", async () => {
     const lab = new FakeLab();
     const { t } = await openLesson(lab, rbac.id);
     lab.emit(checkResult(rbac));
@@ -205,7 +227,7 @@ describe('attack on the lesson screen', () => {
     expect(lab.called('attack')).toHaveLength(0);
   });
 
-  it('colours the attacker\'s successes and the defence apart, and draws no escape codes under NO_COLOR', async () => {
+  it("colours the attacker's successes and the defence apart, and draws no escape codes under NO_COLOR", async () => {
     const lab = new FakeLab();
     const { t } = await openLesson(lab, rbac.id, { env: {} });
     await t.press('a');

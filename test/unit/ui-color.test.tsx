@@ -1,6 +1,9 @@
 import { vi } from 'vitest';
 // Make Ink (chalk) colour whenever it is asked to, so "no escape codes" proves the theme asked for none.
-vi.hoisted(() => { process.env.FORCE_COLOR = '3'; delete process.env.NO_COLOR; });
+vi.hoisted(() => {
+  process.env.FORCE_COLOR = '3';
+  delete process.env.NO_COLOR;
+});
 
 import React from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,7 +15,10 @@ import { FakeLab, LESSONS, checkResult } from './ui-fake-lab.js';
 
 const rbac = LESSONS.find((l) => l.id === 'rbac-least-privilege')!;
 let open: Tui[] = [];
-afterEach(() => { for (const t of open) t.unmount(); open = []; });
+afterEach(() => {
+  for (const t of open) t.unmount();
+  open = [];
+});
 
 async function walk(env: NodeJS.ProcessEnv): Promise<string[]> {
   const lab = new FakeLab();

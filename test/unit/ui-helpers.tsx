@@ -9,16 +9,32 @@ import { render } from 'ink';
 class FakeStdout extends EventEmitter {
   isTTY = true;
   frames: string[] = [];
-  constructor(public columns: number, public rows: number) { super(); }
-  write = (s: string) => { this.frames.push(s); return true; };
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
+    super();
+  }
+  write = (s: string) => {
+    this.frames.push(s);
+    return true;
+  };
   lastFrame = () => this.frames[this.frames.length - 1] ?? '';
 }
 
 class FakeStdin extends EventEmitter {
   isTTY = true;
   data: string | null = null;
-  write = (data: string) => { this.data = data; this.emit('readable'); this.emit('data', data); };
-  read = () => { const d = this.data; this.data = null; return d; };
+  write = (data: string) => {
+    this.data = data;
+    this.emit('readable');
+    this.emit('data', data);
+  };
+  read = () => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
   setEncoding() {}
   setRawMode() {}
   resume() {}
@@ -28,8 +44,16 @@ class FakeStdin extends EventEmitter {
 }
 
 export const KEYS = {
-  enter: '\r', esc: '\x1b', up: '\x1b[A', down: '\x1b[B', pageUp: '\x1b[5~', pageDown: '\x1b[6~',
-  backspace: '\x7f', ctrlC: '\x03', home: '\x1b[H', end: '\x1b[F',
+  enter: '\r',
+  esc: '\x1b',
+  up: '\x1b[A',
+  down: '\x1b[B',
+  pageUp: '\x1b[5~',
+  pageDown: '\x1b[6~',
+  backspace: '\x7f',
+  ctrlC: '\x03',
+  home: '\x1b[H',
+  end: '\x1b[F',
 } as const;
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -53,8 +77,12 @@ export async function renderTui(tree: React.ReactElement, opts: { columns?: numb
   const stderr = new FakeStdout(opts.columns ?? 100, opts.rows ?? 30);
   const stdin = new FakeStdin();
   const inst = render(tree, {
-    stdout: stdout as unknown as NodeJS.WriteStream, stderr: stderr as unknown as NodeJS.WriteStream, stdin: stdin as unknown as NodeJS.ReadStream,
-    debug: true, exitOnCtrlC: false, patchConsole: false,
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stderr: stderr as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    debug: true,
+    exitOnCtrlC: false,
+    patchConsole: false,
   });
   const frame = () => stripAnsi(stdout.lastFrame());
   const matches = (what: string | RegExp | ((f: string) => boolean), f: string) =>
@@ -81,8 +109,15 @@ export async function renderTui(tree: React.ReactElement, opts: { columns?: numb
     },
     waitFor,
     waitForGone: (what, o) => waitFor((f) => !matches(what, f), o),
-    resize(columns, rows) { stdout.columns = columns; stdout.rows = rows; stdout.emit('resize'); },
-    unmount() { inst.unmount(); inst.cleanup(); },
+    resize(columns, rows) {
+      stdout.columns = columns;
+      stdout.rows = rows;
+      stdout.emit('resize');
+    },
+    unmount() {
+      inst.unmount();
+      inst.cleanup();
+    },
   };
   await waitFor((f) => f.trim().length > 0);
   await tick();

@@ -10,8 +10,14 @@ function manualTimers() {
   const due = new Map<number, { at: number; fn: () => void }>();
   const timers: Timers = {
     now: () => t,
-    setTimeout: (fn, ms) => { const id = ++seq; due.set(id, { at: t + ms, fn }); return id; },
-    clearTimeout: (id) => { due.delete(id as number); },
+    setTimeout: (fn, ms) => {
+      const id = ++seq;
+      due.set(id, { at: t + ms, fn });
+      return id;
+    },
+    clearTimeout: (id) => {
+      due.delete(id as number);
+    },
   };
   const advance = (ms: number) => {
     const end = t + ms;
@@ -34,7 +40,10 @@ describe('throttleLatest (streamed task output)', () => {
     const f = throttleLatest((v: string) => got.push([timers.now(), v]), 250, timers);
     f('line 1');
     expect(got).toEqual([[0, 'line 1']]);
-    for (let i = 2; i <= 50; i++) { advance(10); f(`line ${i}`); } // 50 lines in half a second
+    for (let i = 2; i <= 50; i++) {
+      advance(10);
+      f(`line ${i}`);
+    } // 50 lines in half a second
     advance(1000);
     // Nothing lost at the end: the newest line is what stays on screen.
     expect(got.at(-1)![1]).toBe('line 50');
@@ -58,7 +67,9 @@ describe('throttleLatest (streamed task output)', () => {
     const { timers, advance, pending } = manualTimers();
     const got: string[] = [];
     const f = throttleLatest((v: string) => got.push(v), 250, timers);
-    f('a'); f('b'); f('c');
+    f('a');
+    f('b');
+    f('c');
     expect(got).toEqual(['a']);
     f.flush();
     expect(got).toEqual(['a', 'c']);
@@ -73,11 +84,13 @@ describe('throttleLatest (streamed task output)', () => {
   });
 });
 
-describe('storeReporter throttles a task\'s streamed lines', () => {
+describe("storeReporter throttles a task's streamed lines", () => {
   it('a burst of lines is one redraw, and no update lands after the task ended', async () => {
     const acts: Action[] = [];
     const rep = storeReporter({ dispatch: (a) => acts.push(a) });
-    await rep.task('build', async (u) => { for (let i = 0; i < 200; i++) u(`go: compiling package ${i}`); });
+    await rep.task('build', async (u) => {
+      for (let i = 0; i < 200; i++) u(`go: compiling package ${i}`);
+    });
     await new Promise((r) => setTimeout(r, DETAIL_MS + 50));
     const updates = acts.filter((a) => a.type === 'task/update');
     expect(updates).toEqual([{ type: 'task/update', id: 1, detail: 'go: compiling package 0' }]);
@@ -88,7 +101,9 @@ describe('storeReporter throttles a task\'s streamed lines', () => {
     const acts: Action[] = [];
     const rep = storeReporter({ dispatch: (a) => acts.push(a) });
     await rep.task('download', async (u) => {
-      u('1 MB'); u('2 MB'); u('3 MB');
+      u('1 MB');
+      u('2 MB');
+      u('3 MB');
       await new Promise((r) => setTimeout(r, DETAIL_MS + 100));
     });
     const details = acts.flatMap((a) => (a.type === 'task/update' ? [a.detail] : []));
@@ -97,7 +112,7 @@ describe('storeReporter throttles a task\'s streamed lines', () => {
 });
 
 describe('render only on change', () => {
-  it('the status poll\'s same answer leaves the state as it was (no redraw); a new answer changes it', async () => {
+  it("the status poll's same answer leaves the state as it was (no redraw); a new answer changes it", async () => {
     const { initialState, reducer } = await import('../../src/ui/store.js');
     const status = { healthy: true, exists: true, running: true, problems: [] as string[] };
     const s1 = reducer(initialState(), { type: 'cluster/status', status });
@@ -107,6 +122,8 @@ describe('render only on change', () => {
     expect(s3).not.toBe(s2);
     expect(s3.cluster).toEqual({ healthy: false, exists: true, running: true, problems: ['etcd: not ready'] });
     expect(reducer(s3, { type: 'cluster/status', status: { ...status, healthy: false, problems: ['etcd: not ready'] } })).toBe(s3);
-    expect(reducer(s3, { type: 'cluster/status', status: { ...status, healthy: false, problems: ['apiserver: down'] } }).cluster?.problems).toEqual(['apiserver: down']);
+    expect(reducer(s3, { type: 'cluster/status', status: { ...status, healthy: false, problems: ['apiserver: down'] } }).cluster?.problems).toEqual([
+      'apiserver: down',
+    ]);
   });
 });

@@ -12,7 +12,28 @@ import { LAYERS, LAYER_TITLES } from '../../src/core/lessons/schema.js';
 
 const layers = LAYERS.map((layer) => ({ layer, title: LAYER_TITLES[layer] }));
 
-const noKey: Key = { upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false, return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false, super: false, hyper: false, capsLock: false, numLock: false };
+const noKey: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
 const key = (k: Partial<Key> = {}): Key => ({ ...noKey, ...k });
 
 describe('keymap', () => {
@@ -58,8 +79,15 @@ describe('keymap', () => {
 });
 
 describe('store', () => {
-  const lessons = LESSONS.map((l) => ({ id: l.id, layer: l.layer, title: l.title, requires: l.requires, status: l.requires === 'kind' ? 'unavailable' as const : 'todo' as const }));
-  const opened = (): State => reducer(initialState(), { type: 'lab/opened', engine: 'local', kubeconfig: '/k', layers, catalogue: LESSONS, lessons, current: 'pod-security-standards' });
+  const lessons = LESSONS.map((l) => ({
+    id: l.id,
+    layer: l.layer,
+    title: l.title,
+    requires: l.requires,
+    status: l.requires === 'kind' ? ('unavailable' as const) : ('todo' as const),
+  }));
+  const opened = (): State =>
+    reducer(initialState(), { type: 'lab/opened', engine: 'local', kubeconfig: '/k', layers, catalogue: LESSONS, lessons, current: 'pod-security-standards' });
   const run = (s: State, ...as: Action[]) => as.reduce(reducer, s);
 
   it('preselects the current lesson (resume) and moves within the filtered list', () => {
@@ -116,8 +144,12 @@ describe('store', () => {
 });
 
 describe('errors and the task reporter', () => {
-  it('keeps a UserError\'s message and next step; a bug becomes one line', () => {
-    expect(toUiError(new UserError('no local cluster', 'run `kube-seclab up`'), 'T')).toMatchObject({ message: 'no local cluster', hint: 'run `kube-seclab up`', bug: false });
+  it("keeps a UserError's message and next step; a bug becomes one line", () => {
+    expect(toUiError(new UserError('no local cluster', 'run `kube-seclab up`'), 'T')).toMatchObject({
+      message: 'no local cluster',
+      hint: 'run `kube-seclab up`',
+      bug: false,
+    });
     const bug = toUiError(new Error('boom\n    at x (y.js:1:1)'), 'T');
     expect(bug.message).toBe('boom');
     expect(bug.bug).toBe(true);
@@ -126,8 +158,14 @@ describe('errors and the task reporter', () => {
   it('feeds tasks into the store: start, detail, end; remembers the failed step', async () => {
     const acts: Action[] = [];
     const rep = storeReporter({ dispatch: (a) => acts.push(a) }, () => 42);
-    await rep.task('one', async (u) => { u('half way'); });
-    await expect(rep.task('two', async () => { throw new Error('x'); })).rejects.toThrow('x');
+    await rep.task('one', async (u) => {
+      u('half way');
+    });
+    await expect(
+      rep.task('two', async () => {
+        throw new Error('x');
+      }),
+    ).rejects.toThrow('x');
     rep.info('note');
     expect(acts.map((a) => a.type)).toEqual(['task/start', 'task/update', 'task/end', 'task/start', 'task/end', 'task/info']);
     expect(rep.lastFailed).toBe('two');

@@ -9,14 +9,27 @@ import { renderTui, type Tui } from './ui-helpers.js';
 import { FakeLab, LESSONS, checkResult } from './ui-fake-lab.js';
 
 let open: Tui[] = [];
-afterEach(() => { for (const t of open) t.unmount(); open = []; });
+afterEach(() => {
+  for (const t of open) t.unmount();
+  open = [];
+});
 
 const WORKSHOP: Workshop = {
   file: 'class.yaml',
   title: 'Tuesday class: RBAC and admission',
   lessons: [
-    { id: 'pod-security-standards', minutes: 20, hints: { allowed: true, where: 'class.yaml', field: 'hints' }, solutions: { allowed: false, where: 'class.yaml:3', field: 'solutions' } },
-    { id: 'rbac-least-privilege', minutes: 15, hints: { allowed: false, where: 'class.yaml:8', field: 'lessons[1].hints' }, solutions: { allowed: false, where: 'class.yaml:3', field: 'solutions' } },
+    {
+      id: 'pod-security-standards',
+      minutes: 20,
+      hints: { allowed: true, where: 'class.yaml', field: 'hints' },
+      solutions: { allowed: false, where: 'class.yaml:3', field: 'solutions' },
+    },
+    {
+      id: 'rbac-least-privilege',
+      minutes: 15,
+      hints: { allowed: false, where: 'class.yaml:8', field: 'lessons[1].hints' },
+      solutions: { allowed: false, where: 'class.yaml:3', field: 'solutions' },
+    },
   ],
 };
 
@@ -33,7 +46,8 @@ describe('TUI under a workshop', () => {
     const f = await t.waitFor('Tuesday class: RBAC and admission');
     expect(f).toContain('class.yaml');
     expect(f).toMatch(/Workshop\s+░+\s+0\/2/);
-    const pss = f.indexOf('Stop the payments namespace'), rbac = f.indexOf('Take cluster-admin away');
+    const pss = f.indexOf('Stop the payments namespace'),
+      rbac = f.indexOf('Take cluster-admin away');
     expect(pss).toBeGreaterThan(0);
     expect(rbac).toBeGreaterThan(pss);
     expect(f).toMatch(/1\.\s+Stop the payments namespace.*20 min · no solutions/);
@@ -68,7 +82,22 @@ describe('TUI under a workshop', () => {
   });
 
   it('the time box runs on the clock and turns to "over time" — shown, never blocking', async () => {
-    const lab = new FakeLab({ workshop: WORKSHOP, progress: { lessons: { 'pod-security-standards': { status: 'started', startedAt: 'x', attempts: 1, hintsUsed: 0, solutionViewed: false, timeSpentMs: 19 * 60_000, lastActivity: 'x' } } } });
+    const lab = new FakeLab({
+      workshop: WORKSHOP,
+      progress: {
+        lessons: {
+          'pod-security-standards': {
+            status: 'started',
+            startedAt: 'x',
+            attempts: 1,
+            hintsUsed: 0,
+            solutionViewed: false,
+            timeSpentMs: 19 * 60_000,
+            lastActivity: 'x',
+          },
+        },
+      },
+    });
     const { t } = await mount(lab);
     await t.waitFor(/▸ ○ 1\.\s+Stop the payments/);
     await t.press('enter');

@@ -2,14 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/core/paths.js';
-import {
-  ETCD_VERSION,
-  K8S_VERSION,
-  KWOK_VERSION,
-  OPTIONAL_BINARIES,
-  REQUIRED_BINARIES,
-  VERSIONS_STAMP,
-} from '../../src/engines/local/versions.js';
+import { ETCD_VERSION, K8S_VERSION, KWOK_VERSION, OPTIONAL_BINARIES, REQUIRED_BINARIES, VERSIONS_STAMP } from '../../src/engines/local/versions.js';
 
 /** KEY=VALUE lines of a shell env file (comments and blank lines ignored, optional quotes stripped). */
 function parseEnvFile(text: string): Record<string, string> {
@@ -44,9 +37,7 @@ describe('pinned versions', () => {
   });
 
   it('list the binaries the local engine needs, all of which tools/build-k8s.sh builds', () => {
-    expect([...REQUIRED_BINARIES].sort()).toEqual(
-      ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].sort(),
-    );
+    expect([...REQUIRED_BINARIES].sort()).toEqual(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'].sort());
     expect(OPTIONAL_BINARIES).toContain('kubectl');
     const script = readFileSync(join(packageRoot, 'tools', 'build-k8s.sh'), 'utf8');
     const m = /^\s*control-plane\) bins=\(([^)]*)\)/m.exec(script);
@@ -59,11 +50,13 @@ describe('pinned versions', () => {
 describe('first run: a build of the Kubernetes binaries shows its work', async () => {
   const { buildProgressLine, DOCUMENTED_BUILD_S } = await import('../../src/engines/local/binaries.js');
   it('names the component, n of m, the elapsed time and what to expect from the last build here', () => {
-    expect(buildProgressLine({ step: { n: 2, of: 8, name: 'kube-apiserver' }, elapsedS: 75, last: { total: 512, steps: { 'kube-apiserver': 190 } } }))
-      .toBe('building kube-apiserver (2 of 8) · 1m15s elapsed · the last build here took 8m32s, this step ~3m10s');
+    expect(buildProgressLine({ step: { n: 2, of: 8, name: 'kube-apiserver' }, elapsedS: 75, last: { total: 512, steps: { 'kube-apiserver': 190 } } })).toBe(
+      'building kube-apiserver (2 of 8) · 1m15s elapsed · the last build here took 8m32s, this step ~3m10s',
+    );
   });
   it('falls back to the documented figure on a machine that never built them, and shows what Go is fetching', () => {
-    expect(buildProgressLine({ elapsedS: 4, quiet: 'downloading github.com/moby/docker-image-spec v1.3.1' }))
-      .toBe(`preparing the build · 4s elapsed · a first build takes about ${Math.floor(DOCUMENTED_BUILD_S / 60)}m00s · downloading github.com/moby/docker-image-spec v1.3.1`);
+    expect(buildProgressLine({ elapsedS: 4, quiet: 'downloading github.com/moby/docker-image-spec v1.3.1' })).toBe(
+      `preparing the build · 4s elapsed · a first build takes about ${Math.floor(DOCUMENTED_BUILD_S / 60)}m00s · downloading github.com/moby/docker-image-spec v1.3.1`,
+    );
   });
 });

@@ -18,14 +18,26 @@ describe('which processes hand input to a shell (appProbe noShellWithInput)', ()
   });
 
   it('takes the plain values a scan sends', () => {
-    expect(scanInputs(['--get', '/search?q=checkout', 'order', '--inject', '/search?lang=en&q=payment gateway', '--debug']).sort()).toEqual(['checkout', 'payment gateway']);
+    expect(scanInputs(['--get', '/search?q=checkout', 'order', '--inject', '/search?lang=en&q=payment gateway', '--debug']).sort()).toEqual([
+      'checkout',
+      'payment gateway',
+    ]);
   });
 });
 
 describe('which tokens a pod holds (podTokens)', () => {
-  const facts = { saAutomount: new Map<string, boolean | undefined>([['uploader', false], ['default', undefined]]), tokenSecrets: new Set(['old-token']) };
+  const facts = {
+    saAutomount: new Map<string, boolean | undefined>([
+      ['uploader', false],
+      ['default', undefined],
+    ]),
+    tokenSecrets: new Set(['old-token']),
+  };
   const p = { namespace: 'gallery', workload: { kind: 'Deployment' as const, name: 'uploader' }, allowAudiences: ['sts.lab-cloud.local'] };
-  const cloud = { name: 'cloud', projected: { sources: [{ serviceAccountToken: { audience: 'sts.lab-cloud.local', expirationSeconds: 600, path: 'token' } }] } };
+  const cloud = {
+    name: 'cloud',
+    projected: { sources: [{ serviceAccountToken: { audience: 'sts.lab-cloud.local', expirationSeconds: 600, path: 'token' } }] },
+  };
   const mount = (...names: string[]) => [{ name: 'app', volumeMounts: names.map((name) => ({ name, mountPath: `/m/${name}` })) }];
 
   it('accepts a cloud-audience token with automount off on the ServiceAccount', () => {
@@ -34,31 +46,62 @@ describe('which tokens a pod holds (podTokens)', () => {
   it('refuses an automounted token, a token without an audience, a token Secret', () => {
     expect(tokenProblems({ serviceAccountName: 'default', containers: mount() }, false, p, facts)[0]).toMatch(/automounted/);
     const api = { name: 'kube', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } };
-    expect(tokenProblems({ serviceAccountName: 'uploader', volumes: [cloud, api], containers: mount('cloud', 'kube') }, true, p, facts)[0]).toMatch(/Kubernetes API server/);
-    expect(tokenProblems({ serviceAccountName: 'uploader', volumes: [{ name: 's', secret: { secretName: 'old-token' } }], containers: mount('s') }, true, p, facts)[0]).toMatch(/long-lived/);
+    expect(tokenProblems({ serviceAccountName: 'uploader', volumes: [cloud, api], containers: mount('cloud', 'kube') }, true, p, facts)[0]).toMatch(
+      /Kubernetes API server/,
+    );
+    expect(
+      tokenProblems(
+        { serviceAccountName: 'uploader', volumes: [{ name: 's', secret: { secretName: 'old-token' } }], containers: mount('s') },
+        true,
+        p,
+        facts,
+      )[0],
+    ).toMatch(/long-lived/);
   });
   it('judges the identity, the required audience and the lifetime', () => {
-    expect(tokenProblems({ serviceAccountName: 'default', containers: mount() }, true, { ...p, allowAudiences: undefined, serviceAccount: 'uploader' }, facts)).toEqual(['it runs as ServiceAccount default, not uploader']);
-    expect(tokenProblems({ serviceAccountName: 'uploader', containers: mount() }, true, { ...p, allowAudiences: undefined, requireAudience: 'sts.lab-cloud.local' }, facts)[0]).toMatch(/no container gets/);
+    expect(
+      tokenProblems({ serviceAccountName: 'default', containers: mount() }, true, { ...p, allowAudiences: undefined, serviceAccount: 'uploader' }, facts),
+    ).toEqual(['it runs as ServiceAccount default, not uploader']);
+    expect(
+      tokenProblems(
+        { serviceAccountName: 'uploader', containers: mount() },
+        true,
+        { ...p, allowAudiences: undefined, requireAudience: 'sts.lab-cloud.local' },
+        facts,
+      )[0],
+    ).toMatch(/no container gets/);
     const long = { ...cloud, projected: { sources: [{ serviceAccountToken: { audience: 'sts.lab-cloud.local', expirationSeconds: 86400 } }] } };
-    expect(tokenProblems({ serviceAccountName: 'uploader', volumes: [long], containers: mount('cloud') }, true, { ...p, maxExpirationSeconds: 3600 }, facts)[0]).toMatch(/lives 86400s/);
+    expect(
+      tokenProblems({ serviceAccountName: 'uploader', volumes: [long], containers: mount('cloud') }, true, { ...p, maxExpirationSeconds: 3600 }, facts)[0],
+    ).toMatch(/lives 86400s/);
   });
 });
 
-describe('a container\'s effective environment (containerStart)', () => {
+describe("a container's effective environment (containerStart)", () => {
   it('applies envFrom with prefixes first, then env; resolves ConfigMap and Secret references', () => {
     const data = { cm: new Map([['rt', { NODE_OPTIONS: '--inspect=0.0.0.0:9229', X: '1' }]]), secret: new Map([['s', { token: 'abc' }]]) };
-    const env = effectiveEnv({
-      envFrom: [{ configMapRef: { name: 'rt' } }, { secretRef: { name: 's' }, prefix: 'S_' }],
-      env: [{ name: 'X', value: '2' }, { name: 'T', valueFrom: { secretKeyRef: { name: 's', key: 'token' } } }, { name: 'P', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
-    }, data);
+    const env = effectiveEnv(
+      {
+        envFrom: [{ configMapRef: { name: 'rt' } }, { secretRef: { name: 's' }, prefix: 'S_' }],
+        env: [
+          { name: 'X', value: '2' },
+          { name: 'T', valueFrom: { secretKeyRef: { name: 's', key: 'token' } } },
+          { name: 'P', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+        ],
+      },
+      data,
+    );
     expect(Object.fromEntries(env)).toEqual({ NODE_OPTIONS: '--inspect=0.0.0.0:9229', X: '2', S_token: 'abc', T: 'abc' });
   });
 });
 
 describe('when a Secret was last written (secretRotated)', () => {
   it('is its newest managedFields time, else its creation', () => {
-    expect(lastWrite({ metadata: { creationTimestamp: '2030-01-01T10:00:00Z', managedFields: [{ time: '2030-01-01T10:05:00Z' }, { time: '2030-01-01T10:01:00Z' }] } })).toBe(Date.parse('2030-01-01T10:05:00Z'));
+    expect(
+      lastWrite({
+        metadata: { creationTimestamp: '2030-01-01T10:00:00Z', managedFields: [{ time: '2030-01-01T10:05:00Z' }, { time: '2030-01-01T10:01:00Z' }] },
+      }),
+    ).toBe(Date.parse('2030-01-01T10:05:00Z'));
     expect(lastWrite({ metadata: { creationTimestamp: '2030-01-01T10:00:00Z' } })).toBe(Date.parse('2030-01-01T10:00:00Z'));
   });
 });

@@ -22,19 +22,23 @@ function problems(text: string) {
 
 describe('workshop file: parsing', () => {
   it('reads a good file: title, lessons in order, time boxes, global and per-lesson rules with where they come from', () => {
-    const w = parseWorkshop([
-      'title: Morning session',
-      'hints: true',
-      'solutions: false',
-      'lessons:',
-      '  - id: network-policy',
-      '    minutes: 30',
-      '    solutions: true',
-      '  - rbac-least-privilege',
-      '  - id: pod-security-standards',
-      '    hints: false',
-      '',
-    ].join('\n'), 'ws.yaml', KNOWN);
+    const w = parseWorkshop(
+      [
+        'title: Morning session',
+        'hints: true',
+        'solutions: false',
+        'lessons:',
+        '  - id: network-policy',
+        '    minutes: 30',
+        '    solutions: true',
+        '  - rbac-least-privilege',
+        '  - id: pod-security-standards',
+        '    hints: false',
+        '',
+      ].join('\n'),
+      'ws.yaml',
+      KNOWN,
+    );
     expect(w.title).toBe('Morning session');
     expect(w.lessons.map((l) => l.id)).toEqual(['network-policy', 'rbac-least-privilege', 'pod-security-standards']);
     expect(w.lessons.map((l) => l.minutes)).toEqual([30, undefined, undefined]);
@@ -54,7 +58,10 @@ describe('workshop file: parsing', () => {
   });
 
   it('the example in examples/workshop.yaml uses real lesson ids', async () => {
-    const lab = await Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: '/tmp/kube-seclab-unit-nowhere' }, workshop: join(packageRoot, 'examples', 'workshop.yaml') });
+    const lab = await Lab.open({
+      env: { ...process.env, KUBE_SECLAB_DATA: '/tmp/kube-seclab-unit-nowhere' },
+      workshop: join(packageRoot, 'examples', 'workshop.yaml'),
+    });
     expect(lab.workshop!.title).toMatch(/Kubernetes security/);
     expect(lab.catalogue.lessons.length).toBe(lab.workshop!.lessons.length);
     expect(lab.catalogue.lessons.length).toBeGreaterThanOrEqual(3);
@@ -128,10 +135,15 @@ describe('workshop: the Lab limited to it', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'kube-seclab-ws-'));
     const file = join(dir, 'ws.yaml');
-    await writeFile(file, 'title: Tuesday lab\nsolutions: false\nlessons:\n  - id: pod-security-standards\n    minutes: 20\n  - id: rbac-least-privilege\n    hints: false\n');
+    await writeFile(
+      file,
+      'title: Tuesday lab\nsolutions: false\nlessons:\n  - id: pod-security-standards\n    minutes: 20\n  - id: rbac-least-privilege\n    hints: false\n',
+    );
     lab = await Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: join(dir, 'data'), KUBE_SECLAB_WORKSHOP: file } });
   });
-  afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
 
   it('lists only its lessons, in its order', async () => {
     expect((await lab.list()).map((l) => l.id)).toEqual(['pod-security-standards', 'rbac-least-privilege']);
@@ -146,8 +158,12 @@ describe('workshop: the Lab limited to it', () => {
   });
 
   it('refuses hints and solutions where its rules say so, naming the rule', async () => {
-    await expect(lab.hint('rbac-least-privilege')).rejects.toThrow(/^hints are off for rbac-least-privilege in workshop "Tuesday lab" \(.*ws\.yaml:7: lessons\[1\]\.hints: false\)$/);
-    await expect(lab.solution('pod-security-standards')).rejects.toThrow(/^solutions are off for pod-security-standards in workshop "Tuesday lab" \(.*ws\.yaml:2: solutions: false\)$/);
+    await expect(lab.hint('rbac-least-privilege')).rejects.toThrow(
+      /^hints are off for rbac-least-privilege in workshop "Tuesday lab" \(.*ws\.yaml:7: lessons\[1\]\.hints: false\)$/,
+    );
+    await expect(lab.solution('pod-security-standards')).rejects.toThrow(
+      /^solutions are off for pod-security-standards in workshop "Tuesday lab" \(.*ws\.yaml:2: solutions: false\)$/,
+    );
     const h = await lab.hint('pod-security-standards');
     expect(h.index).toBe(0);
   });

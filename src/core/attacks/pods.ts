@@ -19,11 +19,13 @@ export async function runningPods(ctx: CheckContext, w: { kind?: string; namespa
   if (!obj) return { pods: [], why: `${what} is gone` };
   let owners = new Set<string>([obj.metadata.uid]);
   if (kind === 'Deployment') {
-    const rs = (await ctx.cluster.list<any>('apps/v1', 'ReplicaSet', w.namespace))
-      .filter((r) => r.metadata?.ownerReferences?.some((o: any) => o.uid === obj.metadata.uid) && (r.status?.replicas ?? 0) > 0);
+    const rs = (await ctx.cluster.list<any>('apps/v1', 'ReplicaSet', w.namespace)).filter(
+      (r) => r.metadata?.ownerReferences?.some((o: any) => o.uid === obj.metadata.uid) && (r.status?.replicas ?? 0) > 0,
+    );
     owners = new Set(rs.map((r) => r.metadata.uid));
   }
   const pods = (await ctx.cluster.list<any>('v1', 'Pod', w.namespace))
-    .filter((p) => p.metadata?.ownerReferences?.some((o: any) => owners.has(o.uid)) && isRunning(p)).sort(newestFirst);
+    .filter((p) => p.metadata?.ownerReferences?.some((o: any) => owners.has(o.uid)) && isRunning(p))
+    .sort(newestFirst);
   return pods.length ? { pods } : { pods: [], why: `${what} has no running pod` };
 }

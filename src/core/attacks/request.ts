@@ -1,7 +1,11 @@
 import { request } from 'node:https';
 import type { LabCluster } from '../kube/client.js';
 
-export interface HttpAnswer { status: number; body: string; statusText: string }
+export interface HttpAnswer {
+  status: number;
+  body: string;
+  statusText: string;
+}
 
 /**
  * Who an API request comes from: a stolen bearer token (optionally asking to act as someone else, as
@@ -14,7 +18,14 @@ export type Caller = { token: string; impersonate?: { user: string; groups: stri
  * One HTTPS request to the lab's API server, as an attacker would send it with curl: the server's
  * CA trusted, the caller's credentials and nothing else. Only the lab's own cluster (the guard).
  */
-export async function apiRequest(cluster: LabCluster, caller: Caller, method: string, path: string, body?: unknown, opts: { timeoutMs?: number } = {}): Promise<HttpAnswer> {
+export async function apiRequest(
+  cluster: LabCluster,
+  caller: Caller,
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
   await cluster.guard.ensure();
   const c = cluster.kc.getCurrentCluster();
   if (!c) throw new Error('the lab kubeconfig has no cluster');
@@ -41,12 +52,16 @@ export async function apiRequest(cluster: LabCluster, caller: Caller, method: st
   const payload = body === undefined ? undefined : JSON.stringify(body);
   if (payload) headers['Content-Type'] = 'application/json';
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, c.server), { method, ca, cert, key, rejectUnauthorized: !!ca, headers, timeout: opts.timeoutMs ?? 10_000, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (b: Buffer) => chunks.push(b));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      new URL(path, c.server),
+      { method, ca, cert, key, rejectUnauthorized: !!ca, headers, timeout: opts.timeoutMs ?? 10_000, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (b: Buffer) => chunks.push(b));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${(opts.timeoutMs ?? 10_000) / 1000} s`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     if (payload) req.write(payload);
@@ -59,6 +74,8 @@ export function statusReason(a: HttpAnswer): string {
   try {
     const s = JSON.parse(a.body);
     if (s?.kind === 'Status' && s.message) return String(s.message).slice(0, 240);
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return a.statusText || a.body.slice(0, 120);
 }

@@ -8,10 +8,14 @@ import { ClusterUnreachableError, GuardError, UserError, errorMessage } from '..
 
 const STEP_TIMEOUT_MS = 20_000;
 
-
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new ClusterUnreachableError(`no answer within ${ms / 1000}s`)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new ClusterUnreachableError(`no answer within ${ms / 1000}s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
 /**
@@ -20,7 +24,11 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  */
 type Outcome = 'worked' | 'blocked' | 'unknown' | 'unsupported';
 /** A step's outcome, why, and which step it was decided at (the step itself or one it builds on). */
-interface Decided { outcome: Outcome; why: string; at: string }
+interface Decided {
+  outcome: Outcome;
+  why: string;
+  at: string;
+}
 
 /**
  * Run a lesson's attack against the cluster as it is now, step by step, as the attacker would: each
@@ -51,7 +59,14 @@ export async function runAttack(ctx: CheckContext, attack: Attack, opts: { onSte
   const won = goal.filter((s) => s.succeeded);
   const unknown = goal.filter((s) => of(s).outcome === 'unknown');
   const blocked = goal.filter((s) => of(s).outcome === 'blocked');
-  const base = { lesson: ctx.lessonId, title: attack.title, story: attack.story, engine: ctx.engine.name, steps, durationMs: Math.round(performance.now() - t0) };
+  const base = {
+    lesson: ctx.lessonId,
+    title: attack.title,
+    story: attack.story,
+    engine: ctx.engine.name,
+    steps,
+    durationMs: Math.round(performance.now() - t0),
+  };
   if (won.length) {
     const w = won[0];
     return { ...base, succeeded: true, summary: `${w.title}: ${w.evidence[0] ?? w.message}` };
@@ -78,13 +93,27 @@ function skipped(s: AttackStepSpec, attack: Attack, message: string): AttackStep
   return { id: s.id, title: s.try, type: s.type, goal: attack.goal.includes(s.id), succeeded: false, status: 'skipped', message, evidence: [], durationMs: 0 };
 }
 
-async function runStep(ctx: AttackContext, s: AttackStepSpec, done: Map<string, Decided>, goal: boolean): Promise<{ result: AttackStepResult; outcome: Decided }> {
+async function runStep(
+  ctx: AttackContext,
+  s: AttackStepSpec,
+  done: Map<string, Decided>,
+  goal: boolean,
+): Promise<{ result: AttackStepResult; outcome: Decided }> {
   const base = { id: s.id, title: s.try, type: s.type, goal };
-  const skip = (message: string, outcome: Outcome, why: string, at = s.try) => ({ result: { ...base, succeeded: false, status: 'skipped' as const, message, evidence: [], durationMs: 0 }, outcome: { outcome, why, at } });
+  const skip = (message: string, outcome: Outcome, why: string, at = s.try) => ({
+    result: { ...base, succeeded: false, status: 'skipped' as const, message, evidence: [], durationMs: 0 },
+    outcome: { outcome, why, at },
+  });
   // A step that builds on one a defence stopped is stopped too; on one that errored, nobody knows.
   for (const want of ['unknown', 'unsupported', 'blocked'] as const) {
     const n = s.needs.find((x) => done.get(x)?.outcome === want);
-    if (n) return skip(`needs step ${n}, which ${want === 'blocked' ? 'was stopped' : want === 'unknown' ? 'could not run' : 'cannot run here'}`, want, done.get(n)!.why, done.get(n)!.at);
+    if (n)
+      return skip(
+        `needs step ${n}, which ${want === 'blocked' ? 'was stopped' : want === 'unknown' ? 'could not run' : 'cannot run here'}`,
+        want,
+        done.get(n)!.why,
+        done.get(n)!.at,
+      );
   }
   if (!ctx.engine.supports(s.requires)) {
     const m = `needs a real node and network (the kind engine); this lab runs on ${ctx.engine.name}`;
@@ -97,15 +126,22 @@ async function runStep(ctx: AttackContext, s: AttackStepSpec, done: Map<string, 
     for (const [k, v] of Object.entries(out.vars ?? {})) ctx.vars.set(k, v);
     return {
       result: {
-        ...base, succeeded: out.succeeded, status: out.succeeded ? 'succeeded' : 'failed', message: out.message,
-        evidence: (out.evidence ?? []).map(showEvidence), note: out.succeeded ? s.next : s.blocked,
+        ...base,
+        succeeded: out.succeeded,
+        status: out.succeeded ? 'succeeded' : 'failed',
+        message: out.message,
+        evidence: (out.evidence ?? []).map(showEvidence),
+        note: out.succeeded ? s.next : s.blocked,
         durationMs: Math.round(performance.now() - t0),
       },
       outcome: { outcome: out.succeeded ? 'worked' : 'blocked', why: out.message, at: s.try },
     };
   } catch (e) {
     const info = e instanceof UserError || e instanceof GuardError || e instanceof ClusterUnreachableError ? { message: errorMessage(e) } : unreachableOr(e);
-    return { result: { ...base, succeeded: false, status: 'error', message: info.message, evidence: [], durationMs: Math.round(performance.now() - t0) }, outcome: { outcome: 'unknown', why: info.message, at: s.try } };
+    return {
+      result: { ...base, succeeded: false, status: 'error', message: info.message, evidence: [], durationMs: Math.round(performance.now() - t0) },
+      outcome: { outcome: 'unknown', why: info.message, at: s.try },
+    };
   }
 }
 

@@ -16,14 +16,16 @@ export const attackStepBaseSchema = z.object({
 });
 
 /** lessons/<…>/attack/attack.yaml */
-export const attackFileSchema = z.object({
-  title: z.string().min(1),
-  /** Where the attacker starts (a shell in a pod, a laptop on the network…). */
-  story: z.string().min(1),
-  /** The lesson objective the attack-fails check belongs to (default: the lesson's first). */
-  objective: z.string().optional(),
-  /** The steps whose success means the attack worked (default: the last step). */
-  goal: z.array(stepId).min(1).optional(),
-  steps: z.array(z.record(z.string(), z.unknown())).min(1),
-}).strict();
+export const attackFileSchema = z
+  .object({
+    title: z.string().min(1),
+    /** Where the attacker starts (a shell in a pod, a laptop on the network…). */
+    story: z.string().min(1),
+    /** The lesson objective the attack-fails check belongs to (default: the lesson's first). */
+    objective: z.string().optional(),
+    /** The steps whose success means the attack worked (default: the last step). */
+    goal: z.array(stepId).min(1).optional(),
+    steps: z.array(z.record(z.string(), z.unknown())).min(1),
+  })
+  .strict();
 export type AttackFile = z.infer<typeof attackFileSchema>;

@@ -9,7 +9,11 @@ export interface AttackContext extends CheckContext {
 }
 
 /** One value an attacker got, as shown: secret ones redacted to their first characters. */
-export interface Evidence { label: string; value: string; secret?: boolean }
+export interface Evidence {
+  label: string;
+  value: string;
+  secret?: boolean;
+}
 
 export interface StepOutcome {
   /** The step did what the attacker wanted. */

@@ -7,7 +7,8 @@ import { recreatable } from './workloads.js';
 const AR = 'admissionregistration.k8s.io/v1';
 
 /** Lessons whose checks claim "X cannot be admitted" over a battery of variants. */
-const batteryChecks = (input: BatteryInput) => input.lesson.checks.filter((c) => c.type === 'admissionVariants').map((c) => c.params as { newNamespace?: boolean; namespaces: string[]; battery: string });
+const batteryChecks = (input: BatteryInput) =>
+  input.lesson.checks.filter((c) => c.type === 'admissionVariants').map((c) => c.params as { newNamespace?: boolean; namespaces: string[]; battery: string });
 
 /** The solution's objects of a kind (as the lesson writes them). */
 const solutionObjects = (input: BatteryInput, kind: string): any[] => (input.solution as any[]).filter((o) => o.apiVersion === AR && o.kind === kind);
@@ -31,17 +32,25 @@ async function changeObject(ctx: ScenarioContext, kind: string, name: string, ch
   };
 }
 
-function template(id: string, description: string, kind: string, when: (input: BatteryInput, o: any) => boolean, what: (o: any) => string, change: (o: any, input: BatteryInput) => any): ShortcutTemplate {
+function template(
+  id: string,
+  description: string,
+  kind: string,
+  when: (input: BatteryInput, o: any) => boolean,
+  what: (o: any) => string,
+  change: (o: any, input: BatteryInput) => any,
+): ShortcutTemplate {
   return {
     id,
     description,
-    instances: (input) => (batteryChecks(input).length ? solutionObjects(input, kind).filter((o) => when(input, o)) : []).map((o): GenericShortcut => ({
-      template: id,
-      name: `${id} ${o.metadata.name}`,
-      description: what(o),
-      clusterScoped: true,
-      apply: (ctx) => changeObject(ctx, kind, o.metadata.name, (live) => change(live, input)),
-    })),
+    instances: (input) =>
+      (batteryChecks(input).length ? solutionObjects(input, kind).filter((o) => when(input, o)) : []).map((o): GenericShortcut => ({
+        template: id,
+        name: `${id} ${o.metadata.name}`,
+        description: what(o),
+        clusterScoped: true,
+        apply: (ctx) => changeObject(ctx, kind, o.metadata.name, (live) => change(live, input)),
+      })),
   };
 }
 
@@ -62,21 +71,39 @@ export const bindingExistingNamespaces = template(
   (o) => `ValidatingAdmissionPolicyBinding ${o.metadata.name} selecting only today's namespaces by name`,
   (o, input) => {
     const names = [...new Set(batteryChecks(input).flatMap((c) => c.namespaces))];
-    return { ...o, spec: { ...o.spec, matchResources: { ...o.spec?.matchResources, namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: names }] } } } };
+    return {
+      ...o,
+      spec: {
+        ...o.spec,
+        matchResources: {
+          ...o.spec?.matchResources,
+          namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: names }] },
+        },
+      },
+    };
   },
 );
 
 const rules = (o: any): any[] => o.spec?.matchConstraints?.resourceRules ?? [];
-const withRules = (o: any, f: (r: any) => any) => ({ ...o, spec: { ...o.spec, matchConstraints: { ...o.spec.matchConstraints, resourceRules: rules(o).map(f) } } });
+const withRules = (o: any, f: (r: any) => any) => ({
+  ...o,
+  spec: { ...o.spec, matchConstraints: { ...o.spec.matchConstraints, resourceRules: rules(o).map(f) } },
+});
 
 /** Resources whose UPDATE a lesson's batteries try (a Service turned into a NodePort; a pod's image changed in place). */
-const updatedResources = (input: BatteryInput): string[] => batteryChecks(input).flatMap((c) => (c.battery === 'node-exposure' ? ['services'] : c.battery.endsWith('images') ? ['pods'] : []));
+const updatedResources = (input: BatteryInput): string[] =>
+  batteryChecks(input).flatMap((c) => (c.battery === 'node-exposure' ? ['services'] : c.battery.endsWith('images') ? ['pods'] : []));
 
 export const policyCreateOnly = template(
   'policy-create-only',
   'the fix, with the policy matching CREATE only (an existing object changed by an UPDATE is not judged)',
   'ValidatingAdmissionPolicy',
-  (input, o) => rules(o).some((r) => (r.operations ?? []).some((x: string) => x === 'UPDATE' || x === '*') && (r.resources ?? []).some((x: string) => updatedResources(input).includes(x) || x === '*')),
+  (input, o) =>
+    rules(o).some(
+      (r) =>
+        (r.operations ?? []).some((x: string) => x === 'UPDATE' || x === '*') &&
+        (r.resources ?? []).some((x: string) => updatedResources(input).includes(x) || x === '*'),
+    ),
   (o) => `ValidatingAdmissionPolicy ${o.metadata.name} on CREATE only`,
   (o) => withRules(o, (r) => ({ ...r, operations: ['CREATE'] })),
 );
@@ -98,7 +125,17 @@ export const webhookFailOpen = template(
   'ValidatingWebhookConfiguration',
   (_i, o) => webhooks(o).some((w) => w.failurePolicy === 'Fail' || !w.failurePolicy),
   (o) => `ValidatingWebhookConfiguration ${o.metadata.name} with failurePolicy Ignore, calling a Service that is not there`,
-  (o) => ({ ...o, webhooks: webhooks(o).map((w) => ({ ...w, failurePolicy: 'Ignore', clientConfig: { ...w.clientConfig, ...(w.clientConfig?.service ? { service: { ...w.clientConfig.service, name: `${w.clientConfig.service.name}-unavailable` } } : {}) } })) }),
+  (o) => ({
+    ...o,
+    webhooks: webhooks(o).map((w) => ({
+      ...w,
+      failurePolicy: 'Ignore',
+      clientConfig: {
+        ...w.clientConfig,
+        ...(w.clientConfig?.service ? { service: { ...w.clientConfig.service, name: `${w.clientConfig.service.name}-unavailable` } } : {}),
+      },
+    })),
+  }),
 );
 
 export const webhookWithoutEphemeral = template(
@@ -107,5 +144,11 @@ export const webhookWithoutEphemeral = template(
   'ValidatingWebhookConfiguration',
   (_i, o) => webhooks(o).some((w) => (w.rules ?? []).some((r: any) => (r.resources ?? []).includes('pods/ephemeralcontainers'))),
   (o) => `ValidatingWebhookConfiguration ${o.metadata.name} without pods/ephemeralcontainers`,
-  (o) => ({ ...o, webhooks: webhooks(o).map((w) => ({ ...w, rules: (w.rules ?? []).map((r: any) => ({ ...r, resources: (r.resources ?? []).filter((x: string) => x !== 'pods/ephemeralcontainers') })) })) }),
+  (o) => ({
+    ...o,
+    webhooks: webhooks(o).map((w) => ({
+      ...w,
+      rules: (w.rules ?? []).map((r: any) => ({ ...r, resources: (r.resources ?? []).filter((x: string) => x !== 'pods/ephemeralcontainers') })),
+    })),
+  }),
 );

@@ -25,7 +25,8 @@ function judged(input: BatteryInput): Judged[] {
     const p = c.params as { subject?: string; groups?: string[]; workload?: { kind?: string; namespace: string; name: string }; allow?: AllowRule[] };
     const w = p.workload ? { kind: p.workload.kind ?? 'Deployment', namespace: p.workload.namespace, name: p.workload.name } : undefined;
     // A workload whose pods run as a subject already judged (as its manifests say) adds nothing but the switch.
-    const key = (j: Judged) => j.subject ?? `system:serviceaccount:${j.workload!.namespace}:${staticServiceAccount(input, j.workload!) ?? `?${j.workload!.name}`}`;
+    const key = (j: Judged) =>
+      j.subject ?? `system:serviceaccount:${j.workload!.namespace}:${staticServiceAccount(input, j.workload!) ?? `?${j.workload!.name}`}`;
     const j: Judged = { subject: p.subject, groups: p.groups ?? [], workload: w, allow: p.allow ?? [] };
     if (!out.some((x) => key(x) === key(j))) out.push(j);
   }
@@ -79,10 +80,21 @@ async function add(ctx: ScenarioContext, input: BatteryInput, objs: KubernetesOb
 }
 
 function role(namespace: string | undefined, name: string, rules: PolicyRule[], labels?: Record<string, string>): KubernetesObject {
-  return { apiVersion: RBAC, kind: namespace ? 'Role' : 'ClusterRole', metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) }, rules } as KubernetesObject;
+  return {
+    apiVersion: RBAC,
+    kind: namespace ? 'Role' : 'ClusterRole',
+    metadata: { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) },
+    rules,
+  } as KubernetesObject;
 }
 function binding(namespace: string | undefined, name: string, roleRef: { kind: string; name: string }, subject: object): KubernetesObject {
-  return { apiVersion: RBAC, kind: namespace ? 'RoleBinding' : 'ClusterRoleBinding', metadata: { name, ...(namespace ? { namespace } : {}) }, subjects: [subject], roleRef: { apiGroup: G, ...roleRef } } as KubernetesObject;
+  return {
+    apiVersion: RBAC,
+    kind: namespace ? 'RoleBinding' : 'ClusterRoleBinding',
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+    subjects: [subject],
+    roleRef: { apiGroup: G, ...roleRef },
+  } as KubernetesObject;
 }
 
 /**
@@ -90,9 +102,15 @@ function binding(namespace: string | undefined, name: string, roleRef: { kind: s
  * (round the list), so a lesson with several `permissions` checks has each path tried on a
  * different check at the cost of one instance per template.
  */
-function perSubject(id: string, description: string, make: (input: BatteryInput, j: Judged, i: number) => GenericShortcut | undefined, nth: number): ShortcutTemplate {
+function perSubject(
+  id: string,
+  description: string,
+  make: (input: BatteryInput, j: Judged, i: number) => GenericShortcut | undefined,
+  nth: number,
+): ShortcutTemplate {
   return {
-    id, description,
+    id,
+    description,
     instances: (input) => {
       const all = judged(input);
       if (!all.length) return [];
@@ -103,73 +121,139 @@ function perSubject(id: string, description: string, make: (input: BatteryInput,
   };
 }
 
-export const rbacOtherNamespace = perSubject('rbac-other-namespace', 'the removed power (reading Secrets) granted back through a RoleBinding in another namespace', (input, j, i) => ({
-  template: 'rbac-other-namespace',
-  name: `rbac-other-namespace ${label(j)}`,
-  description: `${label(j)} may read Secrets in namespace default (a Role and RoleBinding there)`,
-  clusterScoped: true,
-  async apply(ctx) {
-    const subject = await bindingSubject(ctx, j);
-    return add(ctx, input, [role('default', `${NAME}-${i}`, [SECRETS_RULE]), binding('default', `${NAME}-${i}`, { kind: 'Role', name: `${NAME}-${i}` }, subject)]);
-  },
-}), 0);
-
-export const rbacClusterBinding = perSubject('rbac-cluster-binding', 'the removed power granted back through a ClusterRoleBinding', (input, j, i) => ({
-  template: 'rbac-cluster-binding',
-  name: `rbac-cluster-binding ${label(j)}`,
-  description: `${label(j)} may read Secrets cluster-wide (a ClusterRole and ClusterRoleBinding)`,
-  clusterScoped: true,
-  async apply(ctx) {
-    const subject = await bindingSubject(ctx, j);
-    return add(ctx, input, [role(undefined, `${NAME}-crb-${i}`, [SECRETS_RULE]), binding(undefined, `${NAME}-crb-${i}`, { kind: 'ClusterRole', name: `${NAME}-crb-${i}` }, subject)]);
-  },
-}), 1);
-
-export const rbacGroup = perSubject('rbac-group', 'the removed power granted to a group the subject is in (its declared group, its namespace\'s ServiceAccounts, or everyone signed in)', (input, j, i) => {
-  const ns = homeOf(input, j);
-  if (!ns) return undefined;
-  return {
-    template: 'rbac-group',
-    name: `rbac-group ${label(j)}`,
-    description: `a RoleBinding in ${ns} lets a group ${label(j)} is in read Secrets`,
-    async apply(ctx) {
-      const subject = await bindingSubject(ctx, j);
-      const group = j.groups[0]
-        ?? (subject.kind === 'ServiceAccount' ? `system:serviceaccounts:${subject.namespace}` : subject.name === 'system:anonymous' ? 'system:unauthenticated' : 'system:authenticated');
-      return add(ctx, input, [role(ns, `${NAME}-group-${i}`, [SECRETS_RULE]), binding(ns, `${NAME}-group-${i}`, { kind: 'Role', name: `${NAME}-group-${i}` }, { kind: 'Group', apiGroup: G, name: ctx.cluster.rename.text(group) })]);
-    },
-  };
-}, 2);
-
-export const rbacAggregated = perSubject('rbac-aggregated', 'the removed power slipped in through an aggregated ClusterRole (a labelled ClusterRole its aggregationRule picks up)', (input, j, i) => {
-  const ns = homeOf(input, j);
-  if (!ns) return undefined;
-  return {
-    template: 'rbac-aggregated',
-    name: `rbac-aggregated ${label(j)}`,
-    description: `${label(j)} is bound in ${ns} to an aggregated ClusterRole with no rules of its own, which picks up a labelled ClusterRole that reads Secrets`,
+export const rbacOtherNamespace = perSubject(
+  'rbac-other-namespace',
+  'the removed power (reading Secrets) granted back through a RoleBinding in another namespace',
+  (input, j, i) => ({
+    template: 'rbac-other-namespace',
+    name: `rbac-other-namespace ${label(j)}`,
+    description: `${label(j)} may read Secrets in namespace default (a Role and RoleBinding there)`,
     clusterScoped: true,
     async apply(ctx) {
       const subject = await bindingSubject(ctx, j);
-      const sel = { 'kube-seclab.dev/battery-aggregate': `agg-${i}` };
-      const aggregate = { apiVersion: RBAC, kind: 'ClusterRole', metadata: { name: `${NAME}-aggregate-${i}` }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: sel }] }, rules: [] } as KubernetesObject;
       return add(ctx, input, [
-        role(undefined, `${NAME}-aggregated-part-${i}`, [SECRETS_RULE], sel), aggregate,
-        binding(ns, `${NAME}-aggregate-${i}`, { kind: 'ClusterRole', name: `${NAME}-aggregate-${i}` }, subject),
+        role('default', `${NAME}-${i}`, [SECRETS_RULE]),
+        binding('default', `${NAME}-${i}`, { kind: 'Role', name: `${NAME}-${i}` }, subject),
       ]);
     },
-  };
-}, 3);
+  }),
+  0,
+);
+
+export const rbacClusterBinding = perSubject(
+  'rbac-cluster-binding',
+  'the removed power granted back through a ClusterRoleBinding',
+  (input, j, i) => ({
+    template: 'rbac-cluster-binding',
+    name: `rbac-cluster-binding ${label(j)}`,
+    description: `${label(j)} may read Secrets cluster-wide (a ClusterRole and ClusterRoleBinding)`,
+    clusterScoped: true,
+    async apply(ctx) {
+      const subject = await bindingSubject(ctx, j);
+      return add(ctx, input, [
+        role(undefined, `${NAME}-crb-${i}`, [SECRETS_RULE]),
+        binding(undefined, `${NAME}-crb-${i}`, { kind: 'ClusterRole', name: `${NAME}-crb-${i}` }, subject),
+      ]);
+    },
+  }),
+  1,
+);
+
+export const rbacGroup = perSubject(
+  'rbac-group',
+  "the removed power granted to a group the subject is in (its declared group, its namespace's ServiceAccounts, or everyone signed in)",
+  (input, j, i) => {
+    const ns = homeOf(input, j);
+    if (!ns) return undefined;
+    return {
+      template: 'rbac-group',
+      name: `rbac-group ${label(j)}`,
+      description: `a RoleBinding in ${ns} lets a group ${label(j)} is in read Secrets`,
+      async apply(ctx) {
+        const subject = await bindingSubject(ctx, j);
+        const group =
+          j.groups[0] ??
+          (subject.kind === 'ServiceAccount'
+            ? `system:serviceaccounts:${subject.namespace}`
+            : subject.name === 'system:anonymous'
+              ? 'system:unauthenticated'
+              : 'system:authenticated');
+        return add(ctx, input, [
+          role(ns, `${NAME}-group-${i}`, [SECRETS_RULE]),
+          binding(ns, `${NAME}-group-${i}`, { kind: 'Role', name: `${NAME}-group-${i}` }, { kind: 'Group', apiGroup: G, name: ctx.cluster.rename.text(group) }),
+        ]);
+      },
+    };
+  },
+  2,
+);
+
+export const rbacAggregated = perSubject(
+  'rbac-aggregated',
+  'the removed power slipped in through an aggregated ClusterRole (a labelled ClusterRole its aggregationRule picks up)',
+  (input, j, i) => {
+    const ns = homeOf(input, j);
+    if (!ns) return undefined;
+    return {
+      template: 'rbac-aggregated',
+      name: `rbac-aggregated ${label(j)}`,
+      description: `${label(j)} is bound in ${ns} to an aggregated ClusterRole with no rules of its own, which picks up a labelled ClusterRole that reads Secrets`,
+      clusterScoped: true,
+      async apply(ctx) {
+        const subject = await bindingSubject(ctx, j);
+        const sel = { 'kube-seclab.dev/battery-aggregate': `agg-${i}` };
+        const aggregate = {
+          apiVersion: RBAC,
+          kind: 'ClusterRole',
+          metadata: { name: `${NAME}-aggregate-${i}` },
+          aggregationRule: { clusterRoleSelectors: [{ matchLabels: sel }] },
+          rules: [],
+        } as KubernetesObject;
+        return add(ctx, input, [
+          role(undefined, `${NAME}-aggregated-part-${i}`, [SECRETS_RULE], sel),
+          aggregate,
+          binding(ns, `${NAME}-aggregate-${i}`, { kind: 'ClusterRole', name: `${NAME}-aggregate-${i}` }, subject),
+        ]);
+      },
+    };
+  },
+  3,
+);
 
 /** Escalation paths, each as a Role in the subject's namespace: what it grants must be beyond the allow-list. */
 /** `admin`: what a namespace's admin may grant (a shared cluster's learner); bind and escalate need more. */
 const ESCALATIONS: { id: string; what: string; rules: PolicyRule[]; beyondAdmin?: boolean }[] = [
-  { id: 'bind', what: 'bind any ClusterRole with a RoleBinding of its own', rules: [{ apiGroups: [G], resources: ['rolebindings'], verbs: ['create'] }, { apiGroups: [G], resources: ['clusterroles'], verbs: ['bind'] }], beyondAdmin: true },
-  { id: 'escalate', what: 'escalate: write any rule into a Role', rules: [{ apiGroups: [G], resources: ['roles'], verbs: ['update', 'escalate'] }], beyondAdmin: true },
-  { id: 'impersonate', what: 'impersonate the namespace\'s ServiceAccounts', rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] }] },
-  { id: 'token', what: 'mint tokens for the namespace\'s ServiceAccounts', rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] }] },
-  { id: 'exec', what: 'exec into the namespace\'s pods', rules: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] }] },
-  { id: 'workloads', what: 'create and patch Deployments (their pods mount any Secret)', rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['create', 'patch'] }] },
+  {
+    id: 'bind',
+    what: 'bind any ClusterRole with a RoleBinding of its own',
+    rules: [
+      { apiGroups: [G], resources: ['rolebindings'], verbs: ['create'] },
+      { apiGroups: [G], resources: ['clusterroles'], verbs: ['bind'] },
+    ],
+    beyondAdmin: true,
+  },
+  {
+    id: 'escalate',
+    what: 'escalate: write any rule into a Role',
+    rules: [{ apiGroups: [G], resources: ['roles'], verbs: ['update', 'escalate'] }],
+    beyondAdmin: true,
+  },
+  {
+    id: 'impersonate',
+    what: "impersonate the namespace's ServiceAccounts",
+    rules: [{ apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] }],
+  },
+  {
+    id: 'token',
+    what: "mint tokens for the namespace's ServiceAccounts",
+    rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] }],
+  },
+  { id: 'exec', what: "exec into the namespace's pods", rules: [{ apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] }] },
+  {
+    id: 'workloads',
+    what: 'create and patch Deployments (their pods mount any Secret)',
+    rules: [{ apiGroups: ['apps'], resources: ['deployments'], verbs: ['create', 'patch'] }],
+  },
   { id: 'pods', what: 'create pods (they mount any Secret, run as any ServiceAccount)', rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create'] }] },
 ];
 
@@ -198,32 +282,41 @@ export const rbacEscalation: ShortcutTemplate = {
 export const rbacSwitchServiceAccount: ShortcutTemplate = {
   id: 'rbac-switch-serviceaccount',
   description: 'the workload switched to another ServiceAccount, one that may edit the whole namespace',
-  instances: (input) => input.lesson.checks.filter((c) => c.type === 'permissions' && (c.params as any).allow && (c.params as any).workload && ((c.params as any).workload.kind ?? 'Deployment') === 'Deployment').map((c): GenericShortcut => {
-    const w = (c.params as { workload: { namespace: string; name: string } }).workload;
-    return {
-      template: 'rbac-switch-serviceaccount',
-      name: `rbac-switch-serviceaccount ${w.namespace}/${w.name}`,
-      description: `Deployment ${w.namespace}/${w.name} runs as a new ServiceAccount ${NAME}, bound to ClusterRole edit in ${w.namespace}`,
-      async apply(ctx) {
-        const ns = ctx.cluster.rename.ns(w.namespace);
-        const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: ns } };
-        const live: any = await ctx.cluster.read(ref);
-        if (!live) throw new UserError(`Deployment ${w.namespace}/${w.name} is not there to take a shortcut with`);
-        const before = live.spec?.template?.spec?.serviceAccountName ?? null;
-        const undoRbac = await add(ctx, input, [
-          { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME, namespace: w.namespace } } as KubernetesObject,
-          binding(w.namespace, NAME, { kind: 'ClusterRole', name: 'edit' }, { kind: 'ServiceAccount', name: NAME, namespace: w.namespace }),
-        ]);
-        await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: NAME, serviceAccount: null } } } } as KubernetesObject);
-        await waitDeployment(ctx, ns, w.name, 60_000);
-        return async () => {
-          await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: before, serviceAccount: null } } } } as KubernetesObject);
-          await waitDeployment(ctx, ns, w.name, 60_000);
-          await undoRbac();
+  instances: (input) =>
+    input.lesson.checks
+      .filter(
+        (c) =>
+          c.type === 'permissions' &&
+          (c.params as any).allow &&
+          (c.params as any).workload &&
+          ((c.params as any).workload.kind ?? 'Deployment') === 'Deployment',
+      )
+      .map((c): GenericShortcut => {
+        const w = (c.params as { workload: { namespace: string; name: string } }).workload;
+        return {
+          template: 'rbac-switch-serviceaccount',
+          name: `rbac-switch-serviceaccount ${w.namespace}/${w.name}`,
+          description: `Deployment ${w.namespace}/${w.name} runs as a new ServiceAccount ${NAME}, bound to ClusterRole edit in ${w.namespace}`,
+          async apply(ctx) {
+            const ns = ctx.cluster.rename.ns(w.namespace);
+            const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: ns } };
+            const live: any = await ctx.cluster.read(ref);
+            if (!live) throw new UserError(`Deployment ${w.namespace}/${w.name} is not there to take a shortcut with`);
+            const before = live.spec?.template?.spec?.serviceAccountName ?? null;
+            const undoRbac = await add(ctx, input, [
+              { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME, namespace: w.namespace } } as KubernetesObject,
+              binding(w.namespace, NAME, { kind: 'ClusterRole', name: 'edit' }, { kind: 'ServiceAccount', name: NAME, namespace: w.namespace }),
+            ]);
+            await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: NAME, serviceAccount: null } } } } as KubernetesObject);
+            await waitDeployment(ctx, ns, w.name, 60_000);
+            return async () => {
+              await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: before, serviceAccount: null } } } } as KubernetesObject);
+              await waitDeployment(ctx, ns, w.name, 60_000);
+              await undoRbac();
+            };
+          },
         };
-      },
-    };
-  }),
+      }),
 };
 
 export const RBAC_TEMPLATES: ShortcutTemplate[] = [rbacOtherNamespace, rbacClusterBinding, rbacGroup, rbacAggregated, rbacEscalation, rbacSwitchServiceAccount];

@@ -11,11 +11,25 @@ import { bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWit
  * reference solution: a check must fail. Adding one = a module + a line here.
  */
 export const TEMPLATES: ShortcutTemplate[] = [
-  scaleToZero, deleteWorkload, recreateUnfixed, insecureSibling,
-  netpolAllowAll, netpolAnyNamespace, netpolSelectsNothing, netpolElsewhere,
-  privilegedPod, insecureCronJob, privilegedEphemeral,
-  bindingWarnOnly, bindingExistingNamespaces, policyCreateOnly, policyWithoutEphemeral, webhookFailOpen, webhookWithoutEphemeral,
-  ...RBAC_TEMPLATES, ...SECRET_TEMPLATES,
+  scaleToZero,
+  deleteWorkload,
+  recreateUnfixed,
+  insecureSibling,
+  netpolAllowAll,
+  netpolAnyNamespace,
+  netpolSelectsNothing,
+  netpolElsewhere,
+  privilegedPod,
+  insecureCronJob,
+  privilegedEphemeral,
+  bindingWarnOnly,
+  bindingExistingNamespaces,
+  policyCreateOnly,
+  policyWithoutEphemeral,
+  webhookFailOpen,
+  webhookWithoutEphemeral,
+  ...RBAC_TEMPLATES,
+  ...SECRET_TEMPLATES,
 ];
 
 export const templateIds = () => TEMPLATES.map((t) => t.id);
@@ -23,7 +37,5 @@ export const templateIds = () => TEMPLATES.map((t) => t.id);
 /** The generic shortcuts of a lesson: every automatic template, the opt-in ones it adds, minus those it skips (with a reason). */
 export function genericShortcuts(input: BatteryInput): GenericShortcut[] {
   const { add, skip } = input.lesson.battery;
-  return TEMPLATES
-    .filter((t) => (!t.optIn || add.includes(t.id)) && !(t.id in skip))
-    .flatMap((t) => t.instances(input));
+  return TEMPLATES.filter((t) => (!t.optIn || add.includes(t.id)) && !(t.id in skip)).flatMap((t) => t.instances(input));
 }

@@ -8,7 +8,11 @@ import { sleep } from '../fsutil.js';
 /** Label that keeps a generic shortcut's extra workload apart from the one it copies (selector and pods). */
 export const COPY_LABEL = 'kube-seclab.dev/battery-copy';
 
-interface WorkloadRef { kind: 'Deployment' | 'StatefulSet'; namespace: string; name: string }
+interface WorkloadRef {
+  kind: 'Deployment' | 'StatefulSet';
+  namespace: string;
+  name: string;
+}
 
 /** The workloads a lesson's `workload` checks keep alive (what "deleting it is never a fix" is about). */
 export function checkedWorkloads(input: BatteryInput): WorkloadRef[] {
@@ -29,7 +33,18 @@ const ref = (w: WorkloadRef, name = w.name) => ({ apiVersion: 'apps/v1', kind: w
 export function recreatable<T extends KubernetesObject>(o: T): T {
   const c: any = structuredClone(o);
   delete c.status;
-  for (const k of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'managedFields', 'selfLink', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'ownerReferences']) delete c.metadata?.[k];
+  for (const k of [
+    'uid',
+    'resourceVersion',
+    'generation',
+    'creationTimestamp',
+    'managedFields',
+    'selfLink',
+    'deletionTimestamp',
+    'deletionGracePeriodSeconds',
+    'ownerReferences',
+  ])
+    delete c.metadata?.[k];
   if (c.metadata?.annotations) {
     delete c.metadata.annotations['deployment.kubernetes.io/revision'];
     delete c.metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'];
@@ -75,7 +90,7 @@ async function waitRolledOut(ctx: ScenarioContext, w: WorkloadRef, name = w.name
     const current = (st.observedGeneration ?? 0) >= (o.metadata?.generation ?? 0);
     if (current && (st.readyReplicas ?? 0) >= want && (w.kind !== 'Deployment' || ((st.updatedReplicas ?? 0) >= want && (st.replicas ?? 0) <= want))) return;
     if ((st.conditions ?? []).some((c: any) => c.type === 'ReplicaFailure' && c.status === 'True')) return;
-    if (w.kind === 'StatefulSet' && await refusedPods(ctx, w.namespace, o.metadata?.uid)) return;
+    if (w.kind === 'StatefulSet' && (await refusedPods(ctx, w.namespace, o.metadata?.uid))) return;
     await sleep(200);
   }
 }
@@ -90,7 +105,8 @@ async function refusedPods(ctx: ScenarioContext, namespace: string, uid?: string
 /** Re-create a workload from a snapshot and wait until it runs. */
 async function restore(ctx: ScenarioContext, w: WorkloadRef, snapshot: KubernetesObject, lessonId: string): Promise<void> {
   const cur = await ctx.cluster.read(ref(w, snapshot.metadata!.name!));
-  if (cur) await ctx.cluster.replace({ ...recreatable(snapshot), metadata: { ...recreatable(snapshot).metadata, resourceVersion: cur.metadata!.resourceVersion } });
+  if (cur)
+    await ctx.cluster.replace({ ...recreatable(snapshot), metadata: { ...recreatable(snapshot).metadata, resourceVersion: cur.metadata!.resourceVersion } });
   else await applyObjects(ctx, [recreatable(snapshot)], lessonId);
   await waitRolledOut(ctx, w, snapshot.metadata!.name!);
 }
@@ -118,75 +134,83 @@ const live = (ctx: ScenarioContext, w: WorkloadRef): WorkloadRef => ({ ...w, nam
 export const scaleToZero: ShortcutTemplate = {
   id: 'scale-to-zero',
   description: 'the fix, then the workload scaled to zero replicas (nothing runs, so nothing is exposed)',
-  instances: (input) => checkedWorkloads(input).map((w0): GenericShortcut => ({
-    template: 'scale-to-zero',
-    name: `scale-to-zero ${label(w0)}`,
-    description: `${w0.kind} ${label(w0)} scaled to 0 after the fix`,
-    async apply(ctx): Promise<Undo> {
-      const w = live(ctx, w0);
-      const live0: any = await readLive(ctx, w);
-      const replicas = live0.spec?.replicas ?? 1;
-      await ctx.cluster.mergePatch({ ...ref(w), spec: { replicas: 0 } } as KubernetesObject);
-      return async () => {
-        await ctx.cluster.mergePatch({ ...ref(w), spec: { replicas } } as KubernetesObject);
-        await waitRolledOut(ctx, w);
-      };
-    },
-  })),
+  instances: (input) =>
+    checkedWorkloads(input).map((w0): GenericShortcut => ({
+      template: 'scale-to-zero',
+      name: `scale-to-zero ${label(w0)}`,
+      description: `${w0.kind} ${label(w0)} scaled to 0 after the fix`,
+      async apply(ctx): Promise<Undo> {
+        const w = live(ctx, w0);
+        const live0: any = await readLive(ctx, w);
+        const replicas = live0.spec?.replicas ?? 1;
+        await ctx.cluster.mergePatch({ ...ref(w), spec: { replicas: 0 } } as KubernetesObject);
+        return async () => {
+          await ctx.cluster.mergePatch({ ...ref(w), spec: { replicas } } as KubernetesObject);
+          await waitRolledOut(ctx, w);
+        };
+      },
+    })),
 };
 
 export const deleteWorkload: ShortcutTemplate = {
   id: 'delete-workload',
   description: 'the fix, then the workload deleted',
-  instances: (input) => checkedWorkloads(input).map((w0): GenericShortcut => ({
-    template: 'delete-workload',
-    name: `delete ${label(w0)}`,
-    description: `${w0.kind} ${label(w0)} deleted after the fix`,
-    async apply(ctx): Promise<Undo> {
-      const w = live(ctx, w0);
-      const snapshot = await readLive(ctx, w);
-      await deleteNow(ctx, w);
-      return () => restore(ctx, w, snapshot, input.lesson.id);
-    },
-  })),
+  instances: (input) =>
+    checkedWorkloads(input).map((w0): GenericShortcut => ({
+      template: 'delete-workload',
+      name: `delete ${label(w0)}`,
+      description: `${w0.kind} ${label(w0)} deleted after the fix`,
+      async apply(ctx): Promise<Undo> {
+        const w = live(ctx, w0);
+        const snapshot = await readLive(ctx, w);
+        await deleteNow(ctx, w);
+        return () => restore(ctx, w, snapshot, input.lesson.id);
+      },
+    })),
 };
 
 export const recreateUnfixed: ShortcutTemplate = {
   id: 'recreate-unfixed',
   description: 'the fixed workload deleted and its insecure original re-created under another name',
-  instances: (input) => checkedWorkloads(input).filter((w) => unsolvedOf(input, w)).map((w0): GenericShortcut => ({
-    template: 'recreate-unfixed',
-    name: `recreate-unfixed ${label(w0)}`,
-    description: `${w0.kind} ${label(w0)} deleted, the scenario's insecure version re-created as ${w0.name}-v2`,
-    async apply(ctx): Promise<Undo> {
-      const w = live(ctx, w0);
-      const snapshot = await readLive(ctx, w);
-      const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w0)!), `${w.name}-v2`);
-      await deleteNow(ctx, w);
-      await applyObjects(ctx, [copy], input.lesson.id);
-      await waitRolledOut(ctx, w, copy.metadata!.name!);
-      return async () => {
-        await deleteNow(ctx, w, copy.metadata!.name!);
-        await restore(ctx, w, snapshot, input.lesson.id);
-      };
-    },
-  })),
+  instances: (input) =>
+    checkedWorkloads(input)
+      .filter((w) => unsolvedOf(input, w))
+      .map((w0): GenericShortcut => ({
+        template: 'recreate-unfixed',
+        name: `recreate-unfixed ${label(w0)}`,
+        description: `${w0.kind} ${label(w0)} deleted, the scenario's insecure version re-created as ${w0.name}-v2`,
+        async apply(ctx): Promise<Undo> {
+          const w = live(ctx, w0);
+          const snapshot = await readLive(ctx, w);
+          const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w0)!), `${w.name}-v2`);
+          await deleteNow(ctx, w);
+          await applyObjects(ctx, [copy], input.lesson.id);
+          await waitRolledOut(ctx, w, copy.metadata!.name!);
+          return async () => {
+            await deleteNow(ctx, w, copy.metadata!.name!);
+            await restore(ctx, w, snapshot, input.lesson.id);
+          };
+        },
+      })),
 };
 
 export const insecureSibling: ShortcutTemplate = {
   id: 'insecure-sibling',
   optIn: true,
   description: 'the fix kept, and the insecure original added next to it under another name',
-  instances: (input) => checkedWorkloads(input).filter((w) => unsolvedOf(input, w)).map((w0): GenericShortcut => ({
-    template: 'insecure-sibling',
-    name: `insecure-sibling ${label(w0)}`,
-    description: `the fixed ${w0.kind} ${label(w0)} kept, the scenario's insecure version added as ${w0.name}-sibling`,
-    async apply(ctx): Promise<Undo> {
-      const w = live(ctx, w0);
-      const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w0)!), `${w.name}-sibling`);
-      await applyObjects(ctx, [copy], input.lesson.id);
-      await waitRolledOut(ctx, w, copy.metadata!.name!);
-      return () => deleteNow(ctx, w, copy.metadata!.name!);
-    },
-  })),
+  instances: (input) =>
+    checkedWorkloads(input)
+      .filter((w) => unsolvedOf(input, w))
+      .map((w0): GenericShortcut => ({
+        template: 'insecure-sibling',
+        name: `insecure-sibling ${label(w0)}`,
+        description: `the fixed ${w0.kind} ${label(w0)} kept, the scenario's insecure version added as ${w0.name}-sibling`,
+        async apply(ctx): Promise<Undo> {
+          const w = live(ctx, w0);
+          const copy = renamedCopy(ctx.cluster.rename.value(unsolvedOf(input, w0)!), `${w.name}-sibling`);
+          await applyObjects(ctx, [copy], input.lesson.id);
+          await waitRolledOut(ctx, w, copy.metadata!.name!);
+          return () => deleteNow(ctx, w, copy.metadata!.name!);
+        },
+      })),
 };

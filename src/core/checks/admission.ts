@@ -2,15 +2,18 @@ import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
 import { loadObjects, describe } from './files.js';
 
-const schema = z.object({
-  /** A YAML file in the lesson folder, or the object inline. */
-  file: z.string().optional(),
-  manifest: z.record(z.string(), z.unknown()).optional(),
-  namespace: z.string().optional(),
-  expect: z.enum(['allowed', 'rejected']),
-  /** When rejected: who must have rejected it (PodSecurity, ValidatingAdmissionPolicy, or a policy name). */
-  by: z.string().optional(),
-}).strict().refine((p) => !!p.file !== !!p.manifest, { message: 'needs exactly one of `file` or `manifest`' });
+const schema = z
+  .object({
+    /** A YAML file in the lesson folder, or the object inline. */
+    file: z.string().optional(),
+    manifest: z.record(z.string(), z.unknown()).optional(),
+    namespace: z.string().optional(),
+    expect: z.enum(['allowed', 'rejected']),
+    /** When rejected: who must have rejected it (PodSecurity, ValidatingAdmissionPolicy, or a policy name). */
+    by: z.string().optional(),
+  })
+  .strict()
+  .refine((p) => !!p.file !== !!p.manifest, { message: 'needs exactly one of `file` or `manifest`' });
 type P = z.infer<typeof schema>;
 
 const BY: Record<string, RegExp> = {

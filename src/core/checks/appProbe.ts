@@ -8,30 +8,35 @@ import type { CheckPrimitive } from './types.js';
 import { workspaceFile } from '../workspace.js';
 import { packageRoot } from '../paths.js';
 
-const schema = z.object({
-  /** The app's folder in the workspace. */
-  path: z.string(),
-  /** The file `node` starts (default: package.json's main, else server.js). */
-  main: z.string().optional(),
-  /** Environment of the app besides PATH, HOME and NODE_ENV (the learner's own environment is never passed on). */
-  env: z.record(z.string(), z.string()).default({}),
-  /** The DAST tests: the options of scenarios/images/labapp/dast.js after its URL (`--get PATH TEXT`, `--inject PATH?P=V`…). */
-  args: z.array(z.string()).min(1),
-  timeoutSeconds: z.number().int().positive().default(30),
-  /**
-   * Also fail when, during the scan, the app starts a shell (sh -c, exec, shell: true…) whose command
-   * line holds a value the scanner sent: input reaches a shell, whether or not the scanner's payloads
-   * got through a filter.
-   */
-  noShellWithInput: z.boolean().default(false),
-}).strict();
+const schema = z
+  .object({
+    /** The app's folder in the workspace. */
+    path: z.string(),
+    /** The file `node` starts (default: package.json's main, else server.js). */
+    main: z.string().optional(),
+    /** Environment of the app besides PATH, HOME and NODE_ENV (the learner's own environment is never passed on). */
+    env: z.record(z.string(), z.string()).default({}),
+    /** The DAST tests: the options of scenarios/images/labapp/dast.js after its URL (`--get PATH TEXT`, `--inject PATH?P=V`…). */
+    args: z.array(z.string()).min(1),
+    timeoutSeconds: z.number().int().positive().default(30),
+    /**
+     * Also fail when, during the scan, the app starts a shell (sh -c, exec, shell: true…) whose command
+     * line holds a value the scanner sent: input reaches a shell, whether or not the scanner's payloads
+     * got through a filter.
+     */
+    noShellWithInput: z.boolean().default(false),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /** The lab's DAST scanner: the very file the lab image runs as `dast` (plain CommonJS, no dependencies). */
 export const DAST_SCRIPT = join(packageRoot, 'scenarios', 'images', 'labapp', 'dast.js');
 
 export interface DastResult {
-  target: string; requests: number; answered: number; unreachable?: string;
+  target: string;
+  requests: number;
+  answered: number;
+  unreachable?: string;
   findings: { test: string; title: string; request: string; evidence: string }[];
   broken: { request: string; why: string }[];
   passed: string[];
@@ -103,7 +108,10 @@ const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'mksh', 'busy
 export function shellScript(r: { file?: unknown; args?: unknown; shell?: boolean }): string | undefined {
   const args = Array.isArray(r.args) ? r.args.map(String) : [];
   if (r.shell) return [String(r.file ?? ''), ...args].join(' ');
-  const base = String(r.file ?? '').split('/').pop() ?? '';
+  const base =
+    String(r.file ?? '')
+      .split('/')
+      .pop() ?? '';
   if (!SHELLS.has(base)) return undefined;
   // ChildProcess.spawn's argv starts with argv0; a direct call's does not
   const i = args.findIndex((a, k) => (k > 0 || !SHELLS.has(a.split('/').pop() ?? '')) && /^-[a-z]*c[a-z]*$/.test(a));
@@ -126,7 +134,9 @@ async function mainFile(dir: string, main?: string): Promise<string> {
   try {
     const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { main?: string };
     if (pkg.main) return pkg.main;
-  } catch { /* no package.json: server.js */ }
+  } catch {
+    /* no package.json: server.js */
+  }
   return 'server.js';
 }
 
@@ -155,43 +165,87 @@ export const appProbe: CheckPrimitive<P> = {
     const preload = join(tmp, 'loopback.cjs');
     const spawnLog = join(tmp, 'spawns.jsonl');
     await writeFile(preload, preloadSource(limitMs + 5000, p.noShellWithInput ? spawnLog : undefined));
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, NODE_ENV: 'production', ...p.env, HOST: '127.0.0.1', PORT: '0' };
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: tmp,
+      NODE_ENV: 'production',
+      ...p.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+    };
     const child = spawn(process.execPath, ['--require', preload, main], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
     let output = '';
-    const keep = (b: Buffer) => { output = (output + b.toString()).slice(-4000); };
+    const keep = (b: Buffer) => {
+      output = (output + b.toString()).slice(-4000);
+    };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     const lastLine = () => output.trim().split('\n').pop()?.slice(0, 300) ?? '';
     try {
       const port = await new Promise<number | string>((resolve) => {
         const t = setTimeout(() => resolve(`did not start listening within 10s${lastLine() ? ` — ${lastLine()}` : ''}`), 10_000);
-        child.on('message', (m: { listening?: number }) => { if (m?.listening) { clearTimeout(t); resolve(m.listening); } });
-        child.on('exit', (code, sig) => { clearTimeout(t); resolve(`stopped at start-up (${sig ?? `exit ${code}`})${lastLine() ? ` — ${lastLine()}` : ''}`); });
-        child.on('error', (e) => { clearTimeout(t); resolve(`could not be started: ${e.message}`); });
+        child.on('message', (m: { listening?: number }) => {
+          if (m?.listening) {
+            clearTimeout(t);
+            resolve(m.listening);
+          }
+        });
+        child.on('exit', (code, sig) => {
+          clearTimeout(t);
+          resolve(`stopped at start-up (${sig ?? `exit ${code}`})${lastLine() ? ` — ${lastLine()}` : ''}`);
+        });
+        child.on('error', (e) => {
+          clearTimeout(t);
+          resolve(`could not be started: ${e.message}`);
+        });
       });
       if (typeof port === 'string') return { passed: false, message: `your ${p.path} (\`node ${main}\` in ${dir}) ${port}` };
       const where = `your ${p.path}, run on 127.0.0.1:${port}`;
       const r = await dast.scan(dast.parseArgs([`http://127.0.0.1:${port}`, ...p.args]), { timeoutMs: 5000 });
-      if (child.exitCode !== null && r.answered === 0) return { passed: false, message: `${where}: it stopped while being scanned${lastLine() ? ` — ${lastLine()}` : ''}` };
+      if (child.exitCode !== null && r.answered === 0)
+        return { passed: false, message: `${where}: it stopped while being scanned${lastLine() ? ` — ${lastLine()}` : ''}` };
       if (p.noShellWithInput && dast.exitCode(r) === 0) {
         // The attacked parameters once more with their plain values: a filter that stops every payload
         // still lets these through, to wherever the app takes them.
         for (let i = 0; i < p.args.length; i++) {
-          if (p.args[i] === '--inject' && p.args[i + 1]) await fetch(`http://127.0.0.1:${port}${p.args[i + 1]}`, { signal: AbortSignal.timeout(5000) }).then((x) => x.arrayBuffer()).catch(() => undefined);
+          if (p.args[i] === '--inject' && p.args[i + 1])
+            await fetch(`http://127.0.0.1:${port}${p.args[i + 1]}`, { signal: AbortSignal.timeout(5000) })
+              .then((x) => x.arrayBuffer())
+              .catch(() => undefined);
         }
         const inputs = scanInputs(p.args);
-        const runs = (await readFile(spawnLog, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } });
+        const runs = (await readFile(spawnLog, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => {
+            try {
+              return JSON.parse(l);
+            } catch {
+              return {};
+            }
+          });
         for (const run of runs) {
           const script = shellScript(run);
           const hit = script && inputs.find((v) => script.includes(v));
-          if (hit) return { passed: false, message: `${where}: the scanner's payloads found nothing, but the search term "${hit}" reached a shell — ${String(run.file)} ran \`${script!.slice(0, 120)}\`: input still becomes part of a shell command line, and a payload the scanner does not know gets through. Run the program without a shell (execFile/spawn with an argument array)` };
+          if (hit)
+            return {
+              passed: false,
+              message: `${where}: the scanner's payloads found nothing, but the search term "${hit}" reached a shell — ${String(run.file)} ran \`${script!.slice(0, 120)}\`: input still becomes part of a shell command line, and a payload the scanner does not know gets through. Run the program without a shell (execFile/spawn with an argument array)`,
+            };
         }
-        return { passed: true, message: `${where}: ${dast.summary(r)}; no input reached a shell (${runs.length} process${runs.length === 1 ? '' : 'es'} started, none a shell fed by input)` };
+        return {
+          passed: true,
+          message: `${where}: ${dast.summary(r)}; no input reached a shell (${runs.length} process${runs.length === 1 ? '' : 'es'} started, none a shell fed by input)`,
+        };
       }
       return { passed: dast.exitCode(r) === 0, message: `${where}: ${dast.summary(r)}` };
     } finally {
       // the app and whatever it started (a shell, grep…): one process group
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       await rm(tmp, { recursive: true, force: true });
     }
   },

@@ -8,7 +8,11 @@ const schema = z.object({}).strict();
 
 const cache = new Map<string, Promise<Attack | undefined>>();
 async function attackOf(lessonDir: string): Promise<Attack> {
-  if (!cache.has(lessonDir)) cache.set(lessonDir, loadAttack(lessonDir, lessonDir).then((r) => r.attack));
+  if (!cache.has(lessonDir))
+    cache.set(
+      lessonDir,
+      loadAttack(lessonDir, lessonDir).then((r) => r.attack),
+    );
   const a = await cache.get(lessonDir)!;
   if (!a) throw new UserError(`the lesson in ${lessonDir} has no valid attack/attack.yaml`);
   return a;
@@ -38,7 +42,9 @@ export const attack: CheckPrimitive<z.infer<typeof schema>> = {
     if (r.succeeded) return { passed: false, message: `the attack still works — ${r.summary}` };
     if (r.skipped) {
       // Nothing proved the attack fails: a goal step could not run (the cluster stopped answering, an error) or needs kind.
-      throw /cluster unreachable|no answer within/i.test(r.skipped) ? new ClusterUnreachableError(r.skipped.replace(/^cluster unreachable: /, '')) : new UserError(`the attack could not run here: ${r.skipped}`);
+      throw /cluster unreachable|no answer within/i.test(r.skipped)
+        ? new ClusterUnreachableError(r.skipped.replace(/^cluster unreachable: /, ''))
+        : new UserError(`the attack could not run here: ${r.skipped}`);
     }
     return { passed: true, message: `the attack fails — ${r.summary.replace(/^stopped: /, 'stopped at ')}` };
   },

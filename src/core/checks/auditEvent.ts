@@ -8,18 +8,24 @@ import { sleep } from '../fsutil.js';
 
 const LEVELS = ['None', 'Metadata', 'Request', 'RequestResponse'] as const;
 
-const schema = z.object({
-  /** The Secret the check reads (as the lab's admin) and then looks for in the audit log. */
-  namespace: z.string(),
-  name: z.string(),
-  /** The levels the event may be logged at (Metadata: who read which Secret when — never its data). */
-  levels: z.array(z.enum(LEVELS)).min(1),
-  /** How long to wait for the event to reach the log. */
-  timeoutSeconds: z.number().positive().default(8),
-}).strict();
+const schema = z
+  .object({
+    /** The Secret the check reads (as the lab's admin) and then looks for in the audit log. */
+    namespace: z.string(),
+    name: z.string(),
+    /** The levels the event may be logged at (Metadata: who read which Secret when — never its data). */
+    levels: z.array(z.enum(LEVELS)).min(1),
+    /** How long to wait for the event to reach the log. */
+    timeoutSeconds: z.number().positive().default(8),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
-interface Mount { mountPath: string; hostPath: string; readOnly: boolean }
+interface Mount {
+  mountPath: string;
+  hostPath: string;
+  readOnly: boolean;
+}
 
 /** The node path behind a path inside the kube-apiserver static pod, through its hostPath volumes. */
 function toNodePath(manifest: string, path: string): { nodePath?: string; mount?: Mount } {
@@ -63,14 +69,17 @@ function eventsFor(log: string, auditID: string): AuditEvent[] {
     try {
       const e = JSON.parse(log.slice(start, end)) as AuditEvent;
       if (e.auditID === auditID) out.push(e);
-    } catch { /* a line still being written */ }
+    } catch {
+      /* a line still being written */
+    }
     at = log.indexOf(auditID, end);
   }
   return out;
 }
 
 function whyWrong(level: string, want: readonly string[]): string {
-  if (level === 'RequestResponse') return 'so the Secret\'s data is copied into the audit log in plain text (responseObject): whoever reads the log, its backups or the log shipper now has the password';
+  if (level === 'RequestResponse')
+    return "so the Secret's data is copied into the audit log in plain text (responseObject): whoever reads the log, its backups or the log shipper now has the password";
   if (level === 'Request') return 'a read carries no body, but at this level every create or update of a Secret writes its data into the log';
   return `expected ${want.join(' or ')}`;
 }
@@ -91,13 +100,29 @@ export const auditEvent: CheckPrimitive<P> = {
     const policy = flags.get('--audit-policy-file');
     const logPath = flags.get('--audit-log-path');
     if (!policy) return { passed: false, message: `kube-apiserver has no --audit-policy-file, so it records nothing — reading ${what} leaves no trace` };
-    if (!logPath) return { passed: false, message: `kube-apiserver has --audit-policy-file but no --audit-log-path, so its audit events go nowhere — reading ${what} leaves no trace` };
-    if (logPath === '-') return { passed: false, message: 'kube-apiserver writes its audit log to its own standard output (--audit-log-path=-), not to a file on the node — give it a file in a mounted folder, e.g. /var/log/kubernetes/audit/audit.log' };
+    if (!logPath)
+      return {
+        passed: false,
+        message: `kube-apiserver has --audit-policy-file but no --audit-log-path, so its audit events go nowhere — reading ${what} leaves no trace`,
+      };
+    if (logPath === '-')
+      return {
+        passed: false,
+        message:
+          'kube-apiserver writes its audit log to its own standard output (--audit-log-path=-), not to a file on the node — give it a file in a mounted folder, e.g. /var/log/kubernetes/audit/audit.log',
+      };
     const { nodePath, mount } = toNodePath(manifest, logPath);
     if (!nodePath || !mount) {
-      return { passed: false, message: `--audit-log-path=${logPath} is not inside any hostPath volume mounted into the kube-apiserver static pod: the log is written inside the container, never reaches the node and is lost with every restart — mount its folder (volumes + volumeMounts)` };
+      return {
+        passed: false,
+        message: `--audit-log-path=${logPath} is not inside any hostPath volume mounted into the kube-apiserver static pod: the log is written inside the container, never reaches the node and is lost with every restart — mount its folder (volumes + volumeMounts)`,
+      };
     }
-    if (mount.readOnly) return { passed: false, message: `the volume holding --audit-log-path=${logPath} (mountPath ${mount.mountPath}) is mounted readOnly — the API server cannot write its audit log there` };
+    if (mount.readOnly)
+      return {
+        passed: false,
+        message: `the volume holding --audit-log-path=${logPath} (mountPath ${mount.mountPath}) is mounted readOnly — the API server cannot write its audit log there`,
+      };
 
     let auditID: string | undefined;
     try {
@@ -123,9 +148,13 @@ export const auditEvent: CheckPrimitive<P> = {
       await sleep(300);
     }
     const where = nodePath === logPath ? logPath : `${logPath} (node path ${nodePath})`;
-    if (!sawFile) return { passed: false, message: `there is no audit log at ${where} on the control-plane node — is the API server running from this manifest?` };
+    if (!sawFile)
+      return { passed: false, message: `there is no audit log at ${where} on the control-plane node — is the API server running from this manifest?` };
     if (events.length === 0) {
-      return { passed: false, message: `reading ${what} left no event in the audit log ${where} within ${p.timeoutSeconds}s — the audit policy records it at level None (or no rule matches it); log Secrets at ${p.levels.join(' or ')}` };
+      return {
+        passed: false,
+        message: `reading ${what} left no event in the audit log ${where} within ${p.timeoutSeconds}s — the audit policy records it at level None (or no rule matches it); log Secrets at ${p.levels.join(' or ')}`,
+      };
     }
     const e = events.find((x) => x.stage === 'ResponseComplete') ?? events[0];
     const level = e.level ?? 'unknown';
@@ -134,7 +163,11 @@ export const auditEvent: CheckPrimitive<P> = {
       return { passed: false, message: `reading ${what}${who} is logged at level ${level}, ${whyWrong(level, p.levels)}` };
     }
     const leaked = e.responseObject !== undefined || e.requestObject !== undefined;
-    if (leaked) return { passed: false, message: `reading ${what} is logged at level ${level}, but the event carries the request or response body — the Secret's data does not belong in the log` };
+    if (leaked)
+      return {
+        passed: false,
+        message: `reading ${what} is logged at level ${level}, but the event carries the request or response body — the Secret's data does not belong in the log`,
+      };
     return { passed: true, message: `reading ${what}${who} is recorded in ${where} at level ${level} — who, what and when, without the Secret's data` };
   },
 };

@@ -8,10 +8,21 @@ import { appFolder } from '../builds.js';
 import { resolveSecrets, secretSpecSchema, type Needle } from './imageLayers.js';
 
 /** A path in the context as Docker cleans it: forward slashes, no leading ./ or /, no trailing /. */
-const clean = (p: string) => p.trim().replace(/\\/g, '/').replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '').replace(/\/\.(?=\/|$)/g, '').replace(/\/{2,}/g, '/');
+const clean = (p: string) =>
+  p
+    .trim()
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/|\/)+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\/\.(?=\/|$)/g, '')
+    .replace(/\/{2,}/g, '/');
 
 /** The path and each folder above it: a rule that matches a folder matches everything in it. */
-const selfAndParents = (path: string) => path.split('/').map((_, i, a) => a.slice(0, i + 1).join('/')).reverse();
+const selfAndParents = (path: string) =>
+  path
+    .split('/')
+    .map((_, i, a) => a.slice(0, i + 1).join('/'))
+    .reverse();
 
 // A CommonJS module whose exports are the factory (its typings call that `default`).
 const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
@@ -25,7 +36,11 @@ export function dockerignored(rules: string, path: string): boolean {
   return dockerignore({ ignorecase: false }).add(rules.split(/\r?\n/)).ignores(path);
 }
 
-export interface CopySource { line: number; instruction: string; sources: string[] }
+export interface CopySource {
+  line: number;
+  instruction: string;
+  sources: string[];
+}
 
 /**
  * The context paths a Dockerfile copies into an image: the sources of every COPY and ADD (in any
@@ -55,7 +70,11 @@ export function dockerfileSources(dockerfile: string): CopySource[] {
     if (flags.some((f) => /^--from=/i.test(f))) continue;
     let args: string[];
     if (rest.startsWith('[')) {
-      try { args = JSON.parse(rest) as string[]; } catch { args = rest.split(/\s+/); }
+      try {
+        args = JSON.parse(rest) as string[];
+      } catch {
+        args = rest.split(/\s+/);
+      }
     } else args = rest.split(/\s+/).filter(Boolean);
     if (rest.startsWith('<<')) continue; // a heredoc: inline content, not context files
     const sources = args.slice(0, -1).filter((s) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(s) && !s.startsWith('<<'));
@@ -73,7 +92,11 @@ export function sourceTakes(source: string, path: string): boolean {
   return path === s || path.startsWith(`${s}/`);
 }
 
-export interface ContextLeak { file: string; secret: string; copiedBy?: CopySource }
+export interface ContextLeak {
+  file: string;
+  secret: string;
+  copiedBy?: CopySource;
+}
 
 /**
  * Which files of a build context hold a secret and get into an image: each file Docker would send
@@ -88,7 +111,10 @@ export function contextLeaks(files: { path: string; data: Buffer }[], needles: N
   for (const f of files) {
     for (const n of needles) {
       if (!f.data.includes(n.value)) continue;
-      if (f.path === 'Dockerfile') { out.push({ file: f.path, secret: n.describe }); continue; }
+      if (f.path === 'Dockerfile') {
+        out.push({ file: f.path, secret: n.describe });
+        continue;
+      }
       if (dockerignored(ignore, f.path)) continue;
       const copiedBy = copies.find((c) => c.sources.some((s) => sourceTakes(s, f.path)));
       if (copiedBy) out.push({ file: f.path, secret: n.describe, copiedBy });
@@ -97,12 +123,14 @@ export function contextLeaks(files: { path: string; data: Buffer }[], needles: N
   return out;
 }
 
-const schema = z.object({
-  /** The app's folder in the workspace: the build context, with its Dockerfile and .dockerignore. */
-  path: z.string(),
-  /** What no file that goes into the image may hold. */
-  secrets: z.array(secretSpecSchema).min(1),
-}).strict();
+const schema = z
+  .object({
+    /** The app's folder in the workspace: the build context, with its Dockerfile and .dockerignore. */
+    path: z.string(),
+    /** What no file that goes into the image may hold. */
+    secrets: z.array(secretSpecSchema).min(1),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /**
@@ -118,7 +146,8 @@ export const buildContext: CheckPrimitive<P> = {
   watches: (p) => p.secrets.flatMap((s) => ('secretKeyRef' in s ? [{ apiVersion: 'v1', kind: 'Secret', namespace: s.secretKeyRef.namespace }] : [])),
   async run(ctx, p): Promise<CheckOutcome> {
     const app = await appFolder(ctx.workspace, p.path).catch(() => undefined);
-    if (!app) return { passed: false, message: `the workspace has no ${p.path} folder with a Dockerfile any more — a lesson reset hands its sources out again` };
+    if (!app)
+      return { passed: false, message: `the workspace has no ${p.path} folder with a Dockerfile any more — a lesson reset hands its sources out again` };
     const needles = await resolveSecrets(ctx, p.secrets);
     const files: { path: string; data: Buffer }[] = [];
     for (const e of await readdir(app.dir, { recursive: true, withFileTypes: true })) {

@@ -10,33 +10,42 @@ import type { CheckPrimitive, CheckContext } from './types.js';
  * Deployment counts as much as one in the Deployment the lesson named.
  */
 
-const forbidSchema = z.object({
-  /** A regular expression that must not match. */
-  pattern: z.string(),
-  /** Where: the command line, the environment's values, the ConfigMaps/Secrets the container reads, or all of them (default). */
-  in: z.array(z.enum(['commandLine', 'env', 'configData'])).default(['commandLine', 'env', 'configData']),
-  message: z.string(),
-}).strict();
+const forbidSchema = z
+  .object({
+    /** A regular expression that must not match. */
+    pattern: z.string(),
+    /** Where: the command line, the environment's values, the ConfigMaps/Secrets the container reads, or all of them (default). */
+    in: z.array(z.enum(['commandLine', 'env', 'configData'])).default(['commandLine', 'env', 'configData']),
+    message: z.string(),
+  })
+  .strict();
 
-const requireSchema = z.object({
-  /** An environment variable of the effective environment. */
-  env: z.string(),
-  /** Only for containers whose environment has this variable (e.g. METRICS_HOST matters where METRICS_PORT is set). */
-  when: z.string().optional(),
-  oneOf: z.array(z.string()).optional(),
-  /** The variable must be set (to anything, with oneOf: to one of those). */
-  message: z.string(),
-}).strict();
+const requireSchema = z
+  .object({
+    /** An environment variable of the effective environment. */
+    env: z.string(),
+    /** Only for containers whose environment has this variable (e.g. METRICS_HOST matters where METRICS_PORT is set). */
+    when: z.string().optional(),
+    oneOf: z.array(z.string()).optional(),
+    /** The variable must be set (to anything, with oneOf: to one of those). */
+    message: z.string(),
+  })
+  .strict();
 
-const schema = z.object({
-  namespace: z.string(),
-  /** Only this workload's pods and template (default: every pod and template of the namespace). */
-  workload: z.object({ kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'), name: z.string() }).strict().optional(),
-  /** Only containers of this name (default: all, init containers included). */
-  container: z.string().optional(),
-  forbid: z.array(forbidSchema).default([]),
-  require: z.array(requireSchema).default([]),
-}).strict();
+const schema = z
+  .object({
+    namespace: z.string(),
+    /** Only this workload's pods and template (default: every pod and template of the namespace). */
+    workload: z
+      .object({ kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'), name: z.string() })
+      .strict()
+      .optional(),
+    /** Only containers of this name (default: all, init containers included). */
+    container: z.string().optional(),
+    forbid: z.array(forbidSchema).default([]),
+    require: z.array(requireSchema).default([]),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 const TEMPLATES: [string, string, (o: any) => any][] = [
@@ -48,7 +57,10 @@ const TEMPLATES: [string, string, (o: any) => any][] = [
   ['batch/v1', 'CronJob', (o) => o.spec?.jobTemplate?.spec?.template],
 ];
 
-interface Spec { what: string; spec: any }
+interface Spec {
+  what: string;
+  spec: any;
+}
 
 /** The pod specs to judge: live pods (not finished) and templates; a controller-owned ReplicaSet/Job through its owner. */
 async function podSpecs(ctx: CheckContext, p: P): Promise<Spec[] | string> {
@@ -57,7 +69,14 @@ async function podSpecs(ctx: CheckContext, p: P): Promise<Spec[] | string> {
     const w: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: p.workload.kind, metadata: { name: p.workload.name, namespace: ns } });
     if (!w) return `${p.workload.kind} ${ns}/${p.workload.name} is gone — deleting it is not a fix`;
     const sel = w.spec?.selector?.matchLabels ?? {};
-    const pods = await ctx.cluster.list<any>('v1', 'Pod', ns, Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(','));
+    const pods = await ctx.cluster.list<any>(
+      'v1',
+      'Pod',
+      ns,
+      Object.entries(sel)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    );
     return [
       { what: `${p.workload.kind} ${ns}/${p.workload.name}`, spec: w.spec?.template?.spec ?? {} },
       ...pods.filter((x) => !['Succeeded', 'Failed'].includes(x.status?.phase)).map((x) => ({ what: `pod ${ns}/${x.metadata.name}`, spec: x.spec ?? {} })),
@@ -65,7 +84,9 @@ async function podSpecs(ctx: CheckContext, p: P): Promise<Spec[] | string> {
   }
   const out: Spec[] = [];
   const [pods, ...lists] = await Promise.all([ctx.cluster.list<any>('v1', 'Pod', ns), ...TEMPLATES.map(([a, k]) => ctx.cluster.list<any>(a, k, ns))]);
-  for (const x of pods) if (!['Succeeded', 'Failed'].includes(x.status?.phase) && !x.metadata?.labels?.['kube-seclab.dev/check']) out.push({ what: `pod ${ns}/${x.metadata.name}`, spec: x.spec ?? {} });
+  for (const x of pods)
+    if (!['Succeeded', 'Failed'].includes(x.status?.phase) && !x.metadata?.labels?.['kube-seclab.dev/check'])
+      out.push({ what: `pod ${ns}/${x.metadata.name}`, spec: x.spec ?? {} });
   TEMPLATES.forEach(([, kind, template], i) => {
     for (const o of lists[i]) {
       if ((kind === 'ReplicaSet' || kind === 'Job') && (o.metadata?.ownerReferences ?? []).some((r: any) => r.controller)) continue;
@@ -79,12 +100,11 @@ const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
 /** The ConfigMaps and Secrets of the namespace, by name: their data as text. */
 async function configData(ctx: CheckContext, ns: string): Promise<{ cm: Map<string, Record<string, string>>; secret: Map<string, Record<string, string>> }> {
-  const [cms, secrets] = await Promise.all([
-    ctx.cluster.list<any>('v1', 'ConfigMap', ns),
-    ctx.cluster.list<any>('v1', 'Secret', ns).catch(() => [] as any[]),
-  ]);
+  const [cms, secrets] = await Promise.all([ctx.cluster.list<any>('v1', 'ConfigMap', ns), ctx.cluster.list<any>('v1', 'Secret', ns).catch(() => [] as any[])]);
   return {
-    cm: new Map(cms.map((c) => [c.metadata.name, { ...(c.data ?? {}), ...Object.fromEntries(Object.entries(c.binaryData ?? {}).map(([k, v]) => [k, b64(String(v))])) }])),
+    cm: new Map(
+      cms.map((c) => [c.metadata.name, { ...(c.data ?? {}), ...Object.fromEntries(Object.entries(c.binaryData ?? {}).map(([k, v]) => [k, b64(String(v))])) }]),
+    ),
     secret: new Map(secrets.map((s) => [s.metadata.name, Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, b64(String(v))]))])),
   };
 }
@@ -98,9 +118,13 @@ export function effectiveEnv(c: any, data: { cm: Map<string, Record<string, stri
   }
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env.set(e.name, String(e.value));
-    else if (e.valueFrom?.configMapKeyRef) { const v = data.cm.get(e.valueFrom.configMapKeyRef.name)?.[e.valueFrom.configMapKeyRef.key]; if (v !== undefined) env.set(e.name, v); }
-    else if (e.valueFrom?.secretKeyRef) { const v = data.secret.get(e.valueFrom.secretKeyRef.name)?.[e.valueFrom.secretKeyRef.key]; if (v !== undefined) env.set(e.name, v); }
-    else if (!e.valueFrom) env.set(e.name, '');
+    else if (e.valueFrom?.configMapKeyRef) {
+      const v = data.cm.get(e.valueFrom.configMapKeyRef.name)?.[e.valueFrom.configMapKeyRef.key];
+      if (v !== undefined) env.set(e.name, v);
+    } else if (e.valueFrom?.secretKeyRef) {
+      const v = data.secret.get(e.valueFrom.secretKeyRef.name)?.[e.valueFrom.secretKeyRef.key];
+      if (v !== undefined) env.set(e.name, v);
+    } else if (!e.valueFrom) env.set(e.name, '');
   }
   return env;
 }
@@ -108,14 +132,27 @@ export function effectiveEnv(c: any, data: { cm: Map<string, Record<string, stri
 /** The text of every ConfigMap and Secret a container reads: env, envFrom, and the pod's volumes it mounts. */
 function readData(spec: any, c: any, data: { cm: Map<string, Record<string, string>>; secret: Map<string, Record<string, string>> }): [string, string][] {
   const out: [string, string][] = [];
-  const add = (kind: 'cm' | 'secret', name?: string) => { if (!name) return; for (const [k, v] of Object.entries(data[kind].get(name) ?? {})) out.push([`${kind === 'cm' ? 'ConfigMap' : 'Secret'} ${name} (${k})`, v]); };
-  for (const f of c.envFrom ?? []) { add('cm', f.configMapRef?.name); add('secret', f.secretRef?.name); }
-  for (const e of c.env ?? []) { add('cm', e.valueFrom?.configMapKeyRef?.name); add('secret', e.valueFrom?.secretKeyRef?.name); }
+  const add = (kind: 'cm' | 'secret', name?: string) => {
+    if (!name) return;
+    for (const [k, v] of Object.entries(data[kind].get(name) ?? {})) out.push([`${kind === 'cm' ? 'ConfigMap' : 'Secret'} ${name} (${k})`, v]);
+  };
+  for (const f of c.envFrom ?? []) {
+    add('cm', f.configMapRef?.name);
+    add('secret', f.secretRef?.name);
+  }
+  for (const e of c.env ?? []) {
+    add('cm', e.valueFrom?.configMapKeyRef?.name);
+    add('secret', e.valueFrom?.secretKeyRef?.name);
+  }
   const mounted = new Set((c.volumeMounts ?? []).map((m: any) => m.name));
   for (const v of spec.volumes ?? []) {
     if (!mounted.has(v.name)) continue;
-    add('cm', v.configMap?.name); add('secret', v.secret?.secretName);
-    for (const s of v.projected?.sources ?? []) { add('cm', s.configMap?.name); add('secret', s.secret?.name); }
+    add('cm', v.configMap?.name);
+    add('secret', v.secret?.secretName);
+    for (const s of v.projected?.sources ?? []) {
+      add('cm', s.configMap?.name);
+      add('secret', s.secret?.name);
+    }
   }
   return out;
 }
@@ -145,17 +182,29 @@ export const containerStart: CheckPrimitive<P> = {
         for (const f of p.forbid) {
           const re = new RegExp(f.pattern);
           if (f.in.includes('commandLine') && re.test(line)) return { passed: false, message: `${where}: ${f.message} (command line: ${line.slice(0, 120)})` };
-          if (f.in.includes('env')) for (const [k, v] of env) if (re.test(v)) return { passed: false, message: `${where}: ${f.message} (env ${k}=${v.slice(0, 80)})` };
-          if (f.in.includes('configData')) for (const [src, v] of readData(s.spec, c, data)) if (re.test(v)) return { passed: false, message: `${where}: ${f.message} (in ${src})` };
+          if (f.in.includes('env'))
+            for (const [k, v] of env) if (re.test(v)) return { passed: false, message: `${where}: ${f.message} (env ${k}=${v.slice(0, 80)})` };
+          if (f.in.includes('configData'))
+            for (const [src, v] of readData(s.spec, c, data)) if (re.test(v)) return { passed: false, message: `${where}: ${f.message} (in ${src})` };
         }
         for (const r of p.require) {
           if (r.when && !env.has(r.when)) continue;
           const v = env.get(r.env);
-          if (v === undefined || (r.oneOf && !r.oneOf.includes(v))) return { passed: false, message: `${where}: ${r.message}${v === undefined ? ` (${r.env} is not set)` : ` (${r.env}=${v})`}` };
+          if (v === undefined || (r.oneOf && !r.oneOf.includes(v)))
+            return { passed: false, message: `${where}: ${r.message}${v === undefined ? ` (${r.env} is not set)` : ` (${r.env}=${v})`}` };
         }
       }
     }
-    if (!containers) return { passed: false, message: p.container ? `no container ${p.container} in namespace ${p.namespace}${p.workload ? ` (${p.workload.kind} ${p.workload.name})` : ''} — deleting it is not a fix` : `nothing runs in namespace ${p.namespace}` };
-    return { passed: true, message: `${containers} container${containers === 1 ? '' : 's'} of ${specs.length} pod spec${specs.length === 1 ? '' : 's'} in ${p.workload ? `${p.workload.kind} ${p.namespace}/${p.workload.name}` : `namespace ${p.namespace}`} (command lines, environments with ConfigMaps and Secrets resolved) as required` };
+    if (!containers)
+      return {
+        passed: false,
+        message: p.container
+          ? `no container ${p.container} in namespace ${p.namespace}${p.workload ? ` (${p.workload.kind} ${p.workload.name})` : ''} — deleting it is not a fix`
+          : `nothing runs in namespace ${p.namespace}`,
+      };
+    return {
+      passed: true,
+      message: `${containers} container${containers === 1 ? '' : 's'} of ${specs.length} pod spec${specs.length === 1 ? '' : 's'} in ${p.workload ? `${p.workload.kind} ${p.namespace}/${p.workload.name}` : `namespace ${p.namespace}`} (command lines, environments with ConfigMaps and Secrets resolved) as required`,
+    };
   },
 };

@@ -6,17 +6,19 @@ import { conditionSchema, evaluate } from './path.js';
 
 const component = z.enum(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
 
-const flagSchema = z.object({
-  component,
-  flag: z.string().regex(/^--/),
-  present: z.boolean().optional(),
-  equals: z.string().optional(),
-  notEquals: z.string().optional(),
-  /** For list flags (a,b,c): must include / must not include this item. */
-  includes: z.string().optional(),
-  excludes: z.string().optional(),
-  matches: z.string().optional(),
-}).strict();
+const flagSchema = z
+  .object({
+    component,
+    flag: z.string().regex(/^--/),
+    present: z.boolean().optional(),
+    equals: z.string().optional(),
+    notEquals: z.string().optional(),
+    /** For list flags (a,b,c): must include / must not include this item. */
+    includes: z.string().optional(),
+    excludes: z.string().optional(),
+    matches: z.string().optional(),
+  })
+  .strict();
 type Flag = z.infer<typeof flagSchema>;
 
 /** A flag in a control-plane component's static-pod manifest (kube-apiserver.yaml on the node). */
@@ -28,7 +30,8 @@ export const controlPlaneFlag: CheckPrimitive<Flag> = {
     const flags = manifestFlags(await ctx.engine.readManifest(p.component));
     const v = flags.get(p.flag);
     const where = `${p.component}: ${p.flag}`;
-    if (p.present === false) return v === undefined ? { passed: true, message: `${where} is not set` } : { passed: false, message: `${where} is still set (${v})` };
+    if (p.present === false)
+      return v === undefined ? { passed: true, message: `${where} is not set` } : { passed: false, message: `${where} is still set (${v})` };
     if (v === undefined) return { passed: p.present === undefined && p.notEquals !== undefined && !p.equals, message: `${where} is not set` };
     const items = v.split(',');
     if (p.equals !== undefined && v !== p.equals) return { passed: false, message: `${where}=${v}, expected ${p.equals}` };
@@ -40,13 +43,15 @@ export const controlPlaneFlag: CheckPrimitive<Flag> = {
   },
 };
 
-const fileSchema = z.object({
-  /** Absolute path on the control-plane node, or `flag:<component>:<--flag>` for the file a flag names. */
-  path: z.string(),
-  exists: z.boolean().optional(),
-  /** Conditions on the file parsed as YAML. */
-  assert: z.array(conditionSchema).optional(),
-}).strict();
+const fileSchema = z
+  .object({
+    /** Absolute path on the control-plane node, or `flag:<component>:<--flag>` for the file a flag names. */
+    path: z.string(),
+    exists: z.boolean().optional(),
+    /** Conditions on the file parsed as YAML. */
+    assert: z.array(conditionSchema).optional(),
+  })
+  .strict();
 type NodeFile = z.infer<typeof fileSchema>;
 
 /** A file on the control-plane node (an EncryptionConfiguration, an audit policy…), parsed as YAML. */
@@ -63,10 +68,15 @@ export const nodeFile: CheckPrimitive<NodeFile> = {
       path = v;
     }
     const text = await ctx.engine.readNodeFile(path);
-    if (p.exists === false) return text === undefined ? { passed: true, message: `${path} does not exist` } : { passed: false, message: `${path} still exists` };
+    if (p.exists === false)
+      return text === undefined ? { passed: true, message: `${path} does not exist` } : { passed: false, message: `${path} still exists` };
     if (text === undefined) return { passed: false, message: `${path} does not exist on the control-plane node` };
     let doc: unknown;
-    try { doc = parse(text); } catch (e) { return { passed: false, message: `${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}` }; }
+    try {
+      doc = parse(text);
+    } catch (e) {
+      return { passed: false, message: `${path} is not valid YAML: ${(e as Error).message.split('\n')[0]}` };
+    }
     for (const c of p.assert ?? []) {
       const why = evaluate(doc, c);
       if (why) return { passed: false, message: `${path}: ${why}` };

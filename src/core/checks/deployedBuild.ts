@@ -12,18 +12,20 @@ const target = z.object({
   container: z.string().optional(),
 });
 
-const schema = target.extend({
-  /** The app's folder in the workspace (what `kube-seclab build` built). */
-  path: z.string(),
-  /** The build must be of the workspace's sources as they are now (default), not an older build. */
-  current: z.boolean().default(true),
-  /**
-   * Every other pod and pod template of the namespace that runs the lab's image of this app must run
-   * that same build too (default): an older build kept running next to the fixed one — a copy under
-   * another name, a bare pod — is still running.
-   */
-  wholeNamespace: z.boolean().default(true),
-}).strict();
+const schema = target
+  .extend({
+    /** The app's folder in the workspace (what `kube-seclab build` built). */
+    path: z.string(),
+    /** The build must be of the workspace's sources as they are now (default), not an older build. */
+    current: z.boolean().default(true),
+    /**
+     * Every other pod and pod template of the namespace that runs the lab's image of this app must run
+     * that same build too (default): an older build kept running next to the fixed one — a copy under
+     * another name, a bare pod — is still running.
+     */
+    wholeNamespace: z.boolean().default(true),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 export type BuildTarget = z.infer<typeof target>;
 
@@ -48,22 +50,37 @@ export async function runningBuild(ctx: CheckContext, t: BuildTarget, app?: stri
   if (app && build.app !== app) return { failure: `${what} runs a build of ${build.app}, not of ${app}: ${hint}` };
   const desired = d.spec?.replicas ?? 1;
   const st = d.status ?? {};
-  const rolled = (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (st.updatedReplicas ?? 0) >= desired && (st.readyReplicas ?? 0) >= desired && (st.replicas ?? 0) <= desired;
+  const rolled =
+    (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (st.updatedReplicas ?? 0) >= desired &&
+    (st.readyReplicas ?? 0) >= desired &&
+    (st.replicas ?? 0) <= desired;
   if (desired < 1) return { failure: `${what} is scaled to 0 — it must keep serving` };
   if (!rolled) {
     const old = (st.replicas ?? 0) - (st.updatedReplicas ?? 0);
-    const state = (st.updatedReplicas ?? 0) < desired || (st.readyReplicas ?? 0) < desired
-      ? `${Math.min(st.updatedReplicas ?? 0, st.readyReplicas ?? 0)}/${desired} replicas of its current template are ready`
-      : `${old} replica${old === 1 ? '' : 's'} of an older template ${old === 1 ? 'is' : 'are'} still running`;
+    const state =
+      (st.updatedReplicas ?? 0) < desired || (st.readyReplicas ?? 0) < desired
+        ? `${Math.min(st.updatedReplicas ?? 0, st.readyReplicas ?? 0)}/${desired} replicas of its current template are ready`
+        : `${old} replica${old === 1 ? '' : 's'} of an older template ${old === 1 ? 'is' : 'are'} still running`;
     const stuck = await stuckPod(ctx, t.namespace, d).catch(() => undefined);
     if (stuck) return { failure: `${what} is not rolling out: ${stuck}` };
-    return { failure: `${what} is still rolling out (${state}) — wait for \`kubectl -n ${t.namespace} rollout status deploy/${t.name}\`, or look at \`kubectl -n ${t.namespace} get pods\` for why` };
+    return {
+      failure: `${what} is still rolling out (${state}) — wait for \`kubectl -n ${t.namespace} rollout status deploy/${t.name}\`, or look at \`kubectl -n ${t.namespace} get pods\` for why`,
+    };
   }
   if (ctx.engine.supports('kind')) {
     // Where pods really run, they must report the very image (a digest reference can't move, but a pod can be older).
-    const sel = Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: t.namespace, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp && notACheckPod(p));
-    const off = pods.flatMap((p) => (p.status?.containerStatuses ?? []).filter((s) => s.name === c.name && !String(s.imageID).endsWith(build.digest)).map((s) => `${p.metadata?.name} runs ${s.imageID || 'nothing yet'}`));
+    const sel = Object.entries(d.spec.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: t.namespace, labelSelector: sel })).items.filter(
+      (p) => !p.metadata?.deletionTimestamp && notACheckPod(p),
+    );
+    const off = pods.flatMap((p) =>
+      (p.status?.containerStatuses ?? [])
+        .filter((s) => s.name === c.name && !String(s.imageID).endsWith(build.digest))
+        .map((s) => `${p.metadata?.name} runs ${s.imageID || 'nothing yet'}`),
+    );
     if (off.length) return { failure: `${what}: ${off[0]}, not ${build.digest.slice(0, 19)}… — wait for the rollout to finish` };
   }
   return { build };
@@ -80,10 +97,14 @@ const TEMPLATES: [string, string, (o: any) => any][] = [
 /** Another pod or template of the namespace that runs a build of `app` other than `digest` (any image of the app by another digest or tag), named; else undefined. */
 async function otherBuilds(ctx: CheckContext, ns: string, app: string, digest: string): Promise<string | undefined> {
   const ofApp = new RegExp(`^${LAB_REGISTRY.replace(/\./g, '\\.')}/${app}[@:]`);
-  const bad = (spec: any) => [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].find((c: any) => ofApp.test(c.image ?? '') && !String(c.image).endsWith(`@${digest}`));
+  const bad = (spec: any) =>
+    [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].find((c: any) => ofApp.test(c.image ?? '') && !String(c.image).endsWith(`@${digest}`));
   const [pods, ...lists] = await Promise.all([ctx.cluster.list<any>('v1', 'Pod', ns), ...TEMPLATES.map(([a, k]) => ctx.cluster.list<any>(a, k, ns))]);
   for (const [i, [, kind, template]] of TEMPLATES.entries()) {
-    for (const o of lists[i]) { const c = bad(template(o)?.spec); if (c) return `${kind} ${ns}/${o.metadata.name} runs ${c.image}`; }
+    for (const o of lists[i]) {
+      const c = bad(template(o)?.spec);
+      if (c) return `${kind} ${ns}/${o.metadata.name} runs ${c.image}`;
+    }
   }
   for (const x of pods) {
     if (x.metadata?.deletionTimestamp || ['Succeeded', 'Failed'].includes(x.status?.phase)) continue;
@@ -97,7 +118,10 @@ async function otherBuilds(ctx: CheckContext, ns: string, app: string, digest: s
 export const deployedBuild: CheckPrimitive<P> = {
   type: 'deployedBuild',
   schema,
-  watches: (p) => [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
+  watches: (p) => [
+    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.namespace },
+    { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace },
+  ],
   async run(ctx, p): Promise<CheckOutcome> {
     const { app, dir } = await appFolder(ctx.workspace, p.path).catch(() => ({ app: p.path.split('/').pop()!, dir: undefined }));
     const r = await runningBuild(ctx, p, app);
@@ -106,13 +130,19 @@ export const deployedBuild: CheckPrimitive<P> = {
     if (p.current) {
       if (!dir) return { passed: false, message: `the workspace has no ${p.path} folder any more — a lesson reset hands its sources out again` };
       if ((await sourceHash(dir)) !== r.build.sourceHash) {
-        return { passed: false, message: `Deployment ${p.namespace}/${p.name} runs a build of ${app} from ${when} UTC, but ${dir} changed since — build it again (\`kube-seclab build ${p.path}\`) and deploy the new digest` };
+        return {
+          passed: false,
+          message: `Deployment ${p.namespace}/${p.name} runs a build of ${app} from ${when} UTC, but ${dir} changed since — build it again (\`kube-seclab build ${p.path}\`) and deploy the new digest`,
+        };
       }
     }
     if (p.wholeNamespace) {
       const other = await otherBuilds(ctx, p.namespace, app, r.build.digest);
       if (other) return { passed: false, message: `${other} — only the fixed build may run: delete it, or deploy the new digest there too` };
     }
-    return { passed: true, message: `Deployment ${p.namespace}/${p.name} runs ${app} built from your ${p.current ? 'current ' : ''}sources (${when} UTC, ${r.build.digest.slice(0, 19)}…)${p.wholeNamespace ? `, and nothing else in ${p.namespace} runs another build of it` : ''}` };
+    return {
+      passed: true,
+      message: `Deployment ${p.namespace}/${p.name} runs ${app} built from your ${p.current ? 'current ' : ''}sources (${when} UTC, ${r.build.digest.slice(0, 19)}…)${p.wholeNamespace ? `, and nothing else in ${p.namespace} runs another build of it` : ''}`,
+    };
   },
 };

@@ -3,16 +3,19 @@ import { randomBytes } from 'node:crypto';
 import type { CheckPrimitive } from './types.js';
 import { MARKER_NAMESPACE } from '../guard/guard.js';
 
-const schema = z.object({
-  resource: z.string().default('secrets'),
-  namespace: z.string(),
-  /** An existing object whose stored bytes must be encrypted. */
-  name: z.string().optional(),
-  /** Also (or only) write a fresh Secret and look at how it lands in etcd. */
-  fresh: z.boolean().optional(),
-  /** Providers that count (default: any real one — aescbc, aesgcm, secretbox, kms). */
-  providers: z.array(z.string()).optional(),
-}).strict().refine((p) => p.name || p.fresh, { message: 'needs `name` or `fresh: true`' });
+const schema = z
+  .object({
+    resource: z.string().default('secrets'),
+    namespace: z.string(),
+    /** An existing object whose stored bytes must be encrypted. */
+    name: z.string().optional(),
+    /** Also (or only) write a fresh Secret and look at how it lands in etcd. */
+    fresh: z.boolean().optional(),
+    /** Providers that count (default: any real one — aescbc, aesgcm, secretbox, kms). */
+    providers: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine((p) => p.name || p.fresh, { message: 'needs `name` or `fresh: true`' });
 type P = z.infer<typeof schema>;
 
 const PREFIX = 'k8s:enc:';
@@ -26,7 +29,8 @@ function verdict(raw: Buffer | undefined, what: string, providers?: string[]): {
   }
   const provider = head.slice(PREFIX.length).split(':')[0];
   if (provider === 'identity') return { passed: false, message: `${what} is stored with the identity provider (not encrypted)` };
-  if (providers && !providers.includes(provider)) return { passed: false, message: `${what} is encrypted with ${provider}, expected ${providers.join(' or ')}` };
+  if (providers && !providers.includes(provider))
+    return { passed: false, message: `${what} is encrypted with ${provider}, expected ${providers.join(' or ')}` };
   const key = head.slice(PREFIX.length).split(':')[2] ?? '';
   return { passed: true, message: `${what} is encrypted in etcd (${provider}${key ? `, key ${key}` : ''})` };
 }
@@ -48,7 +52,12 @@ export const etcdEncrypted: CheckPrimitive<P> = {
     // namespace, and a probe in the lesson's namespace would wake watch mode up again and again.
     const name = `kube-seclab-probe-${randomBytes(3).toString('hex')}`;
     const ns = MARKER_NAMESPACE;
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'kube-seclab' } }, stringData: { probe: 'kube-seclab' } };
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: ns, labels: { 'app.kubernetes.io/managed-by': 'kube-seclab' } },
+      stringData: { probe: 'kube-seclab' },
+    };
     await ctx.cluster.create(secret);
     try {
       const raw = await ctx.engine.etcdGet(`/registry/secrets/${ns}/${name}`);

@@ -3,14 +3,16 @@ import { request } from 'node:https';
 import type { CheckPrimitive } from './types.js';
 import { ClusterUnreachableError, UserError } from '../errors.js';
 
-const schema = z.object({
-  /** What a client that trusts etcd's CA but shows no client certificate must get. */
-  expect: z.enum(['refused', 'answered']).default('refused'),
-  /** Node paths of etcd's CA and of a client certificate etcd trusts (the kubeadm layout by default). */
-  caFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/ca.crt'),
-  clientCertFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/healthcheck-client.crt'),
-  clientKeyFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/healthcheck-client.key'),
-}).strict();
+const schema = z
+  .object({
+    /** What a client that trusts etcd's CA but shows no client certificate must get. */
+    expect: z.enum(['refused', 'answered']).default('refused'),
+    /** Node paths of etcd's CA and of a client certificate etcd trusts (the kubeadm layout by default). */
+    caFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/ca.crt'),
+    clientCertFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/healthcheck-client.crt'),
+    clientKeyFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/healthcheck-client.key'),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 type Attempt =
@@ -69,7 +71,10 @@ export const etcdClientAuth: CheckPrimitive<P> = {
     const anon = await attempt(target, { ca });
     if (anon.kind === 'unreachable') throw new ClusterUnreachableError(`etcd at ${url}: ${anon.why}`);
     if (anon.kind === 'no-tls') {
-      return { passed: false, message: `etcd at ${url} does not speak TLS (${anon.why}) — anyone who reaches the port reads and writes the whole cluster state in the clear` };
+      return {
+        passed: false,
+        message: `etcd at ${url} does not speak TLS (${anon.why}) — anyone who reaches the port reads and writes the whole cluster state in the clear`,
+      };
     }
     if (anon.kind === 'answered') {
       const ok = p.expect === 'answered';
@@ -84,7 +89,10 @@ export const etcdClientAuth: CheckPrimitive<P> = {
     const [cert, key] = await Promise.all([ctx.engine.readNodeFile(p.clientCertFile), ctx.engine.readNodeFile(p.clientKeyFile)]);
     if (cert && key) {
       const withCert = await attempt(target, { ca, cert, key });
-      if (withCert.kind !== 'answered') throw new ClusterUnreachableError(`etcd at ${url} refuses even a trusted client certificate (${withCert.why}) — is etcd running? \`kube-seclab status\` shows it`);
+      if (withCert.kind !== 'answered')
+        throw new ClusterUnreachableError(
+          `etcd at ${url} refuses even a trusted client certificate (${withCert.why}) — is etcd running? \`kube-seclab status\` shows it`,
+        );
     }
     const ok = p.expect === 'refused';
     return {

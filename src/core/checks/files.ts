@@ -7,7 +7,9 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 export async function loadObjects(lessonDir: string, ref: { file?: string; manifest?: Record<string, unknown> }): Promise<KubernetesObject[]> {
   if (ref.manifest) return [ref.manifest as KubernetesObject];
   const text = await readFile(join(lessonDir, ref.file!), 'utf8');
-  return parseAllDocuments(text).map((d) => d.toJS()).filter((o) => o && typeof o === 'object') as KubernetesObject[];
+  return parseAllDocuments(text)
+    .map((d) => d.toJS())
+    .filter((o) => o && typeof o === 'object') as KubernetesObject[];
 }
 
 export function describe(o: { kind?: string; metadata?: { name?: string; namespace?: string } }): string {

@@ -19,7 +19,10 @@ export const secretSpecSchema = z.union([
   z.object({ secretKeyRef: z.object({ namespace: z.string(), name: z.string(), key: z.string() }).strict(), describe: z.string() }).strict(),
 ]);
 export type SecretSpec = z.infer<typeof secretSpecSchema>;
-export interface Needle { describe: string; value: Buffer }
+export interface Needle {
+  describe: string;
+  value: Buffer;
+}
 
 /** Values shorter than this are not searched for (they would match by accident); a rotation check asks for long keys. */
 export const MIN_NEEDLE = 8;
@@ -28,7 +31,10 @@ export const MIN_NEEDLE = 8;
 export async function resolveSecrets(ctx: CheckContext, specs: SecretSpec[]): Promise<Needle[]> {
   const out: Needle[] = [];
   for (const s of specs) {
-    if ('value' in s) { out.push({ describe: s.describe, value: Buffer.from(s.value) }); continue; }
+    if ('value' in s) {
+      out.push({ describe: s.describe, value: Buffer.from(s.value) });
+      continue;
+    }
     const r = s.secretKeyRef;
     const sec: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: r.name, namespace: r.namespace } });
     const b64 = sec?.data?.[r.key];
@@ -44,7 +50,11 @@ export async function resolveSecrets(ctx: CheckContext, specs: SecretSpec[]): Pr
 // ---------------------------------------------------------------------------------------------
 
 /** One entry of a tar: its path as the image's filesystem sees it, node-tar's type, its bytes (regular files). */
-export interface TarFile { path: string; type: string; data: Buffer }
+export interface TarFile {
+  path: string;
+  type: string;
+  data: Buffer;
+}
 
 /** A layer path as the image's filesystem sees it: no leading ./ or /. */
 export const normPath = (p: string) => p.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
@@ -61,9 +71,14 @@ export function tarFiles(tar: Buffer): Promise<TarFile[]> {
         const chunks: Buffer[] = [];
         const file: TarFile = { path: normPath(entry.path), type: entry.type, data: Buffer.alloc(0) };
         out.push(file);
-        if (!REGULAR.has(entry.type)) { entry.resume(); return; }
+        if (!REGULAR.has(entry.type)) {
+          entry.resume();
+          return;
+        }
         entry.on('data', (c: Buffer) => chunks.push(c));
-        entry.on('end', () => { file.data = Buffer.concat(chunks); });
+        entry.on('end', () => {
+          file.data = Buffer.concat(chunks);
+        });
       },
     });
     parser.on('error', reject);
@@ -76,9 +91,13 @@ export function tarFiles(tar: Buffer): Promise<TarFile[]> {
 async function archiveFiles(file: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
   await tarList({
-    file, strict: true,
+    file,
+    strict: true,
     onReadEntry: (entry: ReadEntry) => {
-      if (!REGULAR.has(entry.type)) { entry.resume(); return; }
+      if (!REGULAR.has(entry.type)) {
+        entry.resume();
+        return;
+      }
       const chunks: Buffer[] = [];
       entry.on('data', (c: Buffer) => chunks.push(c));
       entry.on('end', () => files.set(normPath(entry.path), Buffer.concat(chunks)));
@@ -94,11 +113,17 @@ export function layerTar(b: Buffer): Buffer {
   return b;
 }
 
-export interface LayerFile { layer: number; path: string }
+export interface LayerFile {
+  layer: number;
+  path: string;
+}
 export interface Finding {
   /** 1-based layer number (0: the image's config, not a layer), of `layers` layers; the instruction that made it. */
-  layer: number; layers: number; createdBy: string;
-  path: string; secret: string;
+  layer: number;
+  layers: number;
+  createdBy: string;
+  path: string;
+  secret: string;
   /** A later layer hides the file: the final filesystem no longer shows it, the layer still holds it. */
   hiddenBy?: { layer: number; createdBy: string; how: 'deleted' | 'replaced' };
 }
@@ -139,9 +164,13 @@ export async function scanLayers(layers: { createdBy: string; tar: Buffer }[], n
         for (let j = i + 1; j < layers.length; j++) {
           const r = removed[j];
           if (r.deleted.some((d) => under(e.path, d)) || r.opaque.some((d) => d !== e.path && under(e.path, d))) {
-            finding.hiddenBy = { layer: j + 1, createdBy: layers[j].createdBy, how: 'deleted' }; break;
+            finding.hiddenBy = { layer: j + 1, createdBy: layers[j].createdBy, how: 'deleted' };
+            break;
           }
-          if (files[j].entries.some((x) => x.path === e.path)) { finding.hiddenBy = { layer: j + 1, createdBy: layers[j].createdBy, how: 'replaced' }; break; }
+          if (files[j].entries.some((x) => x.path === e.path)) {
+            finding.hiddenBy = { layer: j + 1, createdBy: layers[j].createdBy, how: 'replaced' };
+            break;
+          }
         }
         findings.push(finding);
       }
@@ -155,7 +184,12 @@ export function instruction(createdBy: string): string {
   // The classic builder records `COPY dir:<hash> in <dest>`: name what was copied, not the hash.
   const legacy = /^\/bin\/sh -c #\(nop\)\s*(COPY|ADD) (dir|file|multi):[0-9a-f]+ in (\S+)/.exec(createdBy);
   if (legacy) return `${legacy[1]} ${{ dir: 'a folder of the build context', file: 'a file', multi: 'files' }[legacy[2]]} to ${legacy[3]}`;
-  const s = createdBy.replace(/\s+# buildkit$/, '').replace(/^\/bin\/sh -c #\(nop\)\s*/, '').replace(/^\/bin\/sh -c /, 'RUN ').replace(/^\|\d+ [^ ]*=\S*(?: [^ ]*=\S*)* \/bin\/sh -c /, 'RUN ').trim();
+  const s = createdBy
+    .replace(/\s+# buildkit$/, '')
+    .replace(/^\/bin\/sh -c #\(nop\)\s*/, '')
+    .replace(/^\/bin\/sh -c /, 'RUN ')
+    .replace(/^\|\d+ [^ ]*=\S*(?: [^ ]*=\S*)* \/bin\/sh -c /, 'RUN ')
+    .trim();
   return s.length > 70 ? `${s.slice(0, 67)}…` : s;
 }
 
@@ -171,7 +205,8 @@ export function layerHistory(config: { history?: { created_by?: string; empty_la
 }
 
 export function describeFinding(f: Finding): string {
-  if (f.layer === 0) return `the image's config holds ${f.secret} (an ENV or ARG value or a RUN command line: \`docker history --no-trunc\` shows it to everyone who pulls the image)`;
+  if (f.layer === 0)
+    return `the image's config holds ${f.secret} (an ENV or ARG value or a RUN command line: \`docker history --no-trunc\` shows it to everyone who pulls the image)`;
   const where = `layer ${f.layer} of ${f.layers}${f.createdBy ? ` (${instruction(f.createdBy)})` : ''}`;
   const hidden = f.hiddenBy
     ? ` — ${f.hiddenBy.how} by layer ${f.hiddenBy.layer}${f.hiddenBy.createdBy ? ` (${instruction(f.hiddenBy.createdBy)})` : ''}, so the container does not show it, but the earlier layer still ships it to everyone who pulls the image`
@@ -194,9 +229,10 @@ export async function scanImageArchive(file: string, needles: Needle[]): Promise
   const history = layerHistory(config, m.Layers.length);
   const layers = m.Layers.map((l, i) => ({ createdBy: history[i], tar: layerTar(get(l)) }));
   // ENV and ARG values and every RUN command line are kept in the image's config (`docker history`, `docker inspect`).
-  const inConfig: Finding[] = needles.filter((n) => configBytes.includes(n.value))
+  const inConfig: Finding[] = needles
+    .filter((n) => configBytes.includes(n.value))
     .map((n) => ({ layer: 0, layers: layers.length, createdBy: '', path: '', secret: n.describe }));
-  return [...inConfig, ...await scanLayers(layers, needles)];
+  return [...inConfig, ...(await scanLayers(layers, needles))];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -220,22 +256,29 @@ async function dockerImageOf(ctx: CheckContext, b: BuildRecord): Promise<string 
   const tagged = await docker(['image', 'inspect', '--format', '{{.Id}}', `${LAB_REGISTRY}/${b.app}:src-${b.sourceHash.slice(0, 16)}`]);
   if (tagged.ok && tagged.stdout.trim()) return tagged.stdout.trim();
   const l = await docker(['image', 'ls', '-a', '-q', '--no-trunc', '--filter', `label=dev.kube-seclab.source=${b.sourceHash.slice(0, 16)}`]);
-  return l.ok ? l.stdout.split('\n').map((s) => s.trim()).find(Boolean) : undefined;
+  return l.ok
+    ? l.stdout
+        .split('\n')
+        .map((s) => s.trim())
+        .find(Boolean)
+    : undefined;
 }
 
 /** Scans are by image id (content-addressed: the same id, the same layers) and by what was searched for. */
 const cache = new Map<string, Finding[]>();
 
-const schema = z.object({
-  /** The Deployment that runs the app. */
-  namespace: z.string(),
-  name: z.string(),
-  container: z.string().optional(),
-  /** The app's folder in the workspace (what `kube-seclab build` built). */
-  path: z.string(),
-  /** What must be in no layer. */
-  secrets: z.array(secretSpecSchema).min(1),
-}).strict();
+const schema = z
+  .object({
+    /** The Deployment that runs the app. */
+    namespace: z.string(),
+    name: z.string(),
+    container: z.string().optional(),
+    /** The app's folder in the workspace (what `kube-seclab build` built). */
+    path: z.string(),
+    /** What must be in no layer. */
+    secrets: z.array(secretSpecSchema).min(1),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /**
@@ -249,14 +292,21 @@ export const imageLayers: CheckPrimitive<P> = {
   schema,
   requires: () => 'kind',
   timeoutMs: () => 180_000,
-  watches: (p) => [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace },
-    ...p.secrets.flatMap((s) => ('secretKeyRef' in s ? [{ apiVersion: 'v1', kind: 'Secret', namespace: s.secretKeyRef.namespace }] : []))],
+  watches: (p) => [
+    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: p.namespace },
+    { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace },
+    ...p.secrets.flatMap((s) => ('secretKeyRef' in s ? [{ apiVersion: 'v1', kind: 'Secret', namespace: s.secretKeyRef.namespace }] : [])),
+  ],
   async run(ctx, p): Promise<CheckOutcome> {
     const { app } = await appFolder(ctx.workspace, p.path).catch(() => ({ app: p.path.split('/').pop()! }));
     const r = await runningBuild(ctx, p, app);
     if ('failure' in r) return { passed: false, message: r.failure };
     const id = await dockerImageOf(ctx, r.build);
-    if (!id) return { passed: false, message: `the image Deployment ${p.namespace}/${p.name} runs (${r.build.digest.slice(0, 19)}…) is no longer in Docker here, so its layers cannot be read — build it again (\`kube-seclab build ${p.path}\`) and deploy the new digest` };
+    if (!id)
+      return {
+        passed: false,
+        message: `the image Deployment ${p.namespace}/${p.name} runs (${r.build.digest.slice(0, 19)}…) is no longer in Docker here, so its layers cannot be read — build it again (\`kube-seclab build ${p.path}\`) and deploy the new digest`,
+      };
     const needles = await resolveSecrets(ctx, p.secrets);
     const key = `${id}\0${needles.map((n) => `${n.describe}\0${n.value.toString('hex')}`).join('\0')}`;
     let findings = cache.get(key);
@@ -265,7 +315,8 @@ export const imageLayers: CheckPrimitive<P> = {
       try {
         const file = join(dir, 'image.tar');
         const s = await docker(['save', '-o', file, id], 150_000);
-        if (!s.ok) return { passed: false, message: `docker save of the image Deployment ${p.namespace}/${p.name} runs failed: ${s.stderr.trim().split('\n').pop()}` };
+        if (!s.ok)
+          return { passed: false, message: `docker save of the image Deployment ${p.namespace}/${p.name} runs failed: ${s.stderr.trim().split('\n').pop()}` };
         findings = await scanImageArchive(file, needles);
         cache.set(key, findings);
       } finally {
@@ -275,8 +326,14 @@ export const imageLayers: CheckPrimitive<P> = {
     const img = `${app}@${r.build.digest.slice(0, 19)}…`;
     if (findings.length) {
       const more = findings.length > 1 ? ` (and ${findings.length - 1} more place${findings.length > 2 ? 's' : ''})` : '';
-      return { passed: false, message: `the image Deployment ${p.namespace}/${p.name} runs (${img}): ${describeFinding(findings[0])}${more}. Anyone who can pull the image can unpack that layer (\`docker save\`) — keep the file out of the build (.dockerignore), rebuild, and rotate the key` };
+      return {
+        passed: false,
+        message: `the image Deployment ${p.namespace}/${p.name} runs (${img}): ${describeFinding(findings[0])}${more}. Anyone who can pull the image can unpack that layer (\`docker save\`) — keep the file out of the build (.dockerignore), rebuild, and rotate the key`,
+      };
     }
-    return { passed: true, message: `no layer of the image Deployment ${p.namespace}/${p.name} runs (${img}) holds ${needles.map((n) => n.describe).join(' or ')}` };
+    return {
+      passed: true,
+      message: `no layer of the image Deployment ${p.namespace}/${p.name} runs (${img}) holds ${needles.map((n) => n.describe).join(' or ')}`,
+    };
   },
 };

@@ -2,10 +2,12 @@ import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
 import { conditionSchema, evaluate } from './path.js';
 
-const schema = z.object({
-  /** Conditions on the kubelet's running configuration (paths inside `kubeletconfig`). */
-  expect: z.array(conditionSchema).min(1),
-}).strict();
+const schema = z
+  .object({
+    /** Conditions on the kubelet's running configuration (paths inside `kubeletconfig`). */
+    expect: z.array(conditionSchema).min(1),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /**

@@ -1,16 +1,21 @@
 import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
 
-const schema = z.object({
-  component: z.enum(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']),
-  /** Every address it listens on must be a loopback address (127.0.0.0/8, ::1). */
-  loopbackOnly: z.boolean().default(true),
-}).strict();
+const schema = z
+  .object({
+    component: z.enum(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']),
+    /** Every address it listens on must be a loopback address (127.0.0.0/8, ::1). */
+    loopbackOnly: z.boolean().default(true),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /** "127.0.0.1:6443", "[::1]:6443", "[::ffff:127.0.0.1]:6443" → whether the host part is loopback. */
 export function isLoopbackAddress(addr: string): boolean {
-  const host = addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').replace(/^::ffff:/i, '');
+  const host = addr
+    .replace(/:\d+$/, '')
+    .replace(/^\[|\]$/g, '')
+    .replace(/^::ffff:/i, '');
   return /^127\./.test(host) || host === '::1' || host === 'localhost';
 }
 
@@ -32,7 +37,8 @@ export const listening: CheckPrimitive<P> = {
   async run(ctx, p) {
     const addrs = await ctx.engine.listeningAddresses(p.component);
     // On kind, the learner's machine reaches a node's component only where Docker publishes it.
-    if (addrs.length === 0 && p.loopbackOnly && ctx.engine.name === 'kind') return { passed: true, message: `${p.component} is not published on this machine at all (it listens inside the kind node only)` };
+    if (addrs.length === 0 && p.loopbackOnly && ctx.engine.name === 'kind')
+      return { passed: true, message: `${p.component} is not published on this machine at all (it listens inside the kind node only)` };
     if (addrs.length === 0) return { passed: false, message: `${p.component} accepts no connections at all — is it running? (\`kube-seclab status\`)` };
     const open = addrs.filter((a) => !isLoopbackAddress(a));
     if (p.loopbackOnly && open.length) {

@@ -30,7 +30,12 @@ function normalize(rs: Range[]): Range[] {
 }
 function intersectRanges(a: Range[], b: Range[]): Range[] {
   const out: Range[] = [];
-  for (const [x, y] of a) for (const [u, v] of b) { const lo = Math.max(x, u); const hi = Math.min(y, v); if (lo <= hi) out.push([lo, hi]); }
+  for (const [x, y] of a)
+    for (const [u, v] of b) {
+      const lo = Math.max(x, u);
+      const hi = Math.min(y, v);
+      if (lo <= hi) out.push([lo, hi]);
+    }
   return normalize(out);
 }
 function minusRanges(a: Range[], b: Range[]): Range[] {
@@ -38,7 +43,10 @@ function minusRanges(a: Range[], b: Range[]): Range[] {
   for (const [u, v] of b) {
     const next: Range[] = [];
     for (const [x, y] of cur) {
-      if (v < x || u > y) { next.push([x, y]); continue; }
+      if (v < x || u > y) {
+        next.push([x, y]);
+        continue;
+      }
       if (x < u) next.push([x, u - 1]);
       if (y > v) next.push([v + 1, y]);
     }
@@ -50,10 +58,20 @@ function minusRanges(a: Range[], b: Range[]): Range[] {
 /** A set of ports per protocol (1–65535). */
 export class PortSet {
   private constructor(readonly byProto: Record<Proto, Range[]>) {}
-  static none(): PortSet { return new PortSet({ TCP: [], UDP: [], SCTP: [] }); }
-  static all(): PortSet { return new PortSet({ TCP: [[1, 65535]], UDP: [[1, 65535]], SCTP: [[1, 65535]] }); }
-  static of(proto: Proto, from: number, to = from): PortSet { const p = PortSet.none(); p.byProto[proto] = normalize([[from, to]]); return p; }
-  static allOf(proto: Proto): PortSet { return PortSet.of(proto, 1, 65535); }
+  static none(): PortSet {
+    return new PortSet({ TCP: [], UDP: [], SCTP: [] });
+  }
+  static all(): PortSet {
+    return new PortSet({ TCP: [[1, 65535]], UDP: [[1, 65535]], SCTP: [[1, 65535]] });
+  }
+  static of(proto: Proto, from: number, to = from): PortSet {
+    const p = PortSet.none();
+    p.byProto[proto] = normalize([[from, to]]);
+    return p;
+  }
+  static allOf(proto: Proto): PortSet {
+    return PortSet.of(proto, 1, 65535);
+  }
   /** `8080`, `8080/TCP`, `53/UDP`, `30000-32767/TCP`, `any`, `any/UDP`. */
   static parse(specs: string[]): PortSet {
     let s = PortSet.none();
@@ -63,19 +81,36 @@ export class PortSet {
       const protos: Proto[] = m[2] ? [m[2].toUpperCase() as Proto] : m[1].toLowerCase() === 'any' ? PROTOS : ['TCP'];
       for (const pr of protos) {
         if (m[1].toLowerCase() === 'any') s = s.union(PortSet.allOf(pr));
-        else { const [a, b = a] = m[1].split('-').map(Number); s = s.union(PortSet.of(pr, a, b)); }
+        else {
+          const [a, b = a] = m[1].split('-').map(Number);
+          s = s.union(PortSet.of(pr, a, b));
+        }
       }
     }
     return s;
   }
-  union(o: PortSet): PortSet { return new PortSet(Object.fromEntries(PROTOS.map((p) => [p, normalize([...this.byProto[p], ...o.byProto[p]])])) as Record<Proto, Range[]>); }
-  intersect(o: PortSet): PortSet { return new PortSet(Object.fromEntries(PROTOS.map((p) => [p, intersectRanges(this.byProto[p], o.byProto[p])])) as Record<Proto, Range[]>); }
-  minus(o: PortSet): PortSet { return new PortSet(Object.fromEntries(PROTOS.map((p) => [p, minusRanges(this.byProto[p], o.byProto[p])])) as Record<Proto, Range[]>); }
-  isEmpty(): boolean { return PROTOS.every((p) => this.byProto[p].length === 0); }
-  has(proto: Proto, port: number): boolean { return this.byProto[proto].some(([a, b]) => port >= a && port <= b); }
-  covers(o: PortSet): boolean { return o.minus(this).isEmpty(); }
+  union(o: PortSet): PortSet {
+    return new PortSet(Object.fromEntries(PROTOS.map((p) => [p, normalize([...this.byProto[p], ...o.byProto[p]])])) as Record<Proto, Range[]>);
+  }
+  intersect(o: PortSet): PortSet {
+    return new PortSet(Object.fromEntries(PROTOS.map((p) => [p, intersectRanges(this.byProto[p], o.byProto[p])])) as Record<Proto, Range[]>);
+  }
+  minus(o: PortSet): PortSet {
+    return new PortSet(Object.fromEntries(PROTOS.map((p) => [p, minusRanges(this.byProto[p], o.byProto[p])])) as Record<Proto, Range[]>);
+  }
+  isEmpty(): boolean {
+    return PROTOS.every((p) => this.byProto[p].length === 0);
+  }
+  has(proto: Proto, port: number): boolean {
+    return this.byProto[proto].some(([a, b]) => port >= a && port <= b);
+  }
+  covers(o: PortSet): boolean {
+    return o.minus(this).isEmpty();
+  }
   /** The boundaries of its ranges, per protocol (for splitting into pieces that are wholly in or out of other sets). */
-  cuts(proto: Proto): number[] { return this.byProto[proto].flatMap(([a, b]) => [a, b + 1]); }
+  cuts(proto: Proto): number[] {
+    return this.byProto[proto].flatMap(([a, b]) => [a, b + 1]);
+  }
   /** `8080/TCP`, `53/UDP and 53/TCP`, `any TCP port`, `every port`. */
   toString(): string {
     if (this.isEmpty()) return 'no port';
@@ -108,7 +143,10 @@ function bminus(a: BRange[], b: BRange[]): BRange[] {
   for (const [u, v] of b) {
     const next: BRange[] = [];
     for (const [x, y] of cur) {
-      if (v < x || u > y) { next.push([x, y]); continue; }
+      if (v < x || u > y) {
+        next.push([x, y]);
+        continue;
+      }
       if (x < u) next.push([x, u - 1n]);
       if (y > v) next.push([v + 1n, y]);
     }
@@ -118,7 +156,12 @@ function bminus(a: BRange[], b: BRange[]): BRange[] {
 }
 function bintersect(a: BRange[], b: BRange[]): BRange[] {
   const out: BRange[] = [];
-  for (const [x, y] of a) for (const [u, v] of b) { const lo = x > u ? x : u; const hi = y < v ? y : v; if (lo <= hi) out.push([lo, hi]); }
+  for (const [x, y] of a)
+    for (const [u, v] of b) {
+      const lo = x > u ? x : u;
+      const hi = y < v ? y : v;
+      if (lo <= hi) out.push([lo, hi]);
+    }
   return bnormalize(out);
 }
 
@@ -133,7 +176,12 @@ function parseV6(s: string): bigint | undefined {
   let str = s;
   let tail: number[] = [];
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(str);
-  if (v4) { const n = parseV4(v4[1]); if (n === undefined) return undefined; tail = [Number(n >> 16n), Number(n & 0xffffn)]; str = str.slice(0, -v4[1].length) + (str.endsWith(`:${v4[1]}`) ? '0:0' : ''); }
+  if (v4) {
+    const n = parseV4(v4[1]);
+    if (n === undefined) return undefined;
+    tail = [Number(n >> 16n), Number(n & 0xffffn)];
+    str = str.slice(0, -v4[1].length) + (str.endsWith(`:${v4[1]}`) ? '0:0' : '');
+  }
   const halves = str.split('::');
   if (halves.length > 2) return undefined;
   const part = (h: string) => (h ? h.split(':').map((x) => parseInt(x, 16)) : []);
@@ -147,9 +195,16 @@ function parseV6(s: string): bigint | undefined {
 
 /** A set of addresses, IPv4 and IPv6 apart. */
 export class IpSet {
-  private constructor(readonly v4: BRange[], readonly v6: BRange[]) {}
-  static none(): IpSet { return new IpSet([], []); }
-  static all(): IpSet { return new IpSet([[0n, 2n ** 32n - 1n]], [[0n, 2n ** 128n - 1n]]); }
+  private constructor(
+    readonly v4: BRange[],
+    readonly v6: BRange[],
+  ) {}
+  static none(): IpSet {
+    return new IpSet([], []);
+  }
+  static all(): IpSet {
+    return new IpSet([[0n, 2n ** 32n - 1n]], [[0n, 2n ** 128n - 1n]]);
+  }
   /** A CIDR (`10.0.0.0/8`, `169.254.169.254/32`, `::/0`) or a single address; throws on nonsense. */
   static cidr(c: string): IpSet {
     const [addr, bitsStr] = c.trim().split('/');
@@ -163,16 +218,38 @@ export class IpSet {
     const r: BRange[] = [[start, start + size - 1n]];
     return six ? new IpSet([], r) : new IpSet(r, []);
   }
-  static tryCidr(c: string): IpSet | undefined { try { return IpSet.cidr(c); } catch { return undefined; } }
-  union(o: IpSet): IpSet { return new IpSet(bnormalize([...this.v4, ...o.v4]), bnormalize([...this.v6, ...o.v6])); }
-  minus(o: IpSet): IpSet { return new IpSet(bminus(this.v4, o.v4), bminus(this.v6, o.v6)); }
-  intersect(o: IpSet): IpSet { return new IpSet(bintersect(this.v4, o.v4), bintersect(this.v6, o.v6)); }
-  isEmpty(): boolean { return !this.v4.length && !this.v6.length; }
-  covers(o: IpSet): boolean { return o.minus(this).isEmpty(); }
+  static tryCidr(c: string): IpSet | undefined {
+    try {
+      return IpSet.cidr(c);
+    } catch {
+      return undefined;
+    }
+  }
+  union(o: IpSet): IpSet {
+    return new IpSet(bnormalize([...this.v4, ...o.v4]), bnormalize([...this.v6, ...o.v6]));
+  }
+  minus(o: IpSet): IpSet {
+    return new IpSet(bminus(this.v4, o.v4), bminus(this.v6, o.v6));
+  }
+  intersect(o: IpSet): IpSet {
+    return new IpSet(bintersect(this.v4, o.v4), bintersect(this.v6, o.v6));
+  }
+  isEmpty(): boolean {
+    return !this.v4.length && !this.v6.length;
+  }
+  covers(o: IpSet): boolean {
+    return o.minus(this).isEmpty();
+  }
   /** Some address in the set, preferring the ones that tell a story (the metadata service, the internet). */
   example(prefer: string[] = []): string | undefined {
-    for (const p of prefer) { const s = IpSet.tryCidr(p); if (s && !s.intersect(this).isEmpty()) return p.split('/')[0]; }
-    if (this.v4.length) { const n = this.v4[0][0]; return [24n, 16n, 8n, 0n].map((sh) => String((n >> sh) & 255n)).join('.'); }
+    for (const p of prefer) {
+      const s = IpSet.tryCidr(p);
+      if (s && !s.intersect(this).isEmpty()) return p.split('/')[0];
+    }
+    if (this.v4.length) {
+      const n = this.v4[0][0];
+      return [24n, 16n, 8n, 0n].map((sh) => String((n >> sh) & 255n)).join('.');
+    }
     if (this.v6.length) return `ipv6 ${this.v6[0][0].toString(16)}`;
     return undefined;
   }
@@ -202,7 +279,8 @@ function rangeToText(a: bigint, b: bigint, width: number): string {
 
 // ----------------------------------------------------------------------------------------- policies
 
-export type Selector = { matchLabels?: Record<string, string> | null; matchExpressions?: { key: string; operator: string; values?: string[] | null }[] | null } | null | undefined;
+export type Selector =
+  { matchLabels?: Record<string, string> | null; matchExpressions?: { key: string; operator: string; values?: string[] | null }[] | null } | null | undefined;
 type Labels = Record<string, string>;
 
 /** A label selector as the API evaluates it (absent or `{}`: everything). */
@@ -213,11 +291,15 @@ export function matches(sel: Selector, labels: Labels): boolean {
     const has = Object.prototype.hasOwnProperty.call(labels, e.key);
     const val = labels[e.key];
     const values = e.values ?? [];
-    if (e.operator === 'In') { if (!(has && values.includes(val))) return false; }
-    else if (e.operator === 'NotIn') { if (has && values.includes(val)) return false; }
-    else if (e.operator === 'Exists') { if (!has) return false; }
-    else if (e.operator === 'DoesNotExist') { if (has) return false; }
-    else return false; // an operator the API would have refused
+    if (e.operator === 'In') {
+      if (!(has && values.includes(val))) return false;
+    } else if (e.operator === 'NotIn') {
+      if (has && values.includes(val)) return false;
+    } else if (e.operator === 'Exists') {
+      if (!has) return false;
+    } else if (e.operator === 'DoesNotExist') {
+      if (has) return false;
+    } else return false; // an operator the API would have refused
   }
   return true;
 }
@@ -231,9 +313,21 @@ export function selectorText(sel: Selector): string {
   return parts.length ? parts.join(',') : '{}';
 }
 
-export interface NetPeer { podSelector?: Selector; namespaceSelector?: Selector; ipBlock?: { cidr: string; except?: string[] | null } | null }
-export interface NetPort { port?: number | string | null; endPort?: number | null; protocol?: string | null }
-interface NetRule { from?: NetPeer[] | null; to?: NetPeer[] | null; ports?: NetPort[] | null }
+export interface NetPeer {
+  podSelector?: Selector;
+  namespaceSelector?: Selector;
+  ipBlock?: { cidr: string; except?: string[] | null } | null;
+}
+export interface NetPort {
+  port?: number | string | null;
+  endPort?: number | null;
+  protocol?: string | null;
+}
+interface NetRule {
+  from?: NetPeer[] | null;
+  to?: NetPeer[] | null;
+  ports?: NetPort[] | null;
+}
 export interface NetworkPolicy {
   metadata: { name: string; namespace: string };
   spec?: { podSelector?: Selector; policyTypes?: string[] | null; ingress?: NetRule[] | null; egress?: NetRule[] | null } | null;
@@ -272,14 +366,20 @@ export function rulePorts(ports: NetPort[] | null | undefined, named: PodRef | u
   let s = PortSet.none();
   for (const p of ports) {
     const proto = protoOf(p.protocol);
-    if (p.port === undefined || p.port === null) { s = s.union(PortSet.allOf(proto)); continue; }
+    if (p.port === undefined || p.port === null) {
+      s = s.union(PortSet.allOf(proto));
+      continue;
+    }
     if (typeof p.port === 'number' || /^\d+$/.test(p.port)) {
       const n = Number(p.port);
       s = s.union(PortSet.of(proto, n, p.endPort && p.endPort >= n ? p.endPort : n));
       continue;
     }
     if (!named) continue;
-    if (named.namedPorts === 'any') { s = s.union(PortSet.allOf(proto)); continue; }
+    if (named.namedPorts === 'any') {
+      s = s.union(PortSet.allOf(proto));
+      continue;
+    }
     for (const np of named.namedPorts.get(p.port) ?? []) if (np.protocol === proto) s = s.union(PortSet.of(proto, np.port));
   }
   return s;
@@ -289,8 +389,9 @@ export function rulePorts(ports: NetPort[] | null | undefined, named: PodRef | u
 export function peerSelectsPod(peer: NetPeer, policyNs: string, pod: PodRef): boolean {
   if (peer.ipBlock) return false;
   if (!peer.podSelector && !peer.namespaceSelector) return false;
-  if (peer.namespaceSelector) { if (!matches(peer.namespaceSelector, pod.nsLabels)) return false; }
-  else if (pod.namespace !== policyNs) return false;
+  if (peer.namespaceSelector) {
+    if (!matches(peer.namespaceSelector, pod.nsLabels)) return false;
+  } else if (pod.namespace !== policyNs) return false;
   return peer.podSelector ? matches(peer.podSelector, pod.labels) : true;
 }
 
@@ -303,7 +404,12 @@ export function peerAddresses(peer: NetPeer): IpSet {
 }
 
 /** What one side of a connection allows: every port (not isolated) or the union of its policies' rules. */
-export interface SideVerdict { isolated: boolean; ports: PortSet; allowedBy: string[]; applying: string[] }
+export interface SideVerdict {
+  isolated: boolean;
+  ports: PortSet;
+  allowedBy: string[];
+  applying: string[];
+}
 
 const rulesOf = (np: NetworkPolicy, dir: Direction): NetRule[] => (dir === 'Ingress' ? np.spec?.ingress : np.spec?.egress) ?? [];
 const peersOf = (r: NetRule, dir: Direction): NetPeer[] => (dir === 'Ingress' ? r.from : r.to) ?? [];
@@ -338,7 +444,11 @@ export function podToPod(policies: NetworkPolicy[], from: PodRef, to: PodRef): {
 }
 
 /** One allow of addresses: these addresses, on these ports (of the pod for Ingress; named ports match no address for Egress), by this policy. */
-export interface AddressAllow { ips: IpSet; ports: PortSet; policy: string }
+export interface AddressAllow {
+  ips: IpSet;
+  ports: PortSet;
+  policy: string;
+}
 
 /** What a pod's side allows to or from addresses (outside the cluster, the node, the metadata service…). */
 export function addressSide(policies: NetworkPolicy[], subject: PodRef, dir: Direction): { isolated: boolean; allows: AddressAllow[]; applying: string[] } {
@@ -369,7 +479,10 @@ export function addressPorts(side: { allows: AddressAllow[] }, ips: IpSet): { po
   for (const { proto, from, to } of pieces) {
     const covering = side.allows.filter((a) => a.ports.has(proto, from));
     const union = covering.reduce((s, a) => s.union(a.ips), IpSet.none());
-    if (union.covers(ips)) { ports = ports.union(PortSet.of(proto, from, to)); for (const a of covering) if (!a.ips.intersect(ips).isEmpty()) by.add(a.policy); }
+    if (union.covers(ips)) {
+      ports = ports.union(PortSet.of(proto, from, to));
+      for (const a of covering) if (!a.ips.intersect(ips).isEmpty()) by.add(a.policy);
+    }
   }
   return { ports, by: [...by].filter(Boolean) };
 }

@@ -36,32 +36,40 @@ function tokenize(path: string): Token[] {
   const re = /([^.[\]]+)|\[(\*|\d+|"[^"]*"|'[^']*'|[^\]=]+=[^\]]*)\]/g;
   let m: RegExpExecArray | null;
   while ((m = re.exec(path))) {
-    if (m[1] !== undefined) { out.push({ kind: 'key', key: m[1] }); continue; }
+    if (m[1] !== undefined) {
+      out.push({ kind: 'key', key: m[1] });
+      continue;
+    }
     const inner = m[2];
     if (inner === '*') out.push({ kind: 'all' });
     else if (/^\d+$/.test(inner)) out.push({ kind: 'index', index: Number(inner) });
     else if (/^["']/.test(inner)) out.push({ kind: 'key', key: inner.slice(1, -1) });
-    else { const eq = inner.indexOf('='); out.push({ kind: 'filter', key: inner.slice(0, eq), value: inner.slice(eq + 1).replace(/^["']|["']$/g, '') }); }
+    else {
+      const eq = inner.indexOf('=');
+      out.push({ kind: 'filter', key: inner.slice(0, eq), value: inner.slice(eq + 1).replace(/^["']|["']$/g, '') });
+    }
   }
   return out;
 }
 
 /** A condition on the values a path reaches. Exactly one operator. */
-export const conditionSchema = z.object({
-  path: z.string().min(1),
-  equals: z.unknown().optional(),
-  notEquals: z.unknown().optional(),
-  oneOf: z.array(z.unknown()).optional(),
-  exists: z.boolean().optional(),
-  contains: z.unknown().optional(),
-  notContains: z.unknown().optional(),
-  matches: z.string().optional(),
-  notMatches: z.string().optional(),
-  /** `all` (default): every value reached must satisfy it; `any`: at least one. */
-  quantifier: z.enum(['all', 'any']).optional(),
-  /** Said when the condition fails (else a generated line). */
-  message: z.string().optional(),
-}).strict();
+export const conditionSchema = z
+  .object({
+    path: z.string().min(1),
+    equals: z.unknown().optional(),
+    notEquals: z.unknown().optional(),
+    oneOf: z.array(z.unknown()).optional(),
+    exists: z.boolean().optional(),
+    contains: z.unknown().optional(),
+    notContains: z.unknown().optional(),
+    matches: z.string().optional(),
+    notMatches: z.string().optional(),
+    /** `all` (default): every value reached must satisfy it; `any`: at least one. */
+    quantifier: z.enum(['all', 'any']).optional(),
+    /** Said when the condition fails (else a generated line). */
+    message: z.string().optional(),
+  })
+  .strict();
 export type Condition = z.infer<typeof conditionSchema>;
 
 function eq(a: unknown, b: unknown): boolean {
@@ -80,7 +88,7 @@ export function evaluate(obj: unknown, c: Condition): string | undefined {
   const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
   if (c.exists !== undefined) {
     const ok = c.exists ? values.length > 0 : values.length === 0;
-    return ok ? undefined : c.message ?? (c.exists ? `${c.path} is not set` : `${c.path} is set (${show(values[0])})`);
+    return ok ? undefined : (c.message ?? (c.exists ? `${c.path} is not set` : `${c.path} is set (${show(values[0])})`));
   }
   const test = (v: unknown): boolean => {
     if ('equals' in c && c.equals !== undefined) return eq(v, c.equals);
@@ -94,14 +102,25 @@ export function evaluate(obj: unknown, c: Condition): string | undefined {
   };
   const negativeOk = c.notEquals !== undefined || c.notContains !== undefined || c.notMatches !== undefined;
   if (values.length === 0) {
-    return negativeOk ? undefined : c.message ?? `${c.path} is not set`;
+    return negativeOk ? undefined : (c.message ?? `${c.path} is not set`);
   }
   const failing = values.filter((v) => !test(v));
   const ok = (c.quantifier ?? 'all') === 'all' ? failing.length === 0 : failing.length < values.length;
   if (ok) return undefined;
   if (c.message) return c.message;
-  const want = c.equals !== undefined ? `should be ${show(c.equals)}` : c.notEquals !== undefined ? `should not be ${show(c.notEquals)}`
-    : c.oneOf ? `should be one of ${show(c.oneOf)}` : c.contains !== undefined ? `should contain ${show(c.contains)}`
-      : c.notContains !== undefined ? `should not contain ${show(c.notContains)}` : c.matches ? `should match /${c.matches}/` : `should not match /${c.notMatches}/`;
+  const want =
+    c.equals !== undefined
+      ? `should be ${show(c.equals)}`
+      : c.notEquals !== undefined
+        ? `should not be ${show(c.notEquals)}`
+        : c.oneOf
+          ? `should be one of ${show(c.oneOf)}`
+          : c.contains !== undefined
+            ? `should contain ${show(c.contains)}`
+            : c.notContains !== undefined
+              ? `should not contain ${show(c.notContains)}`
+              : c.matches
+                ? `should match /${c.matches}/`
+                : `should not match /${c.notMatches}/`;
   return `${c.path} is ${show(failing[0])}, ${want}`;
 }

@@ -2,44 +2,75 @@ import { z } from 'zod';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { CheckContext, CheckPrimitive } from './types.js';
 import {
-  subjectOf, describeSubject, describeGrant, reach, beyond, uncovered, baselineRules, parseServiceAccount,
-  ESCALATION_QUESTIONS, escalationKind, bindingAppliesTo, type AllowRule, type Grant, type Implication, type Subject,
+  subjectOf,
+  describeSubject,
+  describeGrant,
+  reach,
+  beyond,
+  uncovered,
+  baselineRules,
+  parseServiceAccount,
+  ESCALATION_QUESTIONS,
+  escalationKind,
+  bindingAppliesTo,
+  type AllowRule,
+  type Grant,
+  type Implication,
+  type Subject,
 } from '../rbac/model.js';
 import { readSnapshot, rulesReview, askBattery, accessReview, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
 
-export const allowRuleSchema = z.object({
-  /** The namespace the permission holds in; absent or '*' = cluster-wide. */
-  namespace: z.string().optional(),
-  apiGroups: z.array(z.string()).optional(),
-  resources: z.array(z.string()).optional(),
-  verbs: z.array(z.string()).min(1),
-  resourceNames: z.array(z.string()).optional(),
-  nonResourceURLs: z.array(z.string()).optional(),
-}).strict().refine((r) => !!r.resources !== !!r.nonResourceURLs, { message: 'an allow rule names either resources or nonResourceURLs' });
+export const allowRuleSchema = z
+  .object({
+    /** The namespace the permission holds in; absent or '*' = cluster-wide. */
+    namespace: z.string().optional(),
+    apiGroups: z.array(z.string()).optional(),
+    resources: z.array(z.string()).optional(),
+    verbs: z.array(z.string()).min(1),
+    resourceNames: z.array(z.string()).optional(),
+    nonResourceURLs: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine((r) => !!r.resources !== !!r.nonResourceURLs, { message: 'an allow rule names either resources or nonResourceURLs' });
 
-const workloadRef = z.object({
-  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
-  namespace: z.string(),
-  name: z.string(),
-}).strict();
+const workloadRef = z
+  .object({
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
+    namespace: z.string(),
+    name: z.string(),
+  })
+  .strict();
 
-const schema = z.object({
-  /** A user name, or `system:serviceaccount:<ns>:<name>` for a ServiceAccount, or `system:anonymous`. */
-  subject: z.string().optional(),
-  /** Groups the user is in besides the built-in ones (system:authenticated, a ServiceAccount's two are added). */
-  groups: z.array(z.string()).optional(),
-  /** Judge the identity a workload's pods really run as (the running pods and the template). */
-  workload: workloadRef.optional(),
-  /**
-   * The allow-list: every effective permission must be one of these (or Kubernetes' built-in
-   * baseline). Absent: the check only asks for `require` (the app's identity still works).
-   */
-  allow: z.array(allowRuleSchema).optional(),
-  /** What the subject must still be allowed (the app keeps working), asked of the API server. */
-  require: z.array(z.object({
-    verb: z.string(), resource: z.string(), group: z.string().default(''), namespace: z.string().optional(), name: z.string().optional(),
-  }).strict()).default([]),
-}).strict().refine((p) => !!p.subject !== !!p.workload, { message: 'needs exactly one of `subject` or `workload`' })
+const schema = z
+  .object({
+    /** A user name, or `system:serviceaccount:<ns>:<name>` for a ServiceAccount, or `system:anonymous`. */
+    subject: z.string().optional(),
+    /** Groups the user is in besides the built-in ones (system:authenticated, a ServiceAccount's two are added). */
+    groups: z.array(z.string()).optional(),
+    /** Judge the identity a workload's pods really run as (the running pods and the template). */
+    workload: workloadRef.optional(),
+    /**
+     * The allow-list: every effective permission must be one of these (or Kubernetes' built-in
+     * baseline). Absent: the check only asks for `require` (the app's identity still works).
+     */
+    allow: z.array(allowRuleSchema).optional(),
+    /** What the subject must still be allowed (the app keeps working), asked of the API server. */
+    require: z
+      .array(
+        z
+          .object({
+            verb: z.string(),
+            resource: z.string(),
+            group: z.string().default(''),
+            namespace: z.string().optional(),
+            name: z.string().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict()
+  .refine((p) => !!p.subject !== !!p.workload, { message: 'needs exactly one of `subject` or `workload`' })
   .refine((p) => p.allow || p.require.length, { message: 'needs `allow` (the least privilege) or `require` (what must still work)' });
 type P = z.infer<typeof schema>;
 
@@ -47,17 +78,30 @@ type P = z.infer<typeof schema>;
 const NOWHERE = 'kube-seclab-no-such-namespace';
 const MAX_DRY_RUNS = 48;
 /** What is asked of every authorizer (RBAC's own rules come from its rule lists): the broadest powers, where nothing is bound. */
-const AUTHORIZER_QUESTIONS = ESCALATION_QUESTIONS.filter((q) => q.verb === '*' || (q.resource === 'secrets' && q.verb === 'get') || (q.resource === 'pods' && q.verb === 'create')
-  || (q.verb === 'impersonate' && q.resource === 'groups') || (q.resource === 'nodes/proxy' && q.verb === 'get') || (q.resource === 'clusterrolebindings' && q.verb === 'create') || (q.verb === 'bind' && q.resource === 'clusterroles'));
+const AUTHORIZER_QUESTIONS = ESCALATION_QUESTIONS.filter(
+  (q) =>
+    q.verb === '*' ||
+    (q.resource === 'secrets' && q.verb === 'get') ||
+    (q.resource === 'pods' && q.verb === 'create') ||
+    (q.verb === 'impersonate' && q.resource === 'groups') ||
+    (q.resource === 'nodes/proxy' && q.verb === 'get') ||
+    (q.resource === 'clusterrolebindings' && q.verb === 'create') ||
+    (q.verb === 'bind' && q.resource === 'clusterroles'),
+);
 
 function allowText(allow: AllowRule[]): string {
   if (!allow.length) return 'nothing beyond what every signed-in user gets';
-  return allow.map((r) => r.nonResourceURLs
-    ? `${r.verbs.join('/')} ${r.nonResourceURLs.join(', ')}`
-    : `${r.verbs.join('/')} ${(r.resources ?? []).join(', ')}${r.resourceNames?.length ? ` ${r.resourceNames.join(', ')}` : ''} ${r.namespace && r.namespace !== '*' ? `in ${r.namespace}` : 'cluster-wide'}`).join('; ');
+  return allow
+    .map((r) =>
+      r.nonResourceURLs
+        ? `${r.verbs.join('/')} ${r.nonResourceURLs.join(', ')}`
+        : `${r.verbs.join('/')} ${(r.resources ?? []).join(', ')}${r.resourceNames?.length ? ` ${r.resourceNames.join(', ')}` : ''} ${r.namespace && r.namespace !== '*' ? `in ${r.namespace}` : 'cluster-wide'}`,
+    )
+    .join('; ');
 }
 
-const RANK = (g: Grant) => (g.atom.verb === '*' && g.atom.resource === '*' && g.atom.group === '*' ? 0 : g.kind === 'everything' ? 0 : g.atom.resource === 'secrets' ? 1 : g.path ? 3 : 2);
+const RANK = (g: Grant) =>
+  g.atom.verb === '*' && g.atom.resource === '*' && g.atom.group === '*' ? 0 : g.kind === 'everything' ? 0 : g.atom.resource === 'secrets' ? 1 : g.path ? 3 : 2;
 
 /** Grants that differ only in their verb, as one: `get, list secrets in namespace default — …`. */
 function mergeVerbs(grants: Grant[]): Grant[] {
@@ -66,7 +110,8 @@ function mergeVerbs(grants: Grant[]): Grant[] {
     const k = JSON.stringify([g.atom.group, g.atom.resource, g.atom.name, g.atom.url, g.atom.namespace, g.via, g.path]);
     const cur = out.get(k);
     if (!cur) out.set(k, { ...g, kind: g.kind ?? escalationKind(g.atom), atom: { ...g.atom } });
-    else if (cur.atom.verb !== '*' && !cur.atom.verb.split(', ').includes(g.atom.verb)) cur.atom.verb = g.atom.verb === '*' ? '*' : `${cur.atom.verb}, ${g.atom.verb}`;
+    else if (cur.atom.verb !== '*' && !cur.atom.verb.split(', ').includes(g.atom.verb))
+      cur.atom.verb = g.atom.verb === '*' ? '*' : `${cur.atom.verb}, ${g.atom.verb}`;
   }
   return [...out.values()];
 }
@@ -78,7 +123,9 @@ async function subjectsOf(ctx: CheckContext, p: P): Promise<{ subjects: Subject[
   const obj: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: w.kind, metadata: { name: w.name, namespace: w.namespace } });
   if (!obj) return { subjects: [], problem: `${w.kind} ${w.namespace}/${w.name} is gone — deleting the workload is not a fix` };
   const names = new Set<string>([obj.spec?.template?.spec?.serviceAccountName || 'default']);
-  const sel = Object.entries(obj.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const sel = Object.entries(obj.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   let running = 0;
   if (sel) {
     for (const pod of await ctx.cluster.list<any>('v1', 'Pod', w.namespace, sel)) {
@@ -94,18 +141,35 @@ async function subjectsOf(ctx: CheckContext, p: P): Promise<{ subjects: Subject[
 
 /** A pod that reaches a Secret one way or runs as a ServiceAccount — the probe for a route through pod creation. */
 function probePods(ns: string, image: string, target: Implication['target']): KubernetesObject[] {
-  const sc = { runAsNonRoot: true, runAsUser: 10001, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } };
-  const pod = (suffix: string, spec: any): KubernetesObject => ({
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { name: `kube-seclab-probe-${suffix}`, namespace: ns },
-    spec: { automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } }, ...spec, containers: [{ name: 'probe', image, securityContext: sc, resources: { limits: { cpu: '50m', memory: '32Mi' } }, ...(spec.container ?? {}) }], container: undefined },
-  } as KubernetesObject);
+  const sc = {
+    runAsNonRoot: true,
+    runAsUser: 10001,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  const pod = (suffix: string, spec: any): KubernetesObject =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `kube-seclab-probe-${suffix}`, namespace: ns },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        ...spec,
+        containers: [{ name: 'probe', image, securityContext: sc, resources: { limits: { cpu: '50m', memory: '32Mi' } }, ...(spec.container ?? {}) }],
+        container: undefined,
+      },
+    }) as KubernetesObject;
   if ('serviceAccount' in target) return [pod('sa', { serviceAccountName: target.serviceAccount, automountServiceAccountToken: true })];
   if (!('secret' in target)) return [];
   const s = target.secret;
   return [
     pod('volume', { volumes: [{ name: 's', secret: { secretName: s } }], container: { volumeMounts: [{ name: 's', mountPath: '/s', readOnly: true }] } }),
-    pod('projected', { volumes: [{ name: 's', projected: { sources: [{ secret: { name: s } }] } }], container: { volumeMounts: [{ name: 's', mountPath: '/s', readOnly: true }] } }),
+    pod('projected', {
+      volumes: [{ name: 's', projected: { sources: [{ secret: { name: s } }] } }],
+      container: { volumeMounts: [{ name: 's', mountPath: '/s', readOnly: true }] },
+    }),
     pod('envfrom', { container: { envFrom: [{ secretRef: { name: s } }] } }),
     pod('env', { container: { env: [{ name: 'S', valueFrom: { secretKeyRef: { name: s, key: 'password', optional: true } } }] } }),
   ];
@@ -126,7 +190,9 @@ export const permissions: CheckPrimitive<P> = {
   schema,
   watches: (p) => [
     ...['Role', 'ClusterRole', 'RoleBinding', 'ClusterRoleBinding'].map((kind) => ({ apiVersion: 'rbac.authorization.k8s.io/v1', kind })),
-    { apiVersion: 'v1', kind: 'Secret' }, { apiVersion: 'v1', kind: 'ServiceAccount' }, { apiVersion: 'v1', kind: 'Pod' },
+    { apiVersion: 'v1', kind: 'Secret' },
+    { apiVersion: 'v1', kind: 'ServiceAccount' },
+    { apiVersion: 'v1', kind: 'Pod' },
     ...(p.workload ? [{ apiVersion: 'apps/v1', kind: p.workload.kind, namespace: p.workload.namespace }] : []),
   ],
   timeoutMs: () => 45_000,
@@ -160,11 +226,15 @@ export const permissions: CheckPrimitive<P> = {
         }
       }
     }
-    if (!snap) return { passed: true, message: `${note ? `${note}; ` : ''}${who} can still do what the app needs (${p.require.length} requests asked of the API server)` };
+    if (!snap)
+      return {
+        passed: true,
+        message: `${note ? `${note}; ` : ''}${who} can still do what the app needs (${p.require.length} requests asked of the API server)`,
+      };
     if (!findings.length) {
       return {
         passed: true,
-        message: `${note ? `${note}; ` : ''}${who} can do ${p.require.length ? 'what the app needs and ' : ''}only what it needs (${allowText(p.allow!)}) — every binding in ${snap.partial ? 'the lab\'s' : snap.namespaces.length} namespaces, the escalation paths and ${confirmations} questions to the API server agree`,
+        message: `${note ? `${note}; ` : ''}${who} can do ${p.require.length ? 'what the app needs and ' : ''}only what it needs (${allowText(p.allow!)}) — every binding in ${snap.partial ? "the lab's" : snap.namespaces.length} namespaces, the escalation paths and ${confirmations} questions to the API server agree`,
       };
     }
     const parts = findings.map(({ subject, grants }) => {
@@ -211,7 +281,11 @@ async function judgeNow(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, al
     if (!rev) continue;
     asked += 1;
     for (const atom of rev.atoms) {
-      if (uncovered(base, atom)) extra.push({ atom: ns === NOWHERE && atom.url === undefined ? { ...atom, namespace: '*' } : atom, via: `the API server's own rule list for ${ns === NOWHERE ? 'any namespace' : `namespace ${ns}`} (SelfSubjectRulesReview)` });
+      if (uncovered(base, atom))
+        extra.push({
+          atom: ns === NOWHERE && atom.url === undefined ? { ...atom, namespace: '*' } : atom,
+          via: `the API server's own rule list for ${ns === NOWHERE ? 'any namespace' : `namespace ${ns}`} (SelfSubjectRulesReview)`,
+        });
     }
   }
   // The rule lists are RBAC's; the questions also reach the other authorizers (a group such as
@@ -222,7 +296,14 @@ async function judgeNow(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, al
     // A shared cluster: no rule lists (the lab may not impersonate) and ClusterRoles it cannot read —
     // every escalation question is asked where the subject is bound, or belongs, or is allowed.
     const where = [...bound].filter((ns) => ns !== NOWHERE && snap.namespaces.includes(ns));
-    answers.push(...await askBattery(ctx.cluster, s, ESCALATION_QUESTIONS.filter((q) => q.namespaced), where));
+    answers.push(
+      ...(await askBattery(
+        ctx.cluster,
+        s,
+        ESCALATION_QUESTIONS.filter((q) => q.namespaced),
+        where,
+      )),
+    );
     asked += where.length * ESCALATION_QUESTIONS.filter((q) => q.namespaced).length;
   }
   for (const a of answers) {
@@ -234,18 +315,21 @@ async function judgeNow(ctx: CheckContext, snap: ClusterSnapshot, s: Subject, al
   // Routes: open unless a dry-run shows admission refuses every pod the route needs.
   const closed = new Set<Implication>();
   const candidates = r.routes.filter((route) => route.grants.some((g) => uncovered([...base, ...route.harmless], g.atom)));
-  const jobs = candidates.filter((c) => c.implication.by === 'pods' || c.implication.by === 'controller').slice(0, MAX_DRY_RUNS).map((route) => async () => {
-    const i = route.implication;
-    const image = snap.pods[i.namespace]?.length ? await imageIn(ctx, i.namespace) : 'registry.kube-seclab.local/toolbox:1.0';
-    const probes = probePods(i.namespace, image, i.target);
-    if (!probes.length) return;
-    const as = i.by === 'pods' ? s : undefined;
-    const control = await dryRunAs(ctx.cluster, as, probePods(i.namespace, image, { serviceAccount: 'default' })[0]);
-    if (!control.admitted) return; // nothing can be shown: the route stays open
-    const results = await Promise.all(probes.map((pod) => dryRunAs(ctx.cluster, as, pod)));
-    asked += results.length + 1;
-    if (results.every((x) => !x.admitted)) closed.add(i);
-  });
+  const jobs = candidates
+    .filter((c) => c.implication.by === 'pods' || c.implication.by === 'controller')
+    .slice(0, MAX_DRY_RUNS)
+    .map((route) => async () => {
+      const i = route.implication;
+      const image = snap.pods[i.namespace]?.length ? await imageIn(ctx, i.namespace) : 'registry.kube-seclab.local/toolbox:1.0';
+      const probes = probePods(i.namespace, image, i.target);
+      if (!probes.length) return;
+      const as = i.by === 'pods' ? s : undefined;
+      const control = await dryRunAs(ctx.cluster, as, probePods(i.namespace, image, { serviceAccount: 'default' })[0]);
+      if (!control.admitted) return; // nothing can be shown: the route stays open
+      const results = await Promise.all(probes.map((pod) => dryRunAs(ctx.cluster, as, pod)));
+      asked += results.length + 1;
+      if (results.every((x) => !x.admitted)) closed.add(i);
+    });
   await pool(jobs, 6, () => undefined);
   return { extra: beyond(r, allow, (i) => closed.has(i)), asked };
 }
@@ -261,7 +345,9 @@ function sharedSnapshot(ctx: CheckContext): Promise<ClusterSnapshot> {
   if (!last || last.cluster !== ctx.cluster || Date.now() - last.at > FRESH_MS) {
     const snap = readSnapshot(ctx.cluster);
     last = { cluster: ctx.cluster, at: Date.now(), snap };
-    snap.catch(() => { if (last?.snap === snap) last = undefined; });
+    snap.catch(() => {
+      if (last?.snap === snap) last = undefined;
+    });
   }
   return last.snap;
 }

@@ -8,13 +8,18 @@ const POINTER = /[-_.](file|path|dir|name|ref|url)$/i;
 /** A connection string with a password in it: postgres://user:password@host, redis://:password@host. */
 const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^/\s:@]*:[^/\s@]+@/i;
 
-const schema = z.object({
-  namespace: z.string(),
-  /** Where to look: ConfigMap keys and values, and/or containers' env vars (default both). */
-  look: z.array(z.enum(['configMaps', 'env'])).min(1).default(['configMaps', 'env']),
-  /** Case-insensitive pattern for secret-looking names (default: SECRET_NAME above). */
-  pattern: z.string().optional(),
-}).strict();
+const schema = z
+  .object({
+    namespace: z.string(),
+    /** Where to look: ConfigMap keys and values, and/or containers' env vars (default both). */
+    look: z
+      .array(z.enum(['configMaps', 'env']))
+      .min(1)
+      .default(['configMaps', 'env']),
+    /** Case-insensitive pattern for secret-looking names (default: SECRET_NAME above). */
+    pattern: z.string().optional(),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 const WORKLOADS: [string, string, (o: any) => any][] = [

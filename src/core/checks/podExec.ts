@@ -4,20 +4,22 @@ import { Exec, type V1Status } from '@kubernetes/client-node';
 import type { CheckPrimitive, CheckContext } from './types.js';
 import { runExpectSchema, judgeRun } from './run-result.js';
 
-const schema = z.object({
-  /** The workload whose running pod the command runs in. */
-  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-  namespace: z.string(),
-  name: z.string(),
-  /** The container (default: the pod's first). */
-  container: z.string().optional(),
-  command: z.array(z.string()).min(1),
-  timeoutSeconds: z.number().int().positive().default(20),
-  /** What the run must show after the fix (as `probe` judges it). */
-  expect: runExpectSchema,
-  /** What the command shows, for messages ("the app's user id"). */
-  describe: z.string().optional(),
-}).strict();
+const schema = z
+  .object({
+    /** The workload whose running pod the command runs in. */
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
+    namespace: z.string(),
+    name: z.string(),
+    /** The container (default: the pod's first). */
+    container: z.string().optional(),
+    command: z.array(z.string()).min(1),
+    timeoutSeconds: z.number().int().positive().default(20),
+    /** What the run must show after the fix (as `probe` judges it). */
+    expect: runExpectSchema,
+    /** What the command shows, for messages ("the app's user id"). */
+    describe: z.string().optional(),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 const running = (p: any) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp;
@@ -44,27 +46,56 @@ async function pickPods(ctx: CheckContext, p: P): Promise<{ pods?: any[]; why?: 
       if (r.metadata?.ownerReferences?.some((o: any) => o.uid === obj.metadata.uid)) owners.add(r.metadata.uid);
     }
   }
-  const mine = pods.filter((x) => !x.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(x.status?.phase) && x.metadata?.ownerReferences?.some((o: any) => owners.has(o.uid))).sort(newestFirst);
+  const mine = pods
+    .filter(
+      (x) =>
+        !x.metadata?.deletionTimestamp &&
+        !['Succeeded', 'Failed'].includes(x.status?.phase) &&
+        x.metadata?.ownerReferences?.some((o: any) => owners.has(o.uid)),
+    )
+    .sort(newestFirst);
   if (!mine.length) return { why: `${what} has no pod to run the command in` };
   const notUp = mine.find((x) => !(running(x) && (x.status?.containerStatuses ?? []).every((c: any) => c.state?.running)));
   if (notUp) {
     const st = notUp.status?.containerStatuses?.find((c: any) => !c.state?.running);
     const reason = st?.state?.waiting?.reason ?? st?.state?.terminated?.reason ?? notUp.status?.phase ?? 'not running';
-    return { why: `${what}: pod ${notUp.metadata.name} is not running (${reason}) — every pod of the workload is checked from inside, so wait for the rollout to finish` };
+    return {
+      why: `${what}: pod ${notUp.metadata.name} is not running (${reason}) — every pod of the workload is checked from inside, so wait for the rollout to finish`,
+    };
   }
   return { pods: mine };
 }
 
 /** Run the command in the pod through the API server (pods/exec over a websocket): its exit code and output. */
-export async function execIn(ctx: CheckContext, pod: any, container: string, command: string[], timeoutMs: number): Promise<{ exitCode: number; out: string; error?: string }> {
+export async function execIn(
+  ctx: CheckContext,
+  pod: any,
+  container: string,
+  command: string[],
+  timeoutMs: number,
+): Promise<{ exitCode: number; out: string; error?: string }> {
   await ctx.cluster.guard.ensure(); // exec is as powerful as a write: only on the lab's own cluster
   let out = '';
-  const sink = () => new Writable({ write(chunk, _enc, cb) { out += chunk.toString(); cb(); } });
+  const sink = () =>
+    new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
   let status: V1Status | undefined;
-  const ws = await new Exec(ctx.cluster.kc).exec(pod.metadata.namespace, pod.metadata.name, container, command, sink(), sink(), null, false, (s) => { status = s; });
+  const ws = await new Exec(ctx.cluster.kc).exec(pod.metadata.namespace, pod.metadata.name, container, command, sink(), sink(), null, false, (s) => {
+    status = s;
+  });
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => { ws.close(); resolve(); }, timeoutMs);
-    ws.on('close', () => { clearTimeout(timer); resolve(); });
+    const timer = setTimeout(() => {
+      ws.close();
+      resolve();
+    }, timeoutMs);
+    ws.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
   });
   if (!status) return { exitCode: -1, out, error: `no exit status within ${timeoutMs / 1000}s` };
   if (status.status === 'Success') return { exitCode: 0, out };
@@ -82,22 +113,33 @@ export const podExec: CheckPrimitive<P> = {
   type: 'podExec',
   schema,
   requires: () => 'kind',
-  watches: (p) => [{ apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind, namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
+  watches: (p) => [
+    { apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind, namespace: p.namespace },
+    { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace },
+  ],
   timeoutMs: (p) => (p.timeoutSeconds + 10) * 1000,
   scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const { pods, why } = await pickPods(ctx, p);
     if (!pods) return { passed: false, message: why! };
     // Every running pod of the workload, not a sample: a pod of an older template that still runs is what an attacker gets.
-    const results = await Promise.all(pods.map(async (pod) => {
-      const container = p.container ?? pod.spec?.containers?.[0]?.name;
-      const r = await execIn(ctx, pod, container, p.command, p.timeoutSeconds * 1000);
-      const what = `${p.describe ?? `\`${p.command.join(' ')}\``} in pod ${pod.metadata.name}`;
-      if (r.error) return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };
-      return judgeRun(what, r.exitCode, r.out, p.expect);
-    }));
+    const results = await Promise.all(
+      pods.map(async (pod) => {
+        const container = p.container ?? pod.spec?.containers?.[0]?.name;
+        const r = await execIn(ctx, pod, container, p.command, p.timeoutSeconds * 1000);
+        const what = `${p.describe ?? `\`${p.command.join(' ')}\``} in pod ${pod.metadata.name}`;
+        if (r.error)
+          return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };
+        return judgeRun(what, r.exitCode, r.out, p.expect);
+      }),
+    );
     const failed = results.find((r) => !r.passed);
     if (failed) return failed;
-    return pods.length === 1 ? results[0] : { passed: true, message: `${results[0].message} (and the same in ${pods.length - 1} more pod${pods.length > 2 ? 's' : ''} of ${p.kind} ${p.namespace}/${p.name})` };
+    return pods.length === 1
+      ? results[0]
+      : {
+          passed: true,
+          message: `${results[0].message} (and the same in ${pods.length - 1} more pod${pods.length > 2 ? 's' : ''} of ${p.kind} ${p.namespace}/${p.name})`,
+        };
   },
 };

@@ -4,18 +4,21 @@ import { apiError } from '../kube/errors.js';
 import { MANAGED_LABEL } from '../kube/client.js';
 import { podSpecsIn, podSpecWatches, portableSpec, type PodSpecSource } from './podSpecs.js';
 
-const schema = z.object({
-  namespace: z.string(),
-  /**
-   * One workload (its pod template only). Without it: EVERY pod spec of the namespace — its live
-   * pods (with or without an owner, ephemeral containers included) and every workload's pod
-   * template (Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs,
-   * CronJobs). Prefer that: one insecure sibling is enough to escape.
-   */
-  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).optional(),
-  name: z.string().optional(),
-  level: z.enum(['baseline', 'restricted']),
-}).strict().refine((p) => !p.kind || !!p.name, { message: '`kind` needs a `name`' });
+const schema = z
+  .object({
+    namespace: z.string(),
+    /**
+     * One workload (its pod template only). Without it: EVERY pod spec of the namespace — its live
+     * pods (with or without an owner, ephemeral containers included) and every workload's pod
+     * template (Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs,
+     * CronJobs). Prefer that: one insecure sibling is enough to escape.
+     */
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).optional(),
+    name: z.string().optional(),
+    level: z.enum(['baseline', 'restricted']),
+  })
+  .strict()
+  .refine((p) => !p.kind || !!p.name, { message: '`kind` needs a `name`' });
 type P = z.infer<typeof schema>;
 
 /** The lab's namespace per level that enforces it (as the lesson data names it; renamed on a shared cluster). */
@@ -27,8 +30,12 @@ async function levelNamespace(ctx: CheckContext, level: string): Promise<string>
   const existing = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   if (!existing) {
     await ctx.cluster.apply({
-      apiVersion: 'v1', kind: 'Namespace',
-      metadata: { name, labels: { [MANAGED_LABEL]: 'kube-seclab', 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' } },
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name,
+        labels: { [MANAGED_LABEL]: 'kube-seclab', 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' },
+      },
     });
   }
   return name;
@@ -66,7 +73,8 @@ async function oneWorkload(ctx: CheckContext, p: P): Promise<PodSpecSource | str
 export const podSecurity: CheckPrimitive<P> = {
   type: 'podSecurity',
   schema,
-  watches: (p) => (p.name ? [{ apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind ?? 'Deployment', namespace: p.namespace }] : podSpecWatches(p.namespace)),
+  watches: (p) =>
+    p.name ? [{ apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind ?? 'Deployment', namespace: p.namespace }] : podSpecWatches(p.namespace),
   timeoutMs: () => 30_000,
   scope: (p) => ({ namespaces: [p.namespace, pssNamespace(p.level)] }),
   async run(ctx, p) {
@@ -81,20 +89,30 @@ export const podSecurity: CheckPrimitive<P> = {
     }
     // Identical specs (a Deployment's template and its pods, say) are asked once.
     const verdicts = new Map<string, Promise<string | undefined>>();
-    const judged = await Promise.all(sources.map(async (s) => {
-      const key = JSON.stringify(portableSpec(s.spec));
-      if (!verdicts.has(key)) verdicts.set(key, pssVerdict(ctx, p.level, s.spec, s.labels));
-      return { s, why: await verdicts.get(key)! };
-    }));
+    const judged = await Promise.all(
+      sources.map(async (s) => {
+        const key = JSON.stringify(portableSpec(s.spec));
+        if (!verdicts.has(key)) verdicts.set(key, pssVerdict(ctx, p.level, s.spec, s.labels));
+        return { s, why: await verdicts.get(key)! };
+      }),
+    );
     const bad = judged.filter((j) => j.why);
     // Live pods first: what runs now is the worse news.
     bad.sort((a, b) => Number(b.s.live) - Number(a.s.live));
     if (bad.length) {
-      const more = bad.length > 1 ? ` (and ${bad.length - 1} more: ${bad.slice(1, 4).map((b) => b.s.what).join(', ')}${bad.length > 4 ? ', …' : ''})` : '';
+      const more =
+        bad.length > 1
+          ? ` (and ${bad.length - 1} more: ${bad
+              .slice(1, 4)
+              .map((b) => b.s.what)
+              .join(', ')}${bad.length > 4 ? ', …' : ''})`
+          : '';
       return { passed: false, message: `${bad[0].s.what} violates Pod Security "${p.level}": ${bad[0].why}${more}` };
     }
     const pods = sources.filter((s) => s.live).length;
-    const what = p.name ? sources[0].what : `every pod spec in namespace ${p.namespace} (${pods} pod${pods === 1 ? '' : 's'}, ${sources.length - pods} template${sources.length - pods === 1 ? '' : 's'})`;
+    const what = p.name
+      ? sources[0].what
+      : `every pod spec in namespace ${p.namespace} (${pods} pod${pods === 1 ? '' : 's'}, ${sources.length - pods} template${sources.length - pods === 1 ? '' : 's'})`;
     return { passed: true, message: `${what} meets the Pod Security "${p.level}" standard` };
   },
 };

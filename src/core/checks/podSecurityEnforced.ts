@@ -4,17 +4,19 @@ import type { CheckContext, CheckOutcome, CheckPrimitive } from './types.js';
 import { podSecurityBattery } from './batteries/podSecurity.js';
 import { judgeBattery, runBattery } from './batteries/run.js';
 
-const schema = z.object({
-  namespace: z.string(),
-  level: z.enum(['baseline', 'restricted']),
-  /**
-   * PodSecurity: the namespace's own Pod Security labels must do it. Default: any admission
-   * control that rejects every variant (a ValidatingAdmissionPolicy that implements the level is
-   * as good) — and where Pod Security labels are used, they must enforce (not only warn or audit)
-   * at the level, on the current version of the standard.
-   */
-  by: z.enum(['PodSecurity']).optional(),
-}).strict();
+const schema = z
+  .object({
+    namespace: z.string(),
+    level: z.enum(['baseline', 'restricted']),
+    /**
+     * PodSecurity: the namespace's own Pod Security labels must do it. Default: any admission
+     * control that rejects every variant (a ValidatingAdmissionPolicy that implements the level is
+     * as good) — and where Pod Security labels are used, they must enforce (not only warn or audit)
+     * at the level, on the current version of the standard.
+     */
+    by: z.enum(['PodSecurity']).optional(),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 const RANK: Record<string, number> = { privileged: 0, baseline: 1, restricted: 2 };
@@ -25,7 +27,9 @@ async function serverMinor(ctx: CheckContext): Promise<number | undefined> {
   try {
     const v = await ctx.cluster.kc.makeApiClient(VersionApi).getCode();
     return Number(String(v.minor).replace(/\D.*$/, ''));
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** What is wrong with a namespace's Pod Security labels for a level (undefined: nothing). */
@@ -44,7 +48,8 @@ export function labelProblem(labels: Record<string, string>, level: string, mino
   if (version && version !== 'latest') {
     const m = /^v1\.(\d+)$/.exec(version);
     if (!m) return `its enforce-version "${version}" is not a version (latest or v1.<minor>)`;
-    if (minor !== undefined && Number(m[1]) < minor) return `its enforce-version is pinned to ${version}: rules of the standard added since (the AppArmor and SELinux fields, for one) are not enforced — use latest (or leave the label out)`;
+    if (minor !== undefined && Number(m[1]) < minor)
+      return `its enforce-version is pinned to ${version}: rules of the standard added since (the AppArmor and SELinux fields, for one) are not enforced — use latest (or leave the label out)`;
   }
   return undefined;
 }
@@ -58,7 +63,10 @@ export function labelProblem(labels: Record<string, string>, level: string, mino
 export const podSecurityEnforced: CheckPrimitive<P> = {
   type: 'podSecurityEnforced',
   schema,
-  watches: (p) => [{ apiVersion: 'v1', kind: 'Namespace' }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
+  watches: (p) => [
+    { apiVersion: 'v1', kind: 'Namespace' },
+    { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace },
+  ],
   timeoutMs: () => 30_000,
   scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p): Promise<CheckOutcome> {

@@ -61,7 +61,14 @@ export async function podSpecsIn(ctx: CheckContext, namespace: string, opts: { p
       if (k.kind === 'ReplicaSet' && ownedBy(o, ['Deployment'])) continue;
       if (k.kind === 'Job' && ownedBy(o, ['CronJob'])) continue;
       const t = k.template(o);
-      out.push({ what: `${k.kind} ${namespace}/${o.metadata.name} (pod template)`, kind: k.kind, name: o.metadata.name, live: false, labels: t?.metadata?.labels, spec: t?.spec ?? {} });
+      out.push({
+        what: `${k.kind} ${namespace}/${o.metadata.name} (pod template)`,
+        kind: k.kind,
+        name: o.metadata.name,
+        live: false,
+        labels: t?.metadata?.labels,
+        spec: t?.spec ?? {},
+      });
     }
   });
   return out;
@@ -102,11 +109,14 @@ export function portableSpec(spec: any): any {
   const eph = s.ephemeralContainers ?? [];
   delete s.ephemeralContainers;
   if (eph.length) {
-    s.containers = [...(s.containers ?? []), ...eph.map((e: any) => {
-      const c = { ...e };
-      delete c.targetContainerName;
-      return c;
-    })];
+    s.containers = [
+      ...(s.containers ?? []),
+      ...eph.map((e: any) => {
+        const c = { ...e };
+        delete c.targetContainerName;
+        return c;
+      }),
+    ];
   }
   return s;
 }

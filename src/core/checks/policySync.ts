@@ -9,7 +9,11 @@
  * probe waits until the rules name every pod of its node with the address it has now.
  */
 
-export interface PodAddress { namespace: string; name: string; ip: string }
+export interface PodAddress {
+  namespace: string;
+  name: string;
+  ip: string;
+}
 
 interface PodLike {
   metadata?: { name?: string; namespace?: string; deletionTimestamp?: unknown };

@@ -17,24 +17,33 @@ const UNOBSERVABLE_SETTLE_MS = 2000;
 /** A probe pod's own id (the label selects it alone). */
 export const PROBE_LABEL = 'kube-seclab.dev/probe';
 
-const schema = z.object({
-  namespace: z.string(),
-  image: z.string(),
-  command: z.array(z.string()).min(1),
-  serviceAccountName: z.string().optional(),
-  labels: z.record(z.string(), z.string()).optional(),
-  /** Environment of the command: plain values, or a key of a Secret of the namespace (the value in use, whatever it is now). */
-  env: z.array(z.object({
-    name: z.string(),
-    value: z.string().optional(),
-    secretKeyRef: z.object({ name: z.string(), key: z.string() }).strict().optional(),
-  }).strict().refine((e) => (e.value === undefined) !== (e.secretKeyRef === undefined), { message: 'an env entry has a value or a secretKeyRef' })).default([]),
-  timeoutSeconds: z.number().int().positive().default(30),
-  /** What the run must show after the fix (the exploit fails, or a blocked connection times out). */
-  expect: runExpectSchema,
-  /** What the probe does, for messages ("fetch the cloud credentials"). */
-  describe: z.string().optional(),
-}).strict();
+const schema = z
+  .object({
+    namespace: z.string(),
+    image: z.string(),
+    command: z.array(z.string()).min(1),
+    serviceAccountName: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    /** Environment of the command: plain values, or a key of a Secret of the namespace (the value in use, whatever it is now). */
+    env: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            value: z.string().optional(),
+            secretKeyRef: z.object({ name: z.string(), key: z.string() }).strict().optional(),
+          })
+          .strict()
+          .refine((e) => (e.value === undefined) !== (e.secretKeyRef === undefined), { message: 'an env entry has a value or a secretKeyRef' }),
+      )
+      .default([]),
+    timeoutSeconds: z.number().int().positive().default(30),
+    /** What the run must show after the fix (the exploit fails, or a blocked connection times out). */
+    expect: runExpectSchema,
+    /** What the probe does, for messages ("fetch the cloud credentials"). */
+    describe: z.string().optional(),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /**
@@ -43,11 +52,15 @@ type P = z.infer<typeof schema>;
  * were just recreated (a restarted Deployment, a StatefulSet pod back under its old name at a new
  * address), which until then are judged by rules of before they existed.
  */
-async function awaitPolicySync(ctx: Parameters<CheckPrimitive<P>['run']>[0], probePod: any): Promise<{ state: 'synced' | 'unknown' } | { state: 'timeout'; missing: PodAddress[] }> {
+async function awaitPolicySync(
+  ctx: Parameters<CheckPrimitive<P>['run']>[0],
+  probePod: any,
+): Promise<{ state: 'synced' | 'unknown' } | { state: 'timeout'; missing: PodAddress[] }> {
   const engine = ctx.engine;
   if (!engine.policyEnforcedPods) return { state: 'unknown' };
   const node = probePod.spec?.nodeName;
-  const list = async (): Promise<PodAddress[]> => enforceablePods((await ctx.cluster.core.listPodForAllNamespaces(node ? { fieldSelector: `spec.nodeName=${node}` } : {})).items as any);
+  const list = async (): Promise<PodAddress[]> =>
+    enforceablePods((await ctx.cluster.core.listPodForAllNamespaces(node ? { fieldSelector: `spec.nodeName=${node}` } : {})).items as any);
   const isProbe = (x: PodAddress) => x.namespace === probePod.metadata.namespace && x.name === probePod.metadata.name;
   let required = await list();
   if (!required.some(isProbe)) required.push({ namespace: probePod.metadata.namespace, name: probePod.metadata.name, ip: probePod.status.podIP });
@@ -87,27 +100,47 @@ export const probe: CheckPrimitive<P> = {
     const id = randomBytes(3).toString('hex');
     const name = `kube-seclab-probe-${id}`;
     const pod = {
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { name, namespace: p.namespace, labels: { 'app.kubernetes.io/managed-by': 'kube-seclab', ...(p.labels ?? {}), [PROBE_LABEL]: id, [CHECK_OBJECT_LABEL]: 'probe' } },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: p.namespace,
+        labels: { 'app.kubernetes.io/managed-by': 'kube-seclab', ...(p.labels ?? {}), [PROBE_LABEL]: id, [CHECK_OBJECT_LABEL]: 'probe' },
+      },
       spec: {
         restartPolicy: 'Never',
         terminationGracePeriodSeconds: 0,
         serviceAccountName: p.serviceAccountName,
         automountServiceAccountToken: p.serviceAccountName !== undefined,
-        containers: [{ name: 'probe', image: p.image, imagePullPolicy: 'IfNotPresent',
-          // Idle until the network has taken the pod in; the command is run in it then.
-          command: ['sleep', String(p.timeoutSeconds + POD_START_S + POLICY_SYNC_S + 60)],
-          env: [
-            // The node the probe runs on, for probes of node ports (kubelet :10250, etcd :2379).
-            { name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
-            ...p.env.map((e) => (e.secretKeyRef ? { name: e.name, valueFrom: { secretKeyRef: e.secretKeyRef } } : { name: e.name, value: e.value })),
-          ],
-          resources: { limits: { cpu: '500m', memory: '256Mi' }, requests: { cpu: '10m', memory: '32Mi' } },
-          securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, runAsUser: 65534, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } } }],
+        containers: [
+          {
+            name: 'probe',
+            image: p.image,
+            imagePullPolicy: 'IfNotPresent',
+            // Idle until the network has taken the pod in; the command is run in it then.
+            command: ['sleep', String(p.timeoutSeconds + POD_START_S + POLICY_SYNC_S + 60)],
+            env: [
+              // The node the probe runs on, for probes of node ports (kubelet :10250, etcd :2379).
+              { name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+              ...p.env.map((e) => (e.secretKeyRef ? { name: e.name, valueFrom: { secretKeyRef: e.secretKeyRef } } : { name: e.name, value: e.value })),
+            ],
+            resources: { limits: { cpu: '500m', memory: '256Mi' }, requests: { cpu: '10m', memory: '32Mi' } },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              runAsNonRoot: true,
+              runAsUser: 65534,
+              capabilities: { drop: ['ALL'] },
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+          },
+        ],
       },
     };
     checkPodStarted(p.namespace, name);
-    await ctx.cluster.create(pod).catch((e) => { checkPodEnded(p.namespace, name); throw e; });
+    await ctx.cluster.create(pod).catch((e) => {
+      checkPodEnded(p.namespace, name);
+      throw e;
+    });
     try {
       // Scheduling and starting the pod (slow on a busy machine) is not the command's time.
       const end = Date.now() + POD_START_S * 1000;
@@ -117,22 +150,32 @@ export const probe: CheckPrimitive<P> = {
         const st = live.status?.containerStatuses?.[0]?.state;
         if (st?.running && live.status?.podIP) break;
         if (st?.terminated || live.status?.phase === 'Failed' || live.status?.phase === 'Succeeded') {
-          return { passed: false, message: `the probe pod stopped before its command ran (${st?.terminated?.reason ?? live.status?.phase}${st?.terminated?.message ? `: ${st.terminated.message}` : ''})` };
+          return {
+            passed: false,
+            message: `the probe pod stopped before its command ran (${st?.terminated?.reason ?? live.status?.phase}${st?.terminated?.message ? `: ${st.terminated.message}` : ''})`,
+          };
         }
         if (Date.now() > end) {
           const waiting = live.status?.containerStatuses?.[0]?.state?.waiting?.reason;
-          return { passed: false, message: `the probe pod did not start within ${POD_START_S}s (phase ${live.status?.phase ?? 'unknown'}${waiting ? `, ${waiting}` : ''})` };
+          return {
+            passed: false,
+            message: `the probe pod did not start within ${POD_START_S}s (phase ${live.status?.phase ?? 'unknown'}${waiting ? `, ${waiting}` : ''})`,
+          };
         }
         await sleep(200);
       }
       const synced = await awaitPolicySync(ctx, live);
       if (synced.state === 'timeout') {
-        throw new UserError(`inconclusive: after ${POLICY_SYNC_S}s the node's network plugin still did not enforce its policies for ${podList(synced.missing)}, so a connection would be judged by rules of before ${synced.missing.length === 1 ? 'that pod' : 'those pods'} existed`, '`kubectl -n kube-system logs ds/kube-router` shows why the plugin is behind; check again');
+        throw new UserError(
+          `inconclusive: after ${POLICY_SYNC_S}s the node's network plugin still did not enforce its policies for ${podList(synced.missing)}, so a connection would be judged by rules of before ${synced.missing.length === 1 ? 'that pod' : 'those pods'} existed`,
+          '`kubectl -n kube-system logs ds/kube-router` shows why the plugin is behind; check again',
+        );
       }
       if (synced.state === 'unknown') await sleep(UNOBSERVABLE_SETTLE_MS);
       const r = await execIn(ctx, live, 'probe', p.command, p.timeoutSeconds * 1000);
       const what = p.describe ?? `\`${p.command.join(' ')}\``;
-      if (r.error) return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };
+      if (r.error)
+        return { passed: false, message: `${what}: could not run: ${r.error}${r.out.trim() ? ` — ${r.out.trim().split('\n').pop()!.slice(0, 200)}` : ''}` };
       return judgeRun(what, r.exitCode, r.out, p.expect);
     } finally {
       await ctx.cluster.delete(pod).catch(() => {});

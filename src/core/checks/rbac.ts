@@ -1,18 +1,21 @@
 import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
 
-const schema = z.object({
-  /** A user name, or `system:serviceaccount:<ns>:<name>` for a ServiceAccount. */
-  as: z.string().optional(),
-  groups: z.array(z.string()).optional(),
-  verb: z.string(),
-  resource: z.string(),
-  group: z.string().optional(),
-  subresource: z.string().optional(),
-  namespace: z.string().optional(),
-  name: z.string().optional(),
-  expect: z.enum(['allow', 'deny']),
-}).strict().refine((p) => p.as || p.groups?.length, { message: 'needs `as` (a user or ServiceAccount) or `groups`' });
+const schema = z
+  .object({
+    /** A user name, or `system:serviceaccount:<ns>:<name>` for a ServiceAccount. */
+    as: z.string().optional(),
+    groups: z.array(z.string()).optional(),
+    verb: z.string(),
+    resource: z.string(),
+    group: z.string().optional(),
+    subresource: z.string().optional(),
+    namespace: z.string().optional(),
+    name: z.string().optional(),
+    expect: z.enum(['allow', 'deny']),
+  })
+  .strict()
+  .refine((p) => p.as || p.groups?.length, { message: 'needs `as` (a user or ServiceAccount) or `groups`' });
 type P = z.infer<typeof schema>;
 
 function who(p: P): string {
@@ -57,9 +60,7 @@ export const rbac: CheckPrimitive<P> = {
     const allowed = !!res.status?.allowed;
     const reason = res.status?.reason ? ` (${res.status.reason.replace(/\.$/, '')})` : '';
     const passed = allowed === (p.expect === 'allow');
-    const message = allowed
-      ? `${who(p)} can ${what(p)}${reason}`
-      : `${who(p)} cannot ${what(p)}`;
+    const message = allowed ? `${who(p)} can ${what(p)}${reason}` : `${who(p)} cannot ${what(p)}`;
     return { passed, message };
   },
 };

@@ -2,12 +2,14 @@ import { z } from 'zod';
 import type { CheckOutcome } from './types.js';
 
 /** What a command's run must show after the fix (probe, podExec): the exploit fails, a blocked connection times out… */
-export const runExpectSchema = z.object({
-  exitCode: z.number().int().optional(),
-  nonZeroExit: z.boolean().optional(),
-  outputContains: z.string().optional(),
-  outputNotContains: z.string().optional(),
-}).strict();
+export const runExpectSchema = z
+  .object({
+    exitCode: z.number().int().optional(),
+    nonZeroExit: z.boolean().optional(),
+    outputContains: z.string().optional(),
+    outputNotContains: z.string().optional(),
+  })
+  .strict();
 export type RunExpect = z.infer<typeof runExpectSchema>;
 
 /** Judge a finished run; messages start with `what` and quote the output's last line. */

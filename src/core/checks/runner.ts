@@ -17,16 +17,33 @@ const TIMEOUT_MS = 15_000;
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => { t = setTimeout(() => rej(new ClusterUnreachableError(`no answer within ${ms / 1000}s`)), ms); })]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => {
+      t = setTimeout(() => rej(new ClusterUnreachableError(`no answer within ${ms / 1000}s`)), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
 }
 
 export async function runCheck(ctx: CheckContext, engine: Engine, spec: CheckSpec): Promise<CheckResult> {
   const base = { id: spec.id, title: spec.title, objective: spec.objective, type: spec.type, requires: spec.requires };
   if (spec.engines && !spec.engines.includes(engine.name)) {
-    return { ...base, passed: false, status: 'skipped', message: `checked on the ${spec.engines.join('/')} engine; this lab runs on ${engine.name}`, durationMs: 0 };
+    return {
+      ...base,
+      passed: false,
+      status: 'skipped',
+      message: `checked on the ${spec.engines.join('/')} engine; this lab runs on ${engine.name}`,
+      durationMs: 0,
+    };
   }
   if (!engine.supports(spec.requires)) {
-    return { ...base, passed: false, status: 'skipped', message: `needs the kind engine (a real node and network); this lab runs on ${engine.name}`, durationMs: 0 };
+    return {
+      ...base,
+      passed: false,
+      status: 'skipped',
+      message: `needs the kind engine (a real node and network); this lab runs on ${engine.name}`,
+      durationMs: 0,
+    };
   }
   const t0 = performance.now();
   try {

@@ -6,17 +6,24 @@ import type { ESLint as ESLintApi, Linter } from 'eslint';
 import type { CheckPrimitive } from './types.js';
 import { workspaceFile } from '../workspace.js';
 
-const schema = z.object({
-  /** The app's folder in the workspace. */
-  path: z.string(),
-  /** The rules that must report nothing (ids as ESLint prints them: `security/detect-child-process`). */
-  rules: z.array(z.string()).min(1),
-  /** Rule settings on top of eslint-plugin-security's recommended ones (ESLint rule config, e.g. `no-restricted-syntax`). */
-  config: z.record(z.string(), z.unknown()).default({}),
-}).strict();
+const schema = z
+  .object({
+    /** The app's folder in the workspace. */
+    path: z.string(),
+    /** The rules that must report nothing (ids as ESLint prints them: `security/detect-child-process`). */
+    rules: z.array(z.string()).min(1),
+    /** Rule settings on top of eslint-plugin-security's recommended ones (ESLint rule config, e.g. `no-restricted-syntax`). */
+    config: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
-export interface SastFinding { file: string; line: number; rule: string; message: string }
+export interface SastFinding {
+  file: string;
+  line: number;
+  rule: string;
+  message: string;
+}
 
 // Loaded at run time, not bundled: ESLint is big and only the SAST checks need it.
 const load = createRequire(import.meta.url);
@@ -47,7 +54,11 @@ export async function lintFolder(dir: string, rules: string[], config: Record<st
 }
 
 /** The messages of the listed rules (and parse errors), as file:line rule — paths relative to `root`. */
-export function findingsOf(results: { filePath: string; messages: { ruleId: string | null; line?: number; message: string; fatal?: boolean }[] }[], rules: string[], root: string): SastFinding[] {
+export function findingsOf(
+  results: { filePath: string; messages: { ruleId: string | null; line?: number; message: string; fatal?: boolean }[] }[],
+  rules: string[],
+  root: string,
+): SastFinding[] {
   const out: SastFinding[] = [];
   for (const r of results) {
     const file = relative(root, r.filePath).split(sep).join('/');
@@ -79,13 +90,21 @@ export const sast: CheckPrimitive<P> = {
     const { files, findings } = await lintFolder(dir, p.rules, p.config);
     if (!files) return { passed: false, message: `ESLint found no JavaScript in ${dir} — the app's sources are gone` };
     if (!findings.length) {
-      return { passed: true, message: `ESLint with eslint-plugin-security: none of ${p.rules.join(', ')} reports anything in ${files} file${files > 1 ? 's' : ''} of ${p.path}` };
+      return {
+        passed: true,
+        message: `ESLint with eslint-plugin-security: none of ${p.rules.join(', ')} reports anything in ${files} file${files > 1 ? 's' : ''} of ${p.path}`,
+      };
     }
     const disabled: string[] = [];
     for (const f of new Set(findings.map((x) => x.file))) {
       if (/eslint-disable/.test(await readFile(join(dir, f), 'utf8').catch(() => ''))) disabled.push(f);
     }
-    const note = disabled.length ? ` — ${disabled.join(', ')} has eslint-disable comments: this check ignores them, only a fix of the code makes a finding go away` : '';
-    return { passed: false, message: `ESLint finds ${findings.length} problem${findings.length > 1 ? 's' : ''} in ${p.path}: ${formatFindings(p.path, findings)}${note}` };
+    const note = disabled.length
+      ? ` — ${disabled.join(', ')} has eslint-disable comments: this check ignores them, only a fix of the code makes a finding go away`
+      : '';
+    return {
+      passed: false,
+      message: `ESLint finds ${findings.length} problem${findings.length > 1 ? 's' : ''} in ${p.path}: ${formatFindings(p.path, findings)}${note}`,
+    };
   },
 };

@@ -5,18 +5,20 @@ import { atOrAbove, describeFinding, scanBuild, severitySchema } from '../scan.j
 import { buildOf, readBuilds } from '../builds.js';
 import { containersOf, podSpecsIn, podSpecWatches } from './podSpecs.js';
 
-const schema = z.object({
-  namespace: z.string(),
-  /** The Deployment whose running image is scanned. */
-  name: z.string(),
-  container: z.string().optional(),
-  /** The app's folder in the workspace (its name is the image's; used in messages). */
-  path: z.string().optional(),
-  /** Fail on any finding at or above this severity (default: any finding). */
-  severity: severitySchema.default('low'),
-  /** Packages the app requires: they must still be in the image (removing a dependency breaks the app). */
-  packages: z.array(z.string()).default([]),
-}).strict();
+const schema = z
+  .object({
+    namespace: z.string(),
+    /** The Deployment whose running image is scanned. */
+    name: z.string(),
+    container: z.string().optional(),
+    /** The app's folder in the workspace (its name is the image's; used in messages). */
+    path: z.string().optional(),
+    /** Fail on any finding at or above this severity (default: any finding). */
+    severity: severitySchema.default('low'),
+    /** Packages the app requires: they must still be in the image (removing a dependency breaks the app). */
+    packages: z.array(z.string()).default([]),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /**
@@ -37,12 +39,20 @@ export const scan: CheckPrimitive<P> = {
     const what = `the image Deployment ${p.namespace}/${p.name} runs (${r.build.app}@${r.build.digest.slice(0, 19)}…)`;
     const missing = p.packages.filter((n) => !report.packages.some((x) => x.name === n));
     if (missing.length) {
-      return { passed: false, message: `${what} has no ${missing.join(', ')} any more — the app requires ${missing.length > 1 ? 'them' : 'it'}, so it cannot start (on kind: CrashLoopBackOff). Upgrade a vulnerable dependency, don't delete it` };
+      return {
+        passed: false,
+        message: `${what} has no ${missing.join(', ')} any more — the app requires ${missing.length > 1 ? 'them' : 'it'}, so it cannot start (on kind: CrashLoopBackOff). Upgrade a vulnerable dependency, don't delete it`,
+      };
     }
     const bad = report.findings.filter((f) => atOrAbove(f.advisory.severity, p.severity));
     if (bad.length) {
-      const fix = bad[0].advisory.fixed ? `upgrade ${bad[0].name} to ${bad[0].advisory.fixed} or later in ${p.path ?? 'the app folder'}'s node_modules (package.json alone changes nothing in the image), build and deploy the new digest` : 'remove or replace it, build and deploy the new digest';
-      return { passed: false, message: `${what} carries ${bad.length} known-vulnerable package${bad.length > 1 ? 's' : ''}: ${describeFinding(bad[0])}${bad.length > 1 ? ` (+${bad.length - 1} more: \`kube-seclab scan --deploy ${p.namespace}/${p.name}\`)` : ''} — ${fix}` };
+      const fix = bad[0].advisory.fixed
+        ? `upgrade ${bad[0].name} to ${bad[0].advisory.fixed} or later in ${p.path ?? 'the app folder'}'s node_modules (package.json alone changes nothing in the image), build and deploy the new digest`
+        : 'remove or replace it, build and deploy the new digest';
+      return {
+        passed: false,
+        message: `${what} carries ${bad.length} known-vulnerable package${bad.length > 1 ? 's' : ''}: ${describeFinding(bad[0])}${bad.length > 1 ? ` (+${bad.length - 1} more: \`kube-seclab scan --deploy ${p.namespace}/${p.name}\`)` : ''} — ${fix}`,
+      };
     }
     // Every other build of the lab that runs (or waits to run) in the namespace: an old copy next to the fix
     // (a second Deployment, a pod made by hand, both behind the same Service) is as exploitable.
@@ -54,10 +64,17 @@ export const scan: CheckPrimitive<P> = {
         if (!b || seen.has(b.digest)) continue;
         seen.add(b.digest);
         const other = (await scanBuild(b)).findings.filter((f) => atOrAbove(f.advisory.severity, p.severity));
-        if (other.length) return { passed: false, message: `${s.what}, ${where} ${c.name}, runs another build (${b.app}@${b.digest.slice(0, 19)}…) that carries ${other.length} known-vulnerable package${other.length > 1 ? 's' : ''}: ${describeFinding(other[0])} — whatever still runs it is as exploitable as before: remove it or deploy the patched build there too` };
+        if (other.length)
+          return {
+            passed: false,
+            message: `${s.what}, ${where} ${c.name}, runs another build (${b.app}@${b.digest.slice(0, 19)}…) that carries ${other.length} known-vulnerable package${other.length > 1 ? 's' : ''}: ${describeFinding(other[0])} — whatever still runs it is as exploitable as before: remove it or deploy the patched build there too`,
+          };
       }
     }
     const below = report.findings.length ? ` (${report.findings.length} below ${p.severity})` : '';
-    return { passed: true, message: `${what}: ${report.packages.length} npm package${report.packages.length === 1 ? '' : 's'}, no known vulnerability at or above ${p.severity}${below} (advisories of ${report.advisories.updated})` };
+    return {
+      passed: true,
+      message: `${what}: ${report.packages.length} npm package${report.packages.length === 1 ? '' : 's'}, no known vulnerability at or above ${p.severity}${below} (advisories of ${report.advisories.updated})`,
+    };
   },
 };

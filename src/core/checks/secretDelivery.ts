@@ -1,18 +1,28 @@
 import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
 
-const schema = z.object({
-  workload: z.object({
-    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
-    namespace: z.string(),
-    name: z.string(),
-  }).strict(),
-  container: z.string(),
-  secret: z.string(),
-  /** Each key the app reads, and where it reads it: a file path and/or an env var name (either will do). */
-  keys: z.array(z.object({ key: z.string(), file: z.string().startsWith('/').optional(), env: z.string().optional() }).strict()
-    .refine((k) => k.file || k.env, { message: 'say where the app reads the key: `file` and/or `env`' })).min(1),
-}).strict();
+const schema = z
+  .object({
+    workload: z
+      .object({
+        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
+        namespace: z.string(),
+        name: z.string(),
+      })
+      .strict(),
+    container: z.string(),
+    secret: z.string(),
+    /** Each key the app reads, and where it reads it: a file path and/or an env var name (either will do). */
+    keys: z
+      .array(
+        z
+          .object({ key: z.string(), file: z.string().startsWith('/').optional(), env: z.string().optional() })
+          .strict()
+          .refine((k) => k.file || k.env, { message: 'say where the app reads the key: `file` and/or `env`' }),
+      )
+      .min(1),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 type Key = P['keys'][number];
@@ -66,7 +76,11 @@ export function delivery(spec: any, container: string, secret: string, k: Key): 
 export const secretDelivery: CheckPrimitive<P> = {
   type: 'secretDelivery',
   schema,
-  watches: (p) => [{ apiVersion: 'apps/v1', kind: p.workload.kind, namespace: p.workload.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.workload.namespace }, { apiVersion: 'v1', kind: 'Secret', namespace: p.workload.namespace }],
+  watches: (p) => [
+    { apiVersion: 'apps/v1', kind: p.workload.kind, namespace: p.workload.namespace },
+    { apiVersion: 'v1', kind: 'Pod', namespace: p.workload.namespace },
+    { apiVersion: 'v1', kind: 'Secret', namespace: p.workload.namespace },
+  ],
   scope: (p) => ({ namespaces: [p.workload.namespace] }),
   async run(ctx, p) {
     const w = p.workload;
@@ -76,21 +90,37 @@ export const secretDelivery: CheckPrimitive<P> = {
     const secret: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: p.secret, namespace: w.namespace } });
     if (!secret) return { passed: false, message: `Secret ${w.namespace}/${p.secret} does not exist` };
     const empty = p.keys.filter((k) => !secret.data?.[k.key]);
-    if (empty.length) return { passed: false, message: `Secret ${w.namespace}/${p.secret} has no ${empty.map((k) => k.key).join(' or ')} — the app would start without it` };
-    const sel = Object.entries(obj.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
-    const pods = sel ? (await ctx.cluster.list<any>('v1', 'Pod', w.namespace, sel)).filter((x) => !x.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(x.status?.phase)) : [];
-    const specs: [string, any][] = [[`the pod template of ${name}`, obj.spec?.template?.spec], ...pods.map((x): [string, any] => [`its running pod ${x.metadata.name}`, x.spec])];
+    if (empty.length)
+      return { passed: false, message: `Secret ${w.namespace}/${p.secret} has no ${empty.map((k) => k.key).join(' or ')} — the app would start without it` };
+    const sel = Object.entries(obj.spec?.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const pods = sel
+      ? (await ctx.cluster.list<any>('v1', 'Pod', w.namespace, sel)).filter(
+          (x) => !x.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(x.status?.phase),
+        )
+      : [];
+    const specs: [string, any][] = [
+      [`the pod template of ${name}`, obj.spec?.template?.spec],
+      ...pods.map((x): [string, any] => [`its running pod ${x.metadata.name}`, x.spec]),
+    ];
     const hows = new Set<string>();
     for (const [where, spec] of specs) {
       for (const k of p.keys) {
         const how = delivery(spec, p.container, p.secret, k);
         if (!how) {
           const want = [k.file && `the file ${k.file}`, k.env && `env var ${k.env}`].filter(Boolean).join(' or ');
-          return { passed: false, message: `${where}: container ${p.container} does not get key ${k.key} of Secret ${p.secret} as ${want}, where the app reads it` };
+          return {
+            passed: false,
+            message: `${where}: container ${p.container} does not get key ${k.key} of Secret ${p.secret} as ${want}, where the app reads it`,
+          };
         }
         hows.add(how);
       }
     }
-    return { passed: true, message: `container ${p.container} of ${name} (template and ${pods.length} running pod${pods.length === 1 ? '' : 's'}) reads ${p.keys.map((k) => k.key).join(', ')} from Secret ${p.secret} (${[...hows].join(', ')})` };
+    return {
+      passed: true,
+      message: `container ${p.container} of ${name} (template and ${pods.length} running pod${pods.length === 1 ? '' : 's'}) reads ${p.keys.map((k) => k.key).join(', ')} from Secret ${p.secret} (${[...hows].join(', ')})`,
+    };
   },
 };

@@ -6,18 +6,26 @@ import { describe } from './files.js';
 
 const homeSchema = z.object({ namespace: z.string(), secret: z.string(), key: z.string() }).strict();
 
-const schema = z.object({
-  /** The namespace whose every object is searched (every listable kind the API server serves). */
-  namespace: z.string(),
-  credentials: z.array(z.object({
-    /** What it is, for messages: "the database password". */
-    name: z.string(),
-    /** The value the scenario planted (the lab knows it). */
-    planted: z.string().min(6, 'a planted value shorter than 6 characters would be found everywhere'),
-    /** The Secret key it belongs in: its value is the current credential, searched for everywhere else. */
-    home: homeSchema.optional(),
-  }).strict()).min(1),
-}).strict();
+const schema = z
+  .object({
+    /** The namespace whose every object is searched (every listable kind the API server serves). */
+    namespace: z.string(),
+    credentials: z
+      .array(
+        z
+          .object({
+            /** What it is, for messages: "the database password". */
+            name: z.string(),
+            /** The value the scenario planted (the lab knows it). */
+            planted: z.string().min(6, 'a planted value shorter than 6 characters would be found everywhere'),
+            /** The Secret key it belongs in: its value is the current credential, searched for everywhere else. */
+            home: homeSchema.optional(),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 // ---- matching (pure) --------------------------------------------------------------------------
@@ -47,7 +55,9 @@ export function holds(s: string, value: string): string | undefined {
   try {
     const dec = decodeURIComponent(s);
     if (dec !== s && dec.includes(value)) return ' (URL-encoded)';
-  } catch { /* not URL-encoded */ }
+  } catch {
+    /* not URL-encoded */
+  }
   for (const m of s.matchAll(B64_TOKEN)) {
     for (const alphabet of ['base64', 'base64url'] as const) {
       const dec = Buffer.from(m[0], alphabet).toString('utf8');
@@ -62,8 +72,17 @@ export function holds(s: string, value: string): string | undefined {
 export function findIn(obj: unknown, value: string): string[] {
   const out: string[] = [];
   const walk = (v: unknown, path: string) => {
-    if (typeof v === 'string') { const how = holds(v, value); if (how !== undefined) out.push(`${path || 'a value'}${how}`); return; }
-    if (Array.isArray(v)) { v.forEach((x, i) => walk(x, `${path}[${x && typeof x === 'object' && typeof (x as { name?: unknown }).name === 'string' ? (x as { name: string }).name : i}]`)); return; }
+    if (typeof v === 'string') {
+      const how = holds(v, value);
+      if (how !== undefined) out.push(`${path || 'a value'}${how}`);
+      return;
+    }
+    if (Array.isArray(v)) {
+      v.forEach((x, i) =>
+        walk(x, `${path}[${x && typeof x === 'object' && typeof (x as { name?: unknown }).name === 'string' ? (x as { name: string }).name : i}]`),
+      );
+      return;
+    }
     if (!v || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v)) {
       if (k === 'managedFields') continue;
@@ -78,7 +97,11 @@ export function findIn(obj: unknown, value: string): string[] {
 
 // ---- the cluster --------------------------------------------------------------------------------
 
-interface Resource { apiVersion: string; kind: string; plural: string }
+interface Resource {
+  apiVersion: string;
+  kind: string;
+  plural: string;
+}
 let discovered: { at: number; list: Resource[] } | undefined;
 
 /** Every namespaced kind the API server lists (discovery, cached a minute). */
@@ -94,12 +117,14 @@ async function namespacedKinds(ctx: CheckContext): Promise<Resource[]> {
   const core = await requestAs(ctx.cluster, undefined, 'GET', '/api/v1');
   add('v1', core.body?.resources);
   const groups = await requestAs(ctx.cluster, undefined, 'GET', '/apis');
-  await Promise.all((groups.body?.groups ?? []).map(async (g: any) => {
-    const gv = g.preferredVersion?.groupVersion;
-    if (!gv) return;
-    const res = await requestAs(ctx.cluster, undefined, 'GET', `/apis/${gv}`);
-    add(gv, res.body?.resources);
-  }));
+  await Promise.all(
+    (groups.body?.groups ?? []).map(async (g: any) => {
+      const gv = g.preferredVersion?.groupVersion;
+      if (!gv) return;
+      const res = await requestAs(ctx.cluster, undefined, 'GET', `/apis/${gv}`);
+      add(gv, res.body?.resources);
+    }),
+  );
   // Objects that only mirror others (events about them, metrics) are searched too: nothing is skipped but bindings' tokens.
   discovered = { at: Date.now(), list };
   return list;
@@ -135,11 +160,17 @@ async function readValue(ctx: CheckContext, h: { namespace: string; secret: stri
 export const secretValues: CheckPrimitive<P> = {
   type: 'secretValues',
   schema,
-  watches: (p) => [p.namespace].flatMap((namespace) => [
-    { apiVersion: 'v1', kind: 'ConfigMap', namespace }, { apiVersion: 'v1', kind: 'Secret', namespace }, { apiVersion: 'v1', kind: 'Pod', namespace },
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace }, { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace }, { apiVersion: 'apps/v1', kind: 'DaemonSet', namespace },
-    { apiVersion: 'batch/v1', kind: 'Job', namespace }, { apiVersion: 'batch/v1', kind: 'CronJob', namespace },
-  ]),
+  watches: (p) =>
+    [p.namespace].flatMap((namespace) => [
+      { apiVersion: 'v1', kind: 'ConfigMap', namespace },
+      { apiVersion: 'v1', kind: 'Secret', namespace },
+      { apiVersion: 'v1', kind: 'Pod', namespace },
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace },
+      { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace },
+      { apiVersion: 'apps/v1', kind: 'DaemonSet', namespace },
+      { apiVersion: 'batch/v1', kind: 'Job', namespace },
+      { apiVersion: 'batch/v1', kind: 'CronJob', namespace },
+    ]),
   timeoutMs: () => 30_000,
   scope: (p) => ({ namespaces: [...new Set([p.namespace, ...p.credentials.flatMap((c) => (c.home ? [c.home.namespace] : []))])] }),
   async run(ctx, p) {
@@ -148,12 +179,16 @@ export const secretValues: CheckPrimitive<P> = {
     for (const ns of [p.namespace]) {
       const nsObj = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
       if (nsObj) objects.push(nsObj);
-      await pool(kinds.map((k) => async () => {
-        const base = k.apiVersion === 'v1' ? '/api/v1' : `/apis/${k.apiVersion}`;
-        const res = await requestAs(ctx.cluster, undefined, 'GET', `${base}/namespaces/${ns}/${k.plural}`);
-        if (res.status !== 200) return [] as KubernetesObject[];
-        return (res.body?.items ?? []).map((o: KubernetesObject) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }));
-      }), 8, (items) => objects.push(...items));
+      await pool(
+        kinds.map((k) => async () => {
+          const base = k.apiVersion === 'v1' ? '/api/v1' : `/apis/${k.apiVersion}`;
+          const res = await requestAs(ctx.cluster, undefined, 'GET', `${base}/namespaces/${ns}/${k.plural}`);
+          if (res.status !== 200) return [] as KubernetesObject[];
+          return (res.body?.items ?? []).map((o: KubernetesObject) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }));
+        }),
+        8,
+        (items) => objects.push(...items),
+      );
     }
     const findings: string[] = [];
     for (const c of p.credentials) {
@@ -168,14 +203,19 @@ export const secretValues: CheckPrimitive<P> = {
           const where = findIn(o, v);
           if (!where.length) continue;
           const owner = o.metadata?.ownerReferences?.[0];
-          const history = isHistory(o, objects) ? ` (an old revision${owner ? ` of ${owner.kind} ${owner.name}` : ''} — \`kubectl rollout undo\` would bring it back; delete it)` : '';
+          const history = isHistory(o, objects)
+            ? ` (an old revision${owner ? ` of ${owner.kind} ${owner.name}` : ''} — \`kubectl rollout undo\` would bring it back; delete it)`
+            : '';
           findings.push(`${c.name} (${which}) is in ${describe(o)}, ${where.slice(0, 2).join(', ')}${history}`);
         }
       }
     }
     const where = p.namespace;
     if (!findings.length) {
-      return { passed: true, message: `the ${p.credentials.map((c) => c.name).join(' and ')} appear nowhere in namespace ${where} but in ${p.credentials.some((c) => c.home) ? 'their Secret' : 'no object'} (${objects.length} objects searched, any key, plain or encoded)` };
+      return {
+        passed: true,
+        message: `the ${p.credentials.map((c) => c.name).join(' and ')} appear nowhere in namespace ${where} but in ${p.credentials.some((c) => c.home) ? 'their Secret' : 'no object'} (${objects.length} objects searched, any key, plain or encoded)`,
+      };
     }
     const shown = findings.slice(0, 3).join('; ') + (findings.length > 3 ? `; and ${findings.length - 3} more` : '');
     return { passed: false, message: `${shown} — a credential belongs only in its Secret` };

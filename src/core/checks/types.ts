@@ -12,12 +12,22 @@ export interface CheckContext {
   workspace: string;
 }
 
-export interface CheckScope { namespaces: string[]; labelsOf?: string[] }
+export interface CheckScope {
+  namespaces: string[];
+  labelsOf?: string[];
+}
 
-export interface CheckOutcome { passed: boolean; message: string }
+export interface CheckOutcome {
+  passed: boolean;
+  message: string;
+}
 
 /** A resource a check depends on, so watch mode knows what to watch. */
-export interface WatchTarget { apiVersion: string; kind: string; namespace?: string }
+export interface WatchTarget {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+}
 
 /** One kind of check: data in lesson.yaml, behaviour here. */
 export interface CheckPrimitive<P = any> {

@@ -5,10 +5,23 @@ import type { LabCluster } from '../kube/client.js';
 import { IDENTITY, type NamespaceRenamer } from '../scope/rename.js';
 
 const PLURALS: Record<string, string> = {
-  NetworkPolicy: 'networkpolicies', ValidatingAdmissionPolicy: 'validatingadmissionpolicies', ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
-  PriorityClass: 'priorityclasses', RuntimeClass: 'runtimeclasses', Ingress: 'ingresses',
+  NetworkPolicy: 'networkpolicies',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
+  ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
+  PriorityClass: 'priorityclasses',
+  RuntimeClass: 'runtimeclasses',
+  Ingress: 'ingresses',
 };
-const CLUSTER_SCOPED = new Set(['Namespace', 'Node', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'RuntimeClass', 'PriorityClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'Node',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'RuntimeClass',
+  'PriorityClass',
+]);
 
 /**
  * The label on objects a check makes for itself and removes again (probe pods, a probe Secret, the
@@ -24,8 +37,12 @@ export const CHECK_OBJECT_LABEL = 'kube-seclab.dev/check';
  * can put a label on a pod to hide it from the checks; nobody else can add to this set.
  */
 const runningCheckPods = new Set<string>();
-export function checkPodStarted(namespace: string, name: string): void { runningCheckPods.add(`${namespace}/${name}`); }
-export function checkPodEnded(namespace: string, name: string): void { runningCheckPods.delete(`${namespace}/${name}`); }
+export function checkPodStarted(namespace: string, name: string): void {
+  runningCheckPods.add(`${namespace}/${name}`);
+}
+export function checkPodEnded(namespace: string, name: string): void {
+  runningCheckPods.delete(`${namespace}/${name}`);
+}
 /** Not one of the pods this process's checks are running (see runningCheckPods). */
 export function notACheckPod(pod: { metadata?: { namespace?: string; name?: string } }): boolean {
   return !runningCheckPods.has(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
@@ -65,27 +82,47 @@ export function watchLesson(cluster: LabCluster, lesson: Lesson, onChange: (reas
   let timer: NodeJS.Timeout | undefined;
   const fire = (reason: string) => {
     clearTimeout(timer);
-    timer = setTimeout(() => { if (!signal.aborted) onChange(reason); }, debounceMs);
+    timer = setTimeout(() => {
+      if (!signal.aborted) onChange(reason);
+    }, debounceMs);
   };
   const controllers: AbortController[] = [];
   const start = (path: string, attempt: number) => {
     if (signal.aborted) return;
     let gotEvent = false;
-    w.watch(path, { allowWatchBookmarks: false }, (phase, obj) => {
-      // The initial ADDED burst after (re)connecting is the current state: one re-check covers it.
-      gotEvent = true;
-      if (isCheckObject(obj)) return;
-      fire(`${phase} ${path}`);
-    }, () => {
-      if (signal.aborted) return;
-      const delay = Math.min(250 * 2 ** attempt, 4000);
-      setTimeout(() => start(path, gotEvent ? 0 : attempt + 1), delay);
-      if (attempt === 0) fire(`watch of ${path} ended`);
-    }).then((c) => { controllers.push(c); if (signal.aborted) c.abort(); }, () => {
-      if (signal.aborted) return;
-      setTimeout(() => start(path, attempt + 1), Math.min(250 * 2 ** attempt, 4000));
-    });
+    w.watch(
+      path,
+      { allowWatchBookmarks: false },
+      (phase, obj) => {
+        // The initial ADDED burst after (re)connecting is the current state: one re-check covers it.
+        gotEvent = true;
+        if (isCheckObject(obj)) return;
+        fire(`${phase} ${path}`);
+      },
+      () => {
+        if (signal.aborted) return;
+        const delay = Math.min(250 * 2 ** attempt, 4000);
+        setTimeout(() => start(path, gotEvent ? 0 : attempt + 1), delay);
+        if (attempt === 0) fire(`watch of ${path} ended`);
+      },
+    ).then(
+      (c) => {
+        controllers.push(c);
+        if (signal.aborted) c.abort();
+      },
+      () => {
+        if (signal.aborted) return;
+        setTimeout(() => start(path, attempt + 1), Math.min(250 * 2 ** attempt, 4000));
+      },
+    );
   };
   for (const p of lessonWatchPaths(lesson, cluster.rename)) start(p, 0);
-  signal.addEventListener('abort', () => { clearTimeout(timer); for (const c of controllers) c.abort(); }, { once: true });
+  signal.addEventListener(
+    'abort',
+    () => {
+      clearTimeout(timer);
+      for (const c of controllers) c.abort();
+    },
+    { once: true },
+  );
 }

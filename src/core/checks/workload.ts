@@ -2,22 +2,27 @@ import { z } from 'zod';
 import type { CheckPrimitive } from './types.js';
 import { notACheckPod } from './watch.js';
 
-const schema = z.object({
-  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
-  namespace: z.string(),
-  name: z.string(),
-  /** At least this many ready replicas (default: 1, and all desired replicas). */
-  minReady: z.number().int().min(1).optional(),
-  /** The image (or a prefix/substring of it) every container must still run. */
-  image: z.string().optional(),
-}).strict();
+const schema = z
+  .object({
+    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet']).default('Deployment'),
+    namespace: z.string(),
+    name: z.string(),
+    /** At least this many ready replicas (default: 1, and all desired replicas). */
+    minReady: z.number().int().min(1).optional(),
+    /** The image (or a prefix/substring of it) every container must still run. */
+    image: z.string().optional(),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /** The standard anti-shortcut guard: the workload still exists, runs its intended image, and is ready. */
 export const workload: CheckPrimitive<P> = {
   type: 'workload',
   schema,
-  watches: (p) => [{ apiVersion: 'apps/v1', kind: p.kind, namespace: p.namespace }, { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }],
+  watches: (p) => [
+    { apiVersion: 'apps/v1', kind: p.kind, namespace: p.namespace },
+    { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace },
+  ],
   scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const name = `${p.kind} ${p.namespace}/${p.name}`;
@@ -32,11 +37,14 @@ export const workload: CheckPrimitive<P> = {
     if (p.kind === 'DaemonSet') {
       const ready = st.numberReady ?? 0;
       const want = Math.max(p.minReady ?? 1, st.desiredNumberScheduled ?? 1);
-      return ready >= want ? { passed: true, message: `${name} is ready (${ready}/${want})` } : { passed: false, message: `${name} has ${ready}/${want} pods ready` };
+      return ready >= want
+        ? { passed: true, message: `${name} is ready (${ready}/${want})` }
+        : { passed: false, message: `${name} has ${ready}/${want} pods ready` };
     }
     const desired = obj.spec?.replicas ?? 1;
     const need = Math.max(p.minReady ?? 1, 1);
-    if (desired < need) return { passed: false, message: `${name} is scaled to ${desired} — it must keep serving (at least ${need} replica${need > 1 ? 's' : ''})` };
+    if (desired < need)
+      return { passed: false, message: `${name} is scaled to ${desired} — it must keep serving (at least ${need} replica${need > 1 ? 's' : ''})` };
     const ready = st.readyReplicas ?? 0;
     const updated = st.updatedReplicas ?? 0;
     const gen = (st.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0);
@@ -61,22 +69,30 @@ async function whyNotReady(ctx: Parameters<CheckPrimitive['run']>[0], ns: string
     if (stuck) return stuck;
     const cond = dep.status?.conditions?.find((c: any) => c.type === 'Progressing' && c.status === 'False');
     if (cond?.message) return cond.message;
-  } catch { /* best effort */ }
+  } catch {
+    /* best effort */
+  }
   return 'its rollout is in progress';
 }
 
 /** A pod of the workload that is not coming up and why, in the kubelet's words (CrashLoopBackOff and the app's last line, ImagePullBackOff, …). */
 export async function stuckPod(ctx: Parameters<CheckPrimitive['run']>[0], ns: string, dep: any): Promise<string | undefined> {
-  const sel = Object.entries(dep.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const sel = Object.entries(dep.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   if (!sel) return undefined;
-  const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: ns, labelSelector: sel })).items.filter((p) => !p.metadata?.deletionTimestamp && notACheckPod(p));
+  const pods = (await ctx.cluster.core.listNamespacedPod({ namespace: ns, labelSelector: sel })).items.filter(
+    (p) => !p.metadata?.deletionTimestamp && notACheckPod(p),
+  );
   for (const p of pods) {
     for (const c of [...(p.status?.initContainerStatuses ?? []), ...(p.status?.containerStatuses ?? [])]) {
       const waiting = c.state?.waiting ?? (c.state?.terminated && c.restartCount > 0 ? { reason: 'CrashLoopBackOff', message: undefined } : undefined);
       if (!waiting?.reason || ['ContainerCreating', 'PodInitializing'].includes(waiting.reason)) continue;
       let detail = waiting.message?.split('\n')[0];
       if (waiting.reason === 'CrashLoopBackOff') {
-        const log = await ctx.cluster.core.readNamespacedPodLog({ name: p.metadata!.name!, namespace: ns, container: c.name, previous: !c.state?.terminated, tailLines: 3 }).catch(() => '');
+        const log = await ctx.cluster.core
+          .readNamespacedPodLog({ name: p.metadata!.name!, namespace: ns, container: c.name, previous: !c.state?.terminated, tailLines: 3 })
+          .catch(() => '');
         const last = String(log).trim().split('\n').filter(Boolean).pop();
         const code = (c.state?.terminated ?? c.lastState?.terminated)?.exitCode;
         detail = `${code !== undefined ? `exit ${code}` : 'it exits'}${last ? `: ${last.slice(0, 200)}` : ''}`;

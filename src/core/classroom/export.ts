@@ -58,9 +58,17 @@ export type ExportedLesson = z.infer<typeof exportedLessonSchema>;
 export type ExportedCheck = z.infer<typeof exportedCheckSchema>;
 
 /** The parts of a catalogue lesson an export needs. */
-export interface CatalogueLesson { id: string; layer: Layer | string; title: string; checks: { id: string }[] }
+export interface CatalogueLesson {
+  id: string;
+  layer: Layer | string;
+  title: string;
+  checks: { id: string }[];
+}
 
-export interface LearnerFlags { name?: string; id?: string }
+export interface LearnerFlags {
+  name?: string;
+  id?: string;
+}
 
 /** Flags first, then the progress file's learner, then the OS user name. */
 export function resolveLearner(flags: LearnerFlags, progress: ProgressData, env: NodeJS.ProcessEnv = process.env): { name: string; id?: string } {
@@ -78,31 +86,49 @@ function osUser(env: NodeJS.ProcessEnv): string {
   try {
     const u = userInfo().username;
     if (u) return u;
-  } catch { /* no passwd entry (containers) */ }
+  } catch {
+    /* no passwd entry (containers) */
+  }
   return env.USER || env.LOGNAME || env.USERNAME || 'unknown';
 }
 
 function exportLesson(l: CatalogueLesson, p: LessonProgress | undefined): ExportedLesson {
   if (!p) {
-    return { id: l.id, layer: l.layer, title: l.title, status: 'not-started', done: false, attempts: 0, hintsUsed: 0, solutionViewed: false, timeSpentMs: 0, lastCheck: null };
+    return {
+      id: l.id,
+      layer: l.layer,
+      title: l.title,
+      status: 'not-started',
+      done: false,
+      attempts: 0,
+      hintsUsed: 0,
+      solutionViewed: false,
+      timeSpentMs: 0,
+      lastCheck: null,
+    };
   }
   let lastCheck: ExportedLesson['lastCheck'] = null;
   if (p.lastCheck) {
     const lc = p.lastCheck;
     const checks: ExportedCheck[] = lc.checks
       ? lc.checks.map((c) => ({ id: c.id, passed: c.status === 'passed', status: c.status, message: c.message }))
-      // A file from before per-check results were kept: only the failed ids are known (no messages).
-      // In a run that passed, every other check of the lesson passed; in one that failed they are unknown.
-      : lc.passed
+      : // A file from before per-check results were kept: only the failed ids are known (no messages).
+        // In a run that passed, every other check of the lesson passed; in one that failed they are unknown.
+        lc.passed
         ? l.checks.map((c) => ({ id: c.id, passed: true, status: 'passed' }))
         : lc.failed.map((id) => ({ id, passed: false, status: 'failed' }));
     lastCheck = { at: lc.at, passed: lc.passed, checks };
   }
   const done = p.status === 'done';
   return {
-    id: l.id, layer: l.layer, title: l.title,
-    status: done ? 'done' : 'started', done,
-    attempts: p.attempts ?? 0, hintsUsed: p.hintsUsed ?? 0, solutionViewed: !!p.solutionViewed,
+    id: l.id,
+    layer: l.layer,
+    title: l.title,
+    status: done ? 'done' : 'started',
+    done,
+    attempts: p.attempts ?? 0,
+    hintsUsed: p.hintsUsed ?? 0,
+    solutionViewed: !!p.solutionViewed,
     timeSpentMs: Math.max(0, Math.round(p.timeSpentMs ?? 0)),
     ...(p.startedAt ? { startedAt: p.startedAt } : {}),
     ...(p.completedAt ? { completedAt: p.completedAt } : {}),
@@ -155,7 +181,7 @@ function failureOf(l: ExportedLesson): { message: string; body: string } {
  */
 export function toJunit(exp: ProgressExport): string {
   const who = exp.learner.id ? `${exp.learner.name} (${exp.learner.id})` : exp.learner.name;
-  const layers = [...LAYERS as readonly string[], ...exp.lessons.map((l) => l.layer).filter((x) => !(LAYERS as readonly string[]).includes(x))];
+  const layers = [...(LAYERS as readonly string[]), ...exp.lessons.map((l) => l.layer).filter((x) => !(LAYERS as readonly string[]).includes(x))];
   const suites = [...new Set(layers)].map((layer) => ({ layer, lessons: exp.lessons.filter((l) => l.layer === layer) })).filter((s) => s.lessons.length);
   const stats = (ls: ExportedLesson[]) => ({
     tests: ls.length,
@@ -165,18 +191,32 @@ export function toJunit(exp: ProgressExport): string {
   });
   const all = stats(exp.lessons);
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  out.push(`<testsuites name="${xmlAttr(`kube-seclab: ${who}`)}" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="${all.time}">`);
+  out.push(
+    `<testsuites name="${xmlAttr(`kube-seclab: ${who}`)}" tests="${all.tests}" failures="${all.failures}" errors="0" skipped="${all.skipped}" time="${all.time}">`,
+  );
   suites.forEach((s, i) => {
     const st = stats(s.lessons);
     const title = LAYER_TITLES[s.layer as Layer] ?? s.layer;
-    out.push(`  <testsuite name="${xmlAttr(`${title} — ${who}`)}" id="${i}" package="kube-seclab.${xmlAttr(s.layer)}" tests="${st.tests}" failures="${st.failures}" errors="0" skipped="${st.skipped}" time="${st.time}" timestamp="${xmlAttr(exp.exportedAt.replace(/(\.\d+)?Z$/, ''))}">`);
+    out.push(
+      `  <testsuite name="${xmlAttr(`${title} — ${who}`)}" id="${i}" package="kube-seclab.${xmlAttr(s.layer)}" tests="${st.tests}" failures="${st.failures}" errors="0" skipped="${st.skipped}" time="${st.time}" timestamp="${xmlAttr(exp.exportedAt.replace(/(\.\d+)?Z$/, ''))}">`,
+    );
     out.push('    <properties>');
-    const props: [string, string | undefined][] = [['learner', exp.learner.name], ['learner.id', exp.learner.id], ['lab.name', exp.labName], ['lab.version', exp.labVersion], ['engine', exp.engine], ['exportedAt', exp.exportedAt]];
+    const props: [string, string | undefined][] = [
+      ['learner', exp.learner.name],
+      ['learner.id', exp.learner.id],
+      ['lab.name', exp.labName],
+      ['lab.version', exp.labVersion],
+      ['engine', exp.engine],
+      ['exportedAt', exp.exportedAt],
+    ];
     for (const [k, v] of props) if (v !== undefined) out.push(`      <property name="${xmlAttr(k)}" value="${xmlAttr(v)}"/>`);
     out.push('    </properties>');
     for (const l of s.lessons) {
       const open = `    <testcase name="${xmlAttr(l.id)}" classname="kube-seclab.${xmlAttr(s.layer)}" time="${seconds(l.timeSpentMs)}"`;
-      if (l.status === 'done') { out.push(`${open}/>`); continue; }
+      if (l.status === 'done') {
+        out.push(`${open}/>`);
+        continue;
+      }
       out.push(`${open}>`);
       if (l.status === 'not-started') out.push('      <skipped message="not started"/>');
       else {

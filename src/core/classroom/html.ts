@@ -23,9 +23,10 @@ const NOTE_W = 80;
  */
 export function niceAxis(max: number, kind: 'count' | 'duration' | 'ratio'): { max: number; step: number } {
   if (kind === 'ratio') return { max: 1, step: 0.25 };
-  const steps = kind === 'duration'
-    ? [15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((x) => x * 1000)
-    : [0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
+  const steps =
+    kind === 'duration'
+      ? [15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((x) => x * 1000)
+      : [0.5, 1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000];
   if (max <= 0) return { max: steps[1] * 4, step: steps[1] };
   const step = steps.find((st) => Math.ceil(max / st) <= 5) ?? Math.ceil(max / 5 / steps[steps.length - 1]) * steps[steps.length - 1];
   return { max: Math.max(1, Math.ceil(max / step)) * step, step };
@@ -42,13 +43,25 @@ const round = (x: number) => Math.round(x * 10) / 10;
 
 const fmt = (x: number | null, digits = 1) => (x === null ? '–' : Number.isInteger(x) ? String(x) : x.toFixed(digits));
 
-interface Series { key: string; label: string; color: string; value: (l: LessonStats) => number | null; text: (l: LessonStats) => string }
+interface Series {
+  key: string;
+  label: string;
+  color: string;
+  value: (l: LessonStats) => number | null;
+  text: (l: LessonStats) => string;
+}
 
 /**
  * A horizontal bar chart, one row per lesson, one bar per series. Each bar is a <rect class="bar">
  * carrying data-lesson / data-series / data-value, with a <title> for the hover text.
  */
-function barChart(id: string, caption: string, lessons: LessonStats[], series: Series[], opts: { kind: 'count' | 'duration' | 'ratio'; marker?: (l: LessonStats) => number | null; note?: (l: LessonStats) => string }): string {
+function barChart(
+  id: string,
+  caption: string,
+  lessons: LessonStats[],
+  series: Series[],
+  opts: { kind: 'count' | 'duration' | 'ratio'; marker?: (l: LessonStats) => number | null; note?: (l: LessonStats) => string },
+): string {
   const PLOT_W = W - LABEL_W - VALUE_W - (opts.note ? NOTE_W : 0);
   const barH = 14;
   const gap = 4;
@@ -72,21 +85,29 @@ function barChart(id: string, caption: string, lessons: LessonStats[], series: S
     parts.push(`<g class="row" data-lesson="${html(l.id)}">`);
     if (i % 2 === 0) parts.push(`<rect class="stripe" x="0" y="${y0}" width="${W}" height="${rowH}"/>`);
     parts.push(`<circle cx="10" cy="${mid}" r="4" fill="${layerColor(l.layer)}"><title>${html(layerTitle(l.layer))}</title></circle>`);
-    parts.push(`<text class="label" x="22" y="${mid}" dominant-baseline="middle">${html(l.id.length > 32 ? l.id.slice(0, 31) + '…' : l.id)}<title>${html(`${l.id} — ${l.title}`)}</title></text>`);
+    parts.push(
+      `<text class="label" x="22" y="${mid}" dominant-baseline="middle">${html(l.id.length > 32 ? l.id.slice(0, 31) + '…' : l.id)}<title>${html(`${l.id} — ${l.title}`)}</title></text>`,
+    );
     const firstY = mid - (series.length * (barH + gap) - gap) / 2;
     series.forEach((s, k) => {
       const v = s.value(l);
       const y = round(firstY + k * (barH + gap));
       const w = round(x(v ?? 0) - LABEL_W);
       if (series.length === 1) parts.push(`<rect class="track" x="${LABEL_W}" y="${y}" width="${PLOT_W}" height="${barH}" rx="3"/>`);
-      parts.push(`<rect class="bar" data-lesson="${html(l.id)}" data-series="${s.key}" data-value="${v ?? ''}" x="${LABEL_W}" y="${y}" width="${w}" height="${barH}" rx="3" fill="${s.color}"><title>${html(`${l.id}: ${s.label} ${s.text(l)}`)}</title></rect>`);
-      parts.push(`<text class="value" x="${round(Math.min(x(v ?? 0), LABEL_W + PLOT_W) + 6)}" y="${y + barH / 2}" dominant-baseline="middle">${html(s.text(l))}</text>`);
+      parts.push(
+        `<rect class="bar" data-lesson="${html(l.id)}" data-series="${s.key}" data-value="${v ?? ''}" x="${LABEL_W}" y="${y}" width="${w}" height="${barH}" rx="3" fill="${s.color}"><title>${html(`${l.id}: ${s.label} ${s.text(l)}`)}</title></rect>`,
+      );
+      parts.push(
+        `<text class="value" x="${round(Math.min(x(v ?? 0), LABEL_W + PLOT_W) + 6)}" y="${y + barH / 2}" dominant-baseline="middle">${html(s.text(l))}</text>`,
+      );
     });
     if (opts.marker) {
       const m = opts.marker(l);
       if (m !== null) {
         const mx = round(x(m));
-        parts.push(`<line class="marker" x1="${mx}" x2="${mx}" y1="${round(firstY - 2)}" y2="${round(firstY + barH + 2)}"><title>${html(`${l.id}: longest ${formatDuration(m)}`)}</title></line>`);
+        parts.push(
+          `<line class="marker" x1="${mx}" x2="${mx}" y1="${round(firstY - 2)}" y2="${round(firstY + barH + 2)}"><title>${html(`${l.id}: longest ${formatDuration(m)}`)}</title></line>`,
+        );
       }
     }
     if (opts.note) {
@@ -97,7 +118,9 @@ function barChart(id: string, caption: string, lessons: LessonStats[], series: S
   });
   const axisY = height - 6;
   for (let q = 0; q <= ticks; q++) {
-    parts.push(`<text class="axis" x="${round(LABEL_W + (PLOT_W * q) / ticks)}" y="${axisY}" text-anchor="middle">${html(axisLabel(axis.step * q, opts.kind))}</text>`);
+    parts.push(
+      `<text class="axis" x="${round(LABEL_W + (PLOT_W * q) / ticks)}" y="${axisY}" text-anchor="middle">${html(axisLabel(axis.step * q, opts.kind))}</text>`,
+    );
   }
   return `<svg id="${id}" class="chart" viewBox="0 0 ${W} ${height}" width="100%" preserveAspectRatio="xMinYMin meet" role="img" aria-label="${html(caption)}" xmlns="http://www.w3.org/2000/svg">${parts.join('')}</svg>`;
 }
@@ -113,10 +136,12 @@ function learnerTable(r: ClassReport): string {
   const rows = r.learners.map((x) => {
     const pct = x.total ? Math.round((x.done / x.total) * 100) : 0;
     const cells = r.lessons.map((l) => `<i class="cell ${x.lessons[l.id]}" title="${html(`${l.id}: ${CELL_TEXT[x.lessons[l.id]]}`)}"></i>`).join('');
-    return `<tr class="learner"><td class="name"><span class="who">${html(x.name)}</span>${x.id ? `<span class="lid">${html(x.id)}</span>` : ''}</td>`
-      + `<td><div class="progress"><div class="meter"><span style="width:${pct}%"></span></div><span class="num">${x.done}/${x.total}</span></div></td>`
-      + `<td><div class="cells">${cells}</div></td><td class="num">${x.attempts}</td><td class="num">${x.hintsUsed}</td><td class="num">${x.solutionsViewed}</td>`
-      + `<td class="num">${html(formatDuration(x.timeSpentMs))}</td><td class="muted date" title="${html(`${x.exportedAt} — ${x.file}`)}">${html(x.exportedAt.slice(0, 10))}</td></tr>`;
+    return (
+      `<tr class="learner"><td class="name"><span class="who">${html(x.name)}</span>${x.id ? `<span class="lid">${html(x.id)}</span>` : ''}</td>` +
+      `<td><div class="progress"><div class="meter"><span style="width:${pct}%"></span></div><span class="num">${x.done}/${x.total}</span></div></td>` +
+      `<td><div class="cells">${cells}</div></td><td class="num">${x.attempts}</td><td class="num">${x.hintsUsed}</td><td class="num">${x.solutionsViewed}</td>` +
+      `<td class="num">${html(formatDuration(x.timeSpentMs))}</td><td class="muted date" title="${html(`${x.exportedAt} — ${x.file}`)}">${html(x.exportedAt.slice(0, 10))}</td></tr>`
+    );
   });
   return `<div class="table-wrap"><table id="learners"><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
@@ -186,20 +211,50 @@ export function renderHtml(r: ClassReport, opts: { title?: string } = {}): strin
   const stuckMost = [...lessons].sort((a, b) => b.stuck - a.stuck)[0];
   const layers = [...new Set(lessons.map((l) => l.layer))];
 
-  const completion = barChart('chart-completion', 'Completion per lesson', lessons, [
-    { key: 'completion', label: 'completed by', color: '#16a34a', value: (l) => l.completion, text: (l) => `${l.done}/${l.learners} (${Math.round(l.completion * 100)}%)` },
-  ], { kind: 'ratio' });
-  const stuck = barChart('chart-stuck', 'Attempts and hints per lesson', lessons, [
-    { key: 'attempts', label: 'median attempts', color: '#2563eb', value: (l) => l.medianAttempts, text: (l) => `${fmt(l.medianAttempts)} attempts` },
-    { key: 'hints', label: 'hints per learner', color: '#f59e0b', value: (l) => l.meanHints, text: (l) => `${fmt(l.meanHints)} hints` },
-  ], { kind: 'count', note: (l) => (l.stuck ? `${l.stuck} stuck` : '') });
-  const time = barChart('chart-time', 'Time per lesson', lessons, [
-    { key: 'time', label: 'median time', color: '#7c3aed', value: (l) => l.medianTimeMs, text: (l) => formatDuration(l.medianTimeMs) },
-  ], { kind: 'duration', marker: (l) => l.maxTimeMs });
+  const completion = barChart(
+    'chart-completion',
+    'Completion per lesson',
+    lessons,
+    [
+      {
+        key: 'completion',
+        label: 'completed by',
+        color: '#16a34a',
+        value: (l) => l.completion,
+        text: (l) => `${l.done}/${l.learners} (${Math.round(l.completion * 100)}%)`,
+      },
+    ],
+    { kind: 'ratio' },
+  );
+  const stuck = barChart(
+    'chart-stuck',
+    'Attempts and hints per lesson',
+    lessons,
+    [
+      { key: 'attempts', label: 'median attempts', color: '#2563eb', value: (l) => l.medianAttempts, text: (l) => `${fmt(l.medianAttempts)} attempts` },
+      { key: 'hints', label: 'hints per learner', color: '#f59e0b', value: (l) => l.meanHints, text: (l) => `${fmt(l.meanHints)} hints` },
+    ],
+    { kind: 'count', note: (l) => (l.stuck ? `${l.stuck} stuck` : '') },
+  );
+  const time = barChart(
+    'chart-time',
+    'Time per lesson',
+    lessons,
+    [{ key: 'time', label: 'median time', color: '#7c3aed', value: (l) => l.medianTimeMs, text: (l) => formatDuration(l.medianTimeMs) }],
+    { kind: 'duration', marker: (l) => l.maxTimeMs },
+  );
 
   const failing = lessons.filter((l) => l.failingChecks.length);
   const failingList = failing.length
-    ? `<ul class="notes">${failing.map((l) => `<li><code>${html(l.id)}</code>: ${l.failingChecks.slice(0, 4).map((c) => `<code>${html(c.id)}</code> (${c.learners})`).join(', ')}</li>`).join('')}</ul>`
+    ? `<ul class="notes">${failing
+        .map(
+          (l) =>
+            `<li><code>${html(l.id)}</code>: ${l.failingChecks
+              .slice(0, 4)
+              .map((c) => `<code>${html(c.id)}</code> (${c.learners})`)
+              .join(', ')}</li>`,
+        )
+        .join('')}</ul>`
     : '<p class="sub">No failing checks in anyone\'s last run.</p>';
 
   const notes = [...r.problems.map((p) => `<li class="problem">${html(p.file)}: ${html(p.message)}</li>`), ...r.notes.map((n) => `<li>${html(n)}</li>`)];
@@ -235,7 +290,10 @@ ${completion}
 <section id="stuck">
 <h2>Where learners got stuck</h2>
 <p class="sub">Median check runs and hints per learner who started the lesson; “stuck”: started but not completed.</p>
-${legend([{ color: '#2563eb', label: 'median attempts' }, { color: '#f59e0b', label: 'hints per learner' }])}
+${legend([
+  { color: '#2563eb', label: 'median attempts' },
+  { color: '#f59e0b', label: 'hints per learner' },
+])}
 ${stuck}
 <h3 style="font-size:14px;margin:14px 0 0">Checks failing in learners' last runs</h3>
 ${failingList}
@@ -243,13 +301,20 @@ ${failingList}
 <section id="time">
 <h2>Time per lesson</h2>
 <p class="sub">Median active time of the learners who started the lesson; the black tick marks the longest.</p>
-${legend([{ color: '#7c3aed', label: 'median time' }, { color: '#0f172a', label: 'longest', kind: 'line' }])}
+${legend([
+  { color: '#7c3aed', label: 'median time' },
+  { color: '#0f172a', label: 'longest', kind: 'line' },
+])}
 ${time}
 </section>
 <section id="per-learner">
 <h2>Learners</h2>
 <p class="sub">One row per learner (the latest export of each); each square is a lesson, in the order of the charts above.</p>
-${legend([{ color: 'var(--done)', label: 'done' }, { color: 'var(--started)', label: 'started' }, { color: 'var(--none)', label: 'not started' }])}
+${legend([
+  { color: 'var(--done)', label: 'done' },
+  { color: 'var(--started)', label: 'started' },
+  { color: 'var(--none)', label: 'not started' },
+])}
 ${learnerTable(r)}
 </section>
 ${notes.length ? `<section id="notes"><h2>Notes</h2><ul class="notes">${notes.join('')}</ul></section>` : ''}

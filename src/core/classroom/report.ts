@@ -3,9 +3,15 @@ import { LAYERS } from '../lessons/schema.js';
 import { EXPORT_FORMAT, EXPORT_VERSION, progressExportSchema, type ProgressExport, type ExportedLesson } from './export.js';
 
 /** One usable export and the file it came from. */
-export interface LoadedExport { file: string; data: ProgressExport }
+export interface LoadedExport {
+  file: string;
+  data: ProgressExport;
+}
 /** A file that could not be used, and why (one line). */
-export interface InputProblem { file: string; message: string }
+export interface InputProblem {
+  file: string;
+  message: string;
+}
 
 function firstLine(s: string): string {
   return s.split('\n')[0].trim();
@@ -25,7 +31,8 @@ export function parseExport(text: string): ProgressExport {
     const hint = 'lessons' in r && 'version' in r && !('format' in r) ? ' — this looks like a progress.json; export it with `kube-seclab progress export`' : '';
     throw new Error(`not a kube-seclab progress export (format ${JSON.stringify(r.format ?? null)}, expected "${EXPORT_FORMAT}")${hint}`);
   }
-  if (r.version !== EXPORT_VERSION) throw new Error(`export version ${JSON.stringify(r.version ?? null)} is not supported (this kube-seclab reads version ${EXPORT_VERSION})`);
+  if (r.version !== EXPORT_VERSION)
+    throw new Error(`export version ${JSON.stringify(r.version ?? null)} is not supported (this kube-seclab reads version ${EXPORT_VERSION})`);
   const res = progressExportSchema.safeParse(raw);
   if (!res.success) {
     const issue = res.error.issues[0];
@@ -38,21 +45,30 @@ export function parseExport(text: string): ProgressExport {
 
 /** Read every file; the usable ones in argument order, a one-line problem for each of the others. */
 export async function readExports(files: string[]): Promise<{ exports: LoadedExport[]; problems: InputProblem[] }> {
-  const results = await Promise.all(files.map(async (file): Promise<LoadedExport | InputProblem> => {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const message = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an export file' : code === 'EACCES' ? 'permission denied' : firstLine((e as Error).message);
-      return { file, message };
-    }
-    try {
-      return { file, data: parseExport(text) };
-    } catch (e) {
-      return { file, message: (e as Error).message };
-    }
-  }));
+  const results = await Promise.all(
+    files.map(async (file): Promise<LoadedExport | InputProblem> => {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const message =
+          code === 'ENOENT'
+            ? 'no such file'
+            : code === 'EISDIR'
+              ? 'is a directory, not an export file'
+              : code === 'EACCES'
+                ? 'permission denied'
+                : firstLine((e as Error).message);
+        return { file, message };
+      }
+      try {
+        return { file, data: parseExport(text) };
+      } catch (e) {
+        return { file, message: (e as Error).message };
+      }
+    }),
+  );
   return {
     exports: results.filter((r): r is LoadedExport => 'data' in r),
     problems: results.filter((r): r is InputProblem => !('data' in r)),
@@ -78,11 +94,16 @@ export function mergeExports(items: LoadedExport[]): { learners: LoadedExport[];
   for (const item of items) {
     const key = learnerKey(item.data.learner);
     const prev = byKey.get(key);
-    if (!prev) { byKey.set(key, item); continue; }
+    if (!prev) {
+      byKey.set(key, item);
+      continue;
+    }
     const later = Date.parse(item.data.exportedAt) >= Date.parse(prev.data.exportedAt);
     const [kept, dropped] = later ? [item, prev] : [prev, item];
     byKey.set(key, kept);
-    notes.push(`learner ${learnerLabel(item.data.learner)} appears twice: using ${kept.file} (exported ${kept.data.exportedAt}), ignoring ${dropped.file} (exported ${dropped.data.exportedAt})`);
+    notes.push(
+      `learner ${learnerLabel(item.data.learner)} appears twice: using ${kept.file} (exported ${kept.data.exportedAt}), ignoring ${dropped.file} (exported ${dropped.data.exportedAt})`,
+    );
   }
   return { learners: [...byKey.values()], notes };
 }
@@ -150,7 +171,10 @@ export interface ClassReport {
 function lessonUnion(exports: ProgressExport[]): { id: string; layer: string; title: string }[] {
   const seen = new Map<string, { id: string; layer: string; title: string; order: number }>();
   for (const e of exports) for (const l of e.lessons) if (!seen.has(l.id)) seen.set(l.id, { id: l.id, layer: l.layer, title: l.title, order: seen.size });
-  const rank = (layer: string) => { const i = (LAYERS as readonly string[]).indexOf(layer); return i < 0 ? LAYERS.length : i; };
+  const rank = (layer: string) => {
+    const i = (LAYERS as readonly string[]).indexOf(layer);
+    return i < 0 ? LAYERS.length : i;
+  };
   return [...seen.values()].sort((a, b) => rank(a.layer) - rank(b.layer) || a.order - b.order).map(({ id, layer, title }) => ({ id, layer, title }));
 }
 
@@ -184,29 +208,37 @@ export function summarize(learners: LoadedExport[], extra: { notes?: string[]; p
       failingChecks: [...failing].map(([id, k]) => ({ id, learners: k })).sort((a, b) => b.learners - a.learners || a.id.localeCompare(b.id)),
     };
   });
-  const rows: LearnerRow[] = learners.map(({ file, data }) => {
-    const byId = new Map(data.lessons.map((l) => [l.id, l]));
-    const cells: Record<string, CellStatus> = {};
-    for (const l of lessons) cells[l.id] = byId.get(l.id)?.status ?? 'not-started';
-    const own = data.lessons;
-    return {
-      name: data.learner.name,
-      ...(data.learner.id ? { id: data.learner.id } : {}),
-      file,
-      exportedAt: data.exportedAt,
-      labVersion: data.labVersion,
-      engine: data.engine,
-      done: own.filter((l) => l.done).length,
-      started: own.filter((l) => l.status !== 'not-started').length,
-      total: lessons.length,
-      attempts: own.reduce((a, l) => a + l.attempts, 0),
-      hintsUsed: own.reduce((a, l) => a + l.hintsUsed, 0),
-      solutionsViewed: own.filter((l) => l.solutionViewed).length,
-      timeSpentMs: own.reduce((a, l) => a + l.timeSpentMs, 0),
-      lessons: cells,
-    };
-  }).sort((a, b) => a.name.localeCompare(b.name) || (a.id ?? '').localeCompare(b.id ?? ''));
-  return { generatedAt: (extra.now ?? new Date()).toISOString(), learners: rows, lessons: lessonStats, notes: extra.notes ?? [], problems: extra.problems ?? [] };
+  const rows: LearnerRow[] = learners
+    .map(({ file, data }) => {
+      const byId = new Map(data.lessons.map((l) => [l.id, l]));
+      const cells: Record<string, CellStatus> = {};
+      for (const l of lessons) cells[l.id] = byId.get(l.id)?.status ?? 'not-started';
+      const own = data.lessons;
+      return {
+        name: data.learner.name,
+        ...(data.learner.id ? { id: data.learner.id } : {}),
+        file,
+        exportedAt: data.exportedAt,
+        labVersion: data.labVersion,
+        engine: data.engine,
+        done: own.filter((l) => l.done).length,
+        started: own.filter((l) => l.status !== 'not-started').length,
+        total: lessons.length,
+        attempts: own.reduce((a, l) => a + l.attempts, 0),
+        hintsUsed: own.reduce((a, l) => a + l.hintsUsed, 0),
+        solutionsViewed: own.filter((l) => l.solutionViewed).length,
+        timeSpentMs: own.reduce((a, l) => a + l.timeSpentMs, 0),
+        lessons: cells,
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name) || (a.id ?? '').localeCompare(b.id ?? ''));
+  return {
+    generatedAt: (extra.now ?? new Date()).toISOString(),
+    learners: rows,
+    lessons: lessonStats,
+    notes: extra.notes ?? [],
+    problems: extra.problems ?? [],
+  };
 }
 
 /** Read, merge and summarize: what `kube-seclab class report` does before it prints. */
@@ -243,13 +275,20 @@ export function formatReportText(r: ClassReport): string[] {
   out.push(`${'lesson'.padEnd(w)}  ${'done'.padStart(7)}  ${'attempts'.padStart(8)}  ${'hints'.padStart(5)}  ${'time'.padStart(10)}  stuck on`);
   out.push(`${''.padEnd(w)}  ${'n/N'.padStart(7)}  ${'median'.padStart(8)}  ${'total'.padStart(5)}  ${'median'.padStart(10)}`);
   for (const l of r.lessons) {
-    const stuck = l.failingChecks.slice(0, 2).map((c) => `${plain(c.id)} (${c.learners})`).join(', ');
-    out.push(`${plain(l.id).padEnd(w)}  ${`${l.done}/${l.learners}`.padStart(7)}  ${fmtNum(l.medianAttempts).padStart(8)}  ${String(l.totalHints).padStart(5)}  ${formatDuration(l.medianTimeMs).padStart(10)}  ${stuck}`);
+    const stuck = l.failingChecks
+      .slice(0, 2)
+      .map((c) => `${plain(c.id)} (${c.learners})`)
+      .join(', ');
+    out.push(
+      `${plain(l.id).padEnd(w)}  ${`${l.done}/${l.learners}`.padStart(7)}  ${fmtNum(l.medianAttempts).padStart(8)}  ${String(l.totalHints).padStart(5)}  ${formatDuration(l.medianTimeMs).padStart(10)}  ${stuck}`,
+    );
   }
   out.push('');
   const nw = Math.max(7, ...r.learners.map((x) => plain(learnerLabel(x)).length));
   for (const x of r.learners) {
-    out.push(`${plain(learnerLabel(x)).padEnd(nw)}  ${`${x.done}/${x.total} done`.padEnd(10)}  ${x.attempts} attempts, ${x.hintsUsed} hints, ${x.solutionsViewed} solutions viewed, ${formatDuration(x.timeSpentMs)}`);
+    out.push(
+      `${plain(learnerLabel(x)).padEnd(nw)}  ${`${x.done}/${x.total} done`.padEnd(10)}  ${x.attempts} attempts, ${x.hintsUsed} hints, ${x.solutionsViewed} solutions viewed, ${formatDuration(x.timeSpentMs)}`,
+    );
   }
   return out;
 }

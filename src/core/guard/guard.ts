@@ -15,10 +15,16 @@ export const NAMESPACES_ANNOTATION = 'kube-seclab.dev/namespaces';
  * A learner's lab in a shared cluster (engine existing): its marker namespace (P-kube-seclab) and
  * the only namespaces it may write in.
  */
-export interface GuardScope { marker: string; namespaces: string[] }
+export interface GuardScope {
+  marker: string;
+  namespaces: string[];
+}
 
 /** What a write is about: its kind, name and namespace. */
-export interface WriteTarget { kind?: string; metadata?: { name?: string; namespace?: string } }
+export interface WriteTarget {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+}
 
 /**
  * The one gate every mutating call passes: the lab only writes through its own kubeconfig file,
@@ -51,17 +57,21 @@ export class Guard {
     const name = `${t.kind ?? 'object'} ${t.metadata?.namespace ? `${t.metadata.namespace}/` : ''}${t.metadata?.name ?? ''}`.trim();
     const hint = `this lab writes only in its own namespaces (${mine.join(', ')})`;
     if (t.kind === 'Namespace') {
-      if (!t.metadata?.name || !mine.includes(t.metadata.name)) throw new GuardError(`refusing to write ${name}: it is not one of this learner's namespaces`, hint);
+      if (!t.metadata?.name || !mine.includes(t.metadata.name))
+        throw new GuardError(`refusing to write ${name}: it is not one of this learner's namespaces`, hint);
       return;
     }
     if (!t.metadata?.namespace) throw new GuardError(`refusing to write ${name}: a cluster-scoped object, in a shared cluster`, hint);
-    if (!mine.includes(t.metadata.namespace)) throw new GuardError(`refusing to write ${name}: namespace ${t.metadata.namespace} is not one of this learner's`, hint);
+    if (!mine.includes(t.metadata.namespace))
+      throw new GuardError(`refusing to write ${name}: namespace ${t.metadata.namespace} is not one of this learner's`, hint);
   }
 
   ensure(): Promise<void> {
     if (!this.verified) {
       this.verified = this.verify();
-      this.verified.catch(() => { this.verified = undefined; });
+      this.verified.catch(() => {
+        this.verified = undefined;
+      });
     }
     return this.verified;
   }
@@ -79,7 +89,8 @@ export class Guard {
     } catch (e) {
       const info = apiError(e);
       if (info.unreachable) throw new ClusterUnreachableError(info.message);
-      if (info.code === 404) throw new GuardError(`refusing to touch this cluster: it has no kube-seclab marker (namespace ${marker}), so the lab did not create it`);
+      if (info.code === 404)
+        throw new GuardError(`refusing to touch this cluster: it has no kube-seclab marker (namespace ${marker}), so the lab did not create it`);
       throw new GuardError(`refusing to touch this cluster: cannot read its kube-seclab marker (${info.message})`);
     }
     const id = ns.metadata?.annotations?.[LAB_ID_ANNOTATION];
@@ -89,7 +100,11 @@ export class Guard {
     if (this.scope) {
       const listed = (ns.metadata?.annotations?.[NAMESPACES_ANNOTATION] ?? '').split(',').filter(Boolean);
       const missing = this.scope.namespaces.filter((n) => !listed.includes(n));
-      if (missing.length) throw new GuardError(`refusing to write: the marker ${marker} does not list ${missing.join(', ')} as this learner's`, 'run `kube-seclab up` again with the same --namespace-prefix (it adds the namespaces newer lessons need)');
+      if (missing.length)
+        throw new GuardError(
+          `refusing to write: the marker ${marker} does not list ${missing.join(', ')} as this learner's`,
+          'run `kube-seclab up` again with the same --namespace-prefix (it adds the namespaces newer lessons need)',
+        );
     }
   }
 }

@@ -1,7 +1,16 @@
 import { Agent, type AgentOptions } from 'node:https';
 import {
-  KubeConfig, KubernetesObjectApi, CoreV1Api, AppsV1Api, RbacAuthorizationV1Api, AuthorizationV1Api,
-  NetworkingV1Api, BatchV1Api, PolicyV1Api, PatchStrategy, type KubernetesObject,
+  KubeConfig,
+  KubernetesObjectApi,
+  CoreV1Api,
+  AppsV1Api,
+  RbacAuthorizationV1Api,
+  AuthorizationV1Api,
+  NetworkingV1Api,
+  BatchV1Api,
+  PolicyV1Api,
+  PatchStrategy,
+  type KubernetesObject,
 } from '@kubernetes/client-node';
 // client-node's generic object API serializes through its typed models, whose field names differ
 // from the API's where the API's are JS keywords (NetworkPolicy `from` is `_from`, JSONSchema
@@ -56,7 +65,12 @@ export function wire<T extends KubernetesObject>(o: T): T {
   return ObjectSerializer.serialize(o, getSerializationType(o.apiVersion, o.kind)) as T;
 }
 
-export interface DryRunResult { allowed: boolean; message: string; code?: number; warnings: string[] }
+export interface DryRunResult {
+  allowed: boolean;
+  message: string;
+  code?: number;
+  warnings: string[];
+}
 
 /**
  * The lab's handle on its cluster. Reads go straight to the API; every write (apply, delete,
@@ -74,13 +88,21 @@ export class LabCluster {
   /** How the lab's namespaces are named in this cluster (P-N in a shared cluster; unchanged elsewhere). */
   readonly rename: NamespaceRenamer;
 
-  constructor(readonly kubeconfigPath: string, labKubeconfigPath: string, labId: string | undefined, shared?: { rename: NamespaceRenamer; guard: GuardScope }) {
+  constructor(
+    readonly kubeconfigPath: string,
+    labKubeconfigPath: string,
+    labId: string | undefined,
+    shared?: { rename: NamespaceRenamer; guard: GuardScope },
+  ) {
     this.rename = shared?.rename ?? IDENTITY;
     this.kc = new LabKubeConfig();
     try {
       this.kc.loadFromFile(kubeconfigPath);
     } catch (e) {
-      throw new UserError(`cannot read the lab kubeconfig ${kubeconfigPath}: ${(e as Error).message.split('\n')[0]}`, 'run `kube-seclab up` to (re)create the cluster');
+      throw new UserError(
+        `cannot read the lab kubeconfig ${kubeconfigPath}: ${(e as Error).message.split('\n')[0]}`,
+        'run `kube-seclab up` to (re)create the cluster',
+      );
     }
     this.objects = KubernetesObjectApi.makeApiClient(this.kc);
     this.core = this.kc.makeApiClient(CoreV1Api);
@@ -136,25 +158,42 @@ export class LabCluster {
     const opts = { namespace, gracePeriodSeconds: 0, propagationPolicy: 'Background' };
     // Not found: nothing to delete. Forbidden (a learner's confined identity in a shared cluster, for
     // ResourceQuotas and LimitRanges): what the lab may not delete, it could not have created either.
-    const quiet = (p: Promise<unknown>) => p.catch((e) => { const c = apiError(e).code; if (c !== 404 && c !== 403) throw e; });
-    await Promise.all([
-      this.apps.deleteCollectionNamespacedDeployment(opts), this.apps.deleteCollectionNamespacedStatefulSet(opts),
-      this.apps.deleteCollectionNamespacedDaemonSet(opts), this.apps.deleteCollectionNamespacedReplicaSet(opts),
-      batch.deleteCollectionNamespacedJob(opts), batch.deleteCollectionNamespacedCronJob(opts),
-    ].map(quiet));
-    await Promise.all([
-      this.core.deleteCollectionNamespacedPod(opts), this.core.deleteCollectionNamespacedService(opts),
-      this.core.deleteCollectionNamespacedSecret(opts),
-      this.core.deleteCollectionNamespacedConfigMap({ ...opts, fieldSelector: 'metadata.name!=kube-root-ca.crt' }),
-      this.core.deleteCollectionNamespacedServiceAccount({ ...opts, fieldSelector: 'metadata.name!=default' }),
-      this.core.deleteCollectionNamespacedPersistentVolumeClaim(opts), this.core.deleteCollectionNamespacedResourceQuota(opts),
-      this.core.deleteCollectionNamespacedLimitRange(opts),
-      this.rbac.deleteCollectionNamespacedRole(opts),
-      // A shared cluster's binding that gives the learner the namespace stays.
-      this.rbac.deleteCollectionNamespacedRoleBinding({ ...opts, fieldSelector: `metadata.name!=${LEARNER_BINDING},metadata.name!=${LEARNER_DEBUG_BINDING}` }),
-      this.net.deleteCollectionNamespacedNetworkPolicy(opts), this.net.deleteCollectionNamespacedIngress(opts),
-      policy.deleteCollectionNamespacedPodDisruptionBudget(opts),
-    ].map(quiet));
+    const quiet = (p: Promise<unknown>) =>
+      p.catch((e) => {
+        const c = apiError(e).code;
+        if (c !== 404 && c !== 403) throw e;
+      });
+    await Promise.all(
+      [
+        this.apps.deleteCollectionNamespacedDeployment(opts),
+        this.apps.deleteCollectionNamespacedStatefulSet(opts),
+        this.apps.deleteCollectionNamespacedDaemonSet(opts),
+        this.apps.deleteCollectionNamespacedReplicaSet(opts),
+        batch.deleteCollectionNamespacedJob(opts),
+        batch.deleteCollectionNamespacedCronJob(opts),
+      ].map(quiet),
+    );
+    await Promise.all(
+      [
+        this.core.deleteCollectionNamespacedPod(opts),
+        this.core.deleteCollectionNamespacedService(opts),
+        this.core.deleteCollectionNamespacedSecret(opts),
+        this.core.deleteCollectionNamespacedConfigMap({ ...opts, fieldSelector: 'metadata.name!=kube-root-ca.crt' }),
+        this.core.deleteCollectionNamespacedServiceAccount({ ...opts, fieldSelector: 'metadata.name!=default' }),
+        this.core.deleteCollectionNamespacedPersistentVolumeClaim(opts),
+        this.core.deleteCollectionNamespacedResourceQuota(opts),
+        this.core.deleteCollectionNamespacedLimitRange(opts),
+        this.rbac.deleteCollectionNamespacedRole(opts),
+        // A shared cluster's binding that gives the learner the namespace stays.
+        this.rbac.deleteCollectionNamespacedRoleBinding({
+          ...opts,
+          fieldSelector: `metadata.name!=${LEARNER_BINDING},metadata.name!=${LEARNER_DEBUG_BINDING}`,
+        }),
+        this.net.deleteCollectionNamespacedNetworkPolicy(opts),
+        this.net.deleteCollectionNamespacedIngress(opts),
+        policy.deleteCollectionNamespacedPodDisruptionBudget(opts),
+      ].map(quiet),
+    );
   }
 
   async read<T extends KubernetesObject>(ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<T | undefined> {
@@ -208,7 +247,13 @@ export class LabCluster {
     try {
       const live = await this.core.readNamespacedPod({ name: pod.metadata.name, namespace: pod.metadata.namespace });
       live.spec!.ephemeralContainers = [...(live.spec!.ephemeralContainers ?? []), container as any];
-      await this.core.replaceNamespacedPodEphemeralcontainers({ name: pod.metadata.name, namespace: pod.metadata.namespace, body: live, dryRun: 'All', fieldManager: FIELD_MANAGER });
+      await this.core.replaceNamespacedPodEphemeralcontainers({
+        name: pod.metadata.name,
+        namespace: pod.metadata.namespace,
+        body: live,
+        dryRun: 'All',
+        fieldManager: FIELD_MANAGER,
+      });
       return { allowed: true, message: 'admitted', warnings: [] };
     } catch (e) {
       const info = apiError(e);

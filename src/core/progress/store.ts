@@ -23,7 +23,10 @@ export interface LessonProgress {
 }
 
 /** One run of a lesson's attack, in a line (secret values already redacted). */
-export interface AttackRecord { at: string; summary: string }
+export interface AttackRecord {
+  at: string;
+  summary: string;
+}
 
 /** One check's outcome in the last recorded run (status as the runner reports it). */
 export interface CheckRecord {
@@ -48,12 +51,19 @@ export interface LastCheck {
 const MAX_MESSAGE = 500;
 
 /** The record of a check run, as kept in the progress file. */
-export function lastCheckRecord(result: { passed: boolean; checks: { id: string; status: CheckRecord['status']; message: string }[] }, at = new Date()): LastCheck {
+export function lastCheckRecord(
+  result: { passed: boolean; checks: { id: string; status: CheckRecord['status']; message: string }[] },
+  at = new Date(),
+): LastCheck {
   return {
     at: at.toISOString(),
     passed: result.passed,
     failed: result.checks.filter((c) => c.status === 'failed').map((c) => c.id),
-    checks: result.checks.map((c) => ({ id: c.id, status: c.status, message: c.message.length > MAX_MESSAGE ? c.message.slice(0, MAX_MESSAGE - 1) + '…' : c.message })),
+    checks: result.checks.map((c) => ({
+      id: c.id,
+      status: c.status,
+      message: c.message.length > MAX_MESSAGE ? c.message.slice(0, MAX_MESSAGE - 1) + '…' : c.message,
+    })),
   };
 }
 
@@ -66,7 +76,9 @@ export interface ProgressData {
 
 const MAX_GAP_MS = 5 * 60_000;
 
-function fresh(): ProgressData { return { version: PROGRESS_VERSION, lessons: {} }; }
+function fresh(): ProgressData {
+  return { version: PROGRESS_VERSION, lessons: {} };
+}
 
 const iso = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'not a date');
 const count = z.number().int().min(0);
@@ -77,29 +89,39 @@ const attackRecord = z.object({ at: iso, summary: z.string() });
  * What a progress file must hold, field by field: a file with the right JSON but wrong types (a
  * status of 42, attempts "many") is as unreadable as broken JSON. Unknown fields (a newer lab's) are kept.
  */
-export const progressSchema = z.object({
-  version: z.literal(PROGRESS_VERSION),
-  learner: z.object({ name: z.string().optional(), id: z.string().optional() }).passthrough().optional(),
-  current: z.string().optional(),
-  lessons: z.record(z.string(), z.object({
-    status: z.enum(['started', 'done']),
-    startedAt: iso,
-    completedAt: iso.optional(),
-    attempts: count,
-    hintsUsed: count,
-    solutionViewed: z.boolean(),
-    timeSpentMs: z.number().min(0),
-    lastActivity: iso,
-    clusterId: z.string().optional(),
-    lastCheck: z.object({
-      at: iso,
-      passed: z.boolean(),
-      failed: z.array(z.string()),
-      checks: z.array(z.object({ id: z.string(), status: checkStatus, message: z.string() }).passthrough()).optional(),
-    }).passthrough().optional(),
-    attack: z.object({ succeeded: attackRecord.optional(), failed: attackRecord.optional() }).passthrough().optional(),
-  }).passthrough()),
-}).passthrough();
+export const progressSchema = z
+  .object({
+    version: z.literal(PROGRESS_VERSION),
+    learner: z.object({ name: z.string().optional(), id: z.string().optional() }).passthrough().optional(),
+    current: z.string().optional(),
+    lessons: z.record(
+      z.string(),
+      z
+        .object({
+          status: z.enum(['started', 'done']),
+          startedAt: iso,
+          completedAt: iso.optional(),
+          attempts: count,
+          hintsUsed: count,
+          solutionViewed: z.boolean(),
+          timeSpentMs: z.number().min(0),
+          lastActivity: iso,
+          clusterId: z.string().optional(),
+          lastCheck: z
+            .object({
+              at: iso,
+              passed: z.boolean(),
+              failed: z.array(z.string()),
+              checks: z.array(z.object({ id: z.string(), status: checkStatus, message: z.string() }).passthrough()).optional(),
+            })
+            .passthrough()
+            .optional(),
+          attack: z.object({ succeeded: attackRecord.optional(), failed: attackRecord.optional() }).passthrough().optional(),
+        })
+        .passthrough(),
+    ),
+  })
+  .passthrough();
 
 /** Why a parsed progress file cannot be used, in one line ("lessons.rbac.attempts: expected number"), or undefined. */
 function invalid(d: unknown): string | undefined {
@@ -137,17 +159,22 @@ export class ProgressStore {
     }
     // Nothing is lost: the unusable file is kept beside, under a name that says when.
     const aside = `${this.path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    const kept = await this.moveAside(this.path, aside).then(() => `kept it as ${aside}`, (e) => {
-      this.blocked = `${this.path} is unreadable (${why}) and could not be moved aside (${(e as NodeJS.ErrnoException).code ?? e})`;
-      return 'could not move it aside, so progress is not saved until it is fixed';
-    });
+    const kept = await this.moveAside(this.path, aside).then(
+      () => `kept it as ${aside}`,
+      (e) => {
+        this.blocked = `${this.path} is unreadable (${why}) and could not be moved aside (${(e as NodeJS.ErrnoException).code ?? e})`;
+        return 'could not move it aside, so progress is not saved until it is fixed';
+      },
+    );
     const w = `progress file was unreadable (${why}); ${kept} and started fresh`;
     if (!this.warnings.includes(w)) this.warnings.push(w);
     return fresh();
   }
 
   /** Keep an unusable file beside the fresh one (a rename, so it is kept byte for byte). */
-  protected moveAside(from: string, to: string): Promise<void> { return rename(from, to); }
+  protected moveAside(from: string, to: string): Promise<void> {
+    return rename(from, to);
+  }
 
   async update(fn: (d: ProgressData) => void): Promise<ProgressData> {
     const d = await this.load();

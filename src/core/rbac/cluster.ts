@@ -55,14 +55,20 @@ export async function readSnapshot(cluster: LabCluster): Promise<ClusterSnapshot
   return {
     partial,
     namespaces: nsList,
-    clusterRoles, clusterRoleBindings, roles, roleBindings,
+    clusterRoles,
+    clusterRoleBindings,
+    roles,
+    roleBindings,
     secrets: byNs(secrets, (s) => s.metadata.name),
     serviceAccounts: byNs(sas, (s) => s.metadata.name),
     pods: byNs(live, (p) => ({ name: p.metadata.name, serviceAccount: p.spec?.serviceAccountName || 'default', secrets: podSecrets(p.spec) })),
   };
 }
 
-interface RawResponse { status: number; body: any }
+interface RawResponse {
+  status: number;
+  body: any;
+}
 
 const agents = new WeakMap<LabCluster, Agent>();
 
@@ -79,7 +85,18 @@ export async function requestAs(cluster: LabCluster, s: Subject | undefined, met
   await cluster.kc.applyToHTTPSOptions(opts);
   // One keep-alive connection pool per cluster handle (a check may send a hundred requests).
   let agent = agents.get(cluster);
-  if (!agent) { agent = new Agent({ ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: (opts as { servername?: string }).servername, keepAlive: true, maxSockets: 16 }); agents.set(cluster, agent); }
+  if (!agent) {
+    agent = new Agent({
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      rejectUnauthorized: opts.rejectUnauthorized,
+      servername: (opts as { servername?: string }).servername,
+      keepAlive: true,
+      maxSockets: 16,
+    });
+    agents.set(cluster, agent);
+  }
   opts.agent = agent;
   const headers: Record<string, string | string[]> = { ...(opts.headers as Record<string, string>), accept: 'application/json' };
   if (s) headers['Impersonate-User'] = s.user;
@@ -94,7 +111,11 @@ export async function requestAs(cluster: LabCluster, s: Subject | undefined, met
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let parsed: any = text;
-        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          /* not JSON */
+        }
         resolve({ status: res.statusCode ?? 0, body: parsed });
       });
     });
@@ -112,7 +133,9 @@ export async function requestAs(cluster: LabCluster, s: Subject | undefined, met
 export async function rulesReview(cluster: LabCluster, s: Subject, namespace: string): Promise<{ atoms: Atom[]; incomplete: boolean } | undefined> {
   if (cluster.rename.active) return undefined;
   const res = await requestAs(cluster, s, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
-    apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace },
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SelfSubjectRulesReview',
+    spec: { namespace },
   });
   if (res.status !== 201 && res.status !== 200) return undefined;
   const st = res.body?.status ?? {};
@@ -123,19 +146,33 @@ export async function rulesReview(cluster: LabCluster, s: Subject, namespace: st
 }
 
 /** A SubjectAccessReview: whether the API server's authorizers (Node, RBAC, any other) allow the request. */
-export async function accessReview(cluster: LabCluster, s: Subject, q: { verb: string; group: string; resource: string; namespace?: string; name?: string }): Promise<{ allowed: boolean; reason?: string }> {
+export async function accessReview(
+  cluster: LabCluster,
+  s: Subject,
+  q: { verb: string; group: string; resource: string; namespace?: string; name?: string },
+): Promise<{ allowed: boolean; reason?: string }> {
   const [resource, subresource] = q.resource.split('/');
   const res = await cluster.authz.createSubjectAccessReview({
     body: {
-      apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview',
-      spec: { user: s.user, groups: s.groups, resourceAttributes: { verb: q.verb, group: q.group, resource, subresource, namespace: q.namespace, name: q.name } },
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      spec: {
+        user: s.user,
+        groups: s.groups,
+        resourceAttributes: { verb: q.verb, group: q.group, resource, subresource, namespace: q.namespace, name: q.name },
+      },
     },
   });
   return { allowed: !!res.status?.allowed, reason: res.status?.reason };
 }
 
 /** Ask every escalation question in each namespace (and cluster-wide): the allowed ones, as atoms. */
-export async function askBattery(cluster: LabCluster, s: Subject, questions: Question[], namespaces: string[]): Promise<{ atom: Atom; kind: string; reason?: string }[]> {
+export async function askBattery(
+  cluster: LabCluster,
+  s: Subject,
+  questions: Question[],
+  namespaces: string[],
+): Promise<{ atom: Atom; kind: string; reason?: string }[]> {
   const jobs: (() => Promise<{ atom: Atom; kind: string; reason?: string } | undefined>)[] = [];
   for (const q of questions) {
     const where = q.namespaced ? namespaces : [''];
@@ -147,7 +184,9 @@ export async function askBattery(cluster: LabCluster, s: Subject, questions: Que
     }
   }
   const out: { atom: Atom; kind: string; reason?: string }[] = [];
-  await pool(jobs, 12, (r) => { if (r) out.push(r); });
+  await pool(jobs, 12, (r) => {
+    if (r) out.push(r);
+  });
   return out;
 }
 
@@ -167,6 +206,11 @@ export async function dryRunAs(cluster: LabCluster, s: Subject | undefined, obj:
 
 export async function pool<T>(jobs: (() => Promise<T>)[], width: number, each: (r: T) => void): Promise<void> {
   let next = 0;
-  const worker = async () => { while (next < jobs.length) { const i = next++; each(await jobs[i]()); } };
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      each(await jobs[i]());
+    }
+  };
   await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker));
 }

@@ -55,7 +55,9 @@ export interface Subject {
 export interface RbacObject {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   rules?: PolicyRule[] | null;
-  aggregationRule?: { clusterRoleSelectors?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }[] } | null;
+  aggregationRule?: {
+    clusterRoleSelectors?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }[];
+  } | null;
   subjects?: { kind: string; name: string; namespace?: string; apiGroup?: string }[] | null;
   roleRef?: { kind: string; name: string };
 }
@@ -104,9 +106,12 @@ export function describeSubject(s: Subject | string): string {
 export function describeAtom(a: Atom): string {
   const verb = a.verb === '*' ? 'every verb on' : a.verb;
   if (a.url !== undefined) return `${verb} ${a.url === '*' ? 'every non-resource URL' : a.url}`;
-  const res = a.resource === '*'
-    ? (a.group === '*' ? 'every resource' : `every resource of API group ${a.group === '' ? 'core' : a.group}`)
-    : `${a.resource}${a.group === '' ? '' : a.group === '*' ? ' (any API group)' : `.${a.group}`}`;
+  const res =
+    a.resource === '*'
+      ? a.group === '*'
+        ? 'every resource'
+        : `every resource of API group ${a.group === '' ? 'core' : a.group}`
+      : `${a.resource}${a.group === '' ? '' : a.group === '*' ? ' (any API group)' : `.${a.group}`}`;
   return `${verb} ${res}${a.name !== undefined ? ` ${a.name}` : ''} ${a.namespace === '*' ? 'cluster-wide' : `in namespace ${a.namespace}`}`;
 }
 
@@ -213,7 +218,10 @@ function subjectText(subject: { kind: string; name: string; namespace?: string }
   return `${subject.kind === 'Group' ? 'group' : 'user'} ${subject.name}`;
 }
 
-function selectorMatches(sel: NonNullable<NonNullable<RbacObject['aggregationRule']>['clusterRoleSelectors']>[number], labels: Record<string, string>): boolean {
+function selectorMatches(
+  sel: NonNullable<NonNullable<RbacObject['aggregationRule']>['clusterRoleSelectors']>[number],
+  labels: Record<string, string>,
+): boolean {
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
   for (const e of sel.matchExpressions ?? []) {
     const v = labels[e.key];
@@ -240,7 +248,10 @@ export function clusterRoleRules(snap: Snapshot, name: string, seen = new Set<st
       const n = other.metadata?.name ?? '';
       if (seen.has(n) || !selectorMatches(sel, other.metadata?.labels ?? {})) continue;
       const sub = clusterRoleRules(snap, n, seen);
-      if (sub && sub.rules.length) { rules.push(...sub.rules); from.push(n); }
+      if (sub && sub.rules.length) {
+        rules.push(...sub.rules);
+        from.push(n);
+      }
     }
   }
   return { rules, from };
@@ -249,7 +260,10 @@ export function clusterRoleRules(snap: Snapshot, name: string, seen = new Set<st
 /** The subject's permissions straight from its bindings, each with the binding and role granting it. */
 export function directGrants(snap: Snapshot, s: Subject): Grant[] {
   const out: Grant[] = [];
-  const bindings: [RbacObject, boolean][] = [...snap.clusterRoleBindings.map((b) => [b, true] as [RbacObject, boolean]), ...snap.roleBindings.map((b) => [b, false] as [RbacObject, boolean])];
+  const bindings: [RbacObject, boolean][] = [
+    ...snap.clusterRoleBindings.map((b) => [b, true] as [RbacObject, boolean]),
+    ...snap.roleBindings.map((b) => [b, false] as [RbacObject, boolean]),
+  ];
   for (const [b, cluster] of bindings) {
     const bns = cluster ? undefined : b.metadata?.namespace;
     const subj = (b.subjects ?? []).find((x) => appliesTo(x, s, bns));
@@ -274,29 +288,95 @@ export function directGrants(snap: Snapshot, s: Subject): Grant[] {
 
 /** Workload kinds whose pod template their holder controls: [group, resource]. */
 export const WORKLOAD_RESOURCES: [string, string][] = [
-  ['apps', 'deployments'], ['apps', 'replicasets'], ['apps', 'statefulsets'], ['apps', 'daemonsets'],
-  ['batch', 'jobs'], ['batch', 'cronjobs'], ['', 'replicationcontrollers'],
+  ['apps', 'deployments'],
+  ['apps', 'replicasets'],
+  ['apps', 'statefulsets'],
+  ['apps', 'daemonsets'],
+  ['batch', 'jobs'],
+  ['batch', 'cronjobs'],
+  ['', 'replicationcontrollers'],
 ];
 const WRITE = ['create', 'update', 'patch'];
 
 /** The requests the escalation battery asks the API server about, in a namespace ('' = cluster-wide request). */
-export interface Question { verb: string; group: string; resource: string; namespaced: boolean; kind: string }
+export interface Question {
+  verb: string;
+  group: string;
+  resource: string;
+  namespaced: boolean;
+  kind: string;
+}
 
 export const ESCALATION_QUESTIONS: Question[] = [
   ...['get', 'list', 'watch'].map((verb) => ({ verb, group: '', resource: 'secrets', namespaced: true, kind: 'secrets' })),
   { verb: 'create', group: '', resource: 'pods', namespaced: true, kind: 'pod creation (mounts any Secret, runs as any ServiceAccount of the namespace)' },
-  ...WORKLOAD_RESOURCES.flatMap(([group, resource]) => WRITE.map((verb) => ({ verb, group, resource, namespaced: true, kind: 'workload control (its pods mount any Secret, run as any ServiceAccount)' }))),
-  ...['update', 'patch'].map((verb) => ({ verb, group: '', resource: 'pods/ephemeralcontainers', namespaced: true, kind: 'ephemeral containers (a shell in a running pod)' })),
-  ...['pods/exec', 'pods/attach', 'pods/portforward'].flatMap((resource) => ['create', 'get'].map((verb) => ({ verb, group: '', resource, namespaced: true, kind: 'a shell or a tunnel into running pods' }))),
+  ...WORKLOAD_RESOURCES.flatMap(([group, resource]) =>
+    WRITE.map((verb) => ({ verb, group, resource, namespaced: true, kind: 'workload control (its pods mount any Secret, run as any ServiceAccount)' })),
+  ),
+  ...['update', 'patch'].map((verb) => ({
+    verb,
+    group: '',
+    resource: 'pods/ephemeralcontainers',
+    namespaced: true,
+    kind: 'ephemeral containers (a shell in a running pod)',
+  })),
+  ...['pods/exec', 'pods/attach', 'pods/portforward'].flatMap((resource) =>
+    ['create', 'get'].map((verb) => ({ verb, group: '', resource, namespaced: true, kind: 'a shell or a tunnel into running pods' })),
+  ),
   { verb: 'create', group: '', resource: 'serviceaccounts/token', namespaced: true, kind: 'token minting (acts as the ServiceAccount)' },
-  ...['roles', 'rolebindings'].flatMap((resource) => WRITE.map((verb) => ({ verb, group: 'rbac.authorization.k8s.io', resource, namespaced: true, kind: 'RBAC changes' }))),
-  ...['roles', 'clusterroles'].flatMap((resource) => ['bind', 'escalate'].map((verb) => ({ verb, group: 'rbac.authorization.k8s.io', resource, namespaced: resource === 'roles', kind: `${verb} (grants what it does not hold)` }))),
-  ...['clusterroles', 'clusterrolebindings'].flatMap((resource) => WRITE.map((verb) => ({ verb, group: 'rbac.authorization.k8s.io', resource, namespaced: false, kind: 'cluster-wide RBAC changes' }))),
-  ...['users', 'groups', 'serviceaccounts', 'uids', 'userextras/scopes'].map((resource) => ({ verb: 'impersonate', group: resource === 'serviceaccounts' ? '' : resource === 'uids' || resource.startsWith('userextras') ? 'authentication.k8s.io' : '', resource, namespaced: resource === 'serviceaccounts', kind: 'impersonation (acts as anyone, system:masters included)' })),
-  ...['get', 'create'].map((verb) => ({ verb, group: '', resource: 'nodes/proxy', namespaced: false, kind: 'the kubelet API (exec into every pod on a node)' })),
-  ...['update', 'patch'].map((verb) => ({ verb, group: 'certificates.k8s.io', resource: 'certificatesigningrequests/approval', namespaced: false, kind: 'CSR approval (client certificates for any user or group)' })),
+  ...['roles', 'rolebindings'].flatMap((resource) =>
+    WRITE.map((verb) => ({ verb, group: 'rbac.authorization.k8s.io', resource, namespaced: true, kind: 'RBAC changes' })),
+  ),
+  ...['roles', 'clusterroles'].flatMap((resource) =>
+    ['bind', 'escalate'].map((verb) => ({
+      verb,
+      group: 'rbac.authorization.k8s.io',
+      resource,
+      namespaced: resource === 'roles',
+      kind: `${verb} (grants what it does not hold)`,
+    })),
+  ),
+  ...['clusterroles', 'clusterrolebindings'].flatMap((resource) =>
+    WRITE.map((verb) => ({ verb, group: 'rbac.authorization.k8s.io', resource, namespaced: false, kind: 'cluster-wide RBAC changes' })),
+  ),
+  ...['users', 'groups', 'serviceaccounts', 'uids', 'userextras/scopes'].map((resource) => ({
+    verb: 'impersonate',
+    group: resource === 'serviceaccounts' ? '' : resource === 'uids' || resource.startsWith('userextras') ? 'authentication.k8s.io' : '',
+    resource,
+    namespaced: resource === 'serviceaccounts',
+    kind: 'impersonation (acts as anyone, system:masters included)',
+  })),
+  ...['get', 'create'].map((verb) => ({
+    verb,
+    group: '',
+    resource: 'nodes/proxy',
+    namespaced: false,
+    kind: 'the kubelet API (exec into every pod on a node)',
+  })),
+  ...['update', 'patch'].map((verb) => ({
+    verb,
+    group: 'certificates.k8s.io',
+    resource: 'certificatesigningrequests/approval',
+    namespaced: false,
+    kind: 'CSR approval (client certificates for any user or group)',
+  })),
   { verb: 'approve', group: 'certificates.k8s.io', resource: 'signers', namespaced: false, kind: 'CSR approval (client certificates for any user or group)' },
-  ...['validatingwebhookconfigurations', 'mutatingwebhookconfigurations', 'validatingadmissionpolicies', 'validatingadmissionpolicybindings', 'mutatingadmissionpolicies', 'mutatingadmissionpolicybindings'].flatMap((resource) => WRITE.map((verb) => ({ verb, group: 'admissionregistration.k8s.io', resource, namespaced: false, kind: 'admission configuration (sees or rewrites every object)' }))),
+  ...[
+    'validatingwebhookconfigurations',
+    'mutatingwebhookconfigurations',
+    'validatingadmissionpolicies',
+    'validatingadmissionpolicybindings',
+    'mutatingadmissionpolicies',
+    'mutatingadmissionpolicybindings',
+  ].flatMap((resource) =>
+    WRITE.map((verb) => ({
+      verb,
+      group: 'admissionregistration.k8s.io',
+      resource,
+      namespaced: false,
+      kind: 'admission configuration (sees or rewrites every object)',
+    })),
+  ),
   ...['create', 'update', 'patch', 'delete'].map((verb) => ({ verb, group: '', resource: 'nodes', namespaced: false, kind: 'node changes' })),
   { verb: 'create', group: '', resource: 'persistentvolumes', namespaced: false, kind: 'persistent volumes (a hostPath onto a node)' },
   { verb: 'update', group: '', resource: 'namespaces', namespaced: false, kind: 'namespace labels (Pod Security off)' },
@@ -356,8 +436,18 @@ export function implications(snap: Snapshot, grants: Grant[]): Implication[] {
     const g = holds(grants, verb, group, resource, '*', name);
     if (!g) continue;
     if (verb === 'impersonate' && resource === 'users' && g.atom.name !== undefined) continue; // one named user: judged by the allow-list
-    if (verb === 'bind' && !holds(grants, 'create', 'rbac.authorization.k8s.io', 'clusterrolebindings', '*') && !snap.namespaces.some((ns) => holds(grants, 'create', 'rbac.authorization.k8s.io', 'rolebindings', ns))) continue;
-    if (verb === 'escalate' && !holds(grants, 'update', 'rbac.authorization.k8s.io', 'clusterroles', '*') && !holds(grants, 'patch', 'rbac.authorization.k8s.io', 'clusterroles', '*')) continue;
+    if (
+      verb === 'bind' &&
+      !holds(grants, 'create', 'rbac.authorization.k8s.io', 'clusterrolebindings', '*') &&
+      !snap.namespaces.some((ns) => holds(grants, 'create', 'rbac.authorization.k8s.io', 'rolebindings', ns))
+    )
+      continue;
+    if (
+      verb === 'escalate' &&
+      !holds(grants, 'update', 'rbac.authorization.k8s.io', 'clusterroles', '*') &&
+      !holds(grants, 'patch', 'rbac.authorization.k8s.io', 'clusterroles', '*')
+    )
+      continue;
     everything(g, `${describe(g)} (${why})`);
   }
   for (const ns of snap.namespaces) {
@@ -366,7 +456,10 @@ export function implications(snap: Snapshot, grants: Grant[]): Implication[] {
     const bind = holds(grants, 'bind', 'rbac.authorization.k8s.io', 'clusterroles', ns) ?? holds(grants, 'bind', 'rbac.authorization.k8s.io', 'roles', ns);
     if (rb && bind) everything(bind, `${describe(bind)} and ${describe(rb)} (binding admin to itself in ${ns})`, ns);
     const esc = holds(grants, 'escalate', 'rbac.authorization.k8s.io', 'roles', ns);
-    const roleWrite = holds(grants, 'update', 'rbac.authorization.k8s.io', 'roles', ns) ?? holds(grants, 'patch', 'rbac.authorization.k8s.io', 'roles', ns) ?? holds(grants, 'create', 'rbac.authorization.k8s.io', 'roles', ns);
+    const roleWrite =
+      holds(grants, 'update', 'rbac.authorization.k8s.io', 'roles', ns) ??
+      holds(grants, 'patch', 'rbac.authorization.k8s.io', 'roles', ns) ??
+      holds(grants, 'create', 'rbac.authorization.k8s.io', 'roles', ns);
     if (esc && roleWrite) everything(esc, `${describe(esc)} and ${describe(roleWrite)} (writing any rule into a Role it holds in ${ns})`, ns);
     const imp = holds(grants, 'impersonate', '', 'serviceaccounts', ns);
     if (imp) {
@@ -383,16 +476,23 @@ export function implications(snap: Snapshot, grants: Grant[]): Implication[] {
     const path = pods ?? ctl;
     if (path) {
       const by = pods ? 'pods' : 'controller';
-      for (const secret of snap.secrets[ns] ?? []) out.push({ namespace: ns, target: { secret }, how: `${describe(path)} (a pod that mounts it)`, grant: path, by });
-      for (const sa of snap.serviceAccounts[ns] ?? []) out.push({ namespace: ns, target: { serviceAccount: sa }, how: `${describe(path)} (a pod that runs as it)`, grant: path, by });
+      for (const secret of snap.secrets[ns] ?? [])
+        out.push({ namespace: ns, target: { secret }, how: `${describe(path)} (a pod that mounts it)`, grant: path, by });
+      for (const sa of snap.serviceAccounts[ns] ?? [])
+        out.push({ namespace: ns, target: { serviceAccount: sa }, how: `${describe(path)} (a pod that runs as it)`, grant: path, by });
     }
     // a shell in running pods: their Secrets and ServiceAccounts
-    const exec = holds(grants, 'create', '', 'pods/exec', ns) ?? holds(grants, 'get', '', 'pods/exec', ns) ?? holds(grants, 'create', '', 'pods/attach', ns)
-      ?? holds(grants, 'patch', '', 'pods/ephemeralcontainers', ns) ?? holds(grants, 'update', '', 'pods/ephemeralcontainers', ns);
+    const exec =
+      holds(grants, 'create', '', 'pods/exec', ns) ??
+      holds(grants, 'get', '', 'pods/exec', ns) ??
+      holds(grants, 'create', '', 'pods/attach', ns) ??
+      holds(grants, 'patch', '', 'pods/ephemeralcontainers', ns) ??
+      holds(grants, 'update', '', 'pods/ephemeralcontainers', ns);
     if (exec) {
       for (const p of snap.pods[ns] ?? []) {
         if (exec.atom.name !== undefined && exec.atom.name !== p.name) continue;
-        for (const secret of p.secrets) out.push({ namespace: ns, target: { secret }, how: `${describe(exec)} (pod ${p.name} has it)`, grant: exec, by: 'exec' });
+        for (const secret of p.secrets)
+          out.push({ namespace: ns, target: { secret }, how: `${describe(exec)} (pod ${p.name} has it)`, grant: exec, by: 'exec' });
         out.push({ namespace: ns, target: { serviceAccount: p.serviceAccount }, how: `${describe(exec)} (pod ${p.name}'s token)`, grant: exec, by: 'exec' });
       }
     }
@@ -415,9 +515,17 @@ export function impliedAtoms(i: Implication): Atom[] {
 export const uncovered = (allow: AllowRule[], a: Atom) => !allow.some((r) => covers(r, a));
 
 /** One route by which the subject reaches more: the implication and what it gives (acting as a ServiceAccount: all that one reaches). */
-export interface Route { implication: Implication; grants: Grant[]; harmless: AllowRule[] }
+export interface Route {
+  implication: Implication;
+  grants: Grant[];
+  harmless: AllowRule[];
+}
 
-export interface Reach { subject: Subject; direct: Grant[]; routes: Route[] }
+export interface Reach {
+  subject: Subject;
+  direct: Grant[];
+  routes: Route[];
+}
 
 /** Everything a subject reaches: its bindings, and where they lead (ServiceAccounts followed, cycles cut). */
 export function reach(snap: Snapshot, s: Subject, seen = new Set<string>()): Reach {
@@ -434,7 +542,11 @@ export function reach(snap: Snapshot, s: Subject, seen = new Set<string>()): Rea
       const grants = [...r.direct, ...r.routes.flatMap((x) => x.grants)].map((g) => ({ ...g, path: g.path ? `${prefix}, then ${g.path}` : prefix }));
       routes.push({ implication: i, grants, harmless: baselineRules(sa) });
     } else {
-      routes.push({ implication: i, grants: impliedAtoms(i).map((atom) => ({ atom, via: i.grant.via, path: i.how, kind: 'secret' in i.target ? 'secrets' : 'everything' })), harmless: [] });
+      routes.push({
+        implication: i,
+        grants: impliedAtoms(i).map((atom) => ({ atom, via: i.grant.via, path: i.how, kind: 'secret' in i.target ? 'secrets' : 'everything' })),
+        harmless: [],
+      });
     }
   }
   return { subject: s, direct, routes };

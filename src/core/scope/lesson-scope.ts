@@ -14,10 +14,29 @@ const ENGINE = 'existing' as const;
 
 /** Kinds with no namespace: a lesson that writes one cannot run confined to namespaces. */
 export const CLUSTER_SCOPED_KINDS = new Set([
-  'Namespace', 'Node', 'PersistentVolume', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'APIService',
-  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'MutatingAdmissionPolicy', 'MutatingAdmissionPolicyBinding',
-  'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration', 'RuntimeClass', 'PriorityClass', 'StorageClass',
-  'CSIDriver', 'CSINode', 'IngressClass', 'CertificateSigningRequest', 'VolumeAttachment', 'FlowSchema', 'PriorityLevelConfiguration',
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'APIService',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'MutatingAdmissionPolicy',
+  'MutatingAdmissionPolicyBinding',
+  'ValidatingWebhookConfiguration',
+  'MutatingWebhookConfiguration',
+  'RuntimeClass',
+  'PriorityClass',
+  'StorageClass',
+  'CSIDriver',
+  'CSINode',
+  'IngressClass',
+  'CertificateSigningRequest',
+  'VolumeAttachment',
+  'FlowSchema',
+  'PriorityLevelConfiguration',
 ]);
 
 /** What a lesson needs, for a shared cluster. */
@@ -44,7 +63,11 @@ class OutOfScope extends Error {}
 /** The steps of a folder as the existing engine would run them, or undefined when they are not for it. */
 async function stepsFor(dir: string): Promise<StepSpec[] | undefined> {
   let r: Awaited<ReturnType<typeof resolveSteps>>;
-  try { r = await resolveSteps(dir, ENGINE); } catch { throw new OutOfScope(`${await resolveStepsFile(dir, ENGINE)} does not parse`); }
+  try {
+    r = await resolveSteps(dir, ENGINE);
+  } catch {
+    throw new OutOfScope(`${await resolveStepsFile(dir, ENGINE)} does not parse`);
+  }
   return r.applies ? r.steps.steps : undefined;
 }
 
@@ -62,7 +85,11 @@ export async function lessonScope(lesson: Lesson): Promise<LessonScope> {
   const r = lesson.reset;
   if (r.controlPlane.length || r.nodeFiles.length || r.kubelet) return out('changes the control plane or a node');
   let scenario: KubernetesObject[];
-  try { scenario = await loadManifests(lesson.scenarioDir); } catch { return out('its scenario does not load'); }
+  try {
+    scenario = await loadManifests(lesson.scenarioDir);
+  } catch {
+    return out('its scenario does not load');
+  }
   for (const o of scenario) if (o.kind === 'Namespace' && o.metadata?.name) namespaces.add(o.metadata.name);
   if (!namespaces.size) return out('its scenario creates no namespace of its own');
 
@@ -71,11 +98,15 @@ export async function lessonScope(lesson: Lesson): Promise<LessonScope> {
   };
   const object = (o: KubernetesObject, where: string) => {
     const what = `${where}: ${o.kind} ${o.metadata?.name ?? ''}`.trim();
-    if (o.kind === 'Namespace') { own(o.metadata?.name, what); return; }
+    if (o.kind === 'Namespace') {
+      own(o.metadata?.name, what);
+      return;
+    }
     if (CLUSTER_SCOPED_KINDS.has(o.kind ?? '')) throw new OutOfScope(`${what} is cluster-scoped`);
     own(o.metadata?.namespace, what);
   };
-  const ref = (x: { kind: string; name: string; namespace?: string }, where: string) => object({ kind: x.kind, metadata: { name: x.name, namespace: x.namespace } }, where);
+  const ref = (x: { kind: string; name: string; namespace?: string }, where: string) =>
+    object({ kind: x.kind, metadata: { name: x.name, namespace: x.namespace } }, where);
   const steps = async (dir: string, where: string) => {
     const list = await stepsFor(dir);
     if (!list) return; // not run on a shared cluster

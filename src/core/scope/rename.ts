@@ -17,23 +17,35 @@ export class NamespaceRenamer {
    * `prefix`: the learner's prefix (no trailing dash); `names`: the namespaces the lab owns and
    * renames (every other namespace — kube-system, say — keeps its name).
    */
-  constructor(readonly prefix: string | undefined, names: Iterable<string> = []) {
+  constructor(
+    readonly prefix: string | undefined,
+    names: Iterable<string> = [],
+  ) {
     this.names = new Set(prefix ? names : []);
-    const alt = [...this.names].sort((a, b) => b.length - a.length).map(escape).join('|');
-    this.patterns = alt ? [
-      // A ServiceAccount as a user name, and a namespace's ServiceAccounts as a group.
-      [new RegExp(`(system:serviceaccount:)(${alt})(?=:)`, 'g'), (n) => this.ns(n)],
-      [new RegExp(`(system:serviceaccounts:)(${alt})$`, 'g'), (n) => this.ns(n)],
-      // A Service's DNS name: <svc>.<ns>.svc[.cluster.local] (also inside URLs and connection strings).
-      [new RegExp(`((?:^|[^a-z0-9-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\\.)(${alt})(?=\\.svc(?:[.:/\\s"']|$))`, 'g'), (n) => this.ns(n)],
-    ] : [];
+    const alt = [...this.names]
+      .sort((a, b) => b.length - a.length)
+      .map(escape)
+      .join('|');
+    this.patterns = alt
+      ? [
+          // A ServiceAccount as a user name, and a namespace's ServiceAccounts as a group.
+          [new RegExp(`(system:serviceaccount:)(${alt})(?=:)`, 'g'), (n) => this.ns(n)],
+          [new RegExp(`(system:serviceaccounts:)(${alt})$`, 'g'), (n) => this.ns(n)],
+          // A Service's DNS name: <svc>.<ns>.svc[.cluster.local] (also inside URLs and connection strings).
+          [new RegExp(`((?:^|[^a-z0-9-])[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\\.)(${alt})(?=\\.svc(?:[.:/\\s"']|$))`, 'g'), (n) => this.ns(n)],
+        ]
+      : [];
   }
 
   /** Whether this renamer changes anything (shared-cluster mode). */
-  get active(): boolean { return this.names.size > 0; }
+  get active(): boolean {
+    return this.names.size > 0;
+  }
 
   /** The namespaces the lab owns, as named in the cluster. */
-  get namespaces(): string[] { return [...this.names].map((n) => this.ns(n)).sort(); }
+  get namespaces(): string[] {
+    return [...this.names].map((n) => this.ns(n)).sort();
+  }
 
   /** A namespace name as it is in the cluster: P-N for the lab's own, unchanged otherwise. */
   ns(name: string): string {

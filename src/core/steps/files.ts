@@ -27,4 +27,3 @@ export async function resolveStepsFile(dir: string, engine: string): Promise<str
 
 /** The engine names a steps file may be a variant of. */
 export const STEP_ENGINES: readonly string[] = ENGINE_NAMES;
-

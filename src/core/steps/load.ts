@@ -15,10 +15,15 @@ import type { StepSpec, StepsFile } from './types.js';
  */
 export async function loadStepsFile(path: string, shown = path): Promise<{ steps?: StepsFile; problems: LoadProblem[] }> {
   let text: string;
-  try { text = await readFile(path, 'utf8'); } catch (e) { return { problems: [{ file: shown, message: `cannot read: ${(e as Error).message}` }] }; }
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    return { problems: [{ file: shown, message: `cannot read: ${(e as Error).message}` }] };
+  }
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) return { problems: [{ file: shown, line: doc.errors[0].linePos?.[0]?.line, message: `invalid YAML: ${doc.errors[0].message.split('\n')[0]}` }] };
+  if (doc.errors.length)
+    return { problems: [{ file: shown, line: doc.errors[0].linePos?.[0]?.line, message: `invalid YAML: ${doc.errors[0].message.split('\n')[0]}` }] };
   if (!isMap(doc.contents)) return { problems: [{ file: shown, message: 'must be a YAML mapping (description, engines, steps)' }] };
   const problems: LoadProblem[] = [];
   const lineAt = (p: PropertyKey[]) => lineOf(doc, lc, p as (string | number)[]);
@@ -30,7 +35,8 @@ export async function loadStepsFile(path: string, shown = path): Promise<{ steps
   }
   const variant = stepsVariant(basename(path));
   if (variant && !STEP_ENGINES.includes(variant)) add([], `is for engine "${variant}", which does not exist (engines: ${STEP_ENGINES.join(', ')})`);
-  if (variant && parsed.data.engines && !parsed.data.engines.every((e) => e === variant)) add(['engines'], `a steps.${variant}.yaml is for the ${variant} engine only`);
+  if (variant && parsed.data.engines && !parsed.data.engines.every((e) => e === variant))
+    add(['engines'], `a steps.${variant}.yaml is for the ${variant} engine only`);
   const known = Object.keys(STEP_KINDS).join(', ');
   const dir = dirname(path);
   const steps: StepSpec[] = [];
@@ -41,11 +47,23 @@ export async function loadStepsFile(path: string, shown = path): Promise<{ steps
       continue;
     }
     const kind = STEP_KINDS[keys[0]];
-    if (!kind) { add(['steps', i, keys[0]], `unknown step kind "${keys[0]}" (known: ${known})`); continue; }
+    if (!kind) {
+      add(['steps', i, keys[0]], `unknown step kind "${keys[0]}" (known: ${known})`);
+      continue;
+    }
     const params = (kind.schema as z.ZodType).safeParse(entry[keys[0]]);
-    if (!params.success) { for (const is of params.error.issues) add(['steps', i, keys[0], ...is.path], is.message); continue; }
+    if (!params.success) {
+      for (const is of params.error.issues) add(['steps', i, keys[0], ...is.path], is.message);
+      continue;
+    }
     for (const f of kind.files?.(params.data) ?? []) {
-      if (!(await stat(join(dir, f)).then(() => true, () => false))) add(['steps', i, keys[0]], `reads ${f}, which is not in ${dir}`);
+      if (
+        !(await stat(join(dir, f)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        add(['steps', i, keys[0]], `reads ${f}, which is not in ${dir}`);
     }
     steps.push({ type: keys[0], params: params.data, kind, file: shown, line: lineAt(['steps', i]) });
   }

@@ -17,7 +17,8 @@ export async function stepsFor(dir: string, engine: string): Promise<{ file?: st
   if (!name) return { applies: true, steps: { file: '', steps: [] } };
   const path = join(dir, name);
   const r = await loadStepsFile(path);
-  if (!r.steps) throw new UserError(formatProblem(r.problems[0]), r.problems.length > 1 ? `and ${r.problems.length - 1} more problem(s) in that file` : undefined);
+  if (!r.steps)
+    throw new UserError(formatProblem(r.problems[0]), r.problems.length > 1 ? `and ${r.problems.length - 1} more problem(s) in that file` : undefined);
   return { file: name, applies: !r.steps.engines || r.steps.engines.includes(engine as never), steps: r.steps };
 }
 
@@ -41,15 +42,19 @@ export async function runStepsOf(ctx: ScenarioContext, dir: string, lessonId: st
  */
 export async function fixFiles(dir: string, engine: string): Promise<string[]> {
   const out: string[] = (await readdir(dir, { withFileTypes: true }).catch(() => []))
-    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && !STEPS_FILE.test(e.name)).map((e) => e.name).sort();
+    .filter((e) => e.isFile() && /\.ya?ml$/.test(e.name) && !STEPS_FILE.test(e.name))
+    .map((e) => e.name)
+    .sort();
   const { file, steps } = await stepsFor(dir, engine);
   if (file) out.push(file);
   for (const s of steps.steps) {
     for (const f of s.kind.files?.(s.params) ?? []) {
       const path = join(dir, f);
       if ((await stat(path)).isDirectory()) {
-        const inside = (await readdir(path, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())
-          .map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+        const inside = (await readdir(path, { recursive: true, withFileTypes: true }))
+          .filter((e) => e.isFile())
+          .map((e) => relative(dir, join(e.parentPath, e.name)))
+          .sort();
         out.push(...inside);
       } else out.push(relative(dir, path));
     }

@@ -16,17 +16,16 @@ export type ObjectRef = Pick<KubernetesObject, 'kind'> & { metadata?: { name?: s
  * Shared-cluster mode: what a step touches in the cluster — objects (judged by kind and namespace)
  * and namespaces it reads or writes in. Empty: nothing in the cluster (a workspace file).
  */
-export interface StepScope { objects?: ObjectRef[]; namespaces?: string[] }
+export interface StepScope {
+  objects?: ObjectRef[];
+  namespaces?: string[];
+}
 
 /**
  * What a lesson's `reset:` must list so that a reset undoes a step. Objects a step makes in the
  * cluster need nothing: a reset empties the lesson's namespaces and sweeps what carries its label.
  */
-export type ResetNeed =
-  | { controlPlane: string }
-  | { nodeFile: string }
-  | { kubelet: true }
-  | { workspace: string };
+export type ResetNeed = { controlPlane: string } | { nodeFile: string } | { kubelet: true } | { workspace: string };
 
 /** One kind of step: data in a steps file, behaviour here (as check primitives are). */
 export interface StepKind<P = any> {

@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import {
-  KubeConfig, CoreV1Api, KubernetesObjectApi, AuthorizationV1Api, PatchStrategy, type KubernetesObject,
-} from '@kubernetes/client-node';
+import { KubeConfig, CoreV1Api, KubernetesObjectApi, AuthorizationV1Api, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import type { Engine, EngineStatus, Requirement, TaskReporter } from '../types.js';
 import { silentReporter } from '../types.js';
 import type { Component } from '../local/manifests.js';
@@ -20,7 +18,11 @@ import { apiError, isNotFound } from '../../core/kube/errors.js';
 import { sleep, writeFileAtomic } from '../../core/fsutil.js';
 
 /** What `up --engine existing` is given: the instructor's context (and kubeconfig file) and the learner's prefix. */
-export interface ExistingOptions { context?: string; kubeconfig?: string; prefix?: string }
+export interface ExistingOptions {
+  context?: string;
+  kubeconfig?: string;
+  prefix?: string;
+}
 
 interface ExistingState {
   version: 1;
@@ -44,7 +46,11 @@ const TOKEN_SECONDS = 24 * 3600;
 const SA_NAME = 'learner';
 
 export function validatePrefix(p: string): string {
-  if (!PREFIX.test(p)) throw new UserError(`--namespace-prefix must be 1–20 lower-case letters, digits and inner dashes (got ${JSON.stringify(p)})`, 'for example --namespace-prefix alice');
+  if (!PREFIX.test(p))
+    throw new UserError(
+      `--namespace-prefix must be 1–20 lower-case letters, digits and inner dashes (got ${JSON.stringify(p)})`,
+      'for example --namespace-prefix alice',
+    );
   return p;
 }
 
@@ -73,29 +79,46 @@ export class ExistingEngine implements Engine {
   private readonly dir: string;
   private readonly stateFile: string;
 
-  constructor(private readonly paths: LabPaths, private readonly env: NodeJS.ProcessEnv, private readonly opts: ExistingOptions & { plan?: SharedPlan } = {}) {
+  constructor(
+    private readonly paths: LabPaths,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly opts: ExistingOptions & { plan?: SharedPlan } = {},
+  ) {
     this.kubeconfigPath = paths.kubeconfig;
     this.dir = paths.engineDir('existing');
     this.stateFile = `${this.dir}/state.json`;
   }
 
   private state(): ExistingState | undefined {
-    try { return JSON.parse(readFileSync(this.stateFile, 'utf8')) as ExistingState; } catch { return undefined; }
+    try {
+      return JSON.parse(readFileSync(this.stateFile, 'utf8')) as ExistingState;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The learner's prefix: the one this lab was brought up with, else the one it is given. */
-  get namespacePrefix(): string | undefined { return this.state()?.prefix ?? this.opts.prefix; }
+  get namespacePrefix(): string | undefined {
+    return this.state()?.prefix ?? this.opts.prefix;
+  }
 
   /** Renaming and guarding for the lab's cluster handle, once `up` has run. */
   shared(): { rename: NamespaceRenamer; guard: GuardScope } | undefined {
     const st = this.state();
     if (!st) return undefined;
-    return { rename: new NamespaceRenamer(st.prefix, this.opts.plan?.namespaces ?? st.namespaces.map((n) => n.slice(st.prefix.length + 1))), guard: { marker: markerNamespace(st.prefix), namespaces: st.namespaces } };
+    return {
+      rename: new NamespaceRenamer(st.prefix, this.opts.plan?.namespaces ?? st.namespaces.map((n) => n.slice(st.prefix.length + 1))),
+      guard: { marker: markerNamespace(st.prefix), namespaces: st.namespaces },
+    };
   }
 
-  supports(req: Requirement): boolean { return req === 'api'; }
+  supports(req: Requirement): boolean {
+    return req === 'api';
+  }
 
-  async labId(): Promise<string | undefined> { return this.state()?.labId; }
+  async labId(): Promise<string | undefined> {
+    return this.state()?.labId;
+  }
 
   /** The instructor's credentials: a context of their kubeconfig. */
   private adminConfig(o: { context: string; kubeconfig?: string }): KubeConfig {
@@ -105,11 +128,23 @@ export class ExistingEngine implements Engine {
       if (file) kc.loadFromFile(file);
       else kc.loadFromDefault();
     } catch (e) {
-      throw new UserError(`cannot read the kubeconfig ${file ?? '($KUBECONFIG or ~/.kube/config)'}: ${(e as Error).message.split('\n')[0]}`, 'pass the instructor\'s kubeconfig with --kubeconfig FILE');
+      throw new UserError(
+        `cannot read the kubeconfig ${file ?? '($KUBECONFIG or ~/.kube/config)'}: ${(e as Error).message.split('\n')[0]}`,
+        "pass the instructor's kubeconfig with --kubeconfig FILE",
+      );
     }
-    if (file && resolve(file) === resolve(this.kubeconfigPath)) throw new UserError(`--kubeconfig ${file} is this lab's own kubeconfig`, 'give the instructor\'s kubeconfig for the shared cluster');
+    if (file && resolve(file) === resolve(this.kubeconfigPath))
+      throw new UserError(`--kubeconfig ${file} is this lab's own kubeconfig`, "give the instructor's kubeconfig for the shared cluster");
     if (!kc.getContextObject(o.context)) {
-      throw new UserError(`no context "${o.context}" in ${file ?? 'your kubeconfig'} (has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`, '`kubectl config get-contexts` lists them');
+      throw new UserError(
+        `no context "${o.context}" in ${file ?? 'your kubeconfig'} (has: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+        '`kubectl config get-contexts` lists them',
+      );
     }
     kc.setCurrentContext(o.context);
     return kc;
@@ -121,9 +156,14 @@ export class ExistingEngine implements Engine {
     const kubeconfig = this.opts.kubeconfig ? resolve(this.opts.kubeconfig) : prev?.kubeconfig;
     const prefix = this.opts.prefix ?? prev?.prefix;
     const missing = missingSharedOptions({ context, prefix });
-    if (missing) throw new UserError(missing, 'e.g. `kube-seclab up --engine existing --context CLASS-CTX --kubeconfig instructor.conf --namespace-prefix alice`');
+    if (missing)
+      throw new UserError(missing, 'e.g. `kube-seclab up --engine existing --context CLASS-CTX --kubeconfig instructor.conf --namespace-prefix alice`');
     validatePrefix(prefix!);
-    if (prev && prev.prefix !== prefix) throw new UserError(`this lab already runs in a shared cluster as "${prev.prefix}"`, '`kube-seclab down` first, or give this learner a lab of their own with --name');
+    if (prev && prev.prefix !== prefix)
+      throw new UserError(
+        `this lab already runs in a shared cluster as "${prev.prefix}"`,
+        '`kube-seclab down` first, or give this learner a lab of their own with --name',
+      );
     const plan = this.opts.plan;
     if (!plan || !plan.namespaces.length) throw new UserError('no lesson can run confined to namespaces, so there is nothing to set up in a shared cluster');
     const kc = this.adminConfig({ context: context!, kubeconfig });
@@ -131,18 +171,25 @@ export class ExistingEngine implements Engine {
     const marker = markerNamespace(prefix!);
     const ns = (n: string) => `${prefix}-${n}`;
     const namespaces = [...new Set([...(prev?.namespaces ?? []), ...plan.namespaces.map(ns)])].sort();
-    r.info(`WARNING: shared cluster — this creates namespaces ${marker}, ${namespaces.join(', ')}, a ServiceAccount, RoleBindings and a ClusterRole (${clusterRoleName(prefix!)}) in the cluster of context "${context}" (${server}), which the lab did not create. \`kube-seclab down\` removes exactly those.`);
+    r.info(
+      `WARNING: shared cluster — this creates namespaces ${marker}, ${namespaces.join(', ')}, a ServiceAccount, RoleBindings and a ClusterRole (${clusterRoleName(prefix!)}) in the cluster of context "${context}" (${server}), which the lab did not create. \`kube-seclab down\` removes exactly those.`,
+    );
 
     const core = kc.makeApiClient(CoreV1Api);
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const labId = prev?.labId ?? randomUUID();
     const owned = (o: { metadata?: { annotations?: Record<string, string> } } | undefined) => o?.metadata?.annotations?.[LAB_ID_ANNOTATION] === labId;
     const read = async (ref: KubernetesObject) => {
-      try { return await objects.read(ref as never); } catch (e) {
+      try {
+        return await objects.read(ref as never);
+      } catch (e) {
         if (isNotFound(e)) return undefined;
         const info = apiError(e);
         if (info.unreachable) throw new ClusterUnreachableError(`${server}: ${info.message}`);
-        throw new UserError(`cannot read ${ref.kind} ${ref.metadata?.name} with context "${context}": ${info.message}`, 'the instructor\'s context needs to create namespaces, RoleBindings and ClusterRoles');
+        throw new UserError(
+          `cannot read ${ref.kind} ${ref.metadata?.name} with context "${context}": ${info.message}`,
+          "the instructor's context needs to create namespaces, RoleBindings and ClusterRoles",
+        );
       }
     };
 
@@ -157,11 +204,16 @@ export class ExistingEngine implements Engine {
         const cr = await read({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: crName } });
         if (cr && !owned(cr)) taken.push(`ClusterRole ${crName}`);
       }
-      if (taken.length) throw new UserError(`prefix "${prefix}" is taken in this cluster: ${taken.join(', ')} ${taken.length > 1 ? 'exist' : 'exists'} and ${taken.length > 1 ? 'are' : 'is'} not this lab's`, 'pick another --namespace-prefix (or run `kube-seclab down` from the lab that made them)');
+      if (taken.length)
+        throw new UserError(
+          `prefix "${prefix}" is taken in this cluster: ${taken.join(', ')} ${taken.length > 1 ? 'exist' : 'exists'} and ${taken.length > 1 ? 'are' : 'is'} not this lab's`,
+          'pick another --namespace-prefix (or run `kube-seclab down` from the lab that made them)',
+        );
     });
 
     const meta = (name: string, extra: { labels?: Record<string, string>; namespace?: string } = {}) => ({
-      name, ...(extra.namespace ? { namespace: extra.namespace } : {}),
+      name,
+      ...(extra.namespace ? { namespace: extra.namespace } : {}),
       labels: { [MANAGED_LABEL]: 'kube-seclab', [LEARNER_LABEL]: prefix!, ...(extra.labels ?? {}) },
       annotations: { [LAB_ID_ANNOTATION]: labId },
     });
@@ -169,24 +221,36 @@ export class ExistingEngine implements Engine {
     // `kube-seclab`, and server-side apply would otherwise drop the ownership marks set here.
     const apply = (o: KubernetesObject) => objects.patch(typed(o), undefined, undefined, INSTRUCTOR_FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
     await r.task(`Create the namespaces and RBAC of learner "${prefix}"`, async () => {
-      await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { ...meta(marker), annotations: { [LAB_ID_ANNOTATION]: labId, [NAMESPACES_ANNOTATION]: namespaces.join(',') } } });
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { ...meta(marker), annotations: { [LAB_ID_ANNOTATION]: labId, [NAMESPACES_ANNOTATION]: namespaces.join(',') } },
+      });
       await apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(SA_NAME, { namespace: marker }) } as KubernetesObject);
       await apply({
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta(debugRoleName(prefix!)),
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: meta(debugRoleName(prefix!)),
         rules: [{ apiGroups: [''], resources: ['pods/ephemeralcontainers'], verbs: ['get', 'patch', 'update'] }],
       } as KubernetesObject);
       for (const name of namespaces) {
         // The lab's Pod Security namespaces enforce their level (checks dry-run pod templates there).
         const level = /-kube-seclab-pss-(baseline|restricted)$/.exec(name)?.[1];
-        const labels: Record<string, string> = level ? { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' } : {};
+        const labels: Record<string, string> = level
+          ? { 'pod-security.kubernetes.io/enforce': level, 'pod-security.kubernetes.io/enforce-version': 'latest' }
+          : {};
         await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: meta(name, { labels }) });
         await apply({
-          apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(LEARNER_BINDING, { namespace: name }),
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: meta(LEARNER_BINDING, { namespace: name }),
           subjects: [{ kind: 'ServiceAccount', name: SA_NAME, namespace: marker }],
           roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
         } as KubernetesObject);
         await apply({
-          apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: meta(LEARNER_DEBUG_BINDING, { namespace: name }),
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'RoleBinding',
+          metadata: meta(LEARNER_DEBUG_BINDING, { namespace: name }),
           subjects: [{ kind: 'ServiceAccount', name: SA_NAME, namespace: marker }],
           roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: debugRoleName(prefix!) },
         } as KubernetesObject);
@@ -194,23 +258,45 @@ export class ExistingEngine implements Engine {
       // Cluster-level, and only what checks and resets need: its own Namespace objects (labels are
       // part of lessons), the marker, the labels of a few system namespaces, and access reviews.
       await apply({
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: meta(clusterRoleName(prefix!)),
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRole',
+        metadata: meta(clusterRoleName(prefix!)),
         rules: [
           { apiGroups: [''], resources: ['namespaces'], resourceNames: namespaces, verbs: ['get', 'update', 'patch'] },
           { apiGroups: [''], resources: ['namespaces'], resourceNames: [marker, ...plan.labelsOf], verbs: ['get'] },
-          { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews', 'selfsubjectaccessreviews', 'selfsubjectrulesreviews'], verbs: ['create'] },
+          {
+            apiGroups: ['authorization.k8s.io'],
+            resources: ['subjectaccessreviews', 'selfsubjectaccessreviews', 'selfsubjectrulesreviews'],
+            verbs: ['create'],
+          },
         ],
       } as KubernetesObject);
       await apply({
-        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: meta(clusterRoleName(prefix!)),
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: meta(clusterRoleName(prefix!)),
         subjects: [{ kind: 'ServiceAccount', name: SA_NAME, namespace: marker }],
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRoleName(prefix!) },
       } as KubernetesObject);
     });
 
-    const st: ExistingState = { version: 1, labId, context: context!, kubeconfig, prefix: prefix!, server, namespaces, labelsOf: plan.labelsOf, createdAt: prev?.createdAt ?? new Date().toISOString() };
-    await r.task('Write the lab kubeconfig with the learner\'s ServiceAccount token', async () => {
-      const tr = await core.createNamespacedServiceAccountToken({ name: SA_NAME, namespace: marker, body: { spec: { expirationSeconds: TOKEN_SECONDS, audiences: [] } } });
+    const st: ExistingState = {
+      version: 1,
+      labId,
+      context: context!,
+      kubeconfig,
+      prefix: prefix!,
+      server,
+      namespaces,
+      labelsOf: plan.labelsOf,
+      createdAt: prev?.createdAt ?? new Date().toISOString(),
+    };
+    await r.task("Write the lab kubeconfig with the learner's ServiceAccount token", async () => {
+      const tr = await core.createNamespacedServiceAccountToken({
+        name: SA_NAME,
+        namespace: marker,
+        body: { spec: { expirationSeconds: TOKEN_SECONDS, audiences: [] } },
+      });
       const token = tr.status?.token;
       if (!token) throw new UserError(`the cluster issued no token for ServiceAccount ${marker}/${SA_NAME}`);
       st.tokenExpires = tr.status?.expirationTimestamp ? new Date(tr.status.expirationTimestamp).toISOString() : undefined;
@@ -230,15 +316,21 @@ export class ExistingEngine implements Engine {
     });
 
     // RBAC takes a moment to reach the API server's authorizer: ask as the learner until it does.
-    await r.task('Wait until the learner\'s permissions are in force', async () => {
+    await r.task("Wait until the learner's permissions are in force", async () => {
       const learner = new KubeConfig();
       learner.loadFromFile(this.kubeconfigPath);
       const authz = learner.makeApiClient(AuthorizationV1Api);
       const end = Date.now() + 30_000;
       for (;;) {
-        const res = await authz.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: 'create', resource: 'configmaps', namespace: namespaces[0] } } } }).catch(() => undefined);
+        const res = await authz
+          .createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb: 'create', resource: 'configmaps', namespace: namespaces[0] } } } })
+          .catch(() => undefined);
         if (res?.status?.allowed) return;
-        if (Date.now() > end) throw new UserError(`the learner's ServiceAccount still cannot work in ${namespaces[0]} after 30 s`, 'check the cluster\'s RBAC authorizer (`kubectl auth can-i --list --as=system:serviceaccount:' + `${marker}:${SA_NAME} -n ${namespaces[0]}\`)`);
+        if (Date.now() > end)
+          throw new UserError(
+            `the learner's ServiceAccount still cannot work in ${namespaces[0]} after 30 s`,
+            "check the cluster's RBAC authorizer (`kubectl auth can-i --list --as=system:serviceaccount:" + `${marker}:${SA_NAME} -n ${namespaces[0]}\`)`,
+          );
         await sleep(200);
       }
     });
@@ -246,7 +338,11 @@ export class ExistingEngine implements Engine {
 
   async down(r: TaskReporter = silentReporter): Promise<void> {
     const st = this.state();
-    if (!st) { r.info('no shared-cluster lab to remove'); await rm(this.kubeconfigPath, { force: true }); return; }
+    if (!st) {
+      r.info('no shared-cluster lab to remove');
+      await rm(this.kubeconfigPath, { force: true });
+      return;
+    }
     const kc = this.adminConfig({ context: st.context, kubeconfig: st.kubeconfig });
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const marker = markerNamespace(st.prefix);
@@ -255,20 +351,38 @@ export class ExistingEngine implements Engine {
     // The learner's own namespaces, as this lab's marker lists them (the learner cannot change the
     // marker, but may relabel their namespaces); anything else of the same name is someone else's.
     const core = kc.makeApiClient(CoreV1Api);
-    const markerNs = await core.readNamespace({ name: marker }).catch((e) => { if (isNotFound(e)) return undefined; throw e; });
+    const markerNs = await core.readNamespace({ name: marker }).catch((e) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
     const ours = markerNs?.metadata?.annotations?.[LAB_ID_ANNOTATION] === st.labId;
-    const listed = new Set(ours ? (markerNs?.metadata?.annotations?.[NAMESPACES_ANNOTATION] ?? '').split(',').filter((n) => n.startsWith(`${st.prefix}-`)) : []);
+    const listed = new Set(
+      ours ? (markerNs?.metadata?.annotations?.[NAMESPACES_ANNOTATION] ?? '').split(',').filter((n) => n.startsWith(`${st.prefix}-`)) : [],
+    );
     const removeOwned = async (ref: KubernetesObject) => {
       let cur: KubernetesObject | undefined;
-      try { cur = await objects.read(ref as never); } catch (e) { if (isNotFound(e)) return; throw e; }
+      try {
+        cur = await objects.read(ref as never);
+      } catch (e) {
+        if (isNotFound(e)) return;
+        throw e;
+      }
       const mine = cur.metadata?.annotations?.[LAB_ID_ANNOTATION] === st.labId || (ref.kind === 'Namespace' && listed.has(ref.metadata!.name!));
-      if (!mine) { skipped.push(`${ref.kind} ${ref.metadata?.name}`); return; }
-      try { await objects.delete(ref); } catch (e) { if (!isNotFound(e)) throw e; }
+      if (!mine) {
+        skipped.push(`${ref.kind} ${ref.metadata?.name}`);
+        return;
+      }
+      try {
+        await objects.delete(ref);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
       if (ref.kind === 'Namespace') deleted.push(ref.metadata!.name!);
     };
     const nsRef = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     await r.task(`Delete learner "${st.prefix}"'s namespaces and RBAC`, async () => {
-      for (const kind of ['ClusterRoleBinding', 'ClusterRole']) await removeOwned({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name: clusterRoleName(st.prefix) } });
+      for (const kind of ['ClusterRoleBinding', 'ClusterRole'])
+        await removeOwned({ apiVersion: 'rbac.authorization.k8s.io/v1', kind, metadata: { name: clusterRoleName(st.prefix) } });
       await removeOwned({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: debugRoleName(st.prefix) } });
       // The marker last: while it stands, an interrupted down knows what is the learner's.
       for (const name of new Set([...st.namespaces, ...listed])) await removeOwned(nsRef(name));
@@ -277,8 +391,17 @@ export class ExistingEngine implements Engine {
     await r.task('Wait until the namespaces are gone', async () => {
       const end = Date.now() + 120_000;
       for (const name of deleted) {
-        while (await core.readNamespace({ name }).then(() => true, (e) => !isNotFound(e))) {
-          if (Date.now() > end) throw new UserError(`namespace ${name} is still terminating after 120 s`, 'the cluster\'s namespace controller finishes it; `kube-seclab down` again checks');
+        while (
+          await core.readNamespace({ name }).then(
+            () => true,
+            (e) => !isNotFound(e),
+          )
+        ) {
+          if (Date.now() > end)
+            throw new UserError(
+              `namespace ${name} is still terminating after 120 s`,
+              "the cluster's namespace controller finishes it; `kube-seclab down` again checks",
+            );
           await sleep(200);
         }
       }
@@ -290,7 +413,16 @@ export class ExistingEngine implements Engine {
 
   async status(): Promise<EngineStatus> {
     const st = this.state();
-    const base: EngineStatus = { engine: 'existing', exists: !!st, running: false, healthy: false, kubeconfig: this.kubeconfigPath, endpoints: {}, components: [], problems: [] };
+    const base: EngineStatus = {
+      engine: 'existing',
+      exists: !!st,
+      running: false,
+      healthy: false,
+      kubeconfig: this.kubeconfigPath,
+      endpoints: {},
+      components: [],
+      problems: [],
+    };
     if (!st) {
       base.problems.push('no shared-cluster lab: run `kube-seclab up --engine existing --context CTX --namespace-prefix P`');
       return base;
@@ -300,7 +432,10 @@ export class ExistingEngine implements Engine {
       base.problems.push(`the learner's token expired at ${st.tokenExpires}: run \`kube-seclab up\` again for a new one`);
       return base;
     }
-    if (!existsSync(this.kubeconfigPath)) { base.problems.push('the lab kubeconfig is missing: run `kube-seclab up` again'); return base; }
+    if (!existsSync(this.kubeconfigPath)) {
+      base.problems.push('the lab kubeconfig is missing: run `kube-seclab up` again');
+      return base;
+    }
     const kc = new KubeConfig();
     kc.loadFromFile(this.kubeconfigPath);
     try {
@@ -311,23 +446,52 @@ export class ExistingEngine implements Engine {
     } catch (e) {
       const info = apiError(e);
       base.running = !info.unreachable;
-      base.problems.push(info.unreachable ? `the shared cluster does not answer: ${info.message}` : `cannot read the marker ${markerNamespace(st.prefix)} (${info.message}): run \`kube-seclab up\` again`);
+      base.problems.push(
+        info.unreachable
+          ? `the shared cluster does not answer: ${info.message}`
+          : `cannot read the marker ${markerNamespace(st.prefix)} (${info.message}): run \`kube-seclab up\` again`,
+      );
     }
     return base;
   }
 
   private noControlPlane(): never {
-    throw new UserError('a shared cluster gives the lab no access to its control plane or nodes', 'lessons that change the control plane run on `--engine local` or `--engine kind`');
+    throw new UserError(
+      'a shared cluster gives the lab no access to its control plane or nodes',
+      'lessons that change the control plane run on `--engine local` or `--engine kind`',
+    );
   }
-  async readManifest(_c: Component): Promise<string> { this.noControlPlane(); }
-  async writeManifest(): Promise<void> { this.noControlPlane(); }
-  async restoreManifest(): Promise<boolean> { return false; }
-  async readNodeFile(): Promise<string | undefined> { this.noControlPlane(); }
-  async writeNodeFile(): Promise<void> { this.noControlPlane(); }
-  async removeNodeFile(): Promise<void> { this.noControlPlane(); }
-  async listeningAddresses(): Promise<string[]> { return []; }
-  async etcdGet(): Promise<Buffer | undefined> { this.noControlPlane(); }
-  watchControlPlane(): void { /* nothing to watch */ }
-  nodeAccessHint(): string { return 'none: a shared cluster gives no node access'; }
-  nodeNames(): undefined { return undefined; }
+  async readManifest(_c: Component): Promise<string> {
+    this.noControlPlane();
+  }
+  async writeManifest(): Promise<void> {
+    this.noControlPlane();
+  }
+  async restoreManifest(): Promise<boolean> {
+    return false;
+  }
+  async readNodeFile(): Promise<string | undefined> {
+    this.noControlPlane();
+  }
+  async writeNodeFile(): Promise<void> {
+    this.noControlPlane();
+  }
+  async removeNodeFile(): Promise<void> {
+    this.noControlPlane();
+  }
+  async listeningAddresses(): Promise<string[]> {
+    return [];
+  }
+  async etcdGet(): Promise<Buffer | undefined> {
+    this.noControlPlane();
+  }
+  watchControlPlane(): void {
+    /* nothing to watch */
+  }
+  nodeAccessHint(): string {
+    return 'none: a shared cluster gives no node access';
+  }
+  nodeNames(): undefined {
+    return undefined;
+  }
 }

@@ -1,7 +1,11 @@
 import { stringify } from 'yaml';
 
 /** A host port the node publishes. The lab always binds it to loopback. */
-export interface PortMapping { containerPort: number; hostPort: number; protocol?: 'TCP' | 'UDP' }
+export interface PortMapping {
+  containerPort: number;
+  hostPort: number;
+  protocol?: 'TCP' | 'UDP';
+}
 
 export interface KindConfigOptions {
   clusterName: string;
@@ -28,24 +32,38 @@ export function kindConfig(o: KindConfigOptions): Record<string, unknown> {
     apiVersion: 'kind.x-k8s.io/v1alpha4',
     name: o.clusterName,
     networking: { apiServerAddress: '127.0.0.1', apiServerPort: 0 },
-    nodes: [{
-      role: 'control-plane',
-      labels: { 'kube-seclab.dev/node': 'control-plane' },
-      ...(o.portMappings?.length ? {
-        extraPortMappings: o.portMappings.map((m) => ({ containerPort: m.containerPort, hostPort: m.hostPort, protocol: m.protocol ?? 'TCP', listenAddress: '127.0.0.1' })),
-      } : {}),
-      kubeadmConfigPatches: [
-        stringify({ kind: 'KubeletConfiguration', failCgroupV1: false }),
-        // One control-plane node: no leader election. Otherwise every API-server restart a lesson
-        // makes costs the controller-manager and the scheduler their lease, they exit, and the
-        // kubelet's crash back-off keeps them down for minutes (the local engine runs them so too).
-        stringify({
-          kind: 'ClusterConfiguration',
-          controllerManager: { extraArgs: [{ name: 'enable-hostpath-provisioner', value: 'true' }, { name: 'leader-elect', value: 'false' }] },
-          scheduler: { extraArgs: [{ name: 'leader-elect', value: 'false' }] },
-        }),
-      ],
-    }],
+    nodes: [
+      {
+        role: 'control-plane',
+        labels: { 'kube-seclab.dev/node': 'control-plane' },
+        ...(o.portMappings?.length
+          ? {
+              extraPortMappings: o.portMappings.map((m) => ({
+                containerPort: m.containerPort,
+                hostPort: m.hostPort,
+                protocol: m.protocol ?? 'TCP',
+                listenAddress: '127.0.0.1',
+              })),
+            }
+          : {}),
+        kubeadmConfigPatches: [
+          stringify({ kind: 'KubeletConfiguration', failCgroupV1: false }),
+          // One control-plane node: no leader election. Otherwise every API-server restart a lesson
+          // makes costs the controller-manager and the scheduler their lease, they exit, and the
+          // kubelet's crash back-off keeps them down for minutes (the local engine runs them so too).
+          stringify({
+            kind: 'ClusterConfiguration',
+            controllerManager: {
+              extraArgs: [
+                { name: 'enable-hostpath-provisioner', value: 'true' },
+                { name: 'leader-elect', value: 'false' },
+              ],
+            },
+            scheduler: { extraArgs: [{ name: 'leader-elect', value: 'false' }] },
+          }),
+        ],
+      },
+    ],
   };
 }
 

@@ -32,16 +32,30 @@ export interface KindEngineConfig {
   createdAt: string;
 }
 
-interface CriContainer { id: string; podSandboxId: string; metadata: { name: string; attempt?: number }; state: string; createdAt: string }
+interface CriContainer {
+  id: string;
+  podSandboxId: string;
+  metadata: { name: string; attempt?: number };
+  state: string;
+  createdAt: string;
+}
 
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
 const MANIFESTS = '/etc/kubernetes/manifests';
 const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
-const ETCDCTL_TLS = ['--cacert=/etc/kubernetes/pki/etcd/ca.crt', '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt', '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key'];
+const ETCDCTL_TLS = [
+  '--cacert=/etc/kubernetes/pki/etcd/ca.crt',
+  '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt',
+  '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key',
+];
 
 /** Same pod spec? (kubelet restarts a static pod only when the pod it decodes changes.) */
 function samePod(a: string, b: string): boolean {
-  try { return isDeepStrictEqual(parse(a), parse(b)); } catch { return false; }
+  try {
+    return isDeepStrictEqual(parse(a), parse(b));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -58,23 +72,38 @@ export class KindEngine implements Engine {
   readonly node: string;
   private readonly dir: string;
 
-  constructor(private readonly paths: LabPaths, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    private readonly paths: LabPaths,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.kubeconfigPath = paths.kubeconfig;
     this.clusterName = paths.clusterName;
     this.node = `${this.clusterName}-control-plane`;
     this.dir = paths.engineDir('kind');
   }
 
-  supports(_req: Requirement): boolean { return true; }
-
-  private get configPath() { return join(this.dir, 'config.json'); }
-  private config(): KindEngineConfig | undefined {
-    try { return JSON.parse(readFileSync(this.configPath, 'utf8')) as KindEngineConfig; } catch { return undefined; }
+  supports(_req: Requirement): boolean {
+    return true;
   }
-  async labId(): Promise<string | undefined> { return this.config()?.labId; }
+
+  private get configPath() {
+    return join(this.dir, 'config.json');
+  }
+  private config(): KindEngineConfig | undefined {
+    try {
+      return JSON.parse(readFileSync(this.configPath, 'utf8')) as KindEngineConfig;
+    } catch {
+      return undefined;
+    }
+  }
+  async labId(): Promise<string | undefined> {
+    return this.config()?.labId;
+  }
 
   /** The node image: --image / KUBE_SECLAB_KIND_IMAGE, else kind's own default. */
-  private image(): string | undefined { return this.env.KUBE_SECLAB_KIND_IMAGE || undefined; }
+  private image(): string | undefined {
+    return this.env.KUBE_SECLAB_KIND_IMAGE || undefined;
+  }
 
   nodeNames(): NodeNames {
     return { node: this.node, shell: `docker exec -it ${this.node} bash`, root: '' };
@@ -121,13 +150,21 @@ export class KindEngine implements Engine {
   private async inspectPorts(): Promise<Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined> {
     const r = await this.docker(['inspect', '--format', '{{json .NetworkSettings.Ports}}', this.node], { timeoutMs: 15_000 });
     if (!r.ok) return undefined;
-    try { return JSON.parse(r.stdout) ?? {}; } catch { return undefined; }
+    try {
+      return JSON.parse(r.stdout) ?? {};
+    } catch {
+      return undefined;
+    }
   }
 
   private async crictlContainers(name?: string): Promise<CriContainer[]> {
     const r = await this.nodeExec(['crictl', 'ps', '-a', ...(name ? ['--name', `^${name}$`] : []), '-o', 'json'], { timeoutMs: 20_000 });
     if (!r.ok) return [];
-    try { return (JSON.parse(r.stdout) as { containers?: CriContainer[] }).containers ?? []; } catch { return []; }
+    try {
+      return (JSON.parse(r.stdout) as { containers?: CriContainer[] }).containers ?? [];
+    } catch {
+      return [];
+    }
   }
 
   // --- lifecycle ---------------------------------------------------------------------------------
@@ -140,22 +177,32 @@ export class KindEngine implements Engine {
       if (state !== 'running') {
         await r.task(`Start the node container ${this.node}`, async () => {
           const s = await this.docker(['start', this.node], { timeoutMs: 120_000 });
-          if (!s.ok) throw new UserError(`docker could not start ${this.node}: ${s.stderr.trim().split('\n').pop()}`, '`kube-seclab down` then `kube-seclab up` recreates it');
+          if (!s.ok)
+            throw new UserError(
+              `docker could not start ${this.node}: ${s.stderr.trim().split('\n').pop()}`,
+              '`kube-seclab down` then `kube-seclab up` recreates it',
+            );
         });
       } else {
         r.info(`reusing the kind cluster ${this.clusterName}`);
       }
-      await r.task('Wait for the API server', async () => { await this.waitApiReady(180_000, signal); });
+      await r.task('Wait for the API server', async () => {
+        await this.waitApiReady(180_000, signal);
+      });
       await this.saveBaseline(); // a cluster made by an earlier version may lack some
     } else {
       const leftovers = state ? [this.node] : await this.clusterContainers();
       if (leftovers.length) {
         // Only a cluster this lab started creating is removed; a same-named one it has no record of is not the lab's to delete.
         if (!cfg) {
-          throw new UserError(`a kind cluster named ${this.clusterName} already exists, and this lab did not create it`,
-            `if it is a leftover of kube-seclab: \`kind delete cluster --name ${this.clusterName}\`; or give this lab another name with --name`);
+          throw new UserError(
+            `a kind cluster named ${this.clusterName} already exists, and this lab did not create it`,
+            `if it is a leftover of kube-seclab: \`kind delete cluster --name ${this.clusterName}\`; or give this lab another name with --name`,
+          );
         }
-        await r.task(`Remove the unfinished kind cluster ${this.clusterName}`, async () => { await this.kindDelete(kind); });
+        await r.task(`Remove the unfinished kind cluster ${this.clusterName}`, async () => {
+          await this.kindDelete(kind);
+        });
       }
       await rm(join(this.dir, 'baseline'), { recursive: true, force: true }); // a new cluster's originals only
       await mkdir(this.dir, { recursive: true });
@@ -165,12 +212,25 @@ export class KindEngine implements Engine {
       cfg = { version: 1, phase: 'creating', labId: randomUUID(), clusterName: this.clusterName, image, createdAt: new Date().toISOString() };
       await writeFileAtomic(this.configPath, JSON.stringify(cfg, null, 2));
       await r.task(`Create the kind cluster ${this.clusterName} (kind ${version}${image ? `, image ${image}` : ''})`, async (update) => {
-        const args = ['create', 'cluster', '--name', this.clusterName, '--config', cfgFile, '--kubeconfig', this.kubeconfigPath, ...(image ? ['--image', image] : [])];
+        const args = [
+          'create',
+          'cluster',
+          '--name',
+          this.clusterName,
+          '--config',
+          cfgFile,
+          '--kubeconfig',
+          this.kubeconfigPath,
+          ...(image ? ['--image', image] : []),
+        ];
         const sub = execa(kind, args, { reject: false, all: true, cancelSignal: signal, env: { KUBECONFIG: this.kubeconfigPath } });
         let tail: string[] = [];
         sub.all?.on('data', (d: Buffer) => {
           for (const line of d.toString().split(/\r?\n/)) {
-            const l = line.replace(/\x1b\[[0-9;]*[a-zA-Z]/g, '').replace(/^[\s•✓✗]+/u, '').trim();
+            const l = line
+              .replace(/\x1b\[[0-9;]*[a-zA-Z]/g, '')
+              .replace(/^[\s•✓✗]+/u, '')
+              .trim();
             if (!l) continue;
             tail = [...tail.slice(-19), l];
             update(l.slice(0, 100));
@@ -179,15 +239,24 @@ export class KindEngine implements Engine {
         const res = await sub;
         if (res.exitCode !== 0) {
           const why = tail.filter((l) => /error|fail/i.test(l)).pop() ?? tail.pop() ?? 'no output';
-          throw new UserError(`kind could not create the cluster: ${why}`, `\`kube-seclab doctor\` checks Docker, kind, memory and inotify limits; \`kube-seclab up\` again retries from scratch`);
+          throw new UserError(
+            `kind could not create the cluster: ${why}`,
+            `\`kube-seclab doctor\` checks Docker, kind, memory and inotify limits; \`kube-seclab up\` again retries from scratch`,
+          );
         }
       });
-      await r.task('Keep the node\'s original control-plane manifests (for lesson resets)', async () => { await this.saveBaseline(); });
+      await r.task("Keep the node's original control-plane manifests (for lesson resets)", async () => {
+        await this.saveBaseline();
+      });
       cfg = { ...cfg, phase: 'ready' };
       await writeFileAtomic(this.configPath, JSON.stringify(cfg, null, 2));
     }
-    await r.task('Mark the cluster as the lab\'s', async () => { await this.bootstrap(cfg!); });
-    await r.task('Wait for the node and the pod network to be Ready', async (update) => { await this.waitSettled(240_000, update, signal); });
+    await r.task("Mark the cluster as the lab's", async () => {
+      await this.bootstrap(cfg!);
+    });
+    await r.task('Wait for the node and the pod network to be Ready', async (update) => {
+      await this.waitSettled(240_000, update, signal);
+    });
     // The lab's workload images are built and loaded per lesson, when it is set up (prepareImages).
   }
 
@@ -204,10 +273,20 @@ export class KindEngine implements Engine {
   async buildImage(o: { name: string; context: string; sourceHash: string; update: (s: string) => void }): Promise<{ digest: string }> {
     const ref = `${LAB_REGISTRY}/${o.name}:src-${o.sourceHash.slice(0, 16)}`;
     o.update(`docker build ${o.context}`);
-    const b = await this.docker(['build', '-q', '--label', `dev.kube-seclab.source=${o.sourceHash.slice(0, 16)}`, '-t', ref, o.context], { timeoutMs: 900_000 });
+    const b = await this.docker(['build', '-q', '--label', `dev.kube-seclab.source=${o.sourceHash.slice(0, 16)}`, '-t', ref, o.context], {
+      timeoutMs: 900_000,
+    });
     if (!b.ok) {
-      const why = (b.stderr || b.stdout).trim().split('\n').filter((l) => l && !/DEPRECATED|buildx|BuildKit|docs\.docker\.com/.test(l)).pop() ?? 'docker build failed';
-      throw new UserError(`docker build of ${o.name} failed: ${why}`, `fix the Dockerfile or the sources in ${o.context} and build again (\`docker build ${o.context}\` shows every step)`);
+      const why =
+        (b.stderr || b.stdout)
+          .trim()
+          .split('\n')
+          .filter((l) => l && !/DEPRECATED|buildx|BuildKit|docs\.docker\.com/.test(l))
+          .pop() ?? 'docker build failed';
+      throw new UserError(
+        `docker build of ${o.name} failed: ${why}`,
+        `fix the Dockerfile or the sources in ${o.context} and build again (\`docker build ${o.context}\` shows every step)`,
+      );
     }
     let digest = (await this.nodeImageDigests()).get(ref);
     if (!digest) {
@@ -227,12 +306,18 @@ export class KindEngine implements Engine {
    */
   private async loadImages(refs: string[]): Promise<void> {
     try {
-      await execa('docker', ['save', ...refs], { timeout: 900_000, buffer: { stdout: false } })
-        .pipe('docker', ['exec', '-i', this.node, 'ctr', '-n', 'k8s.io', 'images', 'import', '--all-platforms', '-'], { timeout: 900_000 });
+      await execa('docker', ['save', ...refs], { timeout: 900_000, buffer: { stdout: false } }).pipe(
+        'docker',
+        ['exec', '-i', this.node, 'ctr', '-n', 'k8s.io', 'images', 'import', '--all-platforms', '-'],
+        { timeout: 900_000 },
+      );
     } catch (e) {
       const st = await this.containerState();
       if (st !== 'running') throw new ClusterUnreachableError(`the kind node ${this.node} is ${st ?? 'gone'} (loading images)`);
-      const why = String((e as { stderr?: string }).stderr || (e as Error).message).trim().split('\n').pop();
+      const why = String((e as { stderr?: string }).stderr || (e as Error).message)
+        .trim()
+        .split('\n')
+        .pop();
       throw new UserError(`could not load ${refs.join(', ')} into the node: ${why}`, '`kube-seclab status`; free disk space for Docker is the usual suspect');
     }
     const digests = await this.nodeImageDigests();
@@ -249,14 +334,23 @@ export class KindEngine implements Engine {
   async nodeImageId(ref: string): Promise<string | undefined> {
     const r = await this.nodeExec(['crictl', 'inspecti', '-o', 'json', ref], { timeoutMs: 30_000 });
     if (!r.ok) return undefined;
-    try { return (JSON.parse(r.stdout) as { status?: { id?: string } }).status?.id; } catch { return undefined; }
+    try {
+      return (JSON.parse(r.stdout) as { status?: { id?: string } }).status?.id;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Every image name containerd on the node holds, and the digest it holds it at (`ctr images ls`). */
   private async nodeImageDigests(): Promise<Map<string, string>> {
     const r = await this.nodeExec(['ctr', '-n', 'k8s.io', 'images', 'ls'], { timeoutMs: 30_000 });
     const out = new Map<string, string>();
-    if (r.ok) for (const f of r.stdout.split('\n').slice(1).map((l) => l.trim().split(/\s+/))) if (f[0] && f[2]?.startsWith('sha256:')) out.set(f[0], f[2]);
+    if (r.ok)
+      for (const f of r.stdout
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/)))
+        if (f[0] && f[2]?.startsWith('sha256:')) out.set(f[0], f[2]);
     return out;
   }
 
@@ -266,14 +360,22 @@ export class KindEngine implements Engine {
     const out = new Map<string, string>();
     if (!r.ok) return out;
     try {
-      for (const i of (JSON.parse(r.stdout) as { images?: { id: string; repoTags?: string[] }[] }).images ?? []) for (const t of i.repoTags ?? []) out.set(t, i.id);
-    } catch { /* none */ }
+      for (const i of (JSON.parse(r.stdout) as { images?: { id: string; repoTags?: string[] }[] }).images ?? [])
+        for (const t of i.repoTags ?? []) out.set(t, i.id);
+    } catch {
+      /* none */
+    }
     return out;
   }
 
   private async clusterContainers(): Promise<string[]> {
     const r = await this.docker(['ps', '-a', '--filter', `label=${KIND_CLUSTER_LABEL}=${this.clusterName}`, '--format', '{{.Names}}'], { timeoutMs: 15_000 });
-    return r.ok ? r.stdout.split('\n').map((s) => s.trim()).filter(Boolean) : [];
+    return r.ok
+      ? r.stdout
+          .split('\n')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [];
   }
 
   private async kindDelete(kind: string): Promise<void> {
@@ -282,7 +384,9 @@ export class KindEngine implements Engine {
     if (left.length) await this.docker(['rm', '-f', '-v', ...left], { timeoutMs: 120_000 });
   }
 
-  private baselinePath(c: Component) { return join(this.dir, 'baseline', `${c}.yaml`); }
+  private baselinePath(c: Component) {
+    return join(this.dir, 'baseline', `${c}.yaml`);
+  }
 
   /** Keep the node's original control-plane manifests and kubelet config (only those not kept yet). */
   private async saveBaseline(): Promise<void> {
@@ -298,7 +402,9 @@ export class KindEngine implements Engine {
     let last = '';
     while (Date.now() < end) {
       // Any HTTP answer on :10250 means the kubelet serves again (its status code depends on the config under test).
-      const r = await this.nodeExec(['curl', '-sk', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'https://127.0.0.1:10250/healthz'], { timeoutMs: 10_000 });
+      const r = await this.nodeExec(['curl', '-sk', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'https://127.0.0.1:10250/healthz'], {
+        timeoutMs: 10_000,
+      });
       if (r.stdout.trim() && r.stdout.trim() !== '000') return;
       const st = await this.nodeExec(['systemctl', 'is-active', 'kubelet'], { timeoutMs: 10_000 });
       last = st.stdout.trim();
@@ -306,8 +412,10 @@ export class KindEngine implements Engine {
       await sleep(500);
     }
     const log = await this.nodeExec(['sh', '-c', 'journalctl -u kubelet --no-pager -n 30 | grep -iE "error|fail" | tail -1'], { timeoutMs: 15_000 });
-    throw new UserError(`the kubelet did not come back after a restart (${last || 'unknown'}): ${log.stdout.trim().slice(0, 300) || 'no error in its log'}`,
-      `fix ${KUBELET_CONFIG} on the node (\`docker exec -it ${this.node} bash\`), or \`kube-seclab reset\` the lesson`);
+    throw new UserError(
+      `the kubelet did not come back after a restart (${last || 'unknown'}): ${log.stdout.trim().slice(0, 300) || 'no error in its log'}`,
+      `fix ${KUBELET_CONFIG} on the node (\`docker exec -it ${this.node} bash\`), or \`kube-seclab reset\` the lesson`,
+    );
   }
 
   async restoreKubeletConfig(): Promise<boolean> {
@@ -327,7 +435,11 @@ export class KindEngine implements Engine {
     const b = (s: string) => Buffer.from(s, 'base64').toString();
     return {
       server: kc.clusters[0].cluster.server,
-      tls: { ca: b(kc.clusters[0].cluster['certificate-authority-data']), cert: b(kc.users[0].user['client-certificate-data']), key: b(kc.users[0].user['client-key-data']) },
+      tls: {
+        ca: b(kc.clusters[0].cluster['certificate-authority-data']),
+        cert: b(kc.users[0].user['client-certificate-data']),
+        key: b(kc.users[0].user['client-key-data']),
+      },
     };
   }
 
@@ -362,7 +474,11 @@ export class KindEngine implements Engine {
 
   private async bootstrap(cfg: KindEngineConfig): Promise<void> {
     const ns = { metadata: { name: MARKER_NAMESPACE, labels: { ...MANAGED_BY }, annotations: { [LAB_ID_ANNOTATION]: cfg.labId } } };
-    try { await this.core().createNamespace({ body: ns }); } catch (e) { if ((e as { code?: number }).code !== 409) throw e; }
+    try {
+      await this.core().createNamespace({ body: ns });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e;
+    }
   }
 
   private async waitSettled(timeoutMs: number, update: (s: string) => void, signal?: AbortSignal): Promise<void> {
@@ -374,23 +490,39 @@ export class KindEngine implements Engine {
       try {
         const node = await core.readNode({ name: this.node });
         const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(() => true, () => false);
-        const dns = (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })).items
-          .some((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(
+          () => true,
+          () => false,
+        );
+        const dns = (await core.listNamespacedPod({ namespace: 'kube-system', labelSelector: 'k8s-app=kube-dns' })).items.some((p) =>
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
         if (ready?.status === 'True' && sa && dns) return;
-        why = ready?.status !== 'True' ? `the node is not Ready yet${ready?.message ? ` (${ready.message})` : ''}` : !sa ? 'the default ServiceAccount does not exist yet' : 'CoreDNS is not Ready yet';
+        why =
+          ready?.status !== 'True'
+            ? `the node is not Ready yet${ready?.message ? ` (${ready.message})` : ''}`
+            : !sa
+              ? 'the default ServiceAccount does not exist yet'
+              : 'CoreDNS is not Ready yet';
         update(why);
       } catch (e) {
         why = (e as Error).message;
       }
       await sleep(1000);
     }
-    throw new UserError(`the kind cluster did not settle in ${timeoutMs / 1000}s: ${why}`, `look inside with \`docker exec ${this.node} crictl ps -a\`; \`kube-seclab down && kube-seclab up\` recreates it`);
+    throw new UserError(
+      `the kind cluster did not settle in ${timeoutMs / 1000}s: ${why}`,
+      `look inside with \`docker exec ${this.node} crictl ps -a\`; \`kube-seclab down && kube-seclab up\` recreates it`,
+    );
   }
 
   async down(r: TaskReporter = silentReporter): Promise<void> {
     const known = !!this.config() || (await this.clusterContainers()).length > 0;
-    if (!known) { r.info('no kind cluster to remove'); await rm(this.dir, { recursive: true, force: true }); return; }
+    if (!known) {
+      r.info('no kind cluster to remove');
+      await rm(this.dir, { recursive: true, force: true });
+      return;
+    }
     await r.task(`Delete the kind cluster ${this.clusterName}`, async () => {
       const kind = findKind(this.env, this.paths.cache);
       if (kind) await this.kindDelete(kind);
@@ -401,7 +533,7 @@ export class KindEngine implements Engine {
       const left = await this.clusterContainers();
       if (left.length) throw new UserError(`containers still there after down: ${left.join(', ')}`, `remove them with: docker rm -f ${left.join(' ')}`);
     });
-    await r.task('Remove the cluster\'s state and the lab kubeconfig', async () => {
+    await r.task("Remove the cluster's state and the lab kubeconfig", async () => {
       await rm(this.dir, { recursive: true, force: true });
       await rm(this.kubeconfigPath, { force: true });
     });
@@ -409,14 +541,39 @@ export class KindEngine implements Engine {
 
   async status(): Promise<EngineStatus> {
     const cfg = this.config();
-    const base: EngineStatus = { engine: 'kind', exists: !!cfg, running: false, healthy: false, kubeconfig: this.kubeconfigPath, endpoints: {}, components: [], problems: [] };
-    if (!cfg) { base.problems.push('no kind cluster: run `kube-seclab up --engine kind`'); return base; }
-    if (cfg.phase === 'creating') { base.problems.push('creating the kind cluster did not finish: `kube-seclab up` starts it over'); return base; }
+    const base: EngineStatus = {
+      engine: 'kind',
+      exists: !!cfg,
+      running: false,
+      healthy: false,
+      kubeconfig: this.kubeconfigPath,
+      endpoints: {},
+      components: [],
+      problems: [],
+    };
+    if (!cfg) {
+      base.problems.push('no kind cluster: run `kube-seclab up --engine kind`');
+      return base;
+    }
+    if (cfg.phase === 'creating') {
+      base.problems.push('creating the kind cluster did not finish: `kube-seclab up` starts it over');
+      return base;
+    }
     const state = await this.containerState();
-    if (!state) { base.problems.push(`the kind node container ${this.node} is gone: \`kube-seclab up\` recreates the cluster`); return base; }
+    if (!state) {
+      base.problems.push(`the kind node container ${this.node} is gone: \`kube-seclab up\` recreates the cluster`);
+      return base;
+    }
     base.running = state === 'running';
-    if (!base.running) { base.problems.push(`the kind node container ${this.node} is ${state}: \`kube-seclab up\` starts it`); return base; }
-    try { base.endpoints.apiserver = this.adminTls().server; } catch { /* no kubeconfig */ }
+    if (!base.running) {
+      base.problems.push(`the kind node container ${this.node} is ${state}: \`kube-seclab up\` starts it`);
+      return base;
+    }
+    try {
+      base.endpoints.apiserver = this.adminTls().server;
+    } catch {
+      /* no kubeconfig */
+    }
     base.endpoints.node = `docker exec -it ${this.node} bash`;
     const api = await this.apiReady();
     const containers = await this.crictlContainers();
@@ -443,7 +600,10 @@ export class KindEngine implements Engine {
 
   private async lastLogLine(containerId: string): Promise<string | undefined> {
     const r = await this.nodeExec(['crictl', 'logs', '--tail', '20', containerId], { timeoutMs: 15_000 });
-    const lines = `${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = `${r.stdout}\n${r.stderr}`
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     return (lines.filter((l) => /^E\d{4}|error|fatal|invalid|unknown flag|failed/i.test(l)).pop() ?? lines.pop())?.slice(0, 300);
   }
 
@@ -457,7 +617,11 @@ export class KindEngine implements Engine {
     const before = await this.readManifest(c).catch(() => '');
     const seen = new Set((await this.crictlContainers(c)).map((x) => x.id));
     // Written beside the manifests folder and renamed in: the kubelet never reads half a file.
-    await this.nodeExecOk(['sh', '-c', `cat > /etc/kubernetes/.kube-seclab-${c}.yaml && mv /etc/kubernetes/.kube-seclab-${c}.yaml ${MANIFESTS}/${c}.yaml`], `writing ${MANIFESTS}/${c}.yaml`, { input: yaml });
+    await this.nodeExecOk(
+      ['sh', '-c', `cat > /etc/kubernetes/.kube-seclab-${c}.yaml && mv /etc/kubernetes/.kube-seclab-${c}.yaml ${MANIFESTS}/${c}.yaml`],
+      `writing ${MANIFESTS}/${c}.yaml`,
+      { input: yaml },
+    );
     if (opts.wait === false || samePod(before, yaml)) return;
     await this.waitComponent(c, seen, opts.timeoutMs ?? 180_000);
   }
@@ -476,20 +640,31 @@ export class KindEngine implements Engine {
           if (c === 'etcd') {
             // etcd is judged by its own health (as the local engine does); the API server then
             // reconnects by itself — unless the new etcd settings lock it out, which is the lesson's to judge.
-            const h = await this.nodeExec(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'http://127.0.0.1:2381/readyz'], { timeoutMs: 10_000 });
-            if (h.stdout.trim() === '200') { await this.waitApiReady(Math.min(90_000, Math.max(1000, end - Date.now()))).catch(() => {}); return; }
+            const h = await this.nodeExec(['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '2', 'http://127.0.0.1:2381/readyz'], {
+              timeoutMs: 10_000,
+            });
+            if (h.stdout.trim() === '200') {
+              await this.waitApiReady(Math.min(90_000, Math.max(1000, end - Date.now()))).catch(() => {});
+              return;
+            }
           } else {
             const a = await this.apiReady();
             if (a.ok) return;
           }
         } else if (latest.state === 'CONTAINER_EXITED' && fresh.length >= 2) {
           const why = await this.lastLogLine(latest.id);
-          throw new UserError(`${c} does not start from its manifest: ${why ?? 'it exits'}`, `fix ${MANIFESTS}/${c}.yaml on the node, or \`kube-seclab reset\` the lesson to restore it`);
+          throw new UserError(
+            `${c} does not start from its manifest: ${why ?? 'it exits'}`,
+            `fix ${MANIFESTS}/${c}.yaml on the node, or \`kube-seclab reset\` the lesson to restore it`,
+          );
         }
       }
       await sleep(1000);
     }
-    throw new UserError(`${c} did not become healthy within ${timeoutMs / 1000}s${started ? '' : ' (the kubelet did not pick up the manifest change)'}`, 'see `kube-seclab status`');
+    throw new UserError(
+      `${c} did not become healthy within ${timeoutMs / 1000}s${started ? '' : ' (the kubelet did not pick up the manifest change)'}`,
+      'see `kube-seclab status`',
+    );
   }
 
   async apiServerDown(): Promise<{ state: 'starting' } | { state: 'stuck'; why: string } | undefined> {
@@ -501,7 +676,10 @@ export class KindEngine implements Engine {
     if (etcd?.state === 'CONTAINER_RUNNING') {
       const lockedOut = `crictl logs --since 60s ${etcd.id} 2>&1 | grep 'rejected connection on client endpoint' | grep '"remote-addr":"127\\.0\\.0\\.1:' | grep -q certificate`;
       if ((await this.nodeExec(['sh', '-c', lockedOut], { timeoutMs: 15_000 })).ok) {
-        return { state: 'stuck', why: 'etcd refuses the API server: it asks for a client certificate the API server does not show (--etcd-certfile/--etcd-keyfile)' };
+        return {
+          state: 'stuck',
+          why: 'etcd refuses the API server: it asks for a client certificate the API server does not show (--etcd-certfile/--etcd-keyfile)',
+        };
       }
     }
     // Exited again after the kubelet restarted it more than once: its manifest does not run.
@@ -526,7 +704,17 @@ export class KindEngine implements Engine {
 
   async writeNodeFile(path: string, content: string): Promise<void> {
     if (!path.startsWith('/')) throw new UserError(`node paths are absolute (got ${path})`);
-    await this.nodeExecOk(['sh', '-c', 'mkdir -p "$(dirname "$1")" && t="$(dirname "$1")/.$(basename "$1").kube-seclab" && cat > "$t" && chmod 600 "$t" && mv "$t" "$1"', 'sh', path], `writing ${path}`, { input: content });
+    await this.nodeExecOk(
+      [
+        'sh',
+        '-c',
+        'mkdir -p "$(dirname "$1")" && t="$(dirname "$1")/.$(basename "$1").kube-seclab" && cat > "$t" && chmod 600 "$t" && mv "$t" "$1"',
+        'sh',
+        path,
+      ],
+      `writing ${path}`,
+      { input: content },
+    );
   }
 
   async removeNodeFile(path: string): Promise<void> {
@@ -548,7 +736,9 @@ export class KindEngine implements Engine {
   async etcdGet(key: string): Promise<Buffer | undefined> {
     const etcd = (await this.crictlContainers('etcd')).find((x) => x.state === 'CONTAINER_RUNNING');
     if (!etcd) throw new ClusterUnreachableError('etcd is not running on the node');
-    const r = await this.nodeExec(['crictl', 'exec', etcd.id, 'etcdctl', '--endpoints=https://127.0.0.1:2379', ...ETCDCTL_TLS, 'get', key, '-w', 'json'], { timeoutMs: 30_000 });
+    const r = await this.nodeExec(['crictl', 'exec', etcd.id, 'etcdctl', '--endpoints=https://127.0.0.1:2379', ...ETCDCTL_TLS, 'get', key, '-w', 'json'], {
+      timeoutMs: 30_000,
+    });
     if (!r.ok) throw new ClusterUnreachableError(`etcd: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
     const kv = (JSON.parse(r.stdout) as { kvs?: { value?: string }[] }).kvs?.[0];
     return kv ? Buffer.from(kv.value ?? '', 'base64') : undefined;
@@ -556,7 +746,8 @@ export class KindEngine implements Engine {
 
   watchControlPlane(onChange: () => void, signal: AbortSignal): void {
     // Polled through `docker exec`: the node's files and container set, logs left out.
-    const script = 'find /etc/kubernetes -path /etc/kubernetes/pki -prune -o -type f ! -name "*.log" ! -name ".*" -printf "%p %T@ %s\\n" 2>/dev/null | sort; crictl ps -q 2>/dev/null | sort';
+    const script =
+      'find /etc/kubernetes -path /etc/kubernetes/pki -prune -o -type f ! -name "*.log" ! -name ".*" -printf "%p %T@ %s\\n" 2>/dev/null | sort; crictl ps -q 2>/dev/null | sort';
     let last: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     const tick = async () => {
@@ -569,7 +760,13 @@ export class KindEngine implements Engine {
       if (!signal.aborted) timer = setTimeout(() => void tick(), 1500);
     };
     void tick();
-    signal.addEventListener('abort', () => { if (timer) clearTimeout(timer); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        if (timer) clearTimeout(timer);
+      },
+      { once: true },
+    );
   }
 }
 

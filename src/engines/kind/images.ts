@@ -6,13 +6,19 @@ import { z } from 'zod';
 import { UserError } from '../../core/errors.js';
 import { run } from './tools.js';
 
-const catalogueSchema = z.object({
-  registry: z.string().min(1),
-  tag: z.string().min(1),
-  images: z.array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), context: z.string().min(1) }).strict()).min(1),
-}).strict();
+const catalogueSchema = z
+  .object({
+    registry: z.string().min(1),
+    tag: z.string().min(1),
+    images: z.array(z.object({ name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/), context: z.string().min(1) }).strict()).min(1),
+  })
+  .strict();
 
-export interface LabImage { name: string; ref: string; context: string }
+export interface LabImage {
+  name: string;
+  ref: string;
+  context: string;
+}
 
 /** scenarios/images/images.yaml: the workload images the scenarios run, built from Dockerfiles in the repo. */
 export async function imageCatalogue(root: string): Promise<LabImage[]> {
@@ -29,7 +35,10 @@ export async function imageCatalogue(root: string): Promise<LabImage[]> {
 /** A hash of an image's build context (every file) and its build argument: unchanged → no rebuild. */
 export async function contextHash(img: LabImage): Promise<string> {
   const h = createHash('sha256').update(img.name);
-  for (const f of (await readdir(img.context, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort()) {
+  for (const f of (await readdir(img.context, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort()) {
     h.update(f.slice(img.context.length)).update(await readFile(f));
   }
   return h.digest('hex').slice(0, 16);
@@ -41,7 +50,9 @@ const SOURCE_LABEL = 'dev.kube-seclab.source';
 async function dockerImages(refs: string[]): Promise<Map<string, { id: string; source?: string }>> {
   const out = new Map<string, { id: string; source?: string }>();
   if (!refs.length) return out;
-  const r = await run('docker', ['image', 'inspect', '--format', `{{json .RepoTags}} {{.Id}} {{index .Config.Labels "${SOURCE_LABEL}"}}`, ...refs], { timeoutMs: 60_000 });
+  const r = await run('docker', ['image', 'inspect', '--format', `{{json .RepoTags}} {{.Id}} {{index .Config.Labels "${SOURCE_LABEL}"}}`, ...refs], {
+    timeoutMs: 60_000,
+  });
   for (const line of r.stdout.split('\n').filter(Boolean)) {
     const [tags, id, source] = line.split(' ');
     for (const t of JSON.parse(tags) as string[]) out.set(t, { id, source: source && source !== '<no value>' ? source : undefined });
@@ -55,7 +66,11 @@ async function dockerImages(refs: string[]): Promise<Map<string, { id: string; s
  * the node's image references to their ids.
  */
 export async function syncImages(o: {
-  images: LabImage[]; load: (refs: string[]) => Promise<void>; nodeIds: Map<string, string>; update: (s: string) => void; signal?: AbortSignal;
+  images: LabImage[];
+  load: (refs: string[]) => Promise<void>;
+  nodeIds: Map<string, string>;
+  update: (s: string) => void;
+  signal?: AbortSignal;
 }): Promise<{ built: number; loaded: number }> {
   const { built: stale, images: now } = await buildImages(o);
   const toLoad = o.images.filter((i) => {
@@ -71,7 +86,11 @@ export async function syncImages(o: {
 }
 
 /** Build the images whose sources changed since Docker last built them; Docker's view of all of them after. */
-export async function buildImages(o: { images: LabImage[]; update: (s: string) => void; signal?: AbortSignal }): Promise<{ built: number; images: Map<string, { id: string; source?: string }> }> {
+export async function buildImages(o: {
+  images: LabImage[];
+  update: (s: string) => void;
+  signal?: AbortSignal;
+}): Promise<{ built: number; images: Map<string, { id: string; source?: string }> }> {
   const hashes = new Map(await Promise.all(o.images.map(async (i) => [i.ref, await contextHash(i)] as const)));
   const have = await dockerImages(o.images.map((i) => i.ref));
   const stale = o.images.filter((i) => have.get(i.ref)?.source !== hashes.get(i.ref));
@@ -79,10 +98,17 @@ export async function buildImages(o: { images: LabImage[]; update: (s: string) =
   for (const img of stale) {
     o.signal?.throwIfAborted();
     o.update(`build ${img.name} (${++n}/${stale.length})`);
-    const r = await run('docker', ['build', '-q', '--build-arg', `APP=${img.name}`, '--label', `${SOURCE_LABEL}=${hashes.get(img.ref)}`, '-t', img.ref, img.context], { timeoutMs: 600_000, env: { DOCKER_CLI_HINTS: 'false' } });
+    const r = await run(
+      'docker',
+      ['build', '-q', '--build-arg', `APP=${img.name}`, '--label', `${SOURCE_LABEL}=${hashes.get(img.ref)}`, '-t', img.ref, img.context],
+      { timeoutMs: 600_000, env: { DOCKER_CLI_HINTS: 'false' } },
+    );
     if (!r.ok) {
       const why = (r.stderr || r.stdout).trim().split('\n').filter(Boolean).pop() ?? 'docker build failed';
-      throw new UserError(`could not build the lab image ${img.ref}: ${why}`, 'the first build pulls its base image (node:20-bookworm-slim): check Docker can reach its registry, then `kube-seclab up` again');
+      throw new UserError(
+        `could not build the lab image ${img.ref}: ${why}`,
+        'the first build pulls its base image (node:20-bookworm-slim): check Docker can reach its registry, then `kube-seclab up` again',
+      );
     }
   }
   return { built: stale.length, images: stale.length ? await dockerImages(o.images.map((i) => i.ref)) : have };
@@ -103,7 +129,11 @@ export async function saveImages(o: { images: LabImage[]; nodeImage: string; fil
   const refs = [o.nodeImage, LAB_BASE_IMAGE, ...o.images.map((i) => i.ref)];
   const missing: string[] = [];
   for (const ref of refs) if (!(await run('docker', ['image', 'inspect', ref], { timeoutMs: 30_000 })).ok) missing.push(ref);
-  if (missing.length) throw new UserError(`not in Docker here: ${missing.join(', ')}`, `pull them first (\`docker pull ${missing[0]}\`), or pick a node image that is here with --image`);
+  if (missing.length)
+    throw new UserError(
+      `not in Docker here: ${missing.join(', ')}`,
+      `pull them first (\`docker pull ${missing[0]}\`), or pick a node image that is here with --image`,
+    );
   o.update(`docker save ${refs.length} images`);
   const r = await run('docker', ['save', '-o', o.file, ...refs], { timeoutMs: 1_800_000 });
   if (!r.ok) throw new UserError(`docker save failed: ${r.stderr.trim().split('\n').pop()}`, 'check free disk space where the file goes');
@@ -113,6 +143,10 @@ export async function saveImages(o: { images: LabImage[]; nodeImage: string; fil
 /** `docker load` a bundle written by saveImages; the references it brought. */
 export async function loadImages(file: string): Promise<string[]> {
   const r = await run('docker', ['load', '-i', file], { timeoutMs: 1_800_000 });
-  if (!r.ok) throw new UserError(`docker load ${file} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, 'is it a file written by `kube-seclab images save`?');
-  return r.stdout.split('\n').map((l) => /^Loaded image(?: ID)?: (.+)$/.exec(l.trim())?.[1]).filter((x): x is string => !!x);
+  if (!r.ok)
+    throw new UserError(`docker load ${file} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`, 'is it a file written by `kube-seclab images save`?');
+  return r.stdout
+    .split('\n')
+    .map((l) => /^Loaded image(?: ID)?: (.+)$/.exec(l.trim())?.[1])
+    .filter((x): x is string => !!x);
 }

@@ -17,7 +17,8 @@ export function kubeRouterPods(iptablesSave: string): Map<string, Set<string>> |
   if (!iptablesSave.includes(':KUBE-ROUTER-FORWARD') && !iptablesSave.includes('-A KUBE-ROUTER-FORWARD')) return undefined;
   const to = new Map<string, Set<string>>();
   const from = new Map<string, Set<string>>();
-  const re = /^-A KUBE-ROUTER-FORWARD -([ds]) (\S+?)(?:\/32|\/128)? .*--comment "rule to jump traffic (destined to|from) POD name:(\S+) namespace: (\S+) to chain/;
+  const re =
+    /^-A KUBE-ROUTER-FORWARD -([ds]) (\S+?)(?:\/32|\/128)? .*--comment "rule to jump traffic (destined to|from) POD name:(\S+) namespace: (\S+) to chain/;
   for (const line of iptablesSave.split('\n')) {
     const m = re.exec(line);
     if (!m) continue;

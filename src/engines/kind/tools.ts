@@ -7,19 +7,38 @@ import { UserError } from '../../core/errors.js';
 export const KIND_VERSION = 'v0.32.0';
 export const KIND_MIN_VERSION = 'v0.24.0';
 
-export interface ToolResult { ok: boolean; stdout: string; stderr: string; exitCode: number | undefined }
+export interface ToolResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+  exitCode: number | undefined;
+}
 
 /** Run a tool, never throwing for its exit code: the caller decides what a failure means. */
-export async function run(cmd: string, args: string[], opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ToolResult> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<ToolResult> {
   try {
     const r = await execa(cmd, args, {
-      reject: false, timeout: opts.timeoutMs ?? 60_000, input: opts.input, env: opts.env, extendEnv: true,
-      stripFinalNewline: false, maxBuffer: 256 * 1024 * 1024,
+      reject: false,
+      timeout: opts.timeoutMs ?? 60_000,
+      input: opts.input,
+      env: opts.env,
+      extendEnv: true,
+      stripFinalNewline: false,
+      maxBuffer: 256 * 1024 * 1024,
     });
     const stdout = typeof r.stdout === 'string' ? r.stdout : String(r.stdout ?? '');
     const stderr = typeof r.stderr === 'string' ? r.stderr : String(r.stderr ?? '');
     if ((r as { code?: string }).code === 'ENOENT') return { ok: false, stdout: '', stderr: `${cmd}: not found`, exitCode: undefined };
-    return { ok: r.exitCode === 0 && !r.timedOut, stdout, stderr: r.timedOut ? `${cmd} timed out after ${(opts.timeoutMs ?? 60_000) / 1000}s` : stderr, exitCode: r.exitCode };
+    return {
+      ok: r.exitCode === 0 && !r.timedOut,
+      stdout,
+      stderr: r.timedOut ? `${cmd} timed out after ${(opts.timeoutMs ?? 60_000) / 1000}s` : stderr,
+      exitCode: r.exitCode,
+    };
   } catch (e) {
     return { ok: false, stdout: '', stderr: (e as Error).message, exitCode: undefined };
   }
@@ -44,7 +63,12 @@ export function parseKindVersion(text: string): string | undefined {
 }
 
 export function versionAtLeast(v: string, min: string): boolean {
-  const p = (s: string) => s.replace(/^v/, '').split(/[.-]/).slice(0, 3).map((x) => Number.parseInt(x, 10) || 0);
+  const p = (s: string) =>
+    s
+      .replace(/^v/, '')
+      .split(/[.-]/)
+      .slice(0, 3)
+      .map((x) => Number.parseInt(x, 10) || 0);
   const [a, b] = [p(v), p(min)];
   for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] > b[i];
   return true;
@@ -62,14 +86,21 @@ export async function dockerReachable(timeoutMs = 3000): Promise<{ ok: boolean; 
 export async function kindPreflight(env: NodeJS.ProcessEnv, cacheDir: string): Promise<{ kind: string; version: string }> {
   const d = await dockerReachable(10_000);
   if (!d.ok) {
-    throw new UserError(`the kind engine needs a running Docker daemon (${d.detail})`,
-      'start Docker (Docker Desktop, or `sudo systemctl start docker`), or use `kube-seclab up --engine local` — no Docker needed, lessons marked "kind" are then unavailable');
+    throw new UserError(
+      `the kind engine needs a running Docker daemon (${d.detail})`,
+      'start Docker (Docker Desktop, or `sudo systemctl start docker`), or use `kube-seclab up --engine local` — no Docker needed, lessons marked "kind" are then unavailable',
+    );
   }
   const kind = findKind(env, cacheDir);
-  if (!kind) throw new UserError('the kind CLI is not installed', `install kind ${KIND_VERSION} (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, or \`go install sigs.k8s.io/kind@${KIND_VERSION}\`), or set KUBE_SECLAB_KIND to its path`);
+  if (!kind)
+    throw new UserError(
+      'the kind CLI is not installed',
+      `install kind ${KIND_VERSION} (https://kind.sigs.k8s.io/docs/user/quick-start/#installation, or \`go install sigs.k8s.io/kind@${KIND_VERSION}\`), or set KUBE_SECLAB_KIND to its path`,
+    );
   const v = await run(kind, ['version'], { timeoutMs: 10_000 });
   const version = parseKindVersion(v.stdout) ?? 'unknown';
-  if (!v.ok || version === 'unknown') throw new UserError(`${kind} does not run (${(v.stderr || v.stdout).trim().split('\n').pop()})`, `reinstall kind ${KIND_VERSION}`);
+  if (!v.ok || version === 'unknown')
+    throw new UserError(`${kind} does not run (${(v.stderr || v.stdout).trim().split('\n').pop()})`, `reinstall kind ${KIND_VERSION}`);
   if (!versionAtLeast(version, KIND_MIN_VERSION)) {
     throw new UserError(`kind ${version} is too old: NetworkPolicy lessons need kind >= ${KIND_MIN_VERSION}`, `upgrade kind to ${KIND_VERSION}`);
   }

@@ -159,11 +159,7 @@ export interface ReleaseLocations {
 }
 
 /** The URLs the download step uses for the pinned versions. */
-export function releaseLocations(
-  env: NodeJS.ProcessEnv = process.env,
-  os = hostPlatform().os,
-  arch = hostPlatform().arch,
-): ReleaseLocations {
+export function releaseLocations(env: NodeJS.ProcessEnv = process.env, os = hostPlatform().os, arch = hostPlatform().arch): ReleaseLocations {
   const mirror = env.KUBE_SECLAB_MIRROR?.trim().replace(/\/+$/, '') || undefined;
   const base = (host: string) => (mirror ? `${mirror}/${host}` : `https://${host}`);
   const etcdDir = `${base('github.com')}/etcd-io/etcd/releases/download/${ETCD_VERSION}`;
@@ -282,7 +278,6 @@ async function binaryPaths(dir: string): Promise<BinaryPaths> {
   return paths;
 }
 
-
 function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const d of (env.PATH ?? '').split(delimiter)) {
     if (!d) continue;
@@ -312,11 +307,7 @@ interface Fetcher {
   signal?: AbortSignal;
 }
 
-async function download(
-  env: NodeJS.ProcessEnv,
-  opts: ResolveBinariesOptions,
-  progress: (m: string) => void,
-): Promise<ResolvedBinaries> {
+async function download(env: NodeJS.ProcessEnv, opts: ResolveBinariesOptions, progress: (m: string) => void): Promise<ResolvedBinaries> {
   const host = hostPlatform();
   const os = opts.os ?? host.os;
   const arch = opts.arch ?? host.arch;
@@ -488,9 +479,7 @@ function networkError(url: string, what: string, err: unknown, f: Fetcher): User
   let reason: string;
   if (err instanceof TimeoutMarker) {
     reason =
-      err.phase === 'connect'
-        ? `no answer within ${Math.round(f.connectTimeoutMs / 1000)}s`
-        : `stalled (no data for ${Math.round(f.idleTimeoutMs / 1000)}s)`;
+      err.phase === 'connect' ? `no answer within ${Math.round(f.connectTimeoutMs / 1000)}s` : `stalled (no data for ${Math.round(f.idleTimeoutMs / 1000)}s)`;
   } else {
     const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
     const code = cause?.code;
@@ -523,14 +512,7 @@ function tempName(dir: string, base: string): string {
  * Streams `url` into a private temp file in `dir`, hashing on the way. Returns the temp path; the
  * caller owns it (and removes it on any failure). Throws ChecksumMismatchError after removing it.
  */
-async function fetchVerified(
-  url: string,
-  expected: string,
-  dir: string,
-  label: string,
-  f: Fetcher,
-  progress: (m: string) => void,
-): Promise<string> {
+async function fetchVerified(url: string, expected: string, dir: string, label: string, f: Fetcher, progress: (m: string) => void): Promise<string> {
   progress(`downloading ${label} from ${url}`);
   const { res, kick, done } = await request(url, label, f);
   const tmp = tempName(dir, label.split(' ')[0]);
@@ -604,9 +586,7 @@ async function downloadEtcd(
       [`${prefix}/etcd`, 'etcd'],
       [`${prefix}/etcdctl`, 'etcdctl'],
     ]);
-    const extracted = loc.etcdArchiveName.endsWith('.zip')
-      ? await extractFromZip(archive, wanted, work)
-      : await extractFromTarGz(archive, wanted, work);
+    const extracted = loc.etcdArchiveName.endsWith('.zip') ? await extractFromZip(archive, wanted, work) : await extractFromTarGz(archive, wanted, work);
     if (!extracted.includes('etcd')) {
       throw new DownloadUnavailableError(`${loc.etcdArchiveName} holds no ${prefix}/etcd`);
     }
@@ -715,12 +695,18 @@ function mib(bytes: number): string {
 
 /** A build's measured figures on this machine (tools/build-k8s.sh writes them), or the documented cold build. */
 export const DOCUMENTED_BUILD_S = 480;
-interface BuildTimes { version?: string; total: number; steps: Record<string, number> }
+interface BuildTimes {
+  version?: string;
+  total: number;
+  steps: Record<string, number>;
+}
 async function lastBuildTimes(cache: string): Promise<BuildTimes | undefined> {
   try {
     const t = JSON.parse(await readFile(join(cache, 'build-times-control-plane.json'), 'utf8')) as BuildTimes;
     return typeof t.total === 'number' && t.steps && typeof t.steps === 'object' ? t : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 const clock = (s: number) => (s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
@@ -741,8 +727,10 @@ async function build(env: NodeJS.ProcessEnv, opts: ResolveBinariesOptions, progr
   const cache = labPaths(env).cache;
   const script = join(packageRoot, 'tools', 'build-k8s.sh');
   const last = await lastBuildTimes(cache);
-  opts.onInfo?.(`No Kubernetes binaries yet: building them with Go from the module proxy (${last ? `the last build here took ${clock(last.total)}` : `about ${clock(DOCUMENTED_BUILD_S)} on 2 cores`}). `
-    + 'To skip it: point KUBE_SECLAB_BIN_DIR at a folder that holds them, set KUBE_SECLAB_MIRROR to a classroom mirror, or allow the official downloads (unset KUBE_SECLAB_OFFLINE).');
+  opts.onInfo?.(
+    `No Kubernetes binaries yet: building them with Go from the module proxy (${last ? `the last build here took ${clock(last.total)}` : `about ${clock(DOCUMENTED_BUILD_S)} on 2 cores`}). ` +
+      'To skip it: point KUBE_SECLAB_BIN_DIR at a folder that holds them, set KUBE_SECLAB_MIRROR to a classroom mirror, or allow the official downloads (unset KUBE_SECLAB_OFFLINE).',
+  );
   const sub = execa('bash', [script], {
     env: { ...env, KUBE_SECLAB_CACHE: cache },
     extendEnv: false,
@@ -766,8 +754,11 @@ async function build(env: NodeJS.ProcessEnv, opts: ResolveBinariesOptions, progr
     tail.push(line);
     if (tail.length > 20) tail.shift();
     const m = /^kube-seclab: step (\d+)\/(\d+): (.+)$/.exec(line);
-    if (m) { step = { n: Number(m[1]), of: Number(m[2]), name: m[3] }; quiet = undefined; show(); }
-    else if (/\(skipping build\)$/.test(line)) progress(line.replace(/^kube-seclab: /, ''));
+    if (m) {
+      step = { n: Number(m[1]), of: Number(m[2]), name: m[3] };
+      quiet = undefined;
+      show();
+    } else if (/\(skipping build\)$/.test(line)) progress(line.replace(/^kube-seclab: /, ''));
     else if (/^go: downloading /.test(line)) quiet = line.replace(/^go: /, '').slice(0, 60);
   });
   const result = await sub.finally(() => clearInterval(ticker));

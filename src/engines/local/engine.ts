@@ -37,7 +37,12 @@ async function freePort(): Promise<number> {
 
 function pidAlive(pid: number | undefined): boolean {
   if (!pid) return false;
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Our processes are the ones whose command line mentions this engine's directory. */
@@ -49,7 +54,9 @@ async function ownProcesses(dir: string): Promise<number[]> {
     try {
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
       if (cmd.includes(dir + '/') || cmd.endsWith(dir + '\0')) out.push(Number(name));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
@@ -59,7 +66,10 @@ export function procNetAddress(hex: string): string {
   const [ip, port] = hex.split(':');
   const bytes: number[] = [];
   for (let w = 0; w < ip.length; w += 8) {
-    const word = ip.slice(w, w + 8).match(/../g)!.map((b) => parseInt(b, 16));
+    const word = ip
+      .slice(w, w + 8)
+      .match(/../g)!
+      .map((b) => parseInt(b, 16));
     bytes.push(...(LITTLE_ENDIAN ? word.reverse() : word));
   }
   const p = parseInt(port, 16);
@@ -74,8 +84,12 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** The LISTEN rows (state 0A) of /proc/net/tcp{,6} text whose socket inode is one of `inodes`. */
 export function procNetListening(text: string, inodes: Set<string>): string[] {
-  return text.split('\n').slice(1).map((l) => l.trim().split(/\s+/))
-    .filter((c) => c.length > 9 && c[3] === '0A' && inodes.has(c[9])).map((c) => procNetAddress(c[1]));
+  return text
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/))
+    .filter((c) => c.length > 9 && c[3] === '0A' && inodes.has(c[9]))
+    .map((c) => procNetAddress(c[1]));
 }
 
 export function kubeconfigYaml(server: string, caPem: string, user: string, id: KeyPairPem, context = 'kube-seclab'): string {
@@ -103,31 +117,56 @@ export class LocalEngine implements Engine {
   readonly kubeconfigPath: string;
   readonly L;
 
-  constructor(paths: LabPaths, private readonly env: NodeJS.ProcessEnv = process.env) {
+  constructor(
+    paths: LabPaths,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
     this.kubeconfigPath = paths.kubeconfig;
     this.L = localLayout(paths.engineDir('local'));
   }
 
-  supports(req: Requirement): boolean { return req === 'api'; }
+  supports(req: Requirement): boolean {
+    return req === 'api';
+  }
 
   private config(): LocalEngineConfig | undefined {
-    try { return JSON.parse(readFileSync(this.L.config, 'utf8')) as LocalEngineConfig; } catch { return undefined; }
+    try {
+      return JSON.parse(readFileSync(this.L.config, 'utf8')) as LocalEngineConfig;
+    } catch {
+      return undefined;
+    }
   }
   private async state(): Promise<SupervisorState | undefined> {
     return readJson<SupervisorState>(this.L.state).catch(() => undefined);
   }
 
-  async labId(): Promise<string | undefined> { return this.config()?.labId; }
+  async labId(): Promise<string | undefined> {
+    return this.config()?.labId;
+  }
 
   watchControlPlane(onChange: () => void, signal: AbortSignal): void {
     const watchers: FSWatcher[] = [];
     const add = (dir: string, recursive: boolean) => {
       // Logs (an audit log kept under /etc/kubernetes) change all the time and say nothing about the set-up.
-      try { watchers.push(watch(dir, { recursive }, (_e, file) => { if (!String(file ?? '').endsWith('.log')) onChange(); })); } catch { /* not there (yet) */ }
+      try {
+        watchers.push(
+          watch(dir, { recursive }, (_e, file) => {
+            if (!String(file ?? '').endsWith('.log')) onChange();
+          }),
+        );
+      } catch {
+        /* not there (yet) */
+      }
     };
     add(join(this.L.node, 'etc', 'kubernetes'), true); // manifests, encryption/audit configs
     add(this.L.dir, false); // state.json: the supervisor restarted or re-probed a component
-    signal.addEventListener('abort', () => { for (const w of watchers) w.close(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const w of watchers) w.close();
+      },
+      { once: true },
+    );
   }
 
   nodeNames(): NodeNames {
@@ -154,23 +193,37 @@ export class LocalEngine implements Engine {
         return;
       }
       if (!pidAlive((await this.state())?.supervisorPid)) {
-        await r.task('Clean up what a previous run left behind', async () => { await this.killOwn(); });
-        await r.task('Start the control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)', async () => { await this.startSupervisor(); });
+        await r.task('Clean up what a previous run left behind', async () => {
+          await this.killOwn();
+        });
+        await r.task('Start the control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)', async () => {
+          await this.startSupervisor();
+        });
       }
     } else {
       // Loaded only when a cluster is created: downloads, builds and certificates cost memory the lab does not need later.
       const { resolveBinaries } = await import('./binaries.js');
-      const bins = await r.task('Find the Kubernetes binaries', async (update) => resolveBinaries({ env: this.env, onProgress: update, onInfo: (m) => r.info(m) }));
+      const bins = await r.task('Find the Kubernetes binaries', async (update) =>
+        resolveBinaries({ env: this.env, onProgress: update, onInfo: (m) => r.info(m) }),
+      );
       signal?.throwIfAborted();
       cfg = await r.task('Generate certificates, kubeconfigs and static-pod manifests', async () => this.create(bins.dir));
       signal?.throwIfAborted();
-      await r.task('Start the control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)', async () => { await this.startSupervisor(); });
+      await r.task('Start the control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)', async () => {
+        await this.startSupervisor();
+      });
     }
     // While provisioning the polls back off to once a second: each is a TLS handshake or three in the
     // process that draws the screen (the TUI's CPU while waiting, bench:tui); ready is seen <= 1 s late.
-    await r.task('Wait for the API server', async () => { await this.waitApiReady(60_000, signal, PROVISIONING_POLL_MAX_MS); });
-    await r.task('Mark the cluster as the lab\'s and register the fake node', async () => { await this.bootstrap(cfg!); });
-    await r.task('Wait for the node and the controllers', async () => { await this.waitSettled(60_000, signal); });
+    await r.task('Wait for the API server', async () => {
+      await this.waitApiReady(60_000, signal, PROVISIONING_POLL_MAX_MS);
+    });
+    await r.task("Mark the cluster as the lab's and register the fake node", async () => {
+      await this.bootstrap(cfg!);
+    });
+    await r.task('Wait for the node and the controllers', async () => {
+      await this.waitSettled(60_000, signal);
+    });
   }
 
   private async create(binDir: string): Promise<LocalEngineConfig> {
@@ -181,15 +234,30 @@ export class LocalEngine implements Engine {
     await mkdir(join(this.L.node, 'var', 'lib', 'etcd'), { recursive: true, mode: 0o700 });
     await mkdir(join(this.L.node, 'etc', 'ssl', 'certs'), { recursive: true });
     const used = new Set<number>();
-    const port = async () => { let p; do { p = await freePort(); } while (used.has(p)); used.add(p); return p; };
-    const ports: Ports = { etcdClient: await port(), etcdPeer: await port(), apiserver: await port(), controllerManager: await port(), scheduler: await port() };
+    const port = async () => {
+      let p;
+      do {
+        p = await freePort();
+      } while (used.has(p));
+      used.add(p);
+      return p;
+    };
+    const ports: Ports = {
+      etcdClient: await port(),
+      etcdPeer: await port(),
+      apiserver: await port(),
+      controllerManager: await port(),
+      scheduler: await port(),
+    };
     const { generatePki, writePki } = await import('./pki.js');
     const pki = await generatePki();
     await writePki(this.L.pki, pki);
     const server = `https://127.0.0.1:${ports.apiserver}`;
     const kc = this.L.kubeconfigs;
     await writeFile(join(kc, 'admin.conf'), kubeconfigYaml(server, pki.caCert, 'kubernetes-admin', pki.admin), { mode: 0o600 });
-    await writeFile(join(kc, 'controller-manager.conf'), kubeconfigYaml(server, pki.caCert, 'system:kube-controller-manager', pki.controllerManager), { mode: 0o600 });
+    await writeFile(join(kc, 'controller-manager.conf'), kubeconfigYaml(server, pki.caCert, 'system:kube-controller-manager', pki.controllerManager), {
+      mode: 0o600,
+    });
     await writeFile(join(kc, 'scheduler.conf'), kubeconfigYaml(server, pki.caCert, 'system:kube-scheduler', pki.scheduler), { mode: 0o600 });
     await writeFile(join(kc, 'kwok.conf'), kubeconfigYaml(server, pki.caCert, 'kwok', pki.kwok), { mode: 0o600 });
     await writeFile(this.L.kwokConfig, KWOK_CONFIG);
@@ -222,7 +290,10 @@ export class LocalEngine implements Engine {
       if (child.exitCode !== null) break;
       await sleep(50);
     }
-    throw new UserError(`the local engine's supervisor did not start (see ${this.L.supervisorLog})`, 'run `kube-seclab doctor` and include that log in a bug report');
+    throw new UserError(
+      `the local engine's supervisor did not start (see ${this.L.supervisorLog})`,
+      'run `kube-seclab doctor` and include that log in a bug report',
+    );
   }
 
   private adminTls() {
@@ -236,7 +307,11 @@ export class LocalEngine implements Engine {
     const cfg = this.config();
     if (!cfg) return { ok: false, detail: 'no cluster' };
     let tls;
-    try { tls = this.adminTls(); } catch (e) { return { ok: false, detail: `the cluster's certificates are unreadable: ${(e as Error).message}` }; }
+    try {
+      tls = this.adminTls();
+    } catch (e) {
+      return { ok: false, detail: `the cluster's certificates are unreadable: ${(e as Error).message}` };
+    }
     return readyz(`https://127.0.0.1:${cfg.ports.apiserver}`, tls, 2000);
   }
 
@@ -250,7 +325,9 @@ export class LocalEngine implements Engine {
       if (r.ok) return;
       last = r.detail;
       const st = await this.state();
-      const broken = st && (['etcd', 'kube-apiserver'] as const).map((c) => st.components[c]).find((c) => (c.phase === 'crashloop' && c.restarts >= 2) || c.phase === 'invalid');
+      const broken =
+        st &&
+        (['etcd', 'kube-apiserver'] as const).map((c) => st.components[c]).find((c) => (c.phase === 'crashloop' && c.restarts >= 2) || c.phase === 'invalid');
       if (broken) last = broken.error ?? last;
       if (st && !pidAlive(st.supervisorPid)) throw new UserError(`the local engine's supervisor exited (see ${this.L.supervisorLog})`);
       await sleep(delay);
@@ -265,7 +342,11 @@ export class LocalEngine implements Engine {
     kc.loadFromFile(this.kubeconfigPath);
     const core = kc.makeApiClient(CoreV1Api);
     const ns = { metadata: { name: MARKER_NAMESPACE, labels: { ...MANAGED_BY }, annotations: { [LAB_ID_ANNOTATION]: cfg.labId } } };
-    try { await core.createNamespace({ body: ns }); } catch (e) { if ((e as { code?: number }).code !== 409) throw e; }
+    try {
+      await core.createNamespace({ body: ns });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e;
+    }
     const node = {
       metadata: {
         name: LOCAL_NODE_NAME,
@@ -274,7 +355,11 @@ export class LocalEngine implements Engine {
       },
       spec: {},
     };
-    try { await core.createNode({ body: node }); } catch (e) { if ((e as { code?: number }).code !== 409) throw e; }
+    try {
+      await core.createNode({ body: node });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e;
+    }
   }
 
   private async waitSettled(timeoutMs: number, signal?: AbortSignal): Promise<void> {
@@ -290,9 +375,16 @@ export class LocalEngine implements Engine {
         const node = await core.readNode({ name: LOCAL_NODE_NAME });
         const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
         // The ServiceAccount controller must be up, or pods cannot be created in new namespaces.
-        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(() => true, () => false);
+        const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(
+          () => true,
+          () => false,
+        );
         if (ready && sa && (await this.status()).healthy) return;
-        why = !ready ? 'the fake node is not Ready yet (kwok)' : !sa ? 'the default ServiceAccount does not exist yet (controller-manager)' : (await this.status()).problems[0] ?? 'a component is not healthy yet';
+        why = !ready
+          ? 'the fake node is not Ready yet (kwok)'
+          : !sa
+            ? 'the default ServiceAccount does not exist yet (controller-manager)'
+            : ((await this.status()).problems[0] ?? 'a component is not healthy yet');
       } catch (e) {
         why = (e as Error).message;
       }
@@ -309,15 +401,31 @@ export class LocalEngine implements Engine {
       if (pidAlive(st.supervisorPid)) pids.add(st.supervisorPid);
       for (const c of Object.values(st.components)) if (c.pid && pidAlive(c.pid)) pids.add(c.pid);
     }
-    for (const p of pids) { try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } }
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+    }
     const end = Date.now() + 10_000;
     while (Date.now() < end && [...pids].some(pidAlive)) await sleep(100);
-    for (const p of pids) if (pidAlive(p)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    for (const p of pids)
+      if (pidAlive(p)) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
     while ([...pids].some(pidAlive) && Date.now() < end + 5000) await sleep(50);
   }
 
   async down(r: TaskReporter = silentReporter): Promise<void> {
-    if (!existsSync(this.L.dir)) { r.info('no local cluster to remove'); return; }
+    if (!existsSync(this.L.dir)) {
+      r.info('no local cluster to remove');
+      return;
+    }
     await r.task('Stop the control plane', async () => {
       const st = await this.state();
       if (st && pidAlive(st.supervisorPid)) {
@@ -329,7 +437,7 @@ export class LocalEngine implements Engine {
       const left = await ownProcesses(this.L.dir);
       if (left.length) throw new UserError(`processes still running after down: ${left.join(', ')}`, `kill them with: kill -9 ${left.join(' ')}`);
     });
-    await r.task('Remove the cluster\'s state and the lab kubeconfig', async () => {
+    await r.task("Remove the cluster's state and the lab kubeconfig", async () => {
       await rm(this.L.dir, { recursive: true, force: true });
       await rm(this.kubeconfigPath, { force: true });
     });
@@ -337,7 +445,16 @@ export class LocalEngine implements Engine {
 
   async status(): Promise<EngineStatus> {
     const cfg = this.config();
-    const base: EngineStatus = { engine: 'local', exists: !!cfg, running: false, healthy: false, kubeconfig: this.kubeconfigPath, endpoints: {}, components: [], problems: [] };
+    const base: EngineStatus = {
+      engine: 'local',
+      exists: !!cfg,
+      running: false,
+      healthy: false,
+      kubeconfig: this.kubeconfigPath,
+      endpoints: {},
+      components: [],
+      problems: [],
+    };
     if (!cfg) {
       base.problems.push('no local cluster: run `kube-seclab up --engine local`');
       return base;
@@ -395,12 +512,18 @@ export class LocalEngine implements Engine {
           return;
         }
         if (s.phase === 'invalid' || (s.phase === 'crashloop' && s.restarts > 0)) {
-          throw new UserError(`${c} does not start from its manifest: ${s.error ?? 'unknown error'}`, `fix /etc/kubernetes/manifests/${c}.yaml, or \`kube-seclab reset\` the lesson to restore it`);
+          throw new UserError(
+            `${c} does not start from its manifest: ${s.error ?? 'unknown error'}`,
+            `fix /etc/kubernetes/manifests/${c}.yaml, or \`kube-seclab reset\` the lesson to restore it`,
+          );
         }
       }
       await sleep(100);
     }
-    throw new UserError(`${c} did not become healthy within ${timeoutMs / 1000}s${seen ? '' : ' (the manifest change was not picked up)'}`, 'see `kube-seclab status`');
+    throw new UserError(
+      `${c} did not become healthy within ${timeoutMs / 1000}s${seen ? '' : ' (the manifest change was not picked up)'}`,
+      'see `kube-seclab status`',
+    );
   }
 
   async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
@@ -413,7 +536,11 @@ export class LocalEngine implements Engine {
   }
 
   async readNodeFile(p: string): Promise<string | undefined> {
-    try { return await readFile(this.nodePath(p), 'utf8'); } catch { return undefined; }
+    try {
+      return await readFile(this.nodePath(p), 'utf8');
+    } catch {
+      return undefined;
+    }
   }
   async writeNodeFile(p: string, content: string): Promise<void> {
     await writeFileAtomic(this.nodePath(p), content, 0o600);
@@ -430,15 +557,29 @@ export class LocalEngine implements Engine {
       const out = await new Promise<string>((resolve) => {
         const p = spawn('lsof', ['-nP', '-a', '-p', String(pid), '-iTCP', '-sTCP:LISTEN', '-Fn']);
         let text = '';
-        p.stdout.on('data', (d) => { text += d; });
+        p.stdout.on('data', (d) => {
+          text += d;
+        });
         p.on('error', () => resolve(''));
         p.on('close', () => resolve(text));
       });
-      return [...new Set(out.split('\n').filter((l) => l.startsWith('n')).map((l) => l.slice(1).replace(/^\*:/, '0.0.0.0:')))];
+      return [
+        ...new Set(
+          out
+            .split('\n')
+            .filter((l) => l.startsWith('n'))
+            .map((l) => l.slice(1).replace(/^\*:/, '0.0.0.0:')),
+        ),
+      ];
     }
     const inodes = new Set<string>();
     for (const fd of await readdir(`/proc/${pid}/fd`).catch(() => [] as string[])) {
-      try { const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`)); if (m) inodes.add(m[1]); } catch { /* closed meanwhile */ }
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) inodes.add(m[1]);
+      } catch {
+        /* closed meanwhile */
+      }
     }
     const out: string[] = [];
     for (const f of ['tcp', 'tcp6']) out.push(...procNetListening(await readFile(`/proc/${pid}/net/${f}`, 'utf8').catch(() => ''), inodes));
@@ -455,7 +596,10 @@ export class LocalEngine implements Engine {
     };
     let res;
     try {
-      res = await httpsRequest(`https://127.0.0.1:${cfg.ports.etcdClient}/v3/kv/range`, tls, { method: 'POST', body: JSON.stringify({ key: Buffer.from(key).toString('base64') }) });
+      res = await httpsRequest(`https://127.0.0.1:${cfg.ports.etcdClient}/v3/kv/range`, tls, {
+        method: 'POST',
+        body: JSON.stringify({ key: Buffer.from(key).toString('base64') }),
+      });
     } catch (e) {
       throw new ClusterUnreachableError(`etcd: ${(e as Error).message}`);
     }
@@ -464,4 +608,3 @@ export class LocalEngine implements Engine {
     return kv ? Buffer.from(kv.value ?? '', 'base64') : undefined;
   }
 }
-

@@ -7,7 +7,12 @@
 export const KWOK_NODE_ANNOTATION = 'kwok.x-k8s.io/node';
 
 /** Flags for kwok itself (its KwokConfiguration document would reset every other default). */
-export const KWOK_FLAGS = [`--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`, '--cidr=10.244.0.1/16', '--node-ip=127.0.0.1', '--node-port=0'];
+export const KWOK_FLAGS = [
+  `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
+  '--cidr=10.244.0.1/16',
+  '--node-ip=127.0.0.1',
+  '--node-port=0',
+];
 
 /** A healthy node's conditions, stamped now: posted when the node comes up and on every heartbeat. */
 const NODE_CONDITIONS = `      {{ $now := Now }}

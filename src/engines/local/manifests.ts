@@ -4,11 +4,25 @@ import { join, posix } from 'node:path';
 /** The static-pod components the local engine runs from /etc/kubernetes/manifests, in start order. */
 export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
 export type Component = (typeof COMPONENTS)[number];
-export function isComponent(s: string): s is Component { return (COMPONENTS as readonly string[]).includes(s); }
+export function isComponent(s: string): s is Component {
+  return (COMPONENTS as readonly string[]).includes(s);
+}
 
-export interface Ports { etcdClient: number; etcdPeer: number; apiserver: number; controllerManager: number; scheduler: number }
+export interface Ports {
+  etcdClient: number;
+  etcdPeer: number;
+  apiserver: number;
+  controllerManager: number;
+  scheduler: number;
+}
 
-interface Volume { name: string; hostPath: string; mountPath: string; readOnly?: boolean; type?: string }
+interface Volume {
+  name: string;
+  hostPath: string;
+  mountPath: string;
+  readOnly?: boolean;
+  type?: string;
+}
 
 function staticPod(name: string, command: string[], volumes: Volume[], probe: { path: string; port: number }) {
   return {
@@ -18,13 +32,15 @@ function staticPod(name: string, command: string[], volumes: Volume[], probe: { 
     spec: {
       hostNetwork: true,
       priorityClassName: 'system-node-critical',
-      containers: [{
-        name,
-        image: `registry.k8s.io/${name}`,
-        command,
-        livenessProbe: { httpGet: { host: '127.0.0.1', path: probe.path, port: probe.port, scheme: 'HTTPS' }, failureThreshold: 8, periodSeconds: 10 },
-        volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, ...(v.readOnly ? { readOnly: true } : {}) })),
-      }],
+      containers: [
+        {
+          name,
+          image: `registry.k8s.io/${name}`,
+          command,
+          livenessProbe: { httpGet: { host: '127.0.0.1', path: probe.path, port: probe.port, scheme: 'HTTPS' }, failureThreshold: 8, periodSeconds: 10 },
+          volumeMounts: volumes.map((v) => ({ name: v.name, mountPath: v.mountPath, ...(v.readOnly ? { readOnly: true } : {}) })),
+        },
+      ],
       volumes: volumes.map((v) => ({ name: v.name, hostPath: { path: v.hostPath, type: v.type ?? 'DirectoryOrCreate' } })),
     },
   };
@@ -34,93 +50,117 @@ const pkiVol: Volume = { name: 'k8s-certs', hostPath: '/etc/kubernetes/pki', mou
 
 /** kubeadm-shaped manifests (the same flags and volumes as on a kind control-plane node), bound to 127.0.0.1. */
 export function defaultManifests(p: Ports): Record<Component, string> {
-  const etcd = staticPod('etcd', [
+  const etcd = staticPod(
     'etcd',
-    '--name=kube-seclab-control-plane',
-    '--data-dir=/var/lib/etcd',
-    `--advertise-client-urls=https://127.0.0.1:${p.etcdClient}`,
-    `--listen-client-urls=https://127.0.0.1:${p.etcdClient}`,
-    `--initial-advertise-peer-urls=https://127.0.0.1:${p.etcdPeer}`,
-    `--listen-peer-urls=https://127.0.0.1:${p.etcdPeer}`,
-    `--initial-cluster=kube-seclab-control-plane=https://127.0.0.1:${p.etcdPeer}`,
-    '--listen-metrics-urls=',
-    '--cert-file=/etc/kubernetes/pki/etcd/server.crt',
-    '--key-file=/etc/kubernetes/pki/etcd/server.key',
-    '--client-cert-auth=true',
-    '--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
-    '--peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt',
-    '--peer-key-file=/etc/kubernetes/pki/etcd/peer.key',
-    '--peer-client-cert-auth=true',
-    '--peer-trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
-    '--snapshot-count=10000',
-    '--quota-backend-bytes=536870912',
-    '--unsafe-no-fsync=true',
-  ], [
-    { name: 'etcd-data', hostPath: '/var/lib/etcd', mountPath: '/var/lib/etcd' },
-    { name: 'etcd-certs', hostPath: '/etc/kubernetes/pki/etcd', mountPath: '/etc/kubernetes/pki/etcd' },
-  ], { path: '/health', port: p.etcdClient });
+    [
+      'etcd',
+      '--name=kube-seclab-control-plane',
+      '--data-dir=/var/lib/etcd',
+      `--advertise-client-urls=https://127.0.0.1:${p.etcdClient}`,
+      `--listen-client-urls=https://127.0.0.1:${p.etcdClient}`,
+      `--initial-advertise-peer-urls=https://127.0.0.1:${p.etcdPeer}`,
+      `--listen-peer-urls=https://127.0.0.1:${p.etcdPeer}`,
+      `--initial-cluster=kube-seclab-control-plane=https://127.0.0.1:${p.etcdPeer}`,
+      '--listen-metrics-urls=',
+      '--cert-file=/etc/kubernetes/pki/etcd/server.crt',
+      '--key-file=/etc/kubernetes/pki/etcd/server.key',
+      '--client-cert-auth=true',
+      '--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
+      '--peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt',
+      '--peer-key-file=/etc/kubernetes/pki/etcd/peer.key',
+      '--peer-client-cert-auth=true',
+      '--peer-trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt',
+      '--snapshot-count=10000',
+      '--quota-backend-bytes=536870912',
+      '--unsafe-no-fsync=true',
+    ],
+    [
+      { name: 'etcd-data', hostPath: '/var/lib/etcd', mountPath: '/var/lib/etcd' },
+      { name: 'etcd-certs', hostPath: '/etc/kubernetes/pki/etcd', mountPath: '/etc/kubernetes/pki/etcd' },
+    ],
+    { path: '/health', port: p.etcdClient },
+  );
 
-  const apiserver = staticPod('kube-apiserver', [
+  const apiserver = staticPod(
     'kube-apiserver',
-    '--advertise-address=127.0.0.1',
-    '--bind-address=127.0.0.1',
-    `--secure-port=${p.apiserver}`,
-    '--allow-privileged=true',
-    '--authorization-mode=Node,RBAC',
-    '--client-ca-file=/etc/kubernetes/pki/ca.crt',
-    '--enable-admission-plugins=NodeRestriction',
-    '--enable-bootstrap-token-auth=true',
-    '--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt',
-    '--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt',
-    '--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key',
-    `--etcd-servers=https://127.0.0.1:${p.etcdClient}`,
-    '--kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt',
-    '--kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key',
-    '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
-    '--runtime-config=',
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    '--service-account-key-file=/etc/kubernetes/pki/sa.pub',
-    '--service-account-signing-key-file=/etc/kubernetes/pki/sa.key',
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt',
-    '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key',
-  ], [
-    { name: 'ca-certs', hostPath: '/etc/ssl/certs', mountPath: '/etc/ssl/certs', readOnly: true },
-    pkiVol,
-  ], { path: '/livez', port: p.apiserver });
+    [
+      'kube-apiserver',
+      '--advertise-address=127.0.0.1',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${p.apiserver}`,
+      '--allow-privileged=true',
+      '--authorization-mode=Node,RBAC',
+      '--client-ca-file=/etc/kubernetes/pki/ca.crt',
+      '--enable-admission-plugins=NodeRestriction',
+      '--enable-bootstrap-token-auth=true',
+      '--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt',
+      '--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt',
+      '--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key',
+      `--etcd-servers=https://127.0.0.1:${p.etcdClient}`,
+      '--kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt',
+      '--kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key',
+      '--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname',
+      '--runtime-config=',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--service-account-key-file=/etc/kubernetes/pki/sa.pub',
+      '--service-account-signing-key-file=/etc/kubernetes/pki/sa.key',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--tls-cert-file=/etc/kubernetes/pki/apiserver.crt',
+      '--tls-private-key-file=/etc/kubernetes/pki/apiserver.key',
+    ],
+    [{ name: 'ca-certs', hostPath: '/etc/ssl/certs', mountPath: '/etc/ssl/certs', readOnly: true }, pkiVol],
+    { path: '/livez', port: p.apiserver },
+  );
 
-  const kubeconfigVol = (file: string): Volume => ({ name: 'kubeconfig', hostPath: `/etc/kubernetes/${file}`, mountPath: `/etc/kubernetes/${file}`, readOnly: true, type: 'FileOrCreate' });
-  const kcm = staticPod('kube-controller-manager', [
+  const kubeconfigVol = (file: string): Volume => ({
+    name: 'kubeconfig',
+    hostPath: `/etc/kubernetes/${file}`,
+    mountPath: `/etc/kubernetes/${file}`,
+    readOnly: true,
+    type: 'FileOrCreate',
+  });
+  const kcm = staticPod(
     'kube-controller-manager',
-    '--authentication-kubeconfig=/etc/kubernetes/controller-manager.conf',
-    '--authorization-kubeconfig=/etc/kubernetes/controller-manager.conf',
-    '--kubeconfig=/etc/kubernetes/controller-manager.conf',
-    '--bind-address=127.0.0.1',
-    `--secure-port=${p.controllerManager}`,
-    '--client-ca-file=/etc/kubernetes/pki/ca.crt',
-    '--cluster-name=kube-seclab',
-    '--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt',
-    '--cluster-signing-key-file=/etc/kubernetes/pki/ca.key',
-    '--controllers=*,bootstrapsigner,tokencleaner',
-    '--leader-elect=false',
-    '--root-ca-file=/etc/kubernetes/pki/ca.crt',
-    '--service-account-private-key-file=/etc/kubernetes/pki/sa.key',
-    '--service-cluster-ip-range=10.96.0.0/16',
-    '--use-service-account-credentials=true',
-  ], [pkiVol, kubeconfigVol('controller-manager.conf')], { path: '/healthz', port: p.controllerManager });
+    [
+      'kube-controller-manager',
+      '--authentication-kubeconfig=/etc/kubernetes/controller-manager.conf',
+      '--authorization-kubeconfig=/etc/kubernetes/controller-manager.conf',
+      '--kubeconfig=/etc/kubernetes/controller-manager.conf',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${p.controllerManager}`,
+      '--client-ca-file=/etc/kubernetes/pki/ca.crt',
+      '--cluster-name=kube-seclab',
+      '--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt',
+      '--cluster-signing-key-file=/etc/kubernetes/pki/ca.key',
+      '--controllers=*,bootstrapsigner,tokencleaner',
+      '--leader-elect=false',
+      '--root-ca-file=/etc/kubernetes/pki/ca.crt',
+      '--service-account-private-key-file=/etc/kubernetes/pki/sa.key',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--use-service-account-credentials=true',
+    ],
+    [pkiVol, kubeconfigVol('controller-manager.conf')],
+    { path: '/healthz', port: p.controllerManager },
+  );
 
-  const sched = staticPod('kube-scheduler', [
+  const sched = staticPod(
     'kube-scheduler',
-    '--authentication-kubeconfig=/etc/kubernetes/scheduler.conf',
-    '--authorization-kubeconfig=/etc/kubernetes/scheduler.conf',
-    '--kubeconfig=/etc/kubernetes/scheduler.conf',
-    '--bind-address=127.0.0.1',
-    `--secure-port=${p.scheduler}`,
-    '--leader-elect=false',
-  ], [kubeconfigVol('scheduler.conf')], { path: '/healthz', port: p.scheduler });
+    [
+      'kube-scheduler',
+      '--authentication-kubeconfig=/etc/kubernetes/scheduler.conf',
+      '--authorization-kubeconfig=/etc/kubernetes/scheduler.conf',
+      '--kubeconfig=/etc/kubernetes/scheduler.conf',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${p.scheduler}`,
+      '--leader-elect=false',
+    ],
+    [kubeconfigVol('scheduler.conf')],
+    { path: '/healthz', port: p.scheduler },
+  );
 
   const out = {} as Record<Component, string>;
-  const header = (c: string) => `# Static pod manifest for ${c}, as kubeadm writes it on a control-plane node.\n# The kube-seclab local engine runs it as a process and restarts it when this file changes.\n`;
+  const header = (c: string) =>
+    `# Static pod manifest for ${c}, as kubeadm writes it on a control-plane node.\n# The kube-seclab local engine runs it as a process and restarts it when this file changes.\n`;
   out.etcd = header('etcd') + stringify(etcd);
   out['kube-apiserver'] = header('kube-apiserver') + stringify(apiserver);
   out['kube-controller-manager'] = header('kube-controller-manager') + stringify(kcm);
@@ -168,7 +208,9 @@ function loopbackUrls(v: string): string | null {
       changed = true;
       url.hostname = '127.0.0.1';
       return url.toString().replace(/\/$/, '');
-    } catch { return u; }
+    } catch {
+      return u;
+    }
   });
   return changed ? out.join(',') : null;
 }
@@ -220,7 +262,10 @@ export function manifestToProcess(manifestYaml: string, component: string, nodeR
   const rest = command.slice(1) as string[];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
-    if (a in LOOPBACK_FLAGS && i + 1 < rest.length && !rest[i + 1].startsWith('-')) { args.push(`${a}=${rest[++i]}`); continue; }
+    if (a in LOOPBACK_FLAGS && i + 1 < rest.length && !rest[i + 1].startsWith('-')) {
+      args.push(`${a}=${rest[++i]}`);
+      continue;
+    }
     args.push(a);
   }
   // A flag left out takes the program's default, which for these is every interface (0.0.0.0).
@@ -246,7 +291,10 @@ export function manifestToProcess(manifestYaml: string, component: string, nodeR
       value = safe;
     }
     if (value.includes('/') && value.split(',').some((v) => v.startsWith('/'))) {
-      value = value.split(',').map((v) => (v.startsWith('/') ? mapPath(flag, v) : v)).join(',');
+      value = value
+        .split(',')
+        .map((v) => (v.startsWith('/') ? mapPath(flag, v) : v))
+        .join(',');
     }
     argv.push(`${flag}=${value}`);
   }
@@ -261,7 +309,8 @@ export function manifestFlags(manifestYaml: string): Map<string, string> {
   for (const raw of [...(c.command ?? []), ...(c.args ?? [])]) {
     if (typeof raw !== 'string' || !raw.startsWith('--')) continue;
     const eq = raw.indexOf('=');
-    if (eq < 0) out.set(raw, 'true'); else out.set(raw.slice(0, eq), raw.slice(eq + 1));
+    if (eq < 0) out.set(raw, 'true');
+    else out.set(raw.slice(0, eq), raw.slice(eq + 1));
   }
   return out;
 }

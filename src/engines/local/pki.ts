@@ -9,8 +9,14 @@ x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const TEN_YEARS = 10 * 365 * 24 * 3600 * 1000;
 
-export interface KeyPairPem { cert: string; key: string }
-interface CA { cert: x509.X509Certificate; keys: CryptoKeyPair }
+export interface KeyPairPem {
+  cert: string;
+  key: string;
+}
+interface CA {
+  cert: x509.X509Certificate;
+  keys: CryptoKeyPair;
+}
 
 async function toPem(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
@@ -36,10 +42,19 @@ async function newCA(cn: string): Promise<CA> {
 }
 
 function serial(): string {
-  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16)))
+    .toString('hex')
+    .replace(/^[89a-f]/, '1');
 }
 
-interface LeafSpec { cn: string; org?: string[]; server?: boolean; client?: boolean; dns?: string[]; ips?: string[] }
+interface LeafSpec {
+  cn: string;
+  org?: string[];
+  server?: boolean;
+  client?: boolean;
+  dns?: string[];
+  ips?: string[];
+}
 
 async function leaf(ca: CA, spec: LeafSpec): Promise<KeyPairPem> {
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -86,7 +101,10 @@ export interface ClusterPki {
 export async function generatePki(): Promise<ClusterPki> {
   const ca = await newCA('kubernetes');
   const etcdCa = await newCA('etcd-ca');
-  const hosts = { dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'], ips: ['127.0.0.1', '10.96.0.1'] };
+  const hosts = {
+    dns: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
+    ips: ['127.0.0.1', '10.96.0.1'],
+  };
   const [apiserver, apiserverEtcd, apiserverKubelet, etcdServer, etcdPeer, etcdHealth, admin, kcm, sched, kwok] = await Promise.all([
     leaf(ca, { cn: 'kube-apiserver', server: true, ...hosts }),
     leaf(etcdCa, { cn: 'kube-apiserver-etcd-client', client: true }),

@@ -19,7 +19,11 @@ import { writeFileAtomic, sleep } from '../../core/fsutil.js';
 const ALL: ComponentName[] = [...COMPONENTS, 'kwok'];
 const STOP_GRACE_MS = 8000;
 
-interface Running { child: ChildProcess; hash: string; replaced: boolean }
+interface Running {
+  child: ChildProcess;
+  hash: string;
+  replaced: boolean;
+}
 
 export class Supervisor {
   private readonly L;
@@ -97,7 +101,9 @@ export class Supervisor {
 
   private manifestHash(c: Component): string | undefined {
     try {
-      return createHash('sha256').update(readFileSync(this.L.manifest(c))).digest('hex');
+      return createHash('sha256')
+        .update(readFileSync(this.L.manifest(c)))
+        .digest('hex');
     } catch {
       return undefined;
     }
@@ -106,9 +112,11 @@ export class Supervisor {
   /** Serialises restarts of one component. */
   private restart(c: ComponentName): Promise<void> {
     const prev = this.busy.get(c) ?? Promise.resolve();
-    const next = prev.then(() => this.doRestart(c)).catch((e) => {
-      this.set(c, { phase: 'invalid', error: String((e as Error).message ?? e) });
-    });
+    const next = prev
+      .then(() => this.doRestart(c))
+      .catch((e) => {
+        this.set(c, { phase: 'invalid', error: String((e as Error).message ?? e) });
+      });
     this.busy.set(c, next);
     return next;
   }
@@ -152,7 +160,15 @@ export class Supervisor {
     const run: Running = { child, hash, replaced: false };
     this.running.set(c, run);
     this.healthySince.delete(c);
-    this.set(c, { phase: 'starting', pid: child.pid, healthy: false, startedAt: new Date().toISOString(), manifestHash: hash || undefined, warnings, error: undefined });
+    this.set(c, {
+      phase: 'starting',
+      pid: child.pid,
+      healthy: false,
+      startedAt: new Date().toISOString(),
+      manifestHash: hash || undefined,
+      warnings,
+      error: undefined,
+    });
     child.on('error', (err) => {
       this.set(c, { phase: 'crashloop', healthy: false, pid: undefined, error: `could not start ${argv[0]}: ${err.message}` });
     });
@@ -162,13 +178,19 @@ export class Supervisor {
       const st = this.state.components[c];
       const restarts = st.restarts + 1;
       this.set(c, {
-        phase: 'crashloop', healthy: false, pid: undefined, restarts,
+        phase: 'crashloop',
+        healthy: false,
+        pid: undefined,
+        restarts,
         lastExit: { code, signal, at: new Date().toISOString() },
         error: `exited (${signal ?? `code ${code}`}): ${tailError(logPath)}`,
       });
       void this.flush();
       const backoff = Math.min(1000 * 2 ** Math.min(restarts - 1, 4), 10_000);
-      this.restartTimers.set(c, setTimeout(() => void this.restart(c), backoff));
+      this.restartTimers.set(
+        c,
+        setTimeout(() => void this.restart(c), backoff),
+      );
     });
     await this.flush();
   }
@@ -208,10 +230,13 @@ export class Supervisor {
     } else {
       try {
         const url = this.probeUrl(c as Component);
-        const tls = c === 'etcd' ? {
-          cert: readFileSync(join(this.L.pki, 'etcd', 'healthcheck-client.crt'), 'utf8'),
-          key: readFileSync(join(this.L.pki, 'etcd', 'healthcheck-client.key'), 'utf8'),
-        } : {};
+        const tls =
+          c === 'etcd'
+            ? {
+                cert: readFileSync(join(this.L.pki, 'etcd', 'healthcheck-client.crt'), 'utf8'),
+                key: readFileSync(join(this.L.pki, 'etcd', 'healthcheck-client.key'), 'utf8'),
+              }
+            : {};
         const res = await httpsRequest(url, tls, { timeoutMs: 1500 });
         healthy = res.status === 200;
         if (!healthy) why = `liveness probe ${new URL(url).pathname} returned HTTP ${res.status} (kubelet probes are anonymous)`;
@@ -235,14 +260,23 @@ export class Supervisor {
   private probeUrl(c: Component): string {
     const pod: any = parse(readFileSync(this.L.manifest(c), 'utf8'));
     const g = pod?.spec?.containers?.[0]?.livenessProbe?.httpGet;
-    const port = g?.port ?? { etcd: this.cfg.ports.etcdClient, 'kube-apiserver': this.cfg.ports.apiserver, 'kube-controller-manager': this.cfg.ports.controllerManager, 'kube-scheduler': this.cfg.ports.scheduler }[c];
+    const port =
+      g?.port ??
+      {
+        etcd: this.cfg.ports.etcdClient,
+        'kube-apiserver': this.cfg.ports.apiserver,
+        'kube-controller-manager': this.cfg.ports.controllerManager,
+        'kube-scheduler': this.cfg.ports.scheduler,
+      }[c];
     return `https://127.0.0.1:${port}${g?.path ?? '/healthz'}`;
   }
 
   private saveLastGood(c: Component): void {
     try {
       copyFileSync(this.L.manifest(c), join(this.L.lastGood, `${c}.yaml`));
-    } catch { /* best effort */ }
+    } catch {
+      /* best effort */
+    }
   }
 
   async shutdown(): Promise<void> {
@@ -272,7 +306,10 @@ function killAndWait(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => { clearTimeout(t); resolve(); });
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
     child.kill('SIGTERM');
   });
 }
@@ -280,8 +317,15 @@ function killAndWait(child: ChildProcess, graceMs: number): Promise<void> {
 /** The most telling line of a component's log: its last error, or its last line. */
 export function tailError(logPath: string): string {
   let text: string;
-  try { text = readFileSync(logPath, 'utf8').slice(-16_384); } catch { return 'no log'; }
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  try {
+    text = readFileSync(logPath, 'utf8').slice(-16_384);
+  } catch {
+    return 'no log';
+  }
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const err = [...lines].reverse().find((l) => /^(Error|error|E\d{4}|F\d{4})|\berror\b|failed|invalid|unknown flag|no such file/i.test(l));
   return (err ?? lines[lines.length - 1] ?? 'no output').slice(0, 400);
 }

@@ -10,13 +10,7 @@ export const KWOK_VERSION = 'v0.8.0';
 export const VERSIONS_STAMP = `${K8S_VERSION} ${ETCD_VERSION} ${KWOK_VERSION}`;
 
 /** Binaries the local engine cannot run without. */
-export const REQUIRED_BINARIES = [
-  'etcd',
-  'kube-apiserver',
-  'kube-controller-manager',
-  'kube-scheduler',
-  'kwok',
-] as const;
+export const REQUIRED_BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 
 /** Binaries that are used when present (kubectl for the learner's shell, etcdctl for the etcd lessons). */
 export const OPTIONAL_BINARIES = ['kubectl', 'etcdctl'] as const;

@@ -8,9 +8,14 @@ import { Spinner } from './Spinner.js';
  * What a line of the transcript is, not its colour: the attacker getting something, a defence
  * stopping them, what they got (already redacted by the core), the verdict.
  */
-export type AttackRole = 'title' | 'story' | 'won' | 'blocked' | 'skipped' | 'error' | 'detail' | 'evidence' | 'note' | 'running' | 'works' | 'fails' | 'unknown' | 'muted' | 'blank';
+export type AttackRole =
+  'title' | 'story' | 'won' | 'blocked' | 'skipped' | 'error' | 'detail' | 'evidence' | 'note' | 'running' | 'works' | 'fails' | 'unknown' | 'muted' | 'blank';
 
-export interface AttackLine { text: string; role: AttackRole; bold?: boolean }
+export interface AttackLine {
+  text: string;
+  role: AttackRole;
+  bold?: boolean;
+}
 
 /** Word-wrap one line of plain text to `width` columns; continuation lines indented by `hang`. */
 function wrap(text: string, width: number, hang: number): string[] {
@@ -48,10 +53,18 @@ const STEP: Record<string, { role: AttackRole; sym: (t: Theme) => string }> = {
  * ended (what was tried, the answer, what the attacker got, what it gives them next), the step
  * running now, and the verdict. Pure, so the screen knows how far it scrolls.
  */
-export function attackLines(attack: NonNullable<UiLesson['attack']>, v: AttackView, width: number, theme: Theme, opts: { completed?: boolean } = {}): AttackLine[] {
+export function attackLines(
+  attack: NonNullable<UiLesson['attack']>,
+  v: AttackView,
+  width: number,
+  theme: Theme,
+  opts: { completed?: boolean } = {},
+): AttackLine[] {
   const w = Math.max(20, width);
   const lines: AttackLine[] = [];
-  const add = (text: string, role: AttackRole, hang = 0, bold = false) => { for (const t of wrap(text, w, hang)) lines.push({ text: t, role, bold }); };
+  const add = (text: string, role: AttackRole, hang = 0, bold = false) => {
+    for (const t of wrap(text, w, hang)) lines.push({ text: t, role, bold });
+  };
   add(`Attack: ${attack.title}`, 'title', 8, true);
   add(attack.story, 'story');
   lines.push({ text: '', role: 'blank' });
@@ -84,13 +97,26 @@ export function attackLines(attack: NonNullable<UiLesson['attack']>, v: AttackVi
 
 function roleStyle(theme: Theme, role: AttackRole): TextStyle {
   switch (role) {
-    case 'title': return theme.text.title;
-    case 'won': case 'works': return theme.status.error; // the attacker's colour
-    case 'blocked': case 'fails': return theme.status.success;
-    case 'error': case 'unknown': return theme.status.warning;
-    case 'evidence': return theme.text.accent;
-    case 'story': case 'skipped': case 'note': case 'muted': return theme.text.muted;
-    default: return theme.text.primary;
+    case 'title':
+      return theme.text.title;
+    case 'won':
+    case 'works':
+      return theme.status.error; // the attacker's colour
+    case 'blocked':
+    case 'fails':
+      return theme.status.success;
+    case 'error':
+    case 'unknown':
+      return theme.status.warning;
+    case 'evidence':
+      return theme.text.accent;
+    case 'story':
+    case 'skipped':
+    case 'note':
+    case 'muted':
+      return theme.text.muted;
+    default:
+      return theme.text.primary;
   }
 }
 
@@ -100,9 +126,21 @@ export function AttackTranscript({ lines, scroll, height, width }: { lines: read
   const shown = lines.slice(scroll, scroll + Math.max(1, height));
   return (
     <Box flexDirection="column" width={width}>
-      {shown.map((l, i) => (l.role === 'blank' ? <Box key={scroll + i} height={1} />
-        : l.role === 'running' ? <Text key={scroll + i} wrap="truncate-end">{' '}<Spinner />{l.text}</Text>
-          : <Text key={scroll + i} wrap="truncate-end" {...roleStyle(theme, l.role)} {...(l.bold && !theme.noColor ? { bold: true } : {})}>{l.text}</Text>))}
+      {shown.map((l, i) =>
+        l.role === 'blank' ? (
+          <Box key={scroll + i} height={1} />
+        ) : l.role === 'running' ? (
+          <Text key={scroll + i} wrap="truncate-end">
+            {' '}
+            <Spinner />
+            {l.text}
+          </Text>
+        ) : (
+          <Text key={scroll + i} wrap="truncate-end" {...roleStyle(theme, l.role)} {...(l.bold && !theme.noColor ? { bold: true } : {})}>
+            {l.text}
+          </Text>
+        ),
+      )}
     </Box>
   );
 }

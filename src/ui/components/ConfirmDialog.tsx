@@ -9,8 +9,10 @@ export function ConfirmDialog({ question, width }: { question: string; width: nu
     <Box width={width} borderStyle="round" borderColor={theme.ui.borderWarning} paddingX={1} flexDirection="column">
       <Text {...theme.status.warning}>{question}</Text>
       <Text>
-        <Text {...theme.text.key}>y</Text><Text {...theme.text.muted}> yes   </Text>
-        <Text {...theme.text.key}>n</Text><Text {...theme.text.muted}> no</Text>
+        <Text {...theme.text.key}>y</Text>
+        <Text {...theme.text.muted}> yes </Text>
+        <Text {...theme.text.key}>n</Text>
+        <Text {...theme.text.muted}> no</Text>
       </Text>
     </Box>
   );

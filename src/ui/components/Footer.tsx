@@ -2,7 +2,11 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import { useTheme } from '../theme.js';
 
-export interface FooterEntry { key: string; label: string; highlight?: boolean }
+export interface FooterEntry {
+  key: string;
+  label: string;
+  highlight?: boolean;
+}
 
 /** A fixed row of single keys (`c check  w watch …`), wrapping onto a second line on narrow terminals. */
 export function Footer({ items, width }: { items: readonly FooterEntry[]; width: number }) {

@@ -7,5 +7,17 @@ export function InlineText({ text }: { text: string }) {
   const theme = useTheme();
   const parts = text.split('`');
   if (parts.length < 3) return <Text>{text}</Text>;
-  return <Text>{parts.map((p, i) => (i % 2 ? <Text key={i} {...theme.text.accent}>{p}</Text> : p))}</Text>;
+  return (
+    <Text>
+      {parts.map((p, i) =>
+        i % 2 ? (
+          <Text key={i} {...theme.text.accent}>
+            {p}
+          </Text>
+        ) : (
+          p
+        ),
+      )}
+    </Text>
+  );
 }

@@ -6,7 +6,15 @@ export function MarkdownView({ lines, scroll, height, width }: { lines: readonly
   const shown = lines.slice(scroll, scroll + Math.max(1, height));
   return (
     <Box flexDirection="column" width={width}>
-      {shown.map((l, i) => (l === '' ? <Box key={scroll + i} height={1} /> : <Text key={scroll + i} wrap="truncate-end">{l}</Text>))}
+      {shown.map((l, i) =>
+        l === '' ? (
+          <Box key={scroll + i} height={1} />
+        ) : (
+          <Text key={scroll + i} wrap="truncate-end">
+            {l}
+          </Text>
+        ),
+      )}
     </Box>
   );
 }

@@ -10,11 +10,14 @@ import type { State } from '../store.js';
  */
 export function StatusBar({ engine, cluster, width }: { engine?: State['engine']; cluster?: State['cluster']; width: number }) {
   const theme = useTheme();
-  const health = !cluster ? { text: 'checking', style: theme.text.muted }
-    : cluster.healthy ? { text: 'healthy', style: theme.status.success }
-      : cluster.exists ? { text: cluster.running ? 'unhealthy' : 'stopped', style: theme.status.error }
+  const health = !cluster
+    ? { text: 'checking', style: theme.text.muted }
+    : cluster.healthy
+      ? { text: 'healthy', style: theme.status.success }
+      : cluster.exists
+        ? { text: cluster.running ? 'unhealthy' : 'stopped', style: theme.status.error }
         : { text: 'no cluster', style: theme.status.warning };
-  const cmd = engine ? engine.envCommand ?? `export KUBECONFIG=${engine.kubeconfig}` : '';
+  const cmd = engine ? (engine.envCommand ?? `export KUBECONFIG=${engine.kubeconfig}`) : '';
   return (
     <Box width={width} flexWrap="wrap" columnGap={2}>
       <Box flexShrink={0}>

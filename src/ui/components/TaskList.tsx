@@ -20,7 +20,11 @@ export function TaskList({ title, tasks, width, now = Date.now }: { title?: stri
   const t0 = now();
   return (
     <Box flexDirection="column" width={width}>
-      {title ? <Text {...theme.text.title} wrap="truncate-end">{title}</Text> : null}
+      {title ? (
+        <Text {...theme.text.title} wrap="truncate-end">
+          {title}
+        </Text>
+      ) : null}
       {tasks.map((t) => {
         const elapsed = formatElapsed((t.endedAt ?? t0) - t.startedAt);
         if (t.status === 'info') {
@@ -30,16 +34,28 @@ export function TaskList({ title, tasks, width, now = Date.now }: { title?: stri
           <Box key={t.id} width={width}>
             <Box width={4} flexShrink={0}>
               <Text>{'  '}</Text>
-              {t.status === 'running' ? <Spinner /> : t.status === 'done' ? <Text {...theme.status.success}>{theme.symbols.pass}</Text> : <Text {...theme.status.error}>{theme.symbols.fail}</Text>}
+              {t.status === 'running' ? (
+                <Spinner />
+              ) : t.status === 'done' ? (
+                <Text {...theme.status.success}>{theme.symbols.pass}</Text>
+              ) : (
+                <Text {...theme.status.error}>{theme.symbols.fail}</Text>
+              )}
             </Box>
             <Box flexShrink={1}>
-              <Text wrap="truncate-end" {...(t.status === 'failed' ? theme.status.error : theme.text.primary)}>{t.title}</Text>
+              <Text wrap="truncate-end" {...(t.status === 'failed' ? theme.status.error : theme.text.primary)}>
+                {t.title}
+              </Text>
             </Box>
             <Box flexShrink={0} marginLeft={1}>
               <Text {...theme.text.muted}>{elapsed}</Text>
             </Box>
             {t.status === 'running' && t.detail ? (
-              <Box flexShrink={2} marginLeft={1}><Text {...theme.text.muted} wrap="truncate-end">{t.detail}</Text></Box>
+              <Box flexShrink={2} marginLeft={1}>
+                <Text {...theme.text.muted} wrap="truncate-end">
+                  {t.detail}
+                </Text>
+              </Box>
             ) : null}
           </Box>
         );

@@ -9,7 +9,9 @@ export type KeyHandler = (input: string, key: Key) => void;
  * committed — so a key that arrives right after a screen change reaches the new screen, and the
  * handler called is always the latest render's (no stale scroll limits or selection).
  */
-export interface KeyRouter { stack: { current: KeyHandler }[] }
+export interface KeyRouter {
+  stack: { current: KeyHandler }[];
+}
 export const KeyRouterContext = createContext<KeyRouter>({ stack: [] });
 
 export function useKeys(handler: KeyHandler): void {
@@ -18,14 +20,34 @@ export function useKeys(handler: KeyHandler): void {
   ref.current = handler;
   useLayoutEffect(() => {
     router.stack.push(ref);
-    return () => { const i = router.stack.indexOf(ref); if (i >= 0) router.stack.splice(i, 1); };
+    return () => {
+      const i = router.stack.indexOf(ref);
+      if (i >= 0) router.stack.splice(i, 1);
+    };
   }, [router]);
 }
 
 const NO_KEY: Key = {
-  upArrow: false, downArrow: false, leftArrow: false, rightArrow: false, pageDown: false, pageUp: false, home: false, end: false,
-  return: false, escape: false, ctrl: false, shift: false, tab: false, backspace: false, delete: false, meta: false,
-  super: false, hyper: false, capsLock: false, numLock: false,
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
 };
 
 /** Several plain keys in one read (fast typing, tmux send-keys, a paste) become one key each. */

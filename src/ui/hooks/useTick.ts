@@ -5,12 +5,19 @@ import { useCallback, useSyncExternalStore } from 'react';
  * all of them move in the same React commit, so the screen is drawn once per tick, not once per
  * component. The timer runs only while something is subscribed.
  */
-interface Clock { n: number; timer?: ReturnType<typeof setInterval>; subs: Set<() => void> }
+interface Clock {
+  n: number;
+  timer?: ReturnType<typeof setInterval>;
+  subs: Set<() => void>;
+}
 const clocks = new Map<number, Clock>();
 
 function clockFor(ms: number): Clock {
   let c = clocks.get(ms);
-  if (!c) { c = { n: 0, subs: new Set() }; clocks.set(ms, c); }
+  if (!c) {
+    c = { n: 0, subs: new Set() };
+    clocks.set(ms, c);
+  }
   return c;
 }
 
@@ -18,12 +25,18 @@ function subscribe(ms: number, fn: () => void): () => void {
   const c = clockFor(ms);
   c.subs.add(fn);
   if (!c.timer) {
-    c.timer = setInterval(() => { c.n++; for (const s of [...c.subs]) s(); }, ms);
+    c.timer = setInterval(() => {
+      c.n++;
+      for (const s of [...c.subs]) s();
+    }, ms);
     c.timer.unref?.();
   }
   return () => {
     c.subs.delete(fn);
-    if (!c.subs.size && c.timer) { clearInterval(c.timer); c.timer = undefined; }
+    if (!c.subs.size && c.timer) {
+      clearInterval(c.timer);
+      c.timer = undefined;
+    }
   };
 }
 

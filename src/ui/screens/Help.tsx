@@ -7,7 +7,13 @@ import { CONTEXT_TITLES, HELP_ORDER, KEYMAP, commandFor, keysLabel, type KeyCont
 import { Footer } from '../components/Footer.js';
 import { useMeasuredHeight } from '../hooks/useMeasuredHeight.js';
 
-const FIRST: Record<string, KeyContext[]> = { lesson: ['lesson', 'scroll'], home: ['home', 'filter'], startup: ['global'], help: [], exam: ['exam', 'scroll', 'examIntro', 'examResult'] };
+const FIRST: Record<string, KeyContext[]> = {
+  lesson: ['lesson', 'scroll'],
+  home: ['home', 'filter'],
+  startup: ['global'],
+  help: [],
+  exam: ['exam', 'scroll', 'examIntro', 'examResult'],
+};
 
 /** Every key, generated from the keymap table; the current screen's keys first. */
 export function HelpScreen({ width }: { width: number }) {
@@ -43,18 +49,37 @@ export function HelpScreen({ width }: { width: number }) {
   const keyW = Math.max(...lines.map((l) => l.keys?.length ?? 0)) + 3;
   return (
     <Box flexDirection="column" width={width} flexGrow={1}>
-      <Box flexShrink={0}><Text {...theme.text.title}>Keys <Text {...theme.text.muted}>— kube-seclab</Text></Text></Box>
-      <Box ref={ref} flexDirection="column" flexGrow={1} flexShrink={1} flexBasis={0} overflow="hidden" marginTop={1}>
-        {lines.slice(scroll, scroll + height).map((l, i) => l.heading ? (
-          <Text key={i} {...theme.text.title}>{l.heading}</Text>
-        ) : l.keys ? (
-          <Box key={i} width={width}>
-            <Box width={keyW} flexShrink={0}><Text {...theme.text.key}>{`  ${l.keys}`}</Text></Box>
-            <Box flexShrink={1}><Text wrap="truncate-end">{l.text}</Text></Box>
-          </Box>
-        ) : <Text key={i}> </Text>)}
+      <Box flexShrink={0}>
+        <Text {...theme.text.title}>
+          Keys <Text {...theme.text.muted}>— kube-seclab</Text>
+        </Text>
       </Box>
-      <Box flexShrink={0}><Footer width={width} items={[{ key: keysLabel('help.close'), label: 'close' }, ...(max > 0 ? [{ key: 'j/k', label: scroll >= max ? 'scroll (end)' : 'scroll' }] : [])]} /></Box>
+      <Box ref={ref} flexDirection="column" flexGrow={1} flexShrink={1} flexBasis={0} overflow="hidden" marginTop={1}>
+        {lines.slice(scroll, scroll + height).map((l, i) =>
+          l.heading ? (
+            <Text key={i} {...theme.text.title}>
+              {l.heading}
+            </Text>
+          ) : l.keys ? (
+            <Box key={i} width={width}>
+              <Box width={keyW} flexShrink={0}>
+                <Text {...theme.text.key}>{`  ${l.keys}`}</Text>
+              </Box>
+              <Box flexShrink={1}>
+                <Text wrap="truncate-end">{l.text}</Text>
+              </Box>
+            </Box>
+          ) : (
+            <Text key={i}> </Text>
+          ),
+        )}
+      </Box>
+      <Box flexShrink={0}>
+        <Footer
+          width={width}
+          items={[{ key: keysLabel('help.close'), label: 'close' }, ...(max > 0 ? [{ key: 'j/k', label: scroll >= max ? 'scroll (end)' : 'scroll' }] : [])]}
+        />
+      </Box>
     </Box>
   );
 }

@@ -4,23 +4,33 @@ import type { AttackStepKind } from '../types.js';
 import { runningPods } from '../pods.js';
 import { UserError } from '../../errors.js';
 
-const schema = z.object({
-  /** The workload whose running pod gets the debug container. */
-  workload: z.object({
-    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-    namespace: z.string(),
-    name: z.string(),
-  }).strict(),
-  /** The ephemeral container the attacker adds (`kubectl debug --image=…`). */
-  container: z.object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).max(50).default('debugger'),
-    image: z.string(),
-    command: z.array(z.string()).optional(),
-    /** Share the process namespace of one of the pod's containers (`kubectl debug --target`). */
-    targetContainerName: z.string().optional(),
-    securityContext: z.record(z.string(), z.unknown()).optional(),
-  }).strict(),
-}).strict();
+const schema = z
+  .object({
+    /** The workload whose running pod gets the debug container. */
+    workload: z
+      .object({
+        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
+        namespace: z.string(),
+        name: z.string(),
+      })
+      .strict(),
+    /** The ephemeral container the attacker adds (`kubectl debug --image=…`). */
+    container: z
+      .object({
+        name: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]*$/)
+          .max(50)
+          .default('debugger'),
+        image: z.string(),
+        command: z.array(z.string()).optional(),
+        /** Share the process namespace of one of the pod's containers (`kubectl debug --target`). */
+        targetContainerName: z.string().optional(),
+        securityContext: z.record(z.string(), z.unknown()).optional(),
+      })
+      .strict(),
+  })
+  .strict();
 type P = z.infer<typeof schema>;
 
 /**

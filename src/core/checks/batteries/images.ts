@@ -39,7 +39,9 @@ export function imageBattery(namespace: string, p: ImageBatteryParams): Variant[
     ...(p.signed ? [{ id: 'unsigned-digest', image: `${repo}@${OTHER_DIGEST}`, describe: `${repo}@sha256:5d1a0c… (a digest nobody signed)` }] : []),
   ];
   const pod = (name: string, spec: Record<string, unknown>) => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace, labels: { app: 'image-probe' } },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, labels: { app: 'image-probe' } },
     spec: { automountServiceAccountToken: false, ...p.podSpec, ...spec },
   });
   const c = (name: string, image: string) => ({ name, image });
@@ -47,17 +49,42 @@ export function imageBattery(namespace: string, p: ImageBatteryParams): Variant[
   const everywhere = (u: { id: string; image: string; describe: string }) => ['tag', 'other-registry'].includes(u.id) || u.id === 'unsigned-digest';
   const out: Variant[] = [];
   for (const u of untrusted) {
-    out.push({ id: `container-${u.id}`, describe: `a pod running ${u.describe}`, expect: 'rejected', outside: u.id === 'tag', try: { create: pod(`image-${u.id}`, { containers: [c('app', u.image)] }) } });
+    out.push({
+      id: `container-${u.id}`,
+      describe: `a pod running ${u.describe}`,
+      expect: 'rejected',
+      outside: u.id === 'tag',
+      try: { create: pod(`image-${u.id}`, { containers: [c('app', u.image)] }) },
+    });
     if (!everywhere(u)) continue;
     out.push(
-      { id: `second-container-${u.id}`, describe: `a second container running ${u.describe}`, expect: 'rejected', try: { create: pod(`image-second-${u.id}`, { containers: [ok, c('helper', u.image)] }) } },
-      { id: `init-container-${u.id}`, describe: `an init container running ${u.describe}`, expect: 'rejected', try: { create: pod(`image-init-${u.id}`, { initContainers: [c('setup', u.image)], containers: [ok] }) } },
-      { id: `ephemeral-container-${u.id}`, describe: `an ephemeral container (kubectl debug) running ${u.describe}`, expect: 'rejected', try: { ephemeral: { name: `debug-${u.id}`, image: u.image } } },
       {
-        id: `update-image-${u.id}`, describe: `a running pod's image changed to ${u.describe} (UPDATE)`, expect: 'rejected',
+        id: `second-container-${u.id}`,
+        describe: `a second container running ${u.describe}`,
+        expect: 'rejected',
+        try: { create: pod(`image-second-${u.id}`, { containers: [ok, c('helper', u.image)] }) },
+      },
+      {
+        id: `init-container-${u.id}`,
+        describe: `an init container running ${u.describe}`,
+        expect: 'rejected',
+        try: { create: pod(`image-init-${u.id}`, { initContainers: [c('setup', u.image)], containers: [ok] }) },
+      },
+      {
+        id: `ephemeral-container-${u.id}`,
+        describe: `an ephemeral container (kubectl debug) running ${u.describe}`,
+        expect: 'rejected',
+        try: { ephemeral: { name: `debug-${u.id}`, image: u.image } },
+      },
+      {
+        id: `update-image-${u.id}`,
+        describe: `a running pod's image changed to ${u.describe} (UPDATE)`,
+        expect: 'rejected',
         try: {
           update: {
-            apiVersion: 'v1', kind: 'Pod', what: 'a running pod',
+            apiVersion: 'v1',
+            kind: 'Pod',
+            what: 'a running pod',
             pick: (o) => o.status?.phase === 'Running' && !o.metadata?.deletionTimestamp,
             change: (o) => ({ ...o, spec: { ...o.spec, containers: o.spec.containers.map((x: any, i: number) => (i === 0 ? { ...x, image: u.image } : x)) } }),
           },
@@ -65,6 +92,11 @@ export function imageBattery(namespace: string, p: ImageBatteryParams): Variant[
       },
     );
   }
-  out.push({ id: 'trusted', describe: `a pod running ${p.image.replace(/@sha256:(.{12}).*$/, '@sha256:$1…')} (the trusted image)`, expect: 'allowed', try: { create: pod('image-trusted', { containers: [ok] }) } });
+  out.push({
+    id: 'trusted',
+    describe: `a pod running ${p.image.replace(/@sha256:(.{12}).*$/, '@sha256:$1…')} (the trusted image)`,
+    expect: 'allowed',
+    try: { create: pod('image-trusted', { containers: [ok] }) },
+  });
   return out;
 }

@@ -16,7 +16,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A running (else any live) pod of the namespace: what an ephemeral container is added to. */
 async function targetPod(ctx: CheckContext, namespace: string): Promise<any | undefined> {
-  const pods = (await ctx.cluster.list<any>('v1', 'Pod', namespace)).filter((p) => !p.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase));
+  const pods = (await ctx.cluster.list<any>('v1', 'Pod', namespace)).filter(
+    (p) => !p.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase),
+  );
   return pods.find((p) => p.status?.phase === 'Running') ?? pods[0];
 }
 
@@ -78,21 +80,31 @@ export function judgeBattery(results: VariantResult[], opts: { by?: string; what
   const problems: string[] = [];
   for (const r of results) {
     const where = `in namespace ${r.namespace}`;
-    if (r.skipped) { problems.push(`${r.variant.describe} could not be tried ${where}: ${r.skipped}`); continue; }
+    if (r.skipped) {
+      problems.push(`${r.variant.describe} could not be tried ${where}: ${r.skipped}`);
+      continue;
+    }
     if (r.variant.expect === 'rejected') {
       if (r.allowed) problems.push(`${r.variant.describe} is admitted ${where}`);
-      else if (!rejectedBy(r.message ?? '', opts.by)) problems.push(`${r.variant.describe} is rejected ${where}, but not by ${opts.by}: ${firstLine(r.message)}`);
+      else if (!rejectedBy(r.message ?? '', opts.by))
+        problems.push(`${r.variant.describe} is rejected ${where}, but not by ${opts.by}: ${firstLine(r.message)}`);
     } else if (!r.allowed) {
       problems.push(`${r.variant.describe} is rejected ${where} — the rule must leave ordinary objects alone: ${firstLine(r.message)}`);
     }
   }
   const nss = [...new Set(results.map((r) => r.namespace))];
   if (problems.length) {
-    const more = problems.length > 1 ? ` (${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: ${problems.slice(1, 3).join('; ')}${problems.length > 3 ? '; …' : ''})` : '';
+    const more =
+      problems.length > 1
+        ? ` (${problems.length - 1} more problem${problems.length > 2 ? 's' : ''}: ${problems.slice(1, 3).join('; ')}${problems.length > 3 ? '; …' : ''})`
+        : '';
     return { passed: false, message: `${problems[0]}${more}` };
   }
   const rejected = results.filter((r) => r.variant.expect === 'rejected').length;
-  return { passed: true, message: `${opts.what}: all ${rejected} variants rejected${opts.by ? ` by ${opts.by}` : ''} and ordinary objects admitted, in ${nss.join(', ')}` };
+  return {
+    passed: true,
+    message: `${opts.what}: all ${rejected} variants rejected${opts.by ? ` by ${opts.by}` : ''} and ordinary objects admitted, in ${nss.join(', ')}`,
+  };
 }
 
 const firstLine = (s?: string) => (s ?? '').split('\n')[0].slice(0, 240);
@@ -103,7 +115,11 @@ const firstLine = (s?: string) => (s ?? '').split('\n')[0].slice(0, 240);
  */
 export async function withScratchNamespace<T>(ctx: CheckContext, fn: (ns: string) => Promise<T>): Promise<T> {
   const name = `kube-seclab-scratch-${Math.random().toString(36).slice(2, 8)}`;
-  await ctx.cluster.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [MANAGED_LABEL]: 'kube-seclab', [LESSON_LABEL]: ctx.lessonId, 'kube-seclab.dev/scratch': 'true' } } });
+  await ctx.cluster.create({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { [MANAGED_LABEL]: 'kube-seclab', [LESSON_LABEL]: ctx.lessonId, 'kube-seclab.dev/scratch': 'true' } },
+  });
   try {
     return await fn(name);
   } finally {

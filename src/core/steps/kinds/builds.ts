@@ -36,14 +36,16 @@ export const sign: StepKind<{ namespace: string; name: string; container?: strin
   scope: () => LOCAL_BUILDS,
 };
 
-const sbomSchema = z.object({
-  path: workspacePath,
-  publish: z.object({ namespace: z.string(), name: z.string() }).strict(),
-  /** An SBOM file of the fix folder to publish instead (one another tool made, e.g. cyclonedx-npm). */
-  file: z.string().optional(),
-  /** The ConfigMap key (default sbom.cdx.json): `kubectl create configmap --from-file=FILE` names it after the file. */
-  key: z.string().optional(),
-}).strict();
+const sbomSchema = z
+  .object({
+    path: workspacePath,
+    publish: z.object({ namespace: z.string(), name: z.string() }).strict(),
+    /** An SBOM file of the fix folder to publish instead (one another tool made, e.g. cyclonedx-npm). */
+    file: z.string().optional(),
+    /** The ConfigMap key (default sbom.cdx.json): `kubectl create configmap --from-file=FILE` names it after the file. */
+    key: z.string().optional(),
+  })
+  .strict();
 
 /**
  * What `kube-seclab sbom PATH` writes (a CycloneDX SBOM of workspace app folder `path`: its

@@ -12,10 +12,12 @@ import type { StepKind } from '../types.js';
 /** A file on the control-plane node: `content` inline, or `file` of this folder. */
 export const nodeFile: StepKind<{ path: string; content?: string; file?: string }> = {
   type: 'nodeFile',
-  schema: z.object({ path: z.string().startsWith('/'), content: z.string().optional(), file: z.string().optional() }).strict()
+  schema: z
+    .object({ path: z.string().startsWith('/'), content: z.string().optional(), file: z.string().optional() })
+    .strict()
     .refine((p) => (p.content === undefined) !== (p.file === undefined), 'give either content or file'),
   async run(ctx, p) {
-    const content = p.content ?? await readFile(join(ctx.dir, p.file ?? ''), 'utf8');
+    const content = p.content ?? (await readFile(join(ctx.dir, p.file ?? ''), 'utf8'));
     await ctx.engine.writeNodeFile(p.path, content);
   },
   undo: (p) => [{ nodeFile: p.path }],
@@ -48,14 +50,20 @@ export const kubeletConfig: StepKind<{ set: Record<string, unknown>; restart: bo
   undo: () => [{ kubelet: true }],
 };
 
-const manifestSchema = z.object({
-  component,
-  setFlags: z.record(z.string().regex(/^--/), z.string()).optional(),
-  removeFlags: z.array(z.string().regex(/^--/)).optional(),
-  volumes: z.array(z.object({ name: z.string(), hostPath: z.string(), mountPath: z.string(), readOnly: z.boolean().optional(), type: z.string().optional() }).strict()).optional(),
-  /** false: do not wait for the component to run healthy (a shortcut that breaks it on purpose). */
-  wait: z.boolean().optional(),
-}).strict();
+const manifestSchema = z
+  .object({
+    component,
+    setFlags: z.record(z.string().regex(/^--/), z.string()).optional(),
+    removeFlags: z.array(z.string().regex(/^--/)).optional(),
+    volumes: z
+      .array(
+        z.object({ name: z.string(), hostPath: z.string(), mountPath: z.string(), readOnly: z.boolean().optional(), type: z.string().optional() }).strict(),
+      )
+      .optional(),
+    /** false: do not wait for the component to run healthy (a shortcut that breaks it on purpose). */
+    wait: z.boolean().optional(),
+  })
+  .strict();
 
 /** Edit a control-plane component's static-pod manifest (flags, volumes); the kubelet restarts it. */
 export const manifest: StepKind<z.infer<typeof manifestSchema>> = {

@@ -10,7 +10,9 @@ import type { StepKind } from '../types.js';
 /** The objects of a manifest file, or of every manifest of a folder. */
 async function objectsAt(path: string): Promise<KubernetesObject[]> {
   if ((await stat(path)).isDirectory()) return loadManifests(path);
-  return parseAllDocuments(await readFile(path, 'utf8')).map((d) => d.toJS()).filter((o) => o && typeof o === 'object');
+  return parseAllDocuments(await readFile(path, 'utf8'))
+    .map((d) => d.toJS())
+    .filter((o) => o && typeof o === 'object');
 }
 
 /** Apply the manifests of a file or folder of this one (server-side, labelled with the lesson). */
@@ -18,7 +20,11 @@ export const apply: StepKind<string> = {
   type: 'apply',
   schema: z.string().min(1),
   async run(ctx, p) {
-    await applyObjects(ctx, (await objectsAt(join(ctx.dir, p))).map((o) => ctx.cluster.rename.value(o)), ctx.lessonId);
+    await applyObjects(
+      ctx,
+      (await objectsAt(join(ctx.dir, p))).map((o) => ctx.cluster.rename.value(o)),
+      ctx.lessonId,
+    );
   },
   scope: async (p, dir) => ({ objects: await objectsAt(join(dir, p)) }),
   files: (p) => [p],
@@ -60,7 +66,9 @@ export const rewrite: StepKind<{ apiVersion: string; kind: string; namespace: st
 /** Wait until a Deployment is rolled out (its current template's pods ready, no older one left). */
 export const wait: StepKind<{ kind: 'Deployment'; namespace: string; name: string; timeoutSeconds: number }> = {
   type: 'wait',
-  schema: z.object({ kind: z.enum(['Deployment']).default('Deployment'), namespace: z.string(), name: z.string(), timeoutSeconds: z.number().default(30) }).strict(),
+  schema: z
+    .object({ kind: z.enum(['Deployment']).default('Deployment'), namespace: z.string(), name: z.string(), timeoutSeconds: z.number().default(30) })
+    .strict(),
   async run(ctx, p) {
     await waitDeployment(ctx, p.namespace, p.name, p.timeoutSeconds * 1000);
   },

@@ -20,10 +20,19 @@ export const generateSecret: StepKind<{ bytes: number; targets: SecretKey[] }> =
   async run(ctx, p) {
     const value = randomBytes(p.bytes).toString('base64');
     for (const t of p.targets) {
-      const cur = await ctx.cluster.read<KubernetesObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace } });
+      const cur = await ctx.cluster.read<KubernetesObject & { data?: Record<string, string> }>({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: t.name, namespace: t.namespace },
+      });
       const data = { ...(cur?.data ?? {}), [t.key]: Buffer.from(value).toString('base64') };
       if (cur) await ctx.cluster.replace({ ...cur, data } as KubernetesObject);
-      else await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, type: 'Opaque', data } as KubernetesObject], ctx.lessonId);
+      else
+        await applyObjects(
+          ctx,
+          [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, type: 'Opaque', data } as KubernetesObject],
+          ctx.lessonId,
+        );
     }
   },
   scope: (p) => ({ namespaces: p.targets.map((t) => t.namespace) }),
@@ -32,15 +41,25 @@ export const generateSecret: StepKind<{ bytes: number; targets: SecretKey[] }> =
 /** Move (or copy, `keep: true`) a Secret to another namespace, its data and type as they are — what `kubectl get -o json | … | kubectl apply` does. */
 export const moveSecret: StepKind<{ from: { namespace: string; name: string }; to: { namespace: string }; keep: boolean }> = {
   type: 'moveSecret',
-  schema: z.object({
-    from: z.object({ namespace: z.string(), name: z.string() }).strict(),
-    to: z.object({ namespace: z.string() }).strict(),
-    keep: z.boolean().default(false),
-  }).strict(),
+  schema: z
+    .object({
+      from: z.object({ namespace: z.string(), name: z.string() }).strict(),
+      to: z.object({ namespace: z.string() }).strict(),
+      keep: z.boolean().default(false),
+    })
+    .strict(),
   async run(ctx, { from, to, keep }) {
-    const cur = await ctx.cluster.read<KubernetesObject & { data?: Record<string, string>; type?: string }>({ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: from.namespace } });
+    const cur = await ctx.cluster.read<KubernetesObject & { data?: Record<string, string>; type?: string }>({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: from.name, namespace: from.namespace },
+    });
     if (!cur) throw new UserError(`Secret ${from.namespace}/${from.name} is not there to move`);
-    await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: to.namespace }, type: cur.type, data: cur.data } as KubernetesObject], ctx.lessonId);
+    await applyObjects(
+      ctx,
+      [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: to.namespace }, type: cur.type, data: cur.data } as KubernetesObject],
+      ctx.lessonId,
+    );
     if (!keep) await ctx.cluster.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: from.namespace } });
   },
   scope: (p) => ({ namespaces: [p.from.namespace, p.to.namespace] }),
@@ -58,8 +77,27 @@ export const rotateSecret: StepKind<{ bytes: number; prefix: string; into: Secre
     const value = p.prefix + randomBytes(p.bytes).toString('hex');
     for (const t of p.into) {
       const cur = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace } });
-      if (cur) await ctx.cluster.mergePatch({ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, data: { [t.key]: Buffer.from(value).toString('base64') } } as KubernetesObject);
-      else await applyObjects(ctx, [{ apiVersion: 'v1', kind: 'Secret', metadata: { name: t.name, namespace: t.namespace }, type: 'Opaque', data: { [t.key]: Buffer.from(value).toString('base64') } } as KubernetesObject], ctx.lessonId);
+      if (cur)
+        await ctx.cluster.mergePatch({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: t.name, namespace: t.namespace },
+          data: { [t.key]: Buffer.from(value).toString('base64') },
+        } as KubernetesObject);
+      else
+        await applyObjects(
+          ctx,
+          [
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: t.name, namespace: t.namespace },
+              type: 'Opaque',
+              data: { [t.key]: Buffer.from(value).toString('base64') },
+            } as KubernetesObject,
+          ],
+          ctx.lessonId,
+        );
     }
     // The API keeps times in whole seconds: what is restarted next starts in a later second than the change.
     await sleep(1000 - (Date.now() % 1000) + 20);

@@ -12,10 +12,12 @@ import type { StepKind } from '../types.js';
 /** A file handed to the learner on their own machine (the lab's workspace folder), e.g. a cluster config to review. */
 export const workspaceFile: StepKind<{ path: string; content?: string; file?: string }> = {
   type: 'workspaceFile',
-  schema: z.object({ path: workspacePath, content: z.string().optional(), file: z.string().optional() }).strict()
+  schema: z
+    .object({ path: workspacePath, content: z.string().optional(), file: z.string().optional() })
+    .strict()
     .refine((p) => (p.content === undefined) !== (p.file === undefined), 'give either content or file'),
   async run(ctx, p) {
-    const content = p.content ?? await readFile(join(ctx.dir, p.file ?? ''), 'utf8');
+    const content = p.content ?? (await readFile(join(ctx.dir, p.file ?? ''), 'utf8'));
     const target = inWorkspace(ctx, p.path);
     await mkdir(dirname(target), { recursive: true });
     await writeFileAtomic(target, content);
@@ -25,7 +27,7 @@ export const workspaceFile: StepKind<{ path: string; content?: string; file?: st
   files: (p) => (p.file ? [p.file] : []),
 };
 
-const LOCAL_BUILDS = 'builds the app it hands out, and a shared cluster\'s nodes cannot run the lab\'s local builds';
+const LOCAL_BUILDS = "builds the app it hands out, and a shared cluster's nodes cannot run the lab's local builds";
 
 /** A folder handed to the learner (an app's sources, say): `from` (in this folder) copied over `path` in the workspace, which it replaces. */
 export const workspaceDir: StepKind<{ path: string; from: string }> = {
