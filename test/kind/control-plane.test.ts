@@ -12,7 +12,8 @@ import { execa } from 'execa';
 import { Lab } from '../../src/core/lab.js';
 import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
-import { restartsTheControlPlane, removeLeftoverCluster, verifyOnKind } from './lessons.js';
+import { restartsTheControlPlane, removeLeftoverCluster, verifyAndAuditOnKind, auditOnKind } from './lessons.js';
+import { findAuditors } from '../../src/core/audit/tools.js';
 
 const BIN = join(packageRoot, 'bin', 'kube-seclab.js');
 const data = mkdtempSync(join(tmpdir(), 'kube-seclab-kindcp-'));
@@ -46,10 +47,31 @@ describe('control-plane lessons on kind', () => {
       expect.arrayContaining(['encryption-at-rest', 'etcd-tls', 'anonymous-access', 'audit-logging', 'kubelet-authentication']),
     );
   });
-  describe.each(lessons.map((l) => l.id))('dev verify %s on kind', (id) => {
-    it('unsolved fails, the solution passes, every shortcut fails', { timeout: 1_800_000 }, async () => {
-      const r = await verifyOnKind(lab, id);
-      expect(r.ok, r.report).toBe(true);
+  // dev verify, with dev audit's auditors reading the same scenario and solved states (kube-bench
+  // inside the node container judges the real kubelet and static pods; no extra control-plane resets).
+  describe.each(lessons.map((l) => l.id))('dev verify and dev audit %s on kind', (id) => {
+    it('unsolved fails, the solution passes, every shortcut fails; the auditors raise and clear what it declares', { timeout: 1_800_000 }, async () => {
+      const r = await verifyAndAuditOnKind(lab, id);
+      expect(r.verify.ok, r.verify.report).toBe(true);
+      expect(r.audit.ok, r.audit.report).toBe(true);
+      const l = lessons.find((x) => x.id === id)!;
+      expect(r.audit.verdicts).toBe(Object.values(l.audit).reduce((n, t) => n + t.raise.length + t.clear.length + t.topic.length, 0));
     });
   });
+});
+
+describe('dev audit on kind, as the command runs it', () => {
+  it('finds the auditors (bash tools/build-auditors.sh)', () => {
+    expect(() => findAuditors(env)).not.toThrow();
+  });
+  // The one lesson only kind can audit (the local engine has no kubelet): its own reset and solution.
+  it(
+    "kubelet-authentication: kube-bench in the node raises 4.2.1/4.2.2 on the scenario's kubelet, the solution clears them",
+    { timeout: 1_800_000 },
+    async () => {
+      const r = await auditOnKind(lab, 'kubelet-authentication');
+      expect(r.ok, r.report).toBe(true);
+      expect(r.verdicts).toBeGreaterThanOrEqual(4);
+    },
+  );
 });

@@ -58,3 +58,37 @@ export function kindShard(lessons: Lesson[], of: number, index: number): string[
   }
   return groups[index].ids;
 }
+
+/**
+ * `dev audit` one lesson on a kind lab (kube-bench inside the node container, kube-score on the
+ * lesson's namespaces): its timing always — what the audit adds to the kind suite — and its
+ * failing declarations when it fails.
+ */
+export async function auditOnKind(lab: import('../../src/core/lab.js').Lab, id: string): Promise<{ ok: boolean; report: string; verdicts: number }> {
+  const { auditLesson } = await import('../../src/core/audit/audit.js');
+  const r = await auditLesson(lab, id);
+  const report = [...r.errors, ...r.verdicts.filter((v) => !v.ok).map((v) => `${v.where} ${v.tool} ${v.id}: ${v.detail}`)].join('\n');
+  console.log(
+    `kind: audit ${id} ${r.ok ? 'ok' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s (auditors ${(r.auditorsMs / 1000).toFixed(1)} s)${r.skipped ? `, skipped: ${r.skipped}` : ''}${r.ok ? '' : `\n${report}`}`,
+  );
+  return { ok: r.ok, report, verdicts: r.verdicts.length };
+}
+
+/**
+ * `dev verify` with `dev audit`'s auditors reading the same scenario and solved states (no extra
+ * control-plane resets): both reports, and the time the auditors added.
+ */
+export async function verifyAndAuditOnKind(
+  lab: import('../../src/core/lab.js').Lab,
+  id: string,
+): Promise<{ verify: { ok: boolean; report: string }; audit: { ok: boolean; report: string; verdicts: number } }> {
+  const { verifyAndAudit } = await import('../../src/core/audit/audit.js');
+  const t0 = Date.now();
+  const { verify, audit } = await verifyAndAudit(lab, id);
+  const vreport = verify.steps.map((s) => `${s.ok ? 'ok ' : 'BAD'} ${s.name}: ${s.detail}`).join('\n');
+  const areport = [...audit.errors, ...audit.verdicts.filter((v) => !v.ok).map((v) => `${v.where} ${v.tool} ${v.id}: ${v.detail}`)].join('\n');
+  console.log(
+    `kind: verify ${id} ${verify.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; audit ${audit.skipped ? `skipped (${audit.skipped})` : audit.ok ? `ok, raised ${audit.raised.join(', ') || 'nothing declared'}, cleared ${audit.cleared.join(', ') || 'nothing declared'}` : 'FAILED'}, the auditors added ${(audit.auditorsMs / 1000).toFixed(1)} s${verify.ok ? '' : `\n${vreport}`}${audit.ok ? '' : `\n${areport}`}`,
+  );
+  return { verify: { ok: verify.ok, report: vreport }, audit: { ok: audit.ok, report: areport, verdicts: audit.verdicts.length } };
+}
