@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { Lab } from '../../src/core/lab.js';
 import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
-import { restartsTheControlPlane, removeLeftoverCluster, verifyAndAuditOnKind, auditOnKind } from './lessons.js';
+import { restartsTheControlPlane, removeLeftoverCluster, verifyAndAuditOnKind } from './lessons.js';
 import { findAuditors } from '../../src/core/audit/tools.js';
 
 const BIN = join(packageRoot, 'bin', 'kube-seclab.js');
@@ -60,18 +60,11 @@ describe('control-plane lessons on kind', () => {
   });
 });
 
-describe('dev audit on kind, as the command runs it', () => {
+// kubelet-authentication, the one lesson only kind can audit (the local engine has no kubelet), is
+// judged above inside its verify pass: kube-bench in the node must raise 4.2.1/4.2.2 and the solution
+// clear them — no second kubelet reset and solution for the command's own path (the local suite runs it).
+describe('dev audit on kind', () => {
   it('finds the auditors (bash tools/build-auditors.sh)', () => {
     expect(() => findAuditors(env)).not.toThrow();
   });
-  // The one lesson only kind can audit (the local engine has no kubelet): its own reset and solution.
-  it(
-    "kubelet-authentication: kube-bench in the node raises 4.2.1/4.2.2 on the scenario's kubelet, the solution clears them",
-    { timeout: 1_800_000 },
-    async () => {
-      const r = await auditOnKind(lab, 'kubelet-authentication');
-      expect(r.ok, r.report).toBe(true);
-      expect(r.verdicts).toBeGreaterThanOrEqual(4);
-    },
-  );
 });

@@ -12,7 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
 import { Lab } from '../../src/core/lab.js';
 import { packageRoot } from '../../src/core/paths.js';
-import { removeLeftoverCluster, verifyOnKind } from './lessons.js';
+import { removeLeftoverCluster, verifyAndAuditOnKind } from './lessons.js';
+import type { Lesson } from '../../src/core/lessons/loader.js';
 
 export function kindLessonSuite(name: string, ids: string[]): void {
   const BIN = join(packageRoot, 'bin', 'kube-seclab.js');
@@ -44,10 +45,15 @@ export function kindLessonSuite(name: string, ids: string[]): void {
 
   describe(`lessons on kind (${name})`, () => {
     it('has lessons to verify', () => expect(ids.length).toBeGreaterThan(0));
-    describe.each(ids)('dev verify %s on kind', (id) => {
-      it('unsolved fails, the solution passes, every shortcut fails', { timeout: 1_800_000 }, async () => {
-        const r = await verifyOnKind(lab, id);
-        expect(r.ok, r.report).toBe(true);
+    // dev verify, with dev audit's auditors reading the same scenario and solved states (kube-score on
+    // the lesson's namespaces, kube-bench inside the node): they add only their own time.
+    describe.each(ids)('dev verify and dev audit %s on kind', (id) => {
+      it('unsolved fails, the solution passes, every shortcut fails; the auditors raise and clear what it declares', { timeout: 1_800_000 }, async () => {
+        const r = await verifyAndAuditOnKind(lab, id);
+        expect(r.verify.ok, r.verify.report).toBe(true);
+        expect(r.audit.ok, r.audit.report).toBe(true);
+        const l: Lesson = lab.lesson(id);
+        expect(r.audit.verdicts).toBe(Object.values(l.audit).reduce((n, t) => n + t.raise.length + t.clear.length + t.topic.length, 0));
       });
     });
   });

@@ -60,21 +60,6 @@ export function kindShard(lessons: Lesson[], of: number, index: number): string[
 }
 
 /**
- * `dev audit` one lesson on a kind lab (kube-bench inside the node container, kube-score on the
- * lesson's namespaces): its timing always — what the audit adds to the kind suite — and its
- * failing declarations when it fails.
- */
-export async function auditOnKind(lab: import('../../src/core/lab.js').Lab, id: string): Promise<{ ok: boolean; report: string; verdicts: number }> {
-  const { auditLesson } = await import('../../src/core/audit/audit.js');
-  const r = await auditLesson(lab, id);
-  const report = [...r.errors, ...r.verdicts.filter((v) => !v.ok).map((v) => `${v.where} ${v.tool} ${v.id}: ${v.detail}`)].join('\n');
-  console.log(
-    `kind: audit ${id} ${r.ok ? 'ok' : 'FAILED'} in ${(r.durationMs / 1000).toFixed(1)} s (auditors ${(r.auditorsMs / 1000).toFixed(1)} s)${r.skipped ? `, skipped: ${r.skipped}` : ''}${r.ok ? '' : `\n${report}`}`,
-  );
-  return { ok: r.ok, report, verdicts: r.verdicts.length };
-}
-
-/**
  * `dev verify` with `dev audit`'s auditors reading the same scenario and solved states (no extra
  * control-plane resets): both reports, and the time the auditors added.
  */
