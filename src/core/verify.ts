@@ -245,7 +245,13 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       lesson.attack &&
       attackRunsHere &&
       !(await step('the attack works on the scenario', async () => {
-        const r = await lab.attack(id, { record: false });
+        // The scenario's pods may still be starting (a reset right after a control-plane lesson, on a
+        // busy machine): the attack gets as long as a solution does to find its foothold.
+        let r = await lab.attack(id, { record: false });
+        for (const until = Date.now() + solutionTimeout; !r.skipped && !r.succeeded && Date.now() < until;) {
+          await sleep(2000);
+          r = await lab.attack(id, { record: false });
+        }
         if (r.skipped) return [true, `not on this engine: ${r.skipped}`];
         return r.succeeded ? [true, r.summary] : [false, `the attack fails on the insecure scenario: ${r.summary}`];
       }))

@@ -1,4 +1,15 @@
+import { z } from 'zod';
 import type { CheckContext } from '../checks/types.js';
+
+const workloadShape = {
+  kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
+  namespace: z.string(),
+  name: z.string(),
+};
+/** An attack step's `workload:` — the workload whose running pod the attacker is in or looks at. */
+export const workloadRefSchema = z.object(workloadShape).strict();
+/** The same, with the `container:` of that pod the attacker has a shell in. */
+export const workloadInContainerSchema = z.object({ ...workloadShape, container: z.string().optional() }).strict();
 
 const isRunning = (p: any) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp;
 const newestFirst = (a: any, b: any) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? ''));

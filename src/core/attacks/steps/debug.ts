@@ -1,19 +1,13 @@
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { AttackStepKind } from '../types.js';
-import { runningPods } from '../pods.js';
+import { runningPods, workloadRefSchema } from '../pods.js';
 import { UserError } from '../../errors.js';
 
 const schema = z
   .object({
     /** The workload whose running pod gets the debug container. */
-    workload: z
-      .object({
-        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-        namespace: z.string(),
-        name: z.string(),
-      })
-      .strict(),
+    workload: workloadRefSchema,
     /** The ephemeral container the attacker adds (`kubectl debug --image=…`). */
     container: z
       .object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AttackStepKind, Evidence } from '../types.js';
-import { runningPods } from '../pods.js';
+import { runningPods, workloadRefSchema } from '../pods.js';
 import { buildOf, readBuilds } from '../../builds.js';
 import { atOrAbove, scanBuild, severitySchema } from '../../scan.js';
 import { UserError } from '../../errors.js';
@@ -10,14 +10,7 @@ const schema = z
     /** What the attacker reaches: the pods behind a Service (every replica, an old copy behind it too)… */
     service: z.object({ namespace: z.string(), name: z.string() }).strict().optional(),
     /** …or one workload's running pods. */
-    workload: z
-      .object({
-        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-        namespace: z.string(),
-        name: z.string(),
-      })
-      .strict()
-      .optional(),
+    workload: workloadRefSchema.optional(),
     /** A package with a known vulnerability at or above this severity is what the attacker looks for. */
     severity: severitySchema.default('high'),
     /** Only this package (the one the exploit targets). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { AttackStepKind, Evidence, StepOutcome } from '../types.js';
-import { runningPods } from '../pods.js';
+import { runningPods, workloadInContainerSchema } from '../pods.js';
 import { execIn } from '../../checks/podExec.js';
 import { sleep } from '../../fsutil.js';
 import { MANAGED_LABEL } from '../../kube/client.js';
@@ -130,14 +130,7 @@ export const pod: AttackStepKind<PodP> = {
 const execSchema = z
   .object({
     /** The workload the attacker has a shell in (an RCE in the app). */
-    workload: z
-      .object({
-        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-        namespace: z.string(),
-        name: z.string(),
-        container: z.string().optional(),
-      })
-      .strict(),
+    workload: workloadInContainerSchema,
     command: z.array(z.string()).min(1),
     timeoutSeconds: z.number().int().positive().default(20),
     succeeds: succeedsSchema,

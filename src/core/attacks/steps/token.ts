@@ -1,20 +1,12 @@
 import { z } from 'zod';
 import type { AttackStepKind, AttackContext } from '../types.js';
-import { runningPods } from '../pods.js';
+import { runningPods, workloadInContainerSchema } from '../pods.js';
 import { apiError } from '../../kube/errors.js';
 
 const schema = z
   .object({
     /** The token a workload's running pod holds (what a shell in that pod reads from its filesystem). */
-    workload: z
-      .object({
-        kind: z.enum(['Deployment', 'StatefulSet', 'DaemonSet', 'Pod']).default('Deployment'),
-        namespace: z.string(),
-        name: z.string(),
-        container: z.string().optional(),
-      })
-      .strict()
-      .optional(),
+    workload: workloadInContainerSchema.optional(),
     /** Or a ServiceAccount's token, found elsewhere (a leaked kubeconfig, a CI log): `namespace/name`. */
     serviceAccount: z
       .string()
