@@ -236,6 +236,7 @@ export async function runCommand(
       const s = await lab.solution(args[0], { apply: o.apply, reporter: rep });
       if (s.description) out(s.description);
       for (const f of s.files) out(`${style.bold(`# ${f.path}`)}\n${f.text.trimEnd()}\n`);
+      if (!o.apply) out(solutionHowTo(s, args[0]));
       return EXIT.ok;
     }
     case 'reset': {
@@ -692,4 +693,17 @@ async function imagesCommand(lab: Lab, args: string[], rep: ReturnType<typeof li
   const loaded = await rep.task(`Load the images in ${file} into Docker`, async () => loadImages(file));
   out(`${style.success(symbols.pass)} loaded ${loaded.length} images${loaded.length ? `: ${loaded.join(', ')}` : ''}`);
   return EXIT.ok;
+}
+
+/** How to carry out a shown solution: the commands to run (as printed, in a shell `kube-seclab env` set up) and what to do by hand, in order. */
+function solutionHowTo(s: { dir: string; steps: ({ run: string } | { todo: string })[] }, id: string): string {
+  const lines = [
+    style.bold('To carry it out in this lab'),
+    style.muted(
+      `(in a shell set up by \`eval "$(kube-seclab env)"\`; the files above are saved in ${s.dir}; on the lesson as \`kube-seclab reset ${id}\` sets it up)`,
+    ),
+    ...s.steps.map((st, i) => `  ${i + 1}. ${'run' in st ? st.run : `${style.muted('by hand:')} ${st.todo}`}`),
+    style.muted(`or let the lab do it: kube-seclab solution ${id} --apply`),
+  ];
+  return lines.join('\n');
 }

@@ -44,7 +44,10 @@ export const COMMANDS: readonly CommandUsage[] = [
     more: 'With --json, one line: {"lesson","title","engine","succeeded","skipped"?,"summary","durationMs","steps":[{"id","title","type","goal","status","succeeded","message","evidence","note"?,"durationMs"}]}; secret values only as their first characters and length. Exit 0 the attack fails (a defence stopped every goal step), 1 it works, 2 it could not run (the cluster stopped answering; a goal that needs kind) or usage error. It targets only the lab\'s own local or kind cluster and changes nothing: writes are dry runs, pods it starts are deleted.',
   },
   { name: 'hint', lines: [['hint [<lesson>]', 'the next hint, gentle first']] },
-  { name: 'solution', lines: [['solution <lesson> [--apply]', 'show (or apply) the reference solution']] },
+  {
+    name: 'solution',
+    lines: [['solution <lesson> [--apply]', 'show the reference solution and the commands that apply it in this lab (--apply: the lab applies it)']],
+  },
   { name: 'reset', lines: [['reset [<lesson>|--all] [--yes]', 'put a lesson back to its insecure start (--all: every lesson + progress)']] },
   { name: 'doctor', lines: [['doctor [--json]', 'what is installed, versions, cluster reachable']] },
   {

@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { labPaths, packageRoot, type LabPaths } from './paths.js';
 import { loadCatalogue, renderLesson, Catalogue, type Lesson } from './lessons/loader.js';
-import { renderText, type LabNames } from './lessons/placeholders.js';
+import type { LabNames } from './lessons/placeholders.js';
 import { ProgressStore, lastCheckRecord, type ProgressData, type LessonProgress } from './progress/store.js';
 import { LabCluster } from './kube/client.js';
 import { runChecks, type LessonResult } from './checks/runner.js';
@@ -24,7 +23,8 @@ import { LabLock, waitingLine } from './lock.js';
 import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } from './exam.js';
 import { commandDir, envCommand, envScript, writeCommand } from './shell.js';
 import { IDENTITY, NamespaceRenamer } from './scope/rename.js';
-import { fixFiles } from './steps/run.js';
+import { showSolution, type ShownSolution } from './scenarios/solution.js';
+import { fileBaselineStore } from './scenarios/baseline.js';
 
 /** Where the lessons run an app of the workspace: a Deployment, and (for an SBOM) the ConfigMap next to it. */
 export interface AppTarget {
@@ -71,10 +71,15 @@ function workspaceOf(paths: LabPaths): string {
   return join(paths.data, 'workspace');
 }
 
+/** How this lab's namespaces are named in its cluster (P-N on a shared cluster), known before `up` too. */
+function labRenamer(engine: Engine, shared?: SharedPlan): NamespaceRenamer {
+  const prefix = engine.namespacePrefix;
+  return engine.shared?.()?.rename ?? (prefix && shared ? new NamespaceRenamer(prefix, shared.namespaces) : IDENTITY);
+}
+
 /** The values of lesson placeholders in a lab on this engine (a shared cluster: its namespace prefix). */
 export function labNames(engine: Engine, paths: LabPaths, shared?: SharedPlan): LabNames {
-  const prefix = engine.namespacePrefix;
-  const rename = prefix && shared ? new NamespaceRenamer(prefix, shared.namespaces) : IDENTITY;
+  const rename = labRenamer(engine, shared);
   return { node: engine.nodeNames(), nodeAccess: engine.nodeAccessHint(), workspace: workspaceOf(paths), ns: (n) => rename.ns(n) };
 }
 
@@ -246,7 +251,9 @@ export class Lab {
   }
 
   private async scenarioCtx(): Promise<ScenarioContext> {
-    return { cluster: await this.cluster(), engine: this.engine, workspace: this.workspace };
+    // The cluster-wide state a reset returns to: kept only for a cluster the lab made itself.
+    const baseline = this.engine.name === 'existing' ? undefined : fileBaselineStore(join(this.paths.engineDir(this.engine.name), 'baseline.json'));
+    return { cluster: await this.cluster(), engine: this.engine, workspace: this.workspace, baseline };
   }
 
   /** What set-up steps and generic shortcuts act through (`dev verify`). */
@@ -530,22 +537,22 @@ export class Lab {
     return { lesson: l.id, index, total: l.hints.length, text: l.hints[index] };
   }
 
-  /** The reference solution's files, as text to read; `apply` also applies it. */
-  async solution(
-    id: string,
-    opts: { apply?: boolean; reporter?: TaskReporter } = {},
-  ): Promise<{ files: { path: string; text: string }[]; description?: string }> {
+  /**
+   * The reference solution as this lab takes it: its files with this lab's names (saved in the lab's
+   * data folder, where the commands it gives name them) and what to run or do to carry it out here
+   * — the `kubectl apply` command for its manifests, then each step by hand. `apply` also applies it.
+   */
+  async solution(id: string, opts: { apply?: boolean; reporter?: TaskReporter } = {}): Promise<ShownSolution> {
     const l = this.lesson(id);
     await this.aidGuard(l.id, 'solutions');
-    // What takes effect on this engine: the manifests, the steps file that applies, the files its steps read.
-    const names = await fixFiles(l.solution.dir, this.engine.name);
-    // Shown with this lab's names (placeholders sit in comments: the files are applied as written).
-    const files = await Promise.all(
-      names.map(async (n) => ({
-        path: relative(this.catalogue.root, join(l.solution.dir, n)),
-        text: renderText(await readFile(join(l.solution.dir, n), 'utf8'), this.names),
-      })),
-    );
+    const shown = await showSolution(l.solution, {
+      lessonId: l.id,
+      engine: this.engine.name,
+      names: this.names,
+      rename: labRenamer(this.engine, this.shared),
+      catalogueRoot: this.catalogue.root,
+      out: join(this.paths.data, 'solutions', l.id),
+    });
     await this.progress.update((d) => {
       this.touch(d, l.id).solutionViewed = true;
     });
@@ -554,7 +561,7 @@ export class Lab {
       const rep = opts.reporter ?? silentReporter;
       await this.exclusive(rep, () => rep.task(`Apply the reference solution of ${l.id}`, async () => applyFix(await this.scenarioCtx(), l.solution, l.id)));
     }
-    return { files, description: l.solution.description };
+    return shown;
   }
 
   async reset(id: string, reporter: TaskReporter = silentReporter): Promise<void> {

@@ -12,6 +12,7 @@ import {
   type ExamView,
   type Effect,
   type PreflightItem,
+  type SolutionView,
   type State,
   type StoreApi,
   type UiError,
@@ -40,7 +41,7 @@ export interface LabPort {
   debrief(id: string): Promise<string>;
   watch(id: string, onResult: (r: LessonResult, reason: string) => void, signal: AbortSignal): Promise<void>;
   hint(id?: string): Promise<{ index: number; total: number; text: string }>;
-  solution(id: string, opts?: { apply?: boolean }): Promise<{ files: { path: string; text: string }[]; description?: string }>;
+  solution(id: string, opts?: { apply?: boolean }): Promise<SolutionView>;
   reset(id: string, reporter: TaskReporter): Promise<void>;
   isStarted(id: string): Promise<boolean>;
   /** Why this lab's engine cannot run a lesson (a shared cluster runs only namespace-scoped ones). */
@@ -389,7 +390,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
     if (c.kind === 'solution') {
       try {
         const s = await lab.solution(id);
-        dispatch({ type: 'solution/loaded', id, solution: { files: s.files, description: s.description } });
+        dispatch({ type: 'solution/loaded', id, solution: { files: s.files, description: s.description, dir: s.dir, steps: s.steps } });
       } catch (e) {
         fail(e, 'The solution could not be read');
       }

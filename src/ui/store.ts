@@ -89,6 +89,9 @@ export interface AttackView {
 export interface SolutionView {
   files: { path: string; text: string }[];
   description?: string;
+  /** Where the lab saved the shown files, and what to run or do to carry the solution out, in order. */
+  dir?: string;
+  steps?: ({ run: string } | { todo: string })[];
 }
 
 export interface LessonView {

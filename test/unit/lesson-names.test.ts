@@ -49,6 +49,7 @@ async function texts(lab: Lab, id: string): Promise<{ where: string; text: strin
   const s = await lab.solution(id);
   if (s.description) out.push({ where: 'solution description', text: s.description });
   for (const f of s.files) out.push({ where: f.path, text: f.text });
+  s.steps.forEach((st, i) => out.push({ where: `solution step ${i + 1}`, text: 'run' in st ? st.run : st.todo }));
   const node = lab.nodeAccessLine(l);
   if (node) out.push({ where: 'start: node access', text: node });
   return out;

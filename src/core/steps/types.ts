@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ScenarioContext } from '../scenarios/objects.js';
+import type { LabNames } from '../lessons/placeholders.js';
 
 /** What a step works with: the lab's cluster, engine and workspace, the folder it comes from, the lesson. */
 export interface StepContext extends ScenarioContext {
@@ -27,6 +28,22 @@ export interface StepScope {
  */
 export type ResetNeed = { controlPlane: string } | { nodeFile: string } | { kubelet: true } | { workspace: string };
 
+/**
+ * How a person does a step by hand, as `solution` shows it: a shell command to run as written (in
+ * the shell `kube-seclab env` sets up: the lab's kubeconfig, kubectl on PATH), or — where no one
+ * command does it (a file on the node, a control-plane flag, a kubelet setting) — what to do.
+ */
+export type ByHand = { run: string } | { todo: string };
+
+/** What `byHand` may name: the lab's names and where the shown solution's files are. */
+export interface ByHandContext {
+  names: LabNames;
+  /** A file or folder of the step's own folder (relative), as the learner reaches it: where the lab saved its shown copy. */
+  file(relative: string): string;
+  /** The command that applies manifests (a file or folder path) as the lab does. */
+  applyCommand(path: string): string;
+}
+
 /** One kind of step: data in a steps file, behaviour here (as check primitives are). */
 export interface StepKind<P = any> {
   type: string;
@@ -40,6 +57,8 @@ export interface StepKind<P = any> {
    * it cannot run confined to namespaces (a string). Absent: it changes a node or the control plane.
    */
   scope?: (p: P, dir: string) => Promise<StepScope | string> | StepScope | string;
+  /** How a person does it (its parameters as this cluster names namespaces): what `solution` shows. */
+  byHand(p: P, h: ByHandContext): ByHand;
   /** The files or folders of its own folder it reads (relative): shown with the solution, checked to exist. */
   files?: (p: P) => string[];
 }

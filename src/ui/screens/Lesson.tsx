@@ -22,7 +22,11 @@ import { aidAllowed, timeBox, timeBoxLabel } from '../../core/workshop-rules.js'
 function viewMarkdown(lesson: UiLesson, v: LessonView): string {
   if (v.view === 'solution' && v.solution) {
     const files = v.solution.files.map((f) => `**${f.path}**\n\n\`\`\`${/\.ya?ml$/.test(f.path) ? 'yaml' : ''}\n${f.text.trimEnd()}\n\`\`\``).join('\n\n');
-    return `# Reference solution\n\n${v.solution.description ?? ''}\n\n${files}\n\nApply it yourself with kubectl, or \`kube-seclab solution ${lesson.id} --apply\`. Press esc for the lesson text.`;
+    const steps = (v.solution.steps ?? []).map((st, i) => ('run' in st ? `${i + 1}. \`${st.run}\`` : `${i + 1}. By hand: ${st.todo}`)).join('\n');
+    const how = steps
+      ? `## To carry it out in this lab\n\nIn a shell set up by \`eval "$(kube-seclab env)"\`${v.solution.dir ? ` (the files above are saved in ${v.solution.dir})` : ''}, on the lesson as a reset sets it up:\n\n${steps}\n\n`
+      : '';
+    return `# Reference solution\n\n${v.solution.description ?? ''}\n\n${files}\n\n${how}Or let the lab do it: \`kube-seclab solution ${lesson.id} --apply\`. Press esc for the lesson text.`;
   }
   if (v.view === 'debrief') return `# ✓ ${lesson.title}\n\n${v.debrief ?? lesson.debrief}`;
   return lesson.markdown;

@@ -4,6 +4,7 @@ import { workspacePath } from '../../lessons/schema.js';
 import { buildApp } from '../../builds.js';
 import { deployImage, publishSbom, signDeploymentImage } from '../../scenarios/objects.js';
 import type { StepKind } from '../types.js';
+import { shellQuote } from '../../shell.js';
 import { LOCAL_BUILDS } from './workspace.js';
 
 const deployTo = z.object({ namespace: z.string(), name: z.string(), container: z.string().optional() }).strict();
@@ -21,6 +22,9 @@ export const build: StepKind<{ path: string; deploy?: z.infer<typeof deployTo> }
     if (p.deploy) await deployImage(ctx, p.deploy, rec.image);
   },
   scope: () => LOCAL_BUILDS,
+  byHand: (p) => ({
+    run: `kube-seclab build ${shellQuote(p.path)}${p.deploy ? ` --deploy ${shellQuote(`${p.deploy.namespace}/${p.deploy.name}${p.deploy.container ? `:${p.deploy.container}` : ''}`)}` : ''}`,
+  }),
 };
 
 /**
@@ -34,6 +38,10 @@ export const sign: StepKind<{ namespace: string; name: string; container?: strin
     await signDeploymentImage(ctx, p);
   },
   scope: () => LOCAL_BUILDS,
+  byHand: (p) => {
+    const image = `"$(kubectl -n ${shellQuote(p.namespace)} get deployment ${shellQuote(p.name)} -o jsonpath=${shellQuote(p.container ? `{.spec.template.spec.containers[?(@.name=="${p.container}")].image}` : '{.spec.template.spec.containers[0].image}')})"`;
+    return { run: `kube-seclab sign ${image}${p.key ? ` --key ${shellQuote(p.key)}` : ''}` };
+  },
 };
 
 const sbomSchema = z
@@ -60,5 +68,17 @@ export const sbom: StepKind<z.infer<typeof sbomSchema>> = {
     await publishSbom(ctx, p.path, p.publish, ctx.lessonId, { file: p.file ? join(ctx.dir, p.file) : undefined, key: p.key });
   },
   scope: () => LOCAL_BUILDS,
+  byHand: (p, h) => {
+    const ns = shellQuote(p.publish.namespace);
+    const name = shellQuote(p.publish.name);
+    const key = p.key ?? 'sbom.cdx.json';
+    const from = p.file ? shellQuote(h.file(p.file)) : 'sbom.cdx.json';
+    return {
+      todo:
+        (p.file ? '' : `\`kube-seclab sbom ${shellQuote(p.path)} --out sbom.cdx.json\` (it prints the digest of the build the SBOM describes), then `) +
+        `\`kubectl -n ${ns} create configmap ${name} --from-file=${shellQuote(`${key}=`)}${from}\` and ` +
+        `\`kubectl -n ${ns} annotate configmap ${name} kube-seclab.dev/image-digest=sha256:…\` with that digest`,
+    };
+  },
   files: (p) => (p.file ? [p.file] : []),
 };

@@ -7,7 +7,12 @@ import { KUBELET_CONFIG } from '../../scenarios/objects.js';
 import { editManifest } from '../../scenarios/manifest-edit.js';
 import { UserError } from '../../errors.js';
 import { sleep } from '../../fsutil.js';
-import type { StepKind } from '../types.js';
+import type { ByHandContext, StepKind } from '../types.js';
+
+/** Where the learner reaches the node, as the start of an instruction. */
+const onNode = (h: ByHandContext) => (h.names.node ? `On the control-plane node (${h.names.node.shell})` : 'On the control-plane node');
+/** A node path as the learner's shell reaches it. */
+const nodePath = (h: ByHandContext, path: string) => `${h.names.node?.root ?? ''}${path}`;
 
 /** A file on the control-plane node: `content` inline, or `file` of this folder. */
 export const nodeFile: StepKind<{ path: string; content?: string; file?: string }> = {
@@ -21,6 +26,9 @@ export const nodeFile: StepKind<{ path: string; content?: string; file?: string 
     await ctx.engine.writeNodeFile(p.path, content);
   },
   undo: (p) => [{ nodeFile: p.path }],
+  byHand: (p, h) => ({
+    todo: `${onNode(h)}, write ${nodePath(h, p.path)} with ${p.file ? `the content of ${h.file(p.file)}` : 'the content this step gives in the steps file above'}`,
+  }),
   files: (p) => (p.file ? [p.file] : []),
 };
 
@@ -31,6 +39,7 @@ export const removeNodeFile: StepKind<string> = {
     await ctx.engine.removeNodeFile(path);
   },
   undo: (path) => [{ nodeFile: path }],
+  byHand: (path, h) => ({ todo: `${onNode(h)}, delete ${nodePath(h, path)}` }),
 };
 
 /** Change the kubelet's config file (dotted paths → values, null removes) and restart the kubelet (kind). */
@@ -48,6 +57,12 @@ export const kubeletConfig: StepKind<{ set: Record<string, unknown>; restart: bo
     if (p.restart) await ctx.engine.restartKubelet();
   },
   undo: () => [{ kubelet: true }],
+  byHand: (p, h) => ({
+    todo:
+      `${onNode(h)}, in ${nodePath(h, KUBELET_CONFIG)} set ${Object.entries(p.set)
+        .map(([k, v]) => (v === null ? `remove ${k}` : `${k}: ${JSON.stringify(v)}`))
+        .join(', ')}` + (p.restart ? ', then restart the kubelet (systemctl restart kubelet)' : ''),
+  }),
 };
 
 const manifestSchema = z
@@ -76,4 +91,16 @@ export const manifest: StepKind<z.infer<typeof manifestSchema>> = {
     if (wait === false) await sleep(3000); // let the component restart into its broken state before anything is judged
   },
   undo: (p) => [{ controlPlane: p.component }],
+  byHand: (p, h) => {
+    const edits = [
+      ...Object.entries(p.setFlags ?? {}).map(([f, v]) => `set ${f}=${v}`),
+      ...(p.removeFlags ?? []).map((f) => `remove ${f}`),
+      ...(p.volumes ?? []).map(
+        (v) => `mount hostPath ${v.hostPath} at ${v.mountPath}${v.readOnly ? ' read-only' : ''} (a volume and a volumeMount named ${v.name})`,
+      ),
+    ];
+    return {
+      todo: `${onNode(h)}, edit ${nodePath(h, `/etc/kubernetes/manifests/${p.component}.yaml`)}: ${edits.join('; ')} — the kubelet restarts ${p.component} from the edited file`,
+    };
+  },
 };

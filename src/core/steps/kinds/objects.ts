@@ -6,6 +6,10 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { objRef } from '../../lessons/schema.js';
 import { applyObjects, loadManifests, pinImageDigest, waitDeployment } from '../../scenarios/objects.js';
 import type { StepKind } from '../types.js';
+import { shellQuote } from '../../shell.js';
+
+/** `-n NS ` for a namespaced object, nothing for a cluster-scoped one. */
+const inNs = (ns: string | undefined) => (ns ? `-n ${shellQuote(ns)} ` : '');
 
 /** The objects of a manifest file, or of every manifest of a folder. */
 async function objectsAt(path: string): Promise<KubernetesObject[]> {
@@ -27,8 +31,15 @@ export const apply: StepKind<string> = {
     );
   },
   scope: async (p, dir) => ({ objects: await objectsAt(join(dir, p)) }),
+  byHand: (p, h) => ({ run: h.applyCommand(h.file(p)) }),
   files: (p) => [p],
 };
+
+/** The resource a kubectl command names: `kind.group` (a core kind: its kind alone), so no short name is ambiguous. */
+function resource(r: { apiVersion: string; kind: string }): string {
+  const group = r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : '';
+  return `${r.kind.toLowerCase()}${group ? `.${group}` : ''}`;
+}
 
 const ref = (r: { kind: string; name: string; namespace?: string }) => ({ kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
 
@@ -39,6 +50,7 @@ export const del: StepKind<z.infer<typeof objRef>> = {
     await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
   },
   scope: (r) => ({ objects: [ref(r)] }),
+  byHand: (r) => ({ run: `kubectl ${inNs(r.namespace)}delete ${resource(r)} ${shellQuote(r.name)} --ignore-not-found` }),
 };
 
 /** A JSON merge patch of one object. */
@@ -50,6 +62,9 @@ export const patch: StepKind<z.infer<typeof objRef> & { merge: Record<string, un
     await ctx.cluster.mergePatch({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace }, ...merge } as KubernetesObject);
   },
   scope: (r) => ({ objects: [ref(r)] }),
+  byHand: ({ merge, ...r }) => ({
+    run: `kubectl ${inNs(r.namespace)}patch ${resource(r)} ${shellQuote(r.name)} --type merge -p ${shellQuote(JSON.stringify(merge))}`,
+  }),
 };
 
 /** Replace every object of a kind in a namespace as it is (what re-encrypts Secrets after an encryption change). */
@@ -61,6 +76,7 @@ export const rewrite: StepKind<{ apiVersion: string; kind: string; namespace: st
     for (const o of items) await ctx.cluster.replace(o);
   },
   scope: (p) => ({ namespaces: [p.namespace] }),
+  byHand: (p) => ({ run: `kubectl -n ${shellQuote(p.namespace)} get ${resource(p)} -o json | kubectl replace -f -` }),
 };
 
 /** Wait until a Deployment is rolled out (its current template's pods ready, no older one left). */
@@ -73,6 +89,7 @@ export const wait: StepKind<{ kind: 'Deployment'; namespace: string; name: strin
     await waitDeployment(ctx, p.namespace, p.name, p.timeoutSeconds * 1000);
   },
   scope: (p) => ({ namespaces: [p.namespace] }),
+  byHand: (p) => ({ run: `kubectl -n ${shellQuote(p.namespace)} rollout status deployment/${shellQuote(p.name)} --timeout=${p.timeoutSeconds}s` }),
 };
 
 /**
@@ -87,4 +104,10 @@ export const pinImageDigestStep: StepKind<{ namespace: string; name: string }> =
     await pinImageDigest(ctx, p.namespace, p.name);
   },
   scope: (p) => ({ namespaces: [p.namespace] }),
+  byHand: (p) => ({
+    todo:
+      `Pin Deployment ${p.namespace}/${p.name}'s images by digest: the digest its pods run ` +
+      `(\`kubectl -n ${shellQuote(p.namespace)} get pods -o jsonpath='{..imageID}'\`), written as REPOSITORY@sha256:DIGEST in its containers' image ` +
+      `(\`kubectl -n ${shellQuote(p.namespace)} set image deployment/${shellQuote(p.name)} CONTAINER=REPOSITORY@sha256:DIGEST\`)`,
+  }),
 };

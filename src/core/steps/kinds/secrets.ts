@@ -5,6 +5,17 @@ import { applyObjects } from '../../scenarios/objects.js';
 import { UserError } from '../../errors.js';
 import { sleep } from '../../fsutil.js';
 import type { StepKind } from '../types.js';
+import { shellQuote } from '../../shell.js';
+
+/** Shell lines that set key `t.key` of Secret `t` to the value in shell variable NEW (creating the Secret when missing, keeping its other keys). */
+function setKeyFromNew(t: SecretKey): string {
+  const n = `-n ${shellQuote(t.namespace)}`;
+  const name = shellQuote(t.name);
+  return (
+    `{ kubectl ${n} get secret ${name} >/dev/null 2>&1 || kubectl ${n} create secret generic ${name}; } && ` +
+    `kubectl ${n} patch secret ${name} -p "{\\"stringData\\":{\\"${t.key}\\":\\"$NEW\\"}}"`
+  );
+}
 
 const secretKey = z.object({ namespace: z.string(), name: z.string(), key: z.string() }).strict();
 type SecretKey = z.infer<typeof secretKey>;
@@ -36,6 +47,7 @@ export const generateSecret: StepKind<{ bytes: number; targets: SecretKey[] }> =
     }
   },
   scope: (p) => ({ namespaces: p.targets.map((t) => t.namespace) }),
+  byHand: (p) => ({ run: [`NEW=$(openssl rand -base64 ${p.bytes})`, ...p.targets.map(setKeyFromNew)].join(' && ') }),
 };
 
 /** Move (or copy, `keep: true`) a Secret to another namespace, its data and type as they are — what `kubectl get -o json | … | kubectl apply` does. */
@@ -63,6 +75,15 @@ export const moveSecret: StepKind<{ from: { namespace: string; name: string }; t
     if (!keep) await ctx.cluster.delete({ apiVersion: 'v1', kind: 'Secret', metadata: { name: from.name, namespace: from.namespace } });
   },
   scope: (p) => ({ namespaces: [p.from.namespace, p.to.namespace] }),
+  byHand: ({ from, to, keep }) => {
+    const get = `kubectl -n ${shellQuote(from.namespace)} get secret ${shellQuote(from.name)} -o jsonpath=`;
+    const obj = `{"apiVersion":"v1","kind":"Secret","metadata":{"name":"${from.name}","namespace":"${to.namespace}"},"type":"%s","data":%s}`;
+    return {
+      run:
+        `TYPE=$(${get}'{.type}') && DATA=$(${get}'{.data}') && printf ${shellQuote(obj)} "$TYPE" "$DATA" | kubectl apply -f -` +
+        (keep ? '' : ` && kubectl -n ${shellQuote(from.namespace)} delete secret ${shellQuote(from.name)}`),
+    };
+  },
 };
 
 /**
@@ -103,4 +124,5 @@ export const rotateSecret: StepKind<{ bytes: number; prefix: string; into: Secre
     await sleep(1000 - (Date.now() % 1000) + 20);
   },
   scope: (p) => ({ objects: p.into.map((t) => ({ kind: 'Secret', metadata: { name: t.name, namespace: t.namespace } })) }),
+  byHand: (p) => ({ run: [`NEW=${shellQuote(p.prefix)}$(openssl rand -hex ${p.bytes})`, ...p.into.map(setKeyFromNew)].join(' && ') }),
 };

@@ -8,6 +8,7 @@ import { workspaceFile as inWorkspace } from '../../workspace.js';
 import { writeFileAtomic } from '../../fsutil.js';
 import { UserError } from '../../errors.js';
 import type { StepKind } from '../types.js';
+import { shellQuote } from '../../shell.js';
 
 /** A file handed to the learner on their own machine (the lab's workspace folder), e.g. a cluster config to review. */
 export const workspaceFile: StepKind<{ path: string; content?: string; file?: string }> = {
@@ -24,6 +25,11 @@ export const workspaceFile: StepKind<{ path: string; content?: string; file?: st
   },
   undo: (p) => [{ workspace: p.path }],
   scope: () => ({}), // a file on the learner's machine
+  byHand: (p, h) => {
+    const target = shellQuote(join(h.names.workspace, p.path));
+    if (p.file) return { run: `mkdir -p ${shellQuote(dirname(join(h.names.workspace, p.path)))} && cp ${shellQuote(h.file(p.file))} ${target}` };
+    return { todo: `write ${target} with the content this step gives in the steps file above` };
+  },
   files: (p) => (p.file ? [p.file] : []),
 };
 
@@ -41,6 +47,10 @@ export const workspaceDir: StepKind<{ path: string; from: string }> = {
   },
   undo: (p) => [{ workspace: p.path }],
   scope: () => LOCAL_BUILDS,
+  byHand: (p, h) => {
+    const target = shellQuote(join(h.names.workspace, p.path));
+    return { run: `rm -rf ${target} && cp -R ${shellQuote(h.file(p.from))} ${target}` };
+  },
   files: (p) => [p.from],
 };
 
@@ -62,6 +72,10 @@ export const unpack: StepKind<{ tarball: string; into: string }> = {
   },
   undo: (p) => [{ workspace: p.into }],
   scope: () => LOCAL_BUILDS,
+  byHand: (p, h) => {
+    const into = shellQuote(join(h.names.workspace, p.into));
+    return { run: `rm -rf ${into} && mkdir -p ${into} && tar -xzf ${shellQuote(join(h.names.workspace, p.tarball))} -C ${into} --strip-components=1` };
+  },
 };
 
 export { LOCAL_BUILDS };
