@@ -34,6 +34,7 @@ export const OPTIONS = {
   deploy: { type: 'string' },
   key: { type: 'string' },
   'generate-key': { type: 'boolean' },
+  full: { type: 'boolean' },
   context: { type: 'string' },
   kubeconfig: { type: 'string' },
   'namespace-prefix': { type: 'string' },

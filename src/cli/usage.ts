@@ -106,8 +106,14 @@ export const COMMANDS: readonly CommandUsage[] = [
   { name: 'class', subs: ['report'], lines: [['class report FILES... [--html FILE] [--json]', "merge learners' exports: completion, attempts, hints, time"]] },
   {
     name: 'dev',
-    subs: ['verify'],
-    lines: [['dev verify [<lesson>...] [--json]', 'prove each lesson: unsolved fails, solution and alternatives pass, shortcuts fail']],
+    subs: ['verify', 'audit'],
+    lines: [
+      ['dev verify [<lesson>...] [--json]', 'prove each lesson: unsolved fails, solution and alternatives pass, shortcuts fail'],
+      [
+        'dev audit [<lesson>...] [--json] [--full]',
+        "independent auditors (kube-score, kube-bench) on each lesson's scenario and solution, against its lesson.yaml audit: (--full: every CIS check, and list everything they raise); build them: bash tools/build-auditors.sh",
+      ],
+    ],
   },
   {
     name: 'exam',

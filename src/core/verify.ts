@@ -35,6 +35,13 @@ export interface VerifyOptions {
    */
   controlPlaneSettleMs?: number;
   onStep?: (s: VerifyStep) => void;
+  /**
+   * Called on the scenario right after the checks failed on it, and on the solved state right
+   * after the solution passed (before the generic battery): `dev audit`'s auditors can read the
+   * same states without a reset of their own (the kind suite). A throw fails the step.
+   */
+  atScenario?: () => Promise<string>;
+  atSolved?: () => Promise<string>;
 }
 
 /** How many times a probe check is read on the unsolved and on the solved state (all readings must agree). */
@@ -257,6 +264,7 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       }))
     )
       return;
+    if (opts.atScenario && !(await step('auditors on the scenario', async () => [true, await opts.atScenario!()]))) return;
     if (
       !(await step('solution passes', async () => {
         await lab.solution(id, { apply: true });
@@ -267,6 +275,7 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     )
       return;
     if (probeIds.length && !(await step('probes stable on the solved state', () => stable('solved', reading!)))) return;
+    if (opts.atSolved && !(await step('auditors on the solved state', async () => [true, await opts.atSolved!()]))) return;
 
     // The generic battery, each on top of the solved state and undone after; should an undo not bring
     // the solved state back, the next one starts from a fresh reset + solution.

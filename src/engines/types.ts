@@ -45,6 +45,34 @@ export const silentReporter: TaskReporter = {
   info: () => {},
 };
 
+/**
+ * Where a node-level auditor runs against the cluster's control-plane node: the processes of
+ * etcd, kube-apiserver, kube-controller-manager and kube-scheduler, and the node's files.
+ */
+export interface NodeAuditHost {
+  /** Where it runs, in a few words ("this machine, by pid", "inside node container X"). */
+  readonly where: string;
+  /**
+   * THIS cluster's process id of a component, as `exec` sees it (0: not running). Undefined: `ps`
+   * where `exec` runs sees only this cluster's processes (a kind node), so an auditor's own process
+   * lookup is right as it is; otherwise (the local engine: other labs' kube-apiservers may run on
+   * the same machine) auditors must read the process by this id.
+   */
+  processId(c: Component): number | undefined;
+  /** A node path (/etc/kubernetes/pki) as `exec` sees it (local: inside the engine's data folder). */
+  nodePath(p: string): string;
+  /** A kubelet runs on this node (the CIS worker-node checks mean something). */
+  readonly kubelet: boolean;
+  /** Make a local file or folder available where `exec` runs; its path there. */
+  stage(localPath: string, name: string): Promise<string>;
+  /** Run a command there (with a kubectl that talks only to this cluster). Never throws for an exit code. */
+  exec(argv: string[], opts?: { timeoutMs?: number }): Promise<{ ok: boolean; stdout: string; stderr: string; exitCode?: number }>;
+  /** Whether the processes `processCommand` named are still the ones running (no restart meanwhile). */
+  unchanged(): Promise<boolean>;
+  /** Remove what `stage` put there. */
+  dispose(): Promise<void>;
+}
+
 export interface Engine {
   readonly name: EngineName;
   readonly kubeconfigPath: string;
@@ -116,6 +144,11 @@ export interface Engine {
   restartKubelet?(): Promise<void>;
   /** Put back the kubelet config the node was created with (restarting the kubelet); whether anything changed. */
   restoreKubeletConfig?(): Promise<boolean>;
+  /**
+   * Engines that own their control-plane node (local, kind): where a node auditor (kube-bench)
+   * runs against this cluster's control-plane processes and node files. `dispose()` it when done.
+   */
+  nodeAuditHost?(): Promise<NodeAuditHost>;
   /** A shared cluster (existing): the learner's namespace prefix. */
   readonly namespacePrefix?: string;
   /** A shared cluster, once up: how the lab's namespaces are named there, and what the guard allows. */

@@ -156,7 +156,7 @@ describe('lesson loading', () => {
     writeFileSync(join(dir, 'debrief.md'), 'x');
     writeFileSync(
       join(dir, 'lesson.yaml'),
-      'id: x\ntitle: X\nlayer: app\ndifficulty: beginner\nguide: SAST and DAST\nobjectives: [{id: o, text: t}]\nhints: [a, b]\nchecks:\n  - id: c\n    title: c\n    objective: o\n    telepathy: {}\n',
+      'id: x\ntitle: X\nlayer: app\ndifficulty: beginner\nguide: SAST and DAST\nobjectives: [{id: o, text: t}]\nhints: [a, b]\nchecks:\n  - id: c\n    title: c\n    objective: o\n    telepathy: {}\naudit: {kubeScore: {}, kubeBench: {}}\n',
     );
     const c = await loadCatalogue(root);
     const text = c.problems.map(formatProblem).join('\n');

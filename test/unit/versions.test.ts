@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/core/paths.js';
 import { ETCD_VERSION, K8S_VERSION, KWOK_VERSION, OPTIONAL_BINARIES, REQUIRED_BINARIES, VERSIONS_STAMP } from '../../src/engines/local/versions.js';
+import { KUBE_BENCH_VERSION, KUBE_SCORE_VERSION } from '../../src/core/audit/tools.js';
 
 /** KEY=VALUE lines of a shell env file (comments and blank lines ignored, optional quotes stripped). */
 function parseEnvFile(text: string): Record<string, string> {
@@ -26,6 +27,14 @@ describe('pinned versions', () => {
       ETCD_VERSION: envFile.ETCD_VERSION,
       KWOK_VERSION: envFile.KWOK_VERSION,
     });
+  });
+
+  it('of the auditors match tools/versions.env (what tools/build-auditors.sh builds)', () => {
+    expect({ KUBE_SCORE_VERSION, KUBE_BENCH_VERSION }).toEqual({
+      KUBE_SCORE_VERSION: envFile.KUBE_SCORE_VERSION,
+      KUBE_BENCH_VERSION: envFile.KUBE_BENCH_VERSION,
+    });
+    for (const v of [KUBE_SCORE_VERSION, KUBE_BENCH_VERSION]) expect(v).toMatch(/^v\d+\.\d+\.\d+$/);
   });
 
   it('are release tags', () => {

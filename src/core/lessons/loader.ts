@@ -36,6 +36,8 @@ export interface Fix { name: string; dir: string; description?: string; engines?
 
 export interface Lesson extends Omit<LessonMeta, 'checks'> {
   dir: string;
+  /** Where each `audit:` entry is written ("kubeBench.clear.0" → its line in lesson.yaml), for dev audit's messages. */
+  auditLines: Record<string, number>;
   scenarioDir: string;
   markdown: string;
   debrief: string;
@@ -268,9 +270,15 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const alternatives = await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n, root)));
   if (problems.length) return { problems };
   const { checks: _raw, ...rest } = meta;
+  const auditLines: Record<string, number> = {};
+  for (const tool of ['kubeScore', 'kubeBench'] as const) {
+    for (const kind of ['raise', 'clear', 'topic'] as const) {
+      meta.audit[tool][kind].forEach((_, i) => { const line = lineOf(doc, lc, ['audit', tool, kind, i]); if (line) auditLines[`${tool}.${kind}.${i}`] = line; });
+    }
+  }
   return {
     lesson: {
-      ...rest, dir, scenarioDir, markdown, debrief, checks, attack: attackLoad.attack,
+      ...rest, dir, scenarioDir, markdown, debrief, checks, auditLines, attack: attackLoad.attack,
       nodeAccess: checks.some((c) => c.primitive.controlPlane) || meta.reset.controlPlane.length > 0 || meta.reset.nodeFiles.length > 0 || meta.reset.kubelet
         || solutionUsesNode || usesNode([markdown, meta.title, meta.guide, ...meta.objectives.map((o) => o.text), ...meta.hints, ...meta.checks.map((c) => String(c.title ?? ''))].join('\n')),
       solution, shortcuts, alternatives,

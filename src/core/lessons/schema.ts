@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { KUBE_SCORE_CHECKS, CIS_CHECKS, KUBE_SCORE_OPTIONAL_ENABLED } from '../audit/catalogue.js';
 
 export const LAYERS = ['cloud', 'cluster', 'image', 'app'] as const;
 export type Layer = (typeof LAYERS)[number];
@@ -36,6 +37,77 @@ export const checkBaseSchema = z.object({
   engines: z.array(z.enum(ENGINE_NAMES)).min(1).optional(),
 });
 
+const KUBE_SCORE_IDS = new Map(KUBE_SCORE_CHECKS.map(([id, , kind]) => [id, kind]));
+const CIS_IDS = new Map(CIS_CHECKS.map(([id, , manual]) => [id, manual]));
+const CIS_TARGET = new Map(CIS_CHECKS.map(([id, target]) => [id, target]));
+/** `ID` or `ID@NAMESPACE` (only findings on objects of that namespace of the lesson). */
+const NS_SCOPE = /^([^@\s]+)(?:@([a-z0-9]([-a-z0-9]*[a-z0-9])?))?$/;
+export function splitScope(entry: string): { id: string; namespace?: string } {
+  const m = NS_SCOPE.exec(entry);
+  return m ? { id: m[1], namespace: m[2] } : { id: entry };
+}
+const scoped = (what: string) => z.string().regex(NS_SCOPE, `${what}, optionally @NAMESPACE (one of the lesson's)`);
+const kubeScoreId = scoped('a kube-score check id').superRefine((entry, ctx) => {
+  const { id } = splitScope(entry);
+  const kind = KUBE_SCORE_IDS.get(id);
+  if (!kind) ctx.addIssue({ code: 'custom', message: `kube-score has no check ${id} (\`kube-score list\` shows them)` });
+  else if (kind === 'optional' && !KUBE_SCORE_OPTIONAL_ENABLED.includes(id))
+    ctx.addIssue({
+      code: 'custom',
+      message: `${id} is an optional kube-score check that dev audit does not enable (enabled: ${KUBE_SCORE_OPTIONAL_ENABLED.join(', ')})`,
+    });
+});
+const cisId = scoped('a CIS check id').superRefine((entry, ctx) => {
+  const { id, namespace } = splitScope(entry);
+  if (namespace && CIS_TARGET.get(id) !== 'policies')
+    ctx.addIssue({ code: 'custom', message: `${id} judges the control-plane node, not a namespace's objects: @${namespace} does not apply` });
+  const manual = CIS_IDS.get(id);
+  if (manual === undefined) ctx.addIssue({ code: 'custom', message: `CIS Kubernetes 1.12 (kube-bench) has no check ${id}` });
+  else if (manual)
+    ctx.addIssue({ code: 'custom', message: `${id} is a manual CIS check: kube-bench always reports WARN for it, so it proves nothing either way` });
+});
+const MISSING = (what: string) => ({ error: (iss: { input: unknown }) => (iss.input === undefined ? what : undefined) });
+/** A glob over check ids (minimatch), e.g. "container-security-context-*" or "1.2.1[6-9]", optionally @NAMESPACE. */
+const topicGlob = scoped('a glob over check ids');
+function auditTool(id: z.ZodString | z.ZodType<string>, tool: string) {
+  return z
+    .object(
+      {
+        /** Findings the insecure scenario must raise (on the lesson's objects, or the control plane). */
+        raise: z.array(id).default([]),
+        /** Findings the reference solution must clear (each also in raise); kube-bench must then report the check PASS. */
+        clear: z.array(id).default([]),
+        /** The lesson's topic beyond `clear`: no finding matching these may remain once it is solved. */
+        topic: z.array(topicGlob).default([]),
+      },
+      MISSING(`required: what ${tool} must raise and clear (\`{}\` with a comment why, when it has nothing to say on the lesson's topic)`),
+    )
+    .strict()
+    .superRefine((t, ctx) => {
+      t.clear.forEach((c, i) => {
+        if (!t.raise.includes(c))
+          ctx.addIssue({ code: 'custom', path: ['clear', i], message: `${c} is not in raise: a finding the scenario does not raise cannot be cleared` });
+      });
+    });
+}
+/**
+ * What independent auditors (kube-score, kube-bench) must say about the lesson: `kube-seclab dev
+ * audit` runs them on the scenario and on the solved state. Both keys are required; an empty one
+ * (`{}`) says the auditor has nothing to say on the lesson's topic (write why in a YAML comment).
+ */
+export const auditSchema = z
+  .object(
+    {
+      kubeScore: auditTool(kubeScoreId, 'kube-score'),
+      kubeBench: auditTool(cisId, 'kube-bench'),
+    },
+    MISSING(
+      'required: what kube-score and kube-bench must raise on the scenario and the solution must clear, at the end of lesson.yaml (`audit: {kubeScore: {}, kubeBench: {}}` with a comment why, when they have nothing to say)',
+    ),
+  )
+  .strict();
+export type AuditDeclaration = z.infer<typeof auditSchema>;
+
 export const lessonSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
   title: z.string().min(1),
@@ -69,5 +141,6 @@ export const lessonSchema = z.object({
     skip: z.record(z.string(), z.string().min(10, 'say why this template does not apply')).default({}),
   }).strict().default({ add: [], skip: {} }),
   links: z.array(z.object({ title: z.string(), url: z.string().url() }).strict()).default([]),
+  audit: auditSchema,
 }).strict();
 export type LessonMeta = z.infer<typeof lessonSchema>;

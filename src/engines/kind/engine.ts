@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import type { ComponentHealth, Engine, EngineStatus, Requirement, TaskReporter } from '../types.js';
+import type { ComponentHealth, Engine, EngineStatus, NodeAuditHost, Requirement, TaskReporter } from '../types.js';
 import { silentReporter } from '../types.js';
 import { COMPONENTS, type Component } from '../local/manifests.js';
 import { readyz, type TlsIdentity } from '../local/https.js';
@@ -742,6 +742,42 @@ export class KindEngine implements Engine {
     if (!r.ok) throw new ClusterUnreachableError(`etcd: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
     const kv = (JSON.parse(r.stdout) as { kvs?: { value?: string }[] }).kvs?.[0];
     return kv ? Buffer.from(kv.value ?? '', 'base64') : undefined;
+  }
+
+  /**
+   * kube-bench inside the control-plane node container: its process table holds only this
+   * cluster's components (its own pid namespace), its files are the node's, and kubectl there
+   * talks to this cluster as its admin (/etc/kubernetes/admin.conf).
+   */
+  async nodeAuditHost(): Promise<NodeAuditHost> {
+    if ((await this.containerState()) !== 'running') throw new ClusterUnreachableError(`the kind node ${this.node} is not running`);
+    // Not under /tmp: a kind node's /tmp is a tmpfs, which `docker cp` cannot write into.
+    const dir = `/opt/kube-seclab-audit-${randomUUID().slice(0, 8)}`;
+    const running = async () =>
+      (await this.crictlContainers())
+        .filter((c) => c.state === 'CONTAINER_RUNNING' && (COMPONENTS as readonly string[]).includes(c.metadata.name))
+        .map((c) => c.id)
+        .sort()
+        .join(',');
+    const before = await running();
+    return {
+      where: `inside the node container ${this.node}`,
+      processId: () => undefined,
+      nodePath: (p) => p,
+      kubelet: true,
+      stage: async (localPath, name) => {
+        await this.nodeExecOk(['mkdir', '-p', dir], `creating ${dir}`);
+        const r = await this.docker(['cp', localPath, `${this.node}:${dir}/${name}`], { timeoutMs: 120_000 });
+        if (!r.ok) throw new UserError(`docker cp ${localPath} into ${this.node} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+        return `${dir}/${name}`;
+      },
+      exec: (argv, opts = {}) =>
+        this.docker(['exec', '-e', 'KUBECONFIG=/etc/kubernetes/admin.conf', this.node, ...argv], { timeoutMs: opts.timeoutMs ?? 300_000 }),
+      unchanged: async () => (await running()) === before,
+      dispose: async () => {
+        await this.nodeExec(['rm', '-rf', dir]);
+      },
+    };
   }
 
   watchControlPlane(onChange: () => void, signal: AbortSignal): void {

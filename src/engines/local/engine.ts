@@ -1,5 +1,6 @@
 import type { NodeNames } from '../../core/lessons/placeholders.js';
 import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { createServer } from 'node:net';
 import { randomUUID, createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile, rm, readdir } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { join, dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import type { Engine, EngineStatus, Requirement, TaskReporter } from '../types.js';
+import type { Engine, EngineStatus, NodeAuditHost, Requirement, TaskReporter } from '../types.js';
 import { silentReporter } from '../types.js';
 import { COMPONENTS, defaultManifests, type Component, type Ports } from './manifests.js';
 import { localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
@@ -584,6 +585,50 @@ export class LocalEngine implements Engine {
     const out: string[] = [];
     for (const f of ['tcp', 'tcp6']) out.push(...procNetListening(await readFile(`/proc/${pid}/net/${f}`, 'utf8').catch(() => ''), inodes));
     return [...new Set(out)];
+  }
+
+  /**
+   * kube-bench on this machine, where other local labs (or tests) may run their own kube-apiserver
+   * beside this one: every process lookup reads THIS lab's process by the pid its supervisor
+   * recorded (/proc/PID/cmdline), and node paths map into the engine's node folder. Its kubectl
+   * is the lab's (the cache's binaries first on PATH) and talks only through the lab's kubeconfig.
+   */
+  async nodeAuditHost(): Promise<NodeAuditHost> {
+    const cfg = this.config();
+    const st = await this.state();
+    if (!cfg || !st || !pidAlive(st.supervisorPid)) throw new UserError('the local cluster is not running', 'run `kube-seclab up --engine local`');
+    if (process.platform !== 'linux')
+      throw new UserError(
+        "kube-bench reads the control plane's processes through /proc: only on Linux",
+        'run `kube-seclab dev audit` on Linux, or with `--engine kind`',
+      );
+    const pids = Object.fromEntries(COMPONENTS.map((c) => [c, st.components[c]?.pid])) as Record<Component, number | undefined>;
+    const env = { ...process.env, KUBECONFIG: this.kubeconfigPath, PATH: `${cfg.binDir}:${process.env.PATH ?? ''}` };
+    return {
+      where: `this machine, the lab's processes by pid (${COMPONENTS.map((c) => `${c} ${pids[c] ?? 'not running'}`).join(', ')})`,
+      processId: (c) => {
+        const pid = pids[c];
+        return pid && pidAlive(pid) ? pid : 0;
+      },
+      nodePath: (p) => this.nodePath(p),
+      kubelet: false,
+      stage: async (localPath) => localPath,
+      exec: async (argv, opts = {}) => {
+        const r = await execa(argv[0], argv.slice(1), {
+          env,
+          extendEnv: false,
+          reject: false,
+          timeout: opts.timeoutMs ?? 300_000,
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        return { ok: r.exitCode === 0, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), exitCode: r.exitCode };
+      },
+      unchanged: async () => {
+        const now = await this.state();
+        return COMPONENTS.every((c) => now?.components[c]?.pid === pids[c]);
+      },
+      dispose: async () => {},
+    };
   }
 
   async etcdGet(key: string): Promise<Buffer | undefined> {
