@@ -63,6 +63,16 @@ type P = z.infer<typeof schema>;
 type Req = z.infer<typeof requestSchema>;
 
 const asRequest = (r: string | Req): Req => (typeof r === 'string' ? { method: 'GET', path: r, headers: {} } : r);
+/** A request as the attacker reads it: the query decoded, control characters (a newline payload) shown escaped. */
+const readable = (path: string) => {
+  let d = path;
+  try {
+    d = decodeURIComponent(path);
+  } catch {
+    /* not valid percent-encoding: as sent */
+  }
+  return d.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+};
 const shortBody = (b: string) => {
   const one = b.replace(/\s+/g, ' ').trim();
   return one.length > 100 ? `${one.slice(0, 99)}…` : one;
@@ -123,7 +133,7 @@ export const app: AttackStepKind<P> = {
     const tried: string[] = [];
     try {
       for (const r of p.requests.map(asRequest)) {
-        const line = `${r.method} ${r.path}`;
+        const line = `${r.method} ${readable(r.path)}`;
         let status: number;
         let body: string;
         try {
@@ -156,6 +166,6 @@ export const app: AttackStepKind<P> = {
       await started.app.stop();
     }
     const n = tried.length;
-    return { succeeded: false, message: `${n === 1 ? 'the request' : `none of ${n} requests`} got ${p.success.label}: ${tried.join('; ')}`.slice(0, 600) };
+    return { succeeded: false, message: `${n === 1 ? 'no' : `none of ${n} requests got`} ${p.success.label}: ${tried.join('; ')}`.slice(0, 600) };
   },
 };
