@@ -24,6 +24,7 @@ import { ExamRunner, fileExamStore, formatClock, remainingMs, type ExamState } f
 import { commandDir, envCommand, envScript, writeCommand } from './shell.js';
 import { IDENTITY, NamespaceRenamer } from './scope/rename.js';
 import { showSolution, type ShownSolution } from './scenarios/solution.js';
+import { fileBaselineStore } from './scenarios/baseline.js';
 
 /** Where the lessons run an app of the workspace: a Deployment, and (for an SBOM) the ConfigMap next to it. */
 export interface AppTarget {
@@ -250,7 +251,9 @@ export class Lab {
   }
 
   private async scenarioCtx(): Promise<ScenarioContext> {
-    return { cluster: await this.cluster(), engine: this.engine, workspace: this.workspace };
+    // The cluster-wide state a reset returns to: kept only for a cluster the lab made itself.
+    const baseline = this.engine.name === 'existing' ? undefined : fileBaselineStore(join(this.paths.engineDir(this.engine.name), 'baseline.json'));
+    return { cluster: await this.cluster(), engine: this.engine, workspace: this.workspace, baseline };
   }
 
   /** What set-up steps and generic shortcuts act through (`dev verify`). */

@@ -11,6 +11,7 @@ import { apiError } from '../kube/errors.js';
 import { sleep } from '../fsutil.js';
 import { applyObjects, labelled, loadManifests, waitDeployment, type ScenarioContext } from './objects.js';
 import { runStepsOf } from '../steps/run.js';
+import { restoreBaseline, takeBaseline } from './baseline.js';
 
 export { applyObjects, deployImage, loadManifests, waitDeployment, KUBELET_CONFIG, type ScenarioContext } from './objects.js';
 
@@ -78,6 +79,27 @@ async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promi
     for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel)) await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
   }));
   await removeWebhooksInto(ctx, await lessonNamespaces(lesson, ctx));
+  // Whatever else the learner created, changed or deleted cluster-wide, under any name.
+  const base = await baselineOf(ctx);
+  if (base) await restoreBaseline(ctx.cluster, base);
+}
+
+/** The lab's record of the cluster-wide state before any lesson, if it has one for this very cluster. */
+async function baselineOf(ctx: ScenarioContext) {
+  if (!ctx.baseline || ctx.cluster.rename.active) return undefined;
+  const base = await ctx.baseline.load();
+  return base && base.clusterId === (await ctx.engine.labId()) ? base : undefined;
+}
+
+/**
+ * Record the cluster-wide state once per cluster, before the first scenario is set up on it (lesson
+ * objects the lab labels are not part of it). Taken again only on a new cluster.
+ */
+async function ensureBaseline(ctx: ScenarioContext): Promise<void> {
+  if (!ctx.baseline || ctx.cluster.rename.active || (await baselineOf(ctx))) return;
+  const clusterId = await ctx.engine.labId();
+  if (!clusterId) return;
+  await ctx.baseline.save(await takeBaseline(ctx.cluster, clusterId));
 }
 
 /**
@@ -146,10 +168,12 @@ export async function resetLesson(ctx: ScenarioContext, lesson: Lesson): Promise
   // Empty the lesson's namespaces first while the API server works — then whatever the lesson encrypted
   // there is gone before the control plane is put back; a broken API server is repaired first instead.
   if ((await ctx.engine.status()).healthy) {
+    await ensureBaseline(ctx);
     await namespaces();
     await removeClusterObjects(ctx, lesson);
   } else {
     await removeClusterObjects(ctx, lesson);
+    await ensureBaseline(ctx);
     await namespaces();
   }
   await applyObjects(ctx, objs, lesson.id);

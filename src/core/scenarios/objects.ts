@@ -1,3 +1,4 @@
+import type { BaselineStore } from './baseline.js';
 import { readdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -21,6 +22,11 @@ export interface ScenarioContext {
   engine: Engine;
   /** The lab's workspace folder: files handed to the learner on their own machine. */
   workspace: string;
+  /**
+   * Where the cluster-wide state before any lesson is kept (scenarios/baseline.ts) — only on a cluster
+   * the lab made; a shared cluster's lessons write nothing cluster-wide.
+   */
+  baseline?: BaselineStore;
 }
 
 /** The kubelet's config file on a kubeadm (kind) node. */
