@@ -71,7 +71,7 @@ afterAll(() => roots.forEach((r) => rmSync(r, { recursive: true, force: true }))
 
 describe('attack step app: the attacker’s requests to the workspace app, run on 127.0.0.1', () => {
   it('sast: the injected command runs on the scenario and after the scanner-words and semicolon shortcuts, not on the solution or alternatives', async () => {
-    const [run] = await stepsOf('02-sast');
+    const [run, read] = await stepsOf('02-sast');
     const l = lab('logsearch', join(packageRoot, 'scenarios', 'sast', 'app', 'logsearch'));
     roots.push(l.root);
     await l.build();
@@ -79,6 +79,10 @@ describe('attack step app: the attacker’s requests to the workspace app, run o
     expect(hit.succeeded).toBe(true);
     expect(hit.message).toMatch(/^GET \/search\?q=.* to logsearch \(run on 127\.0\.0\.1:\d+\) → HTTP 200: id, run by logsearch's shell$/);
     expect(hit.evidence![0].value).toMatch(/^uid=\d+\(/);
+    // The same door reads the app's own files (its source here: nothing of the machine the lab runs on).
+    const file = await app.run(l.ctx, read.params as any);
+    expect(file.succeeded).toBe(true);
+    expect(file.evidence![0].value).toMatch(/^\/\/ logsearch: the support desk searches/);
     const lesson = join(packageRoot, 'lessons', 'app', '02-sast');
     for (const [variant, works] of [
       ['shortcuts/scanner-words-blocked', true],
