@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { debug } from '../../src/core/attacks/steps/debug.js';
 import { imageScan } from '../../src/core/attacks/steps/imageScan.js';
 import { admission } from '../../src/core/attacks/steps/admission.js';
+import { auditTrail } from '../../src/core/attacks/steps/auditTrail.js';
+import { exposure, flagExposures } from '../../src/core/attacks/steps/exposure.js';
 import type { AttackContext } from '../../src/core/attacks/types.js';
 import type { DryRunResult } from '../../src/core/kube/client.js';
 import { UserError } from '../../src/core/errors.js';
@@ -157,5 +159,132 @@ describe('attack step imageScan (fingerprint the packages an image runs)', () =>
   it('needs exactly one of service or workload', () => {
     expect(imageScan.schema.safeParse({}).success).toBe(false);
     expect(imageScan.schema.safeParse({ service: { namespace: 'a', name: 'b' }, workload: { namespace: 'a', name: 'b' } }).success).toBe(false);
+  });
+});
+
+describe('attack step auditTrail (did the request leave a record on the node?)', () => {
+  const manifest = (flags: string[], mounts = true) =>
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      spec: {
+        containers: [
+          {
+            name: 'kube-apiserver',
+            command: ['kube-apiserver', ...flags],
+            volumeMounts: mounts ? [{ name: 'audit-log', mountPath: '/var/log/kubernetes/audit' }] : [],
+          },
+        ],
+        volumes: mounts ? [{ name: 'audit-log', hostPath: { path: '/var/log/kubernetes/audit' } }] : [],
+      },
+    });
+  const on = ['--audit-policy-file=/etc/kubernetes/audit/policy.yaml', '--audit-log-path=/var/log/kubernetes/audit/audit.log'];
+  const event = (id: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      auditID: id,
+      stage: 'ResponseComplete',
+      level: 'Metadata',
+      verb: 'get',
+      user: { username: 'kube-seclab-admin' },
+      impersonatedUser: { username: 'kim@platform.example' },
+      objectRef: { resource: 'secrets', namespace: 'hr', name: 'payroll-db' },
+      ...extra,
+    });
+  function actx(m: string, files: Record<string, string> = {}, vars: Record<string, string> = { 'read-id': 'abc-123' }) {
+    const read: string[] = [];
+    const c = {
+      vars: new Map(Object.entries(vars)),
+      engine: {
+        name: 'local',
+        readManifest: async () => m,
+        readNodeFile: async (p: string) => {
+          read.push(p);
+          return files[p];
+        },
+      },
+    };
+    return { ctx: c as unknown as AttackContext, read };
+  }
+  const p = { auditId: 'read-id', what: 'the read', timeoutSeconds: 0.3 };
+
+  it('is stopped when the log on the node holds the request, by its Audit-ID', async () => {
+    const { ctx: c, read } = actx(manifest(on), { '/var/log/kubernetes/audit/audit.log': `${event('other')}\n${event('abc-123')}\n` });
+    const r = await auditTrail.run(c, p);
+    expect(r.succeeded).toBe(false);
+    expect(r.message).toMatch(
+      /the read is in the audit log \/var\/log\/kubernetes\/audit\/audit.log: kube-seclab-admin acting as kim@platform.example, get secrets hr payroll-db, level Metadata$/,
+    );
+    expect(read).toEqual(['/var/log/kubernetes/audit/audit.log']);
+    // A policy that logs the response too: still a record (and the log now holds the data).
+    const { ctx: c2 } = actx(manifest(on), { '/var/log/kubernetes/audit/audit.log': event('abc-123', { level: 'RequestResponse', responseObject: {} }) });
+    expect((await auditTrail.run(c2, p)).message).toMatch(/a copy of the data too/);
+  });
+
+  it('works when nothing on the node records it: no policy, no log path, a log inside the container, no file, no event', async () => {
+    const cases: [string, Record<string, string>, RegExp][] = [
+      [manifest([]), {}, /without an audit policy/],
+      [manifest([on[0]]), {}, /no --audit-log-path/],
+      [manifest(on, false), {}, /in no hostPath volume/],
+      [manifest(on), {}, /there is no audit log at/],
+      [manifest(on), { '/var/log/kubernetes/audit/audit.log': `${event('other')}\n` }, /holds no event for it/],
+    ];
+    for (const [m, files, why] of cases) {
+      const r = await auditTrail.run(actx(m, files).ctx, p);
+      expect(r).toMatchObject({ succeeded: true, message: expect.stringMatching(why) });
+    }
+  });
+
+  it('judges nothing it cannot read (a webhook, standard output) or a request no step made', async () => {
+    await expect(auditTrail.run(actx(manifest([...on, '--audit-webhook-config-file=/etc/w.yaml'])).ctx, p)).rejects.toThrow(UserError);
+    await expect(auditTrail.run(actx(manifest([on[0], '--audit-log-path=-'])).ctx, p)).rejects.toThrow(/standard output/);
+    await expect(auditTrail.run(actx(manifest(on), {}, {}).ctx, p)).rejects.toThrow(/no earlier step kept/);
+  });
+});
+
+describe('attack step exposure (the network scan, answered by the configuration)', () => {
+  const flags = (...f: string[]) => new Map(f.map((x) => [x.split('=')[0], x.slice(x.indexOf('=') + 1)] as [string, string]));
+  it('finds a bind address beyond loopback (a missing or blank one is every interface), a public advertise address, etcd URLs', () => {
+    expect(flagExposures('kube-apiserver', flags('--bind-address=0.0.0.0', '--advertise-address=203.0.113.10'))).toEqual([
+      '--bind-address 0.0.0.0 (every interface), port 6443',
+      '--advertise-address 203.0.113.10: every node and pod is told to reach the API server there',
+    ]);
+    expect(flagExposures('kube-apiserver', flags('--bind-address=', '--secure-port=7443'))).toEqual(['--bind-address "" (every interface), port 7443']);
+    expect(flagExposures('kube-apiserver', flags('--advertise-address=127.0.0.1'))).toEqual([
+      '--bind-address 0.0.0.0 (every interface), port 6443 (the flag is not set)',
+    ]);
+    expect(flagExposures('kube-apiserver', flags('--bind-address=192.168.1.20', '--advertise-address=127.0.0.1'))).toEqual([
+      '--bind-address 192.168.1.20, port 6443',
+    ]);
+    expect(flagExposures('kube-apiserver', flags('--bind-address=127.0.0.1', '--advertise-address=127.0.0.1'))).toEqual([]);
+    expect(flagExposures('etcd', flags('--listen-client-urls=https://127.0.0.1:2379,https://0.0.0.0:2379'))).toEqual([
+      '--listen-client-urls https://0.0.0.0:2379 (every interface)',
+    ]);
+    expect(flagExposures('kube-scheduler', flags('--bind-address=::1'))).toEqual([]);
+  });
+  it("reads the component's manifest and says the lab itself stays on loopback", async () => {
+    const m = (f: string[]) => JSON.stringify({ kind: 'Pod', spec: { containers: [{ name: 'c', command: ['kube-apiserver', ...f] }] } });
+    const c = (f: string[]) => ({ vars: new Map(), engine: { name: 'local', readManifest: async () => m(f) } }) as unknown as AttackContext;
+    const open = await exposure.run(c(['--bind-address=0.0.0.0']), { component: 'kube-apiserver' });
+    expect(open).toMatchObject({ succeeded: true, message: expect.stringMatching(/only ever listens on 127\.0\.0\.1/) });
+    expect((await exposure.run(c(['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1']), { component: 'kube-apiserver' })).succeeded).toBe(false);
+  });
+  it('reads a proposed kind config in the workspace; a missing one is an error, not a defence', async () => {
+    const ws = mkdtempSync(join(tmpdir(), 'ws-'));
+    mkdirSync(join(ws, 'x'));
+    const c = { vars: new Map(), engine: { name: 'kind' }, workspace: ws, lessonId: 'l' } as unknown as AttackContext;
+    writeFileSync(
+      join(ws, 'x', 'kind.yaml'),
+      'kind: Cluster\nnetworking: {apiServerAddress: 0.0.0.0}\nnodes: [{extraPortMappings: [{hostPort: 30080, containerPort: 30080}]}]\n',
+    );
+    const r = await exposure.run(c, { kindConfig: 'x/kind.yaml' });
+    expect(r.succeeded).toBe(true);
+    expect(r.evidence).toHaveLength(2);
+    writeFileSync(
+      join(ws, 'x', 'kind.yaml'),
+      'kind: Cluster\nnetworking: {apiServerAddress: 127.0.0.1}\nnodes: [{extraPortMappings: [{hostPort: 30080, listenAddress: 127.0.0.1}]}]\n',
+    );
+    expect((await exposure.run(c, { kindConfig: 'x/kind.yaml' })).succeeded).toBe(false);
+    await expect(exposure.run(c, { kindConfig: 'x/none.yaml' })).rejects.toThrow(/is missing/);
+    expect(exposure.schema.safeParse({ component: 'etcd', kindConfig: 'a' }).success).toBe(false);
   });
 });

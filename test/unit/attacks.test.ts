@@ -39,6 +39,26 @@ describe('attack files', () => {
     const dir = attackDir(`title: T\nstory: S\nsteps:\n  - id: shell\n    try: shell\n    exec: {workload: {namespace: shop, name: api}, command: [id]}\n`);
     expect((await loadAttack(dir, dir)).attack!.requires).toBe('kind');
   });
+  it('a step marked for some engines runs only there: the attack check goes to the engines where a goal step runs', async () => {
+    const yaml = (e1: string, e2: string) =>
+      `title: T\nstory: S\ngoal: [port, pod]\nsteps:\n  - id: port\n    try: port\n    engines: ${e1}\n    etcdConnect: {}\n  - id: pod\n    try: pod\n    engines: ${e2}\n    pod: {namespace: ns, command: [id]}\n`;
+    let a = (await loadAttack(attackDir(yaml('[local]', '[kind]')), '/')).attack!;
+    expect([a.engines, a.requires, a.steps.map((s) => s.engines)]).toEqual([['local', 'kind'], 'api', [['local'], ['kind']]]);
+    a = (await loadAttack(attackDir(yaml('[kind]', '[kind]')), '/')).attack!;
+    expect(a.engines).toEqual(['kind']);
+    // A pod step needs kind whatever it says: marked for local only, no goal step runs anywhere.
+    const text = (
+      await loadAttack(
+        attackDir(
+          yaml('[local]', '[local]').replace('  - id: port\n    try: port\n    engines: [local]\n    etcdConnect: {}\n', '').replace('[port, pod]', '[pod]'),
+        ),
+        '/',
+      )
+    ).problems
+      .map(formatProblem)
+      .join('\n');
+    expect(text).toMatch(/goal: no goal step runs on any engine/);
+  });
   it('names file, line and field of a malformed attack: unknown kind, a write that is not a dry run, a missing need', async () => {
     const dir = attackDir(
       `title: T\nstory: S\nsteps:\n  - id: a\n    try: x\n    telepathy: {}\n  - id: b\n    try: y\n    api: {as: anonymous, method: POST, path: /api/v1/namespaces}\n  - id: c\n    try: z\n    needs: [nope]\n    api: {as: anonymous, path: /version}\n`,
@@ -166,6 +186,17 @@ describe('the verdict of an attack', () => {
     expect(r.steps.map((s) => s.status)).toEqual(['error', 'skipped', 'skipped']);
     expect(r.steps[1].message).toMatch(/^not tried: the cluster stopped answering/);
     expect(r.skipped).toMatch(/no answer within/);
+  });
+
+  it('skips a step marked for another engine, and judges the goal by the steps that run here', async () => {
+    const marked = (id: string, plan: Plan, engines: ('local' | 'kind')[]) => ({ ...step(id, plan), engines });
+    let r = await run([marked('port', 'blocked', ['local']), marked('pod', 'works', ['kind'])], ['port', 'pod']);
+    expect([r.succeeded, r.skipped]).toEqual([false, undefined]);
+    expect(r.steps[1]).toMatchObject({ status: 'skipped', message: 'runs on the kind engine; this lab runs on local' });
+    r = await run([marked('pod', 'works', ['kind'])], ['pod']);
+    expect(r.skipped).toBe('runs on the kind engine; this lab runs on local');
+    r = await run([marked('port', 'works', ['local', 'kind'])], ['port']);
+    expect(r.succeeded).toBe(true);
   });
 
   it('says nothing on an engine that cannot run the goal; judges the goal steps it can run', async () => {

@@ -14,6 +14,8 @@ export interface AttackStepSpec {
   needs: string[];
   next?: string;
   blocked?: string;
+  /** The engines it runs on (undefined: every engine that supports what it requires). */
+  engines?: ('local' | 'kind')[];
   type: string;
   params: unknown;
   kind: AttackStepKind;
@@ -30,6 +32,8 @@ export interface Attack {
   steps: AttackStepSpec[];
   /** What its goal needs: `kind` when no goal step runs without a real node. */
   requires: Requirement;
+  /** The lab engines on which at least one goal step (and every step it builds on) runs. */
+  engines: ('local' | 'kind')[];
 }
 
 /** Load a lesson's attack, if it has one; problems are returned with file:line, never thrown. */
@@ -96,5 +100,16 @@ export async function loadAttack(lessonDir: string, root: string): Promise<{ att
     return s.requires === 'kind' || s.needs.some(needsKind);
   };
   const requires: Requirement = goal.every(needsKind) ? 'kind' : 'api';
-  return { attack: { dir, title: parsed.data.title, story: parsed.data.story.trim(), objective: parsed.data.objective, goal, steps, requires }, problems };
+  // …and on which engine a goal step runs at all: a step marked for some engines, and every step it builds on, only there.
+  const runsOn = (id: string, e: 'local' | 'kind'): boolean => {
+    const s = steps.find((x) => x.id === id)!;
+    return (!s.engines || s.engines.includes(e)) && (s.requires !== 'kind' || e === 'kind') && s.needs.every((n) => runsOn(n, e));
+  };
+  const engines = (['local', 'kind'] as const).filter((e) => goal.some((g) => runsOn(g, e)));
+  if (!engines.length)
+    return { problems: [{ file, field: 'goal', message: "no goal step runs on any engine (look at the steps' `engines` and what they need)" }] };
+  return {
+    attack: { dir, title: parsed.data.title, story: parsed.data.story.trim(), objective: parsed.data.objective, goal, steps, requires, engines },
+    problems,
+  };
 }

@@ -5,6 +5,8 @@ export interface HttpAnswer {
   status: number;
   body: string;
   statusText: string;
+  /** The request's Audit-ID, as the API server answered it (what its audit log files the request under). */
+  auditID?: string;
 }
 
 /**
@@ -58,7 +60,15 @@ export async function apiRequest(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (b: Buffer) => chunks.push(b));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => {
+          const id = res.headers['audit-id'];
+          resolve({
+            status: res.statusCode ?? 0,
+            statusText: res.statusMessage ?? '',
+            body: Buffer.concat(chunks).toString('utf8'),
+            auditID: typeof id === 'string' ? id : undefined,
+          });
+        });
         res.on('error', reject);
       },
     );

@@ -115,6 +115,10 @@ async function runStep(
         done.get(n)!.at,
       );
   }
+  if (s.engines && !s.engines.includes(ctx.engine.name as 'local' | 'kind')) {
+    const m = `runs on the ${s.engines.join(' and the ')} engine${s.engines.length > 1 ? 's' : ''}; this lab runs on ${ctx.engine.name}`;
+    return skip(m, 'unsupported', m);
+  }
   if (!ctx.engine.supports(s.requires)) {
     const m = `needs a real node and network (the kind engine); this lab runs on ${ctx.engine.name}`;
     return skip(m, 'unsupported', m);

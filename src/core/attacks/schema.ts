@@ -13,6 +13,15 @@ export const attackStepBaseSchema = z.object({
   next: z.string().optional(),
   /** What stopped the attacker when it fails (default: what the request got). */
   blocked: z.string().optional(),
+  /**
+   * The engines this step runs on (as a check's `engines`), when it means something only on some:
+   * etcd's client port reached from this machine exists on local, a pod on the node's network on kind.
+   * Elsewhere it is shown as skipped and judges nothing.
+   */
+  engines: z
+    .array(z.enum(['local', 'kind']))
+    .min(1)
+    .optional(),
 });
 
 /** lessons/<…>/attack/attack.yaml */

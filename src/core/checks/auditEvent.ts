@@ -28,7 +28,7 @@ interface Mount {
 }
 
 /** The node path behind a path inside the kube-apiserver static pod, through its hostPath volumes. */
-function toNodePath(manifest: string, path: string): { nodePath?: string; mount?: Mount } {
+export function toNodePath(manifest: string, path: string): { nodePath?: string; mount?: Mount } {
   const pod: any = parse(manifest);
   const c = pod?.spec?.containers?.[0] ?? {};
   const volumes = new Map<string, string>();
@@ -47,19 +47,20 @@ function toNodePath(manifest: string, path: string): { nodePath?: string; mount?
   return {};
 }
 
-interface AuditEvent {
+export interface AuditEvent {
   auditID?: string;
   level?: string;
   stage?: string;
   verb?: string;
   user?: { username?: string };
+  impersonatedUser?: { username?: string };
   objectRef?: { resource?: string; namespace?: string; name?: string };
   requestObject?: unknown;
   responseObject?: unknown;
 }
 
 /** Audit events with this id, from a JSON-lines audit log (only the lines that mention it are parsed). */
-function eventsFor(log: string, auditID: string): AuditEvent[] {
+export function eventsFor(log: string, auditID: string): AuditEvent[] {
   const out: AuditEvent[] = [];
   let at = log.indexOf(auditID);
   while (at >= 0) {

@@ -241,7 +241,7 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
     if (checks.some((c) => c.id === ATTACK_CHECK_ID)) add(['checks'], `check id ${ATTACK_CHECK_ID} is the attack's`);
     checks.push({
       // A shared cluster lends the learner no identity to attack with (tokens, impersonation): the lab's own clusters only.
-      id: ATTACK_CHECK_ID, title: `The attack fails: ${a.title}`, objective: a.objective ?? meta.objectives[0].id, requires: a.requires, engines: ['local', 'kind'],
+      id: ATTACK_CHECK_ID, title: `The attack fails: ${a.title}`, objective: a.objective ?? meta.objectives[0].id, requires: a.requires, engines: a.engines,
       type: 'attack', params: {}, primitive: PRIMITIVES.attack,
     });
   }

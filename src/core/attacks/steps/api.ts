@@ -50,6 +50,8 @@ const schema = z
       .strict()
       .optional(),
     show: z.array(showSchema).default([]),
+    /** Keep the request's Audit-ID (the API server's answer header) as loot of this name: a later `auditTrail` step looks for it. */
+    auditIdAs: z.string().optional(),
   })
   .strict()
   .refine((p) => p.method === 'GET' || p.dryRun === true, { message: 'a write must be a dry run (`dryRun: true`): attacks change nothing' })
@@ -118,6 +120,6 @@ export const api: AttackStepKind<P> = {
         });
       else for (const v of values.slice(0, 3)) evidence.push({ label: s.label, value: v, secret: s.secret });
     }
-    return { succeeded: true, message: line, evidence };
+    return { succeeded: true, message: line, evidence, vars: p.auditIdAs && a.auditID ? { [p.auditIdAs]: a.auditID } : undefined };
   },
 };

