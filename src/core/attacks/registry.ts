@@ -6,10 +6,11 @@ import { admission } from './steps/admission.js';
 import { pod, exec } from './steps/pod.js';
 import { debug } from './steps/debug.js';
 import { imageScan } from './steps/imageScan.js';
+import { app } from './steps/app.js';
 import { auditTrail } from './steps/auditTrail.js';
 import { exposure } from './steps/exposure.js';
 
 /** Every attack step kind, by the key an attack.yaml step uses. Adding one = a module + a line here. */
 export const ATTACK_STEPS: Record<string, AttackStepKind> = Object.fromEntries(
-  [token, api, etcdRead, etcdConnect, admission, pod, exec, debug, imageScan, auditTrail, exposure].map((k) => [k.type, k as AttackStepKind]),
+  [token, api, etcdRead, etcdConnect, admission, pod, exec, debug, imageScan, auditTrail, exposure, app].map((k) => [k.type, k as AttackStepKind]),
 );

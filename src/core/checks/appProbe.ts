@@ -140,6 +140,94 @@ async function mainFile(dir: string, main?: string): Promise<string> {
   return 'server.js';
 }
 
+/** The learner's app, started from the workspace by startWorkspaceApp: on 127.0.0.1, at `port`. */
+export interface WorkspaceApp {
+  port: number;
+  /** The app's folder and the file `node` started. */
+  dir: string;
+  main: string;
+  /** Whether the app has stopped. */
+  exited(): boolean;
+  /** The last line the app printed (stdout or stderr), for messages. */
+  lastLine(): string;
+  /** Where the preload wrote down the processes the app started (when asked to). */
+  spawnLog?: string;
+  /** Kill the app and everything it started (one process group), and remove its temporary folder. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the learner's app from the workspace on this machine, as the lab runs it for checks and
+ * attacks: `node` with the preload above — every server on 127.0.0.1 at a free port, a time limit —
+ * in its own process group, with only PATH, HOME (a temporary folder), NODE_ENV and `env` in its
+ * environment. Resolves when the app listens, or with why it did not start (a sentence about the
+ * learner's app: its folder or file is gone, it stopped at start-up…). The caller must `stop()` it.
+ */
+export async function startWorkspaceApp(
+  ctx: { workspace: string },
+  o: { path: string; main?: string; env?: Record<string, string>; limitMs: number; recordSpawns?: boolean },
+): Promise<{ app: WorkspaceApp } | { failure: string }> {
+  const dir = workspaceFile(ctx, o.path);
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    return { failure: `the workspace has no ${o.path} folder any more — a lesson reset hands its sources out again` };
+  }
+  const main = await mainFile(dir, o.main);
+  if (!(await stat(join(dir, main)).catch(() => undefined))?.isFile()) {
+    return { failure: `${o.path}/${main} is gone — the app cannot start without it` };
+  }
+  const tmp = await mkdtemp(join(tmpdir(), 'kube-seclab-app-'));
+  const preload = join(tmp, 'loopback.cjs');
+  const spawnLog = o.recordSpawns ? join(tmp, 'spawns.jsonl') : undefined;
+  await writeFile(preload, preloadSource(o.limitMs + 5000, spawnLog));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: tmp,
+    NODE_ENV: 'production',
+    ...o.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+  };
+  const child = spawn(process.execPath, ['--require', preload, main], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+  let output = '';
+  const keep = (b: Buffer) => {
+    output = (output + b.toString()).slice(-4000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const lastLine = () => output.trim().split('\n').pop()?.slice(0, 300) ?? '';
+  const stop = async () => {
+    // the app and whatever it started (a shell, grep…): one process group
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    await rm(tmp, { recursive: true, force: true });
+  };
+  const port = await new Promise<number | string>((resolve) => {
+    const t = setTimeout(() => resolve(`did not start listening within 10s${lastLine() ? ` — ${lastLine()}` : ''}`), 10_000);
+    child.on('message', (m: { listening?: number }) => {
+      if (m?.listening) {
+        clearTimeout(t);
+        resolve(m.listening);
+      }
+    });
+    child.on('exit', (code, sig) => {
+      clearTimeout(t);
+      resolve(`stopped at start-up (${sig ?? `exit ${code}`})${lastLine() ? ` — ${lastLine()}` : ''}`);
+    });
+    child.on('error', (e) => {
+      clearTimeout(t);
+      resolve(`could not be started: ${e.message}`);
+    });
+  });
+  if (typeof port === 'string') {
+    await stop();
+    return { failure: `your ${o.path} (\`node ${main}\` in ${dir}) ${port}` };
+  }
+  return { app: { port, dir, main, exited: () => child.exitCode !== null || child.signalCode !== null, lastLine, spawnLog, stop } };
+}
+
 /**
  * Run the learner's app from the workspace on this machine — `node` on 127.0.0.1 only, at a free
  * port, with a time limit, stopped afterwards — and attack it with the lab's DAST scanner. Passes
@@ -151,58 +239,21 @@ export const appProbe: CheckPrimitive<P> = {
   schema,
   timeoutMs: (p) => (p.timeoutSeconds + 10) * 1000,
   async run(ctx, p) {
-    const dir = workspaceFile(ctx, p.path);
-    if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
-      return { passed: false, message: `the workspace has no ${p.path} folder any more — a lesson reset hands its sources out again` };
-    }
-    const main = await mainFile(dir, p.main);
-    if (!(await stat(join(dir, main)).catch(() => undefined))?.isFile()) {
-      return { passed: false, message: `${p.path}/${main} is gone — the app cannot start without it` };
-    }
     const dast = await loadDast();
-    const limitMs = p.timeoutSeconds * 1000;
-    const tmp = await mkdtemp(join(tmpdir(), 'kube-seclab-app-'));
-    const preload = join(tmp, 'loopback.cjs');
-    const spawnLog = join(tmp, 'spawns.jsonl');
-    await writeFile(preload, preloadSource(limitMs + 5000, p.noShellWithInput ? spawnLog : undefined));
-    const env: Record<string, string> = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: tmp,
-      NODE_ENV: 'production',
-      ...p.env,
-      HOST: '127.0.0.1',
-      PORT: '0',
-    };
-    const child = spawn(process.execPath, ['--require', preload, main], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
-    let output = '';
-    const keep = (b: Buffer) => {
-      output = (output + b.toString()).slice(-4000);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
-    const lastLine = () => output.trim().split('\n').pop()?.slice(0, 300) ?? '';
+    const started = await startWorkspaceApp(ctx, {
+      path: p.path,
+      main: p.main,
+      env: p.env,
+      limitMs: p.timeoutSeconds * 1000,
+      recordSpawns: p.noShellWithInput,
+    });
+    if ('failure' in started) return { passed: false, message: started.failure };
+    const { port, lastLine } = started.app;
+    const spawnLog = started.app.spawnLog ?? '';
     try {
-      const port = await new Promise<number | string>((resolve) => {
-        const t = setTimeout(() => resolve(`did not start listening within 10s${lastLine() ? ` — ${lastLine()}` : ''}`), 10_000);
-        child.on('message', (m: { listening?: number }) => {
-          if (m?.listening) {
-            clearTimeout(t);
-            resolve(m.listening);
-          }
-        });
-        child.on('exit', (code, sig) => {
-          clearTimeout(t);
-          resolve(`stopped at start-up (${sig ?? `exit ${code}`})${lastLine() ? ` — ${lastLine()}` : ''}`);
-        });
-        child.on('error', (e) => {
-          clearTimeout(t);
-          resolve(`could not be started: ${e.message}`);
-        });
-      });
-      if (typeof port === 'string') return { passed: false, message: `your ${p.path} (\`node ${main}\` in ${dir}) ${port}` };
       const where = `your ${p.path}, run on 127.0.0.1:${port}`;
       const r = await dast.scan(dast.parseArgs([`http://127.0.0.1:${port}`, ...p.args]), { timeoutMs: 5000 });
-      if (child.exitCode !== null && r.answered === 0)
+      if (started.app.exited() && r.answered === 0)
         return { passed: false, message: `${where}: it stopped while being scanned${lastLine() ? ` — ${lastLine()}` : ''}` };
       if (p.noShellWithInput && dast.exitCode(r) === 0) {
         // The attacked parameters once more with their plain values: a filter that stops every payload
@@ -240,13 +291,7 @@ export const appProbe: CheckPrimitive<P> = {
       }
       return { passed: dast.exitCode(r) === 0, message: `${where}: ${dast.summary(r)}` };
     } finally {
-      // the app and whatever it started (a shell, grep…): one process group
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-      await rm(tmp, { recursive: true, force: true });
+      await started.app.stop();
     }
   },
 };
