@@ -32,7 +32,12 @@ export interface CheckSpec {
 }
 
 /** A fix folder (the solution, a shortcut): manifests and steps.yaml, or steps.<engine>.yaml where the engines differ. */
-export interface Fix { name: string; dir: string; description?: string; engines?: EngineName[] }
+export interface Fix {
+  name: string;
+  dir: string;
+  description?: string;
+  engines?: EngineName[];
+}
 
 export interface Lesson extends Omit<LessonMeta, 'checks'> {
   dir: string;
@@ -53,21 +58,39 @@ export interface Lesson extends Omit<LessonMeta, 'checks'> {
   nodeAccess: boolean;
 }
 
-
 export class Catalogue {
-  constructor(readonly lessons: Lesson[], readonly problems: LoadProblem[], readonly root: string) {}
-  get(id: string): Lesson | undefined { return this.lessons.find((l) => l.id === id); }
-  byLayer(layer: Layer): Lesson[] { return this.lessons.filter((l) => l.layer === layer); }
-  next(id: string): Lesson | undefined { const i = this.lessons.findIndex((l) => l.id === id); return i >= 0 ? this.lessons[i + 1] : undefined; }
+  constructor(
+    readonly lessons: Lesson[],
+    readonly problems: LoadProblem[],
+    readonly root: string,
+  ) {}
+  get(id: string): Lesson | undefined {
+    return this.lessons.find((l) => l.id === id);
+  }
+  byLayer(layer: Layer): Lesson[] {
+    return this.lessons.filter((l) => l.layer === layer);
+  }
+  next(id: string): Lesson | undefined {
+    const i = this.lessons.findIndex((l) => l.id === id);
+    return i >= 0 ? this.lessons[i + 1] : undefined;
+  }
 }
 
 async function exists(p: string): Promise<boolean> {
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The fix folders under a lesson's shortcuts/ or alternatives/, sorted. */
 async function fixFolders(dir: string): Promise<string[]> {
-  return (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return (await readdir(dir, { withFileTypes: true }).catch(() => []))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -118,7 +141,8 @@ async function checkSteps(dir: string, root: string, reset: LessonMeta['reset'])
     problems.push(...r.problems);
     for (const s of r.steps?.steps ?? []) {
       for (const need of s.kind.undo?.(s.params) ?? []) {
-        if (!resetCovers(reset, need)) problems.push({ file: s.file, line: s.line, field: s.type, message: `a reset would not undo this step: ${describeNeed(need)} (lesson.yaml)` });
+        if (!resetCovers(reset, need))
+          problems.push({ file: s.file, line: s.line, field: s.type, message: `a reset would not undo this step: ${describeNeed(need)} (lesson.yaml)` });
       }
     }
   }
@@ -144,8 +168,14 @@ async function solutionPlaceholderProblems(dir: string, root: string, problems: 
     text.split('\n').forEach((line, i) => {
       const at = line.indexOf('{{');
       if (at < 0) return;
-      const comment = Math.min(...['#', '//'].map((c) => { const k = line.indexOf(c); return k < 0 ? Infinity : k; }));
-      if (!(comment < at)) problems.push({ file, line: i + 1, message: 'a placeholder in a solution file must sit in a comment: the file is applied as written' });
+      const comment = Math.min(
+        ...['#', '//'].map((c) => {
+          const k = line.indexOf(c);
+          return k < 0 ? Infinity : k;
+        }),
+      );
+      if (!(comment < at))
+        problems.push({ file, line: i + 1, message: 'a placeholder in a solution file must sit in a comment: the file is applied as written' });
     });
     node ||= usesNode(text);
   }
@@ -158,20 +188,36 @@ export function renderLesson(l: Lesson, names: LabNames): Lesson {
   const fix = (f: Fix): Fix => (f.description ? { ...f, description: r(f.description) } : f);
   return {
     ...l,
-    title: r(l.title), guide: r(l.guide), markdown: r(l.markdown), debrief: r(l.debrief),
+    title: r(l.title),
+    guide: r(l.guide),
+    markdown: r(l.markdown),
+    debrief: r(l.debrief),
     objectives: l.objectives.map((o) => ({ ...o, text: r(o.text) })),
     hints: l.hints.map(r),
     links: l.links.map((k) => ({ ...k, title: r(k.title) })),
     checks: l.checks.map((c) => ({ ...c, title: r(c.title) })),
-    solution: fix(l.solution), shortcuts: l.shortcuts.map(fix), alternatives: l.alternatives.map(fix),
+    solution: fix(l.solution),
+    shortcuts: l.shortcuts.map(fix),
+    alternatives: l.alternatives.map(fix),
   };
 }
 
 /** The path of the first string holding `{{` in lesson data, if any. */
 function firstPlaceholder(v: unknown, path: (string | number)[]): (string | number)[] | undefined {
   if (typeof v === 'string') return v.includes('{{') ? path : undefined;
-  if (Array.isArray(v)) { for (let i = 0; i < v.length; i++) { const p = firstPlaceholder(v[i], [...path, i]); if (p) return p; } return undefined; }
-  if (v && typeof v === 'object') { for (const [k, x] of Object.entries(v)) { const p = firstPlaceholder(x, [...path, k]); if (p) return p; } }
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const p = firstPlaceholder(v[i], [...path, i]);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const p = firstPlaceholder(x, [...path, k]);
+      if (p) return p;
+    }
+  }
   return undefined;
 }
 
@@ -193,7 +239,8 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   }
   if (!isMap(doc.contents)) return { problems: [{ file, message: 'must be a YAML mapping' }] };
   const raw = doc.toJS();
-  const add = (path: PropertyKey[], message: string) => problems.push({ file, line: lineOf(doc, lc, path as (string | number)[]), field: fieldPath(path) || undefined, message });
+  const add = (path: PropertyKey[], message: string) =>
+    problems.push({ file, line: lineOf(doc, lc, path as (string | number)[]), field: fieldPath(path) || undefined, message });
   const parsed = lessonSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) add(issue.path, issue.message);
@@ -202,7 +249,11 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const meta = parsed.data;
   for (const p of placeholderProblems(text)) problems.push({ file, line: p.line, field: p.placeholder, message: p.message });
   const dataPlaceholder = firstPlaceholder(stripTextFields(raw), []);
-  if (dataPlaceholder) add(dataPlaceholder, 'placeholders ({{…}}) are filled only in text (title, guide, objectives, hints, check titles, link titles); this field is used as written');
+  if (dataPlaceholder)
+    add(
+      dataPlaceholder,
+      'placeholders ({{…}}) are filled only in text (title, guide, objectives, hints, check titles, link titles); this field is used as written',
+    );
   if (expectedLayer && meta.layer !== expectedLayer) add(['layer'], `is ${meta.layer} but the lesson lives under lessons/${expectedLayer}/`);
 
   const objectiveIds = new Set(meta.objectives.map((o) => o.id));
@@ -210,61 +261,110 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const seen = new Set<string>();
   meta.checks.forEach((entry, i) => {
     const base = checkBaseSchema.safeParse(entry);
-    if (!base.success) { for (const is of base.error.issues) add(['checks', i, ...is.path], is.message); return; }
+    if (!base.success) {
+      for (const is of base.error.issues) add(['checks', i, ...is.path], is.message);
+      return;
+    }
     const typeKeys = Object.keys(entry).filter((k) => !(k in checkBaseSchema.shape));
     if (typeKeys.length !== 1) {
-      add(['checks', i], typeKeys.length ? `has several check types (${typeKeys.join(', ')}); one per check` : `names no check type (one of: ${Object.keys(PRIMITIVES).join(', ')})`);
+      add(
+        ['checks', i],
+        typeKeys.length
+          ? `has several check types (${typeKeys.join(', ')}); one per check`
+          : `names no check type (one of: ${Object.keys(PRIMITIVES).join(', ')})`,
+      );
       return;
     }
     const type = typeKeys[0];
     const primitive = PRIMITIVES[type];
-    if (!primitive) { add(['checks', i, type], `unknown check type (known: ${Object.keys(PRIMITIVES).join(', ')})`); return; }
+    if (!primitive) {
+      add(['checks', i, type], `unknown check type (known: ${Object.keys(PRIMITIVES).join(', ')})`);
+      return;
+    }
     const params = (primitive.schema as z.ZodType).safeParse(entry[type]);
-    if (!params.success) { for (const is of params.error.issues) add(['checks', i, type, ...is.path], is.message); return; }
+    if (!params.success) {
+      for (const is of params.error.issues) add(['checks', i, type, ...is.path], is.message);
+      return;
+    }
     if (!objectiveIds.has(base.data.objective)) add(['checks', i, 'objective'], `names no objective (have: ${[...objectiveIds].join(', ')})`);
     if (seen.has(base.data.id)) add(['checks', i, 'id'], `duplicate check id ${base.data.id}`);
     seen.add(base.data.id);
     const needs: Requirement = base.data.requires ?? primitive.requires?.(params.data) ?? 'api';
-    checks.push({ id: base.data.id, title: base.data.title, objective: base.data.objective, requires: needs, engines: base.data.engines, type, params: params.data, primitive });
+    checks.push({
+      id: base.data.id,
+      title: base.data.title,
+      objective: base.data.objective,
+      requires: needs,
+      engines: base.data.engines,
+      type,
+      params: params.data,
+      primitive,
+    });
   });
   const templates = templateIds();
-  meta.battery.add.forEach((t, i) => { if (!templates.includes(t)) add(['battery', 'add', i], `unknown shortcut template ${t} (known: ${templates.join(', ')})`); });
-  for (const t of Object.keys(meta.battery.skip)) if (!templates.includes(t)) add(['battery', 'skip', t], `unknown shortcut template ${t} (known: ${templates.join(', ')})`);
-  for (const o of meta.objectives) if (!checks.some((c) => c.objective === o.id) && problems.length === 0) add(['objectives'], `objective ${o.id} has no check`);
+  meta.battery.add.forEach((t, i) => {
+    if (!templates.includes(t)) add(['battery', 'add', i], `unknown shortcut template ${t} (known: ${templates.join(', ')})`);
+  });
+  for (const t of Object.keys(meta.battery.skip))
+    if (!templates.includes(t)) add(['battery', 'skip', t], `unknown shortcut template ${t} (known: ${templates.join(', ')})`);
+  for (const o of meta.objectives)
+    if (!checks.some((c) => c.objective === o.id) && problems.length === 0) add(['objectives'], `objective ${o.id} has no check`);
 
   // The attack: its own file, and the check that proves it fails (added here, requiring what its goal needs).
   const attackLoad = await loadAttack(dir, root);
   problems.push(...attackLoad.problems);
   const explicit = checks.findIndex((c) => c.type === 'attack');
-  if (explicit >= 0) add(['checks', meta.checks.findIndex((e) => e.id === checks[explicit].id)], 'the attack check is added from attack/attack.yaml; remove this entry');
+  if (explicit >= 0)
+    add(['checks', meta.checks.findIndex((e) => e.id === checks[explicit].id)], 'the attack check is added from attack/attack.yaml; remove this entry');
   if (attackLoad.attack) {
     const a = attackLoad.attack;
-    if (a.objective && !objectiveIds.has(a.objective)) problems.push({ file: relative(root, join(a.dir, 'attack.yaml')), field: 'objective', message: `names no objective of the lesson (have: ${[...objectiveIds].join(', ')})` });
+    if (a.objective && !objectiveIds.has(a.objective))
+      problems.push({
+        file: relative(root, join(a.dir, 'attack.yaml')),
+        field: 'objective',
+        message: `names no objective of the lesson (have: ${[...objectiveIds].join(', ')})`,
+      });
     if (checks.some((c) => c.id === ATTACK_CHECK_ID)) add(['checks'], `check id ${ATTACK_CHECK_ID} is the attack's`);
     checks.push({
       // A shared cluster lends the learner no identity to attack with (tokens, impersonation): the lab's own clusters only.
-      id: ATTACK_CHECK_ID, title: `The attack fails: ${a.title}`, objective: a.objective ?? meta.objectives[0].id, requires: a.requires, engines: a.engines,
-      type: 'attack', params: {}, primitive: PRIMITIVES.attack,
+      id: ATTACK_CHECK_ID,
+      title: `The attack fails: ${a.title}`,
+      objective: a.objective ?? meta.objectives[0].id,
+      requires: a.requires,
+      engines: a.engines,
+      type: 'attack',
+      params: {},
+      primitive: PRIMITIVES.attack,
     });
   }
 
   const scenarioDir = join(root, 'scenarios', meta.scenario ?? meta.id);
   if (!(await exists(scenarioDir))) problems.push({ file: relative(root, scenarioDir), message: 'scenario folder is missing' });
-  const markdown = await readFile(join(dir, 'lesson.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'lesson.md')), message: 'missing lesson.md' }); return ''; });
-  const debrief = await readFile(join(dir, 'debrief.md'), 'utf8').catch(() => { problems.push({ file: relative(root, join(dir, 'debrief.md')), message: 'missing debrief.md' }); return ''; });
-  for (const [name, body] of [['lesson.md', markdown], ['debrief.md', debrief]] as const) {
+  const markdown = await readFile(join(dir, 'lesson.md'), 'utf8').catch(() => {
+    problems.push({ file: relative(root, join(dir, 'lesson.md')), message: 'missing lesson.md' });
+    return '';
+  });
+  const debrief = await readFile(join(dir, 'debrief.md'), 'utf8').catch(() => {
+    problems.push({ file: relative(root, join(dir, 'debrief.md')), message: 'missing debrief.md' });
+    return '';
+  });
+  for (const [name, body] of [
+    ['lesson.md', markdown],
+    ['debrief.md', debrief],
+  ] as const) {
     for (const p of placeholderProblems(body)) problems.push({ file: relative(root, join(dir, name)), line: p.line, field: p.placeholder, message: p.message });
   }
-  const solutionUsesNode = (await solutionPlaceholderProblems(join(dir, 'solution'), root, problems));
+  const solutionUsesNode = await solutionPlaceholderProblems(join(dir, 'solution'), root, problems);
   if (!(await exists(join(dir, 'solution')))) problems.push({ file: relative(root, join(dir, 'solution')), message: 'missing the reference solution folder' });
   const shortcutNames = await fixFolders(join(dir, 'shortcuts'));
   const alternativeNames = await fixFolders(join(dir, 'alternatives'));
-  if (shortcutNames.length === 0) problems.push({ file: relative(root, join(dir, 'shortcuts')), message: 'needs at least one shortcut (a wrong fix that must not pass)' });
+  if (shortcutNames.length === 0)
+    problems.push({ file: relative(root, join(dir, 'shortcuts')), message: 'needs at least one shortcut (a wrong fix that must not pass)' });
   if (problems.length) return { problems };
   // Every steps file (scenario, solution, shortcuts, alternatives; every engine's): known step kinds,
   // valid parameters, at file:line — and nothing a reset would not undo.
   const fixDirs = [join(dir, 'solution'), ...shortcutNames.map((n) => join(dir, 'shortcuts', n)), ...alternativeNames.map((n) => join(dir, 'alternatives', n))];
-  for (const d of [scenarioDir, ...fixDirs]) problems.push(...await checkSteps(d, root, meta.reset));
+  for (const d of [scenarioDir, ...fixDirs]) problems.push(...(await checkSteps(d, root, meta.reset)));
   const solution = await readFix(join(dir, 'solution'), 'solution', root);
   const shortcuts = await Promise.all(shortcutNames.map((n) => readFix(join(dir, 'shortcuts', n), n, root)));
   const alternatives = await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n, root)));
@@ -273,15 +373,34 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const auditLines: Record<string, number> = {};
   for (const tool of ['kubeScore', 'kubeBench'] as const) {
     for (const kind of ['raise', 'clear', 'topic'] as const) {
-      meta.audit[tool][kind].forEach((_, i) => { const line = lineOf(doc, lc, ['audit', tool, kind, i]); if (line) auditLines[`${tool}.${kind}.${i}`] = line; });
+      meta.audit[tool][kind].forEach((_, i) => {
+        const line = lineOf(doc, lc, ['audit', tool, kind, i]);
+        if (line) auditLines[`${tool}.${kind}.${i}`] = line;
+      });
     }
   }
   return {
     lesson: {
-      ...rest, dir, scenarioDir, markdown, debrief, checks, auditLines, attack: attackLoad.attack,
-      nodeAccess: checks.some((c) => c.primitive.controlPlane) || meta.reset.controlPlane.length > 0 || meta.reset.nodeFiles.length > 0 || meta.reset.kubelet
-        || solutionUsesNode || usesNode([markdown, meta.title, meta.guide, ...meta.objectives.map((o) => o.text), ...meta.hints, ...meta.checks.map((c) => String(c.title ?? ''))].join('\n')),
-      solution, shortcuts, alternatives,
+      ...rest,
+      dir,
+      scenarioDir,
+      markdown,
+      debrief,
+      checks,
+      auditLines,
+      attack: attackLoad.attack,
+      nodeAccess:
+        checks.some((c) => c.primitive.controlPlane) ||
+        meta.reset.controlPlane.length > 0 ||
+        meta.reset.nodeFiles.length > 0 ||
+        meta.reset.kubelet ||
+        solutionUsesNode ||
+        usesNode(
+          [markdown, meta.title, meta.guide, ...meta.objectives.map((o) => o.text), ...meta.hints, ...meta.checks.map((c) => String(c.title ?? ''))].join('\n'),
+        ),
+      solution,
+      shortcuts,
+      alternatives,
     },
     problems,
   };
@@ -293,12 +412,16 @@ export async function loadCatalogue(root: string): Promise<Catalogue> {
   const problems: LoadProblem[] = [];
   for (const layer of LAYERS) {
     const layerDir = join(root, 'lessons', layer);
-    const dirs = (await readdir(layerDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const dirs = (await readdir(layerDir, { withFileTypes: true }).catch(() => []))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
     for (const d of dirs) {
       const r = await loadLesson(join(layerDir, d), root, layer);
       problems.push(...r.problems);
       if (r.lesson) {
-        if (lessons.some((l) => l.id === r.lesson!.id)) problems.push({ file: relative(root, join(layerDir, d, 'lesson.yaml')), field: 'id', message: `duplicate lesson id ${r.lesson.id}` });
+        if (lessons.some((l) => l.id === r.lesson!.id))
+          problems.push({ file: relative(root, join(layerDir, d, 'lesson.yaml')), field: 'id', message: `duplicate lesson id ${r.lesson.id}` });
         else lessons.push(r.lesson);
       }
     }

@@ -45,7 +45,11 @@ const NODE_PLACEHOLDERS = new Set(['node', 'nodeShell', 'nodeRoot', 'nodeAccess'
 const ANY = /\{\{(.*?)\}\}/g;
 const NS_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-export interface PlaceholderProblem { line: number; placeholder: string; message: string }
+export interface PlaceholderProblem {
+  line: number;
+  placeholder: string;
+  message: string;
+}
 
 function parse(inner: string): { name: string; arg?: string } | undefined {
   const m = /^\s*([A-Za-z]+)(?::([^\s}]*))?\s*$/.exec(inner);
@@ -57,7 +61,8 @@ function problemOf(inner: string): string | undefined {
   const p = parse(inner);
   const known = `known: ${PLACEHOLDERS.map((k) => `{{${k}}}`).join(', ')}`;
   if (!p) return `unknown placeholder (${known})`;
-  if (p.name === 'ns') return p.arg !== undefined && NS_NAME.test(p.arg) ? undefined : `{{ns:NAME}} needs a namespace name after the colon (got ${JSON.stringify(p.arg ?? '')})`;
+  if (p.name === 'ns')
+    return p.arg !== undefined && NS_NAME.test(p.arg) ? undefined : `{{ns:NAME}} needs a namespace name after the colon (got ${JSON.stringify(p.arg ?? '')})`;
   if ((NODE_PLACEHOLDERS.has(p.name) || p.name === 'workspace') && p.arg === undefined) return undefined;
   return `unknown placeholder (${known})`;
 }
@@ -74,7 +79,10 @@ export function placeholderProblems(text: string): PlaceholderProblem[] {
     }
     // `{{` with no `}}` after it on the line: never filled, so never shown as is.
     for (let at = line.indexOf('{{'); at >= 0; at = line.indexOf('{{', at + 2)) {
-      if (!spans.some(([a, b]) => at >= a && at < b)) { out.push({ line: i + 1, placeholder: '{{', message: 'a `{{` that opens no placeholder (placeholders are `{{name}}` on one line)' }); break; }
+      if (!spans.some(([a, b]) => at >= a && at < b)) {
+        out.push({ line: i + 1, placeholder: '{{', message: 'a `{{` that opens no placeholder (placeholders are `{{name}}` on one line)' });
+        break;
+      }
     }
   });
   return out;
@@ -83,7 +91,10 @@ export function placeholderProblems(text: string): PlaceholderProblem[] {
 /** The placeholders a text uses (well-formed ones), e.g. `node`, `ns`. */
 export function placeholdersIn(text: string): Set<string> {
   const out = new Set<string>();
-  for (const m of text.matchAll(ANY)) { const p = parse(m[1]); if (p) out.add(p.name); }
+  for (const m of text.matchAll(ANY)) {
+    const p = parse(m[1]);
+    if (p) out.add(p.name);
+  }
   return out;
 }
 
@@ -102,13 +113,20 @@ export function renderText(text: string, names: LabNames): string {
     const p = parse(inner);
     if (!p) return whole;
     switch (p.name) {
-      case 'ns': return p.arg ? names.ns(p.arg) : whole;
-      case 'node': return names.node?.node ?? NO_NODE;
-      case 'nodeShell': return names.node?.shell ?? NO_NODE;
-      case 'nodeRoot': return names.node ? names.node.root : NO_NODE;
-      case 'nodeAccess': return names.nodeAccess;
-      case 'workspace': return names.workspace;
-      default: return whole;
+      case 'ns':
+        return p.arg ? names.ns(p.arg) : whole;
+      case 'node':
+        return names.node?.node ?? NO_NODE;
+      case 'nodeShell':
+        return names.node?.shell ?? NO_NODE;
+      case 'nodeRoot':
+        return names.node ? names.node.root : NO_NODE;
+      case 'nodeAccess':
+        return names.nodeAccess;
+      case 'workspace':
+        return names.workspace;
+      default:
+        return whole;
     }
   });
 }

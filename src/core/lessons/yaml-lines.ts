@@ -1,7 +1,12 @@
 import type { Document, LineCounter } from 'yaml';
 
 /** A problem in a file the lab reads (a lesson, an attack, a workshop): "file:line: field: message". */
-export interface LoadProblem { file: string; line?: number; field?: string; message: string }
+export interface LoadProblem {
+  file: string;
+  line?: number;
+  field?: string;
+  message: string;
+}
 
 /** The line of the deepest node of `path` that exists in a parsed YAML document. */
 export function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {

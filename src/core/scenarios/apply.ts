@@ -17,9 +17,12 @@ export { applyObjects, deployImage, loadManifests, waitDeployment, KUBELET_CONFI
 
 /** Cluster-scoped kinds a reset sweeps by the lesson label. */
 const CLUSTER_KINDS: [string, string][] = [
-  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'], ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
-  ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding'], ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy'],
-  ['node.k8s.io/v1', 'RuntimeClass'], ['scheduling.k8s.io/v1', 'PriorityClass'],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding'],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRole'],
+  ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicyBinding'],
+  ['admissionregistration.k8s.io/v1', 'ValidatingAdmissionPolicy'],
+  ['node.k8s.io/v1', 'RuntimeClass'],
+  ['scheduling.k8s.io/v1', 'PriorityClass'],
 ];
 
 /** A folder's manifests as this cluster names their namespaces (P-N in a shared cluster). */
@@ -60,7 +63,11 @@ async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeout
   const end = Date.now() + timeoutMs;
   for (const name of names) {
     while (await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })) {
-      if (Date.now() > end) throw new UserError(`namespace ${name} is still terminating after ${timeoutMs / 1000}s`, 'run `kube-seclab status`; the controller-manager may be down');
+      if (Date.now() > end)
+        throw new UserError(
+          `namespace ${name} is still terminating after ${timeoutMs / 1000}s`,
+          'run `kube-seclab status`; the controller-manager may be down',
+        );
       await sleep(50);
     }
   }
@@ -71,13 +78,17 @@ async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promi
   for (const f of lesson.reset.nodeFiles) await ctx.engine.removeNodeFile(f);
   for (const f of lesson.reset.workspaceFiles) await rm(workspaceFile(ctx, f), { force: true, recursive: true });
   if (lesson.reset.kubelet) await ctx.engine.restoreKubeletConfig?.();
-  for (const r of lesson.reset.objects.map((x) => ctx.cluster.rename.value(x))) await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
+  for (const r of lesson.reset.objects.map((x) => ctx.cluster.rename.value(x)))
+    await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
   // A shared cluster's lessons write no cluster-scoped object (and the learner may not list them).
   if (ctx.cluster.rename.active) return;
   const sel = `${LESSON_LABEL}=${lesson.id}`;
-  await Promise.all(CLUSTER_KINDS.map(async ([apiVersion, kind]) => {
-    for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel)) await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
-  }));
+  await Promise.all(
+    CLUSTER_KINDS.map(async ([apiVersion, kind]) => {
+      for (const o of await ctx.cluster.list(apiVersion, kind, undefined, sel))
+        await ctx.cluster.delete({ apiVersion, kind, metadata: { name: o.metadata!.name! } });
+    }),
+  );
   await removeWebhooksInto(ctx, await lessonNamespaces(lesson, ctx));
   // Whatever else the learner created, changed or deleted cluster-wide, under any name.
   const base = await baselineOf(ctx);

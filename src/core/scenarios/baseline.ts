@@ -71,7 +71,10 @@ export function fileBaselineStore(path: string): BaselineStore {
     try {
       await rename(path, to);
     } catch (e) {
-      throw new UserError(`cannot read or move aside the lab's baseline ${path} (${why}): ${(e as Error).message}`, `remove it (\`rm -r ${path}\`) and run the command again`);
+      throw new UserError(
+        `cannot read or move aside the lab's baseline ${path} (${why}): ${(e as Error).message}`,
+        `remove it (\`rm -r ${path}\`) and run the command again`,
+      );
     }
   };
   return {
@@ -188,7 +191,14 @@ export async function restoreBaseline(cluster: LabCluster, base: BaselineRecord)
       await cluster.delete(o);
       changes.removed.push(label(k));
     } else if (fingerprint(trimmed(o)) !== fingerprint(was)) {
-      const back = { ...was, metadata: { ...o.metadata, labels: (was.metadata as KubernetesObject['metadata'])?.labels, annotations: (was.metadata as KubernetesObject['metadata'])?.annotations } };
+      const back = {
+        ...was,
+        metadata: {
+          ...o.metadata,
+          labels: (was.metadata as KubernetesObject['metadata'])?.labels,
+          annotations: (was.metadata as KubernetesObject['metadata'])?.annotations,
+        },
+      };
       await cluster.replace(back as KubernetesObject);
       changes.restored.push(label(k));
     }

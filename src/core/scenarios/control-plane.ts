@@ -17,7 +17,11 @@ async function decryptAll(ctx: ScenarioContext): Promise<void> {
   const text = await ctx.engine.readNodeFile(path);
   if (!text) return;
   let cfg: any;
-  try { cfg = parse(text); } catch { return; }
+  try {
+    cfg = parse(text);
+  } catch {
+    return;
+  }
   const resources: string[] = [];
   for (const r of cfg?.resources ?? []) resources.push(...(r.resources ?? []));
   if (!(await anyEncrypted(ctx, resources))) return; // nothing to decrypt: spare the API server a restart

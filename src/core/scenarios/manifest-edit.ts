@@ -19,20 +19,30 @@ export function editManifest(yamlText: string, edit: ManifestEdit): string {
   for (const [f, v] of Object.entries(edit.setFlags ?? {})) {
     const i = items.findIndex((n) => flagOf(n) === f);
     const val = `${f}=${v}`;
-    if (i >= 0) cmd.set(i, doc.createNode(val)); else cmd.add(doc.createNode(val));
+    if (i >= 0) cmd.set(i, doc.createNode(val));
+    else cmd.add(doc.createNode(val));
   }
   for (const v of edit.volumes ?? []) {
     let vols = doc.getIn(['spec', 'volumes']);
-    if (!isSeq(vols)) { doc.setIn(['spec', 'volumes'], new YAMLSeq()); vols = doc.getIn(['spec', 'volumes']); }
+    if (!isSeq(vols)) {
+      doc.setIn(['spec', 'volumes'], new YAMLSeq());
+      vols = doc.getIn(['spec', 'volumes']);
+    }
     let mounts = doc.getIn(['spec', 'containers', 0, 'volumeMounts']);
-    if (!isSeq(mounts)) { doc.setIn(['spec', 'containers', 0, 'volumeMounts'], new YAMLSeq()); mounts = doc.getIn(['spec', 'containers', 0, 'volumeMounts']); }
-    const vs = vols as YAMLSeq; const ms = mounts as YAMLSeq;
+    if (!isSeq(mounts)) {
+      doc.setIn(['spec', 'containers', 0, 'volumeMounts'], new YAMLSeq());
+      mounts = doc.getIn(['spec', 'containers', 0, 'volumeMounts']);
+    }
+    const vs = vols as YAMLSeq;
+    const ms = mounts as YAMLSeq;
     const vi = vs.items.findIndex((n: any) => n?.get?.('name') === v.name);
     const volNode = doc.createNode({ name: v.name, hostPath: { path: v.hostPath, type: v.type ?? 'DirectoryOrCreate' } });
-    if (vi >= 0) vs.set(vi, volNode); else vs.add(volNode);
+    if (vi >= 0) vs.set(vi, volNode);
+    else vs.add(volNode);
     const mi = ms.items.findIndex((n: any) => n?.get?.('name') === v.name);
     const mountNode = doc.createNode({ name: v.name, mountPath: v.mountPath, ...(v.readOnly ? { readOnly: true } : {}) });
-    if (mi >= 0) ms.set(mi, mountNode); else ms.add(mountNode);
+    if (mi >= 0) ms.set(mi, mountNode);
+    else ms.add(mountNode);
   }
   return doc.toString();
 }

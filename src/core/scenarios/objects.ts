@@ -32,10 +32,32 @@ export interface ScenarioContext {
 /** The kubelet's config file on a kubeadm (kind) node. */
 export const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 
-const KIND_ORDER = ['Namespace', 'CustomResourceDefinition', 'PriorityClass', 'RuntimeClass', 'ServiceAccount', 'Secret', 'ConfigMap',
-  'ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding',
-  'NetworkPolicy', 'Service', 'Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'Pod'];
-const rank = (k?: string) => { const i = KIND_ORDER.indexOf(k ?? ''); return i < 0 ? KIND_ORDER.length : i; };
+const KIND_ORDER = [
+  'Namespace',
+  'CustomResourceDefinition',
+  'PriorityClass',
+  'RuntimeClass',
+  'ServiceAccount',
+  'Secret',
+  'ConfigMap',
+  'ClusterRole',
+  'Role',
+  'ClusterRoleBinding',
+  'RoleBinding',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+  'NetworkPolicy',
+  'Service',
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'Job',
+  'Pod',
+];
+const rank = (k?: string) => {
+  const i = KIND_ORDER.indexOf(k ?? '');
+  return i < 0 ? KIND_ORDER.length : i;
+};
 
 /** Every object in the *.yaml files of a folder (steps.yaml excepted), in apply order. */
 export async function loadManifests(dir: string): Promise<KubernetesObject[]> {
@@ -67,7 +89,14 @@ async function applyWithRetry(ctx: ScenarioContext, o: KubernetesObject): Promis
     } catch (e) {
       const info = apiError(e);
       // a new namespace's default ServiceAccount comes a moment later; a just-deleted admission policy still applies for a moment
-      if (i < 40 && ((/serviceaccount.*not found|namespace .* is being terminated|not found/i.test(info.message) && o.kind !== 'Namespace') || /ValidatingAdmissionPolicy/.test(info.message))) { await sleep(100); continue; }
+      if (
+        i < 40 &&
+        ((/serviceaccount.*not found|namespace .* is being terminated|not found/i.test(info.message) && o.kind !== 'Namespace') ||
+          /ValidatingAdmissionPolicy/.test(info.message))
+      ) {
+        await sleep(100);
+        continue;
+      }
       const what = `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
       if (info.unreachable) throw e;
       throw new UserError(`could not apply ${what}: ${info.message}`);
@@ -80,16 +109,33 @@ export async function applyObjects(ctx: ScenarioContext, objs: KubernetesObject[
 }
 
 /** The `sbom` step: a CycloneDX SBOM of a workspace app, published as a ConfigMap annotated with the digest of its build. */
-export async function publishSbom(ctx: ScenarioContext, path: string, to: { namespace: string; name: string }, lessonId: string, o: { file?: string; key?: string } = {}): Promise<void> {
+export async function publishSbom(
+  ctx: ScenarioContext,
+  path: string,
+  to: { namespace: string; name: string },
+  lessonId: string,
+  o: { file?: string; key?: string } = {},
+): Promise<void> {
   const { dir } = await appFolder(ctx.workspace, path);
   const build = await buildOfSources(ctx.workspace, dir, ctx.engine.name);
-  if (!build) throw new UserError(`the sources in ${dir} were never built on this engine, so an SBOM of them describes no image`, 'add a `build` step before the `sbom` step');
+  if (!build)
+    throw new UserError(
+      `the sources in ${dir} were never built on this engine, so an SBOM of them describes no image`,
+      'add a `build` step before the `sbom` step',
+    );
   const text = o.file ? await readFile(o.file, 'utf8') : JSON.stringify(await generateSbom(dir, { image: build.image }), null, 2);
-  await applyObjects(ctx, [{
-    apiVersion: 'v1', kind: 'ConfigMap',
-    metadata: { name: to.name, namespace: to.namespace, annotations: { [SBOM_DIGEST_ANNOTATION]: build.digest } },
-    data: { [o.key ?? SBOM_KEY]: text },
-  } as KubernetesObject], lessonId);
+  await applyObjects(
+    ctx,
+    [
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: to.name, namespace: to.namespace, annotations: { [SBOM_DIGEST_ANNOTATION]: build.digest } },
+        data: { [o.key ?? SBOM_KEY]: text },
+      } as KubernetesObject,
+    ],
+    lessonId,
+  );
 }
 
 /** Point a Deployment's container (the named one, else its only one) at an image. */
@@ -100,7 +146,13 @@ export async function deployImage(ctx: ScenarioContext, to: { namespace: string;
     if (!d) throw new UserError(`Deployment ${to.namespace}/${to.name} not found`, '`kubectl get deploy -A` lists them; a lesson reset puts its scenario back');
     const cs: { name: string; image: string }[] = d.spec.template.spec.containers;
     const c = to.container ? cs.find((x) => x.name === to.container) : cs.length === 1 ? cs[0] : undefined;
-    if (!c) throw new UserError(to.container ? `Deployment ${to.namespace}/${to.name} has no container ${to.container}` : `Deployment ${to.namespace}/${to.name} has ${cs.length} containers: say which`, `containers: ${cs.map((x) => x.name).join(', ')}`);
+    if (!c)
+      throw new UserError(
+        to.container
+          ? `Deployment ${to.namespace}/${to.name} has no container ${to.container}`
+          : `Deployment ${to.namespace}/${to.name} has ${cs.length} containers: say which`,
+        `containers: ${cs.map((x) => x.name).join(', ')}`,
+      );
     c.image = image;
     try {
       await ctx.cluster.replace(d);
@@ -139,13 +191,16 @@ export async function pinImageDigest(ctx: ScenarioContext, namespace: string, na
 async function pinImageDigestOnce(ctx: ScenarioContext, namespace: string, name: string): Promise<void> {
   const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } });
   if (!d) throw new UserError(`Deployment ${namespace}/${name} not found, nothing to pin`);
-  const sel = Object.entries(d.spec.selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+  const sel = Object.entries(d.spec.selector.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   const pods = (await ctx.cluster.core.listNamespacedPod({ namespace, labelSelector: sel })).items;
   const seen = new Map<string, string>();
-  for (const p of pods) for (const c of p.status?.containerStatuses ?? []) {
-    const digest = /@(sha256:[0-9a-f]{64})$/.exec(c.imageID ?? '')?.[1];
-    if (digest) seen.set(c.image.replace(/^docker\.io\//, ''), digest);
-  }
+  for (const p of pods)
+    for (const c of p.status?.containerStatuses ?? []) {
+      const digest = /@(sha256:[0-9a-f]{64})$/.exec(c.imageID ?? '')?.[1];
+      if (digest) seen.set(c.image.replace(/^docker\.io\//, ''), digest);
+    }
   for (const c of d.spec.template.spec.containers as { image: string }[]) {
     if (c.image.includes('@')) continue;
     const digest = seen.get(c.image) ?? `sha256:${createHash('sha256').update(c.image).digest('hex')}`;
@@ -160,9 +215,15 @@ export async function waitDeployment(ctx: ScenarioContext, namespace: string, na
     const d: any = await ctx.cluster.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace } });
     const want = d?.spec?.replicas ?? 1;
     // Rolled out: the current template's pods ready, and no pod of an older one left.
-    if (d && (d.status?.readyReplicas ?? 0) >= want && (d.status?.updatedReplicas ?? 0) >= want && (d.status?.replicas ?? 0) <= want && (d.status?.observedGeneration ?? 0) >= d.metadata.generation) return true;
+    if (
+      d &&
+      (d.status?.readyReplicas ?? 0) >= want &&
+      (d.status?.updatedReplicas ?? 0) >= want &&
+      (d.status?.replicas ?? 0) <= want &&
+      (d.status?.observedGeneration ?? 0) >= d.metadata.generation
+    )
+      return true;
     await sleep(100);
   }
   return false;
 }
-
