@@ -86,6 +86,33 @@ function whyWrong(level: string, want: readonly string[]): string {
 }
 
 /**
+ * Read the audit log at `nodePath` until it records the request `auditID` completed (the API server
+ * writes its events a moment after answering), or `timeoutSeconds` pass: that request's events, and
+ * whether there was a log file at all.
+ */
+export async function waitForAuditEvents(
+  readNodeFile: (path: string) => Promise<string | undefined>,
+  nodePath: string,
+  auditID: string,
+  timeoutSeconds: number,
+): Promise<{ events: AuditEvent[]; sawFile: boolean }> {
+  const end = Date.now() + timeoutSeconds * 1000;
+  let events: AuditEvent[] = [];
+  let sawFile = false;
+  for (;;) {
+    const log = await readNodeFile(nodePath);
+    if (log !== undefined) {
+      sawFile = true;
+      events = eventsFor(log, auditID);
+      if (events.some((e) => e.stage === 'ResponseComplete')) break;
+    }
+    if (Date.now() > end) break;
+    await sleep(300);
+  }
+  return { events, sawFile };
+}
+
+/**
  * Auditing proved on the real log: read a Secret as the lab, then find that very request (by the
  * Audit-ID the API server answered with) in the file `--audit-log-path` names, on the
  * control-plane node, and check the level it was recorded at.
@@ -135,19 +162,7 @@ export const auditEvent: CheckPrimitive<P> = {
     }
     if (!auditID) return { passed: false, message: `the API server sent no Audit-ID header when ${what} was read, so its audit event cannot be found` };
 
-    const end = Date.now() + p.timeoutSeconds * 1000;
-    let events: AuditEvent[] = [];
-    let sawFile = false;
-    for (;;) {
-      const log = await ctx.engine.readNodeFile(nodePath);
-      if (log !== undefined) {
-        sawFile = true;
-        events = eventsFor(log, auditID);
-        if (events.some((e) => e.stage === 'ResponseComplete')) break;
-      }
-      if (Date.now() > end) break;
-      await sleep(300);
-    }
+    const { events, sawFile } = await waitForAuditEvents((f) => ctx.engine.readNodeFile(f), nodePath, auditID, p.timeoutSeconds);
     const where = nodePath === logPath ? logPath : `${logPath} (node path ${nodePath})`;
     if (!sawFile)
       return { passed: false, message: `there is no audit log at ${where} on the control-plane node — is the API server running from this manifest?` };

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import type { AttackStepKind } from '../types.js';
 import { manifestFlags } from '../../../engines/local/manifests.js';
-import { toNodePath, eventsFor, type AuditEvent } from '../../checks/auditEvent.js';
-import { sleep } from '../../fsutil.js';
+import { toNodePath, waitForAuditEvents, type AuditEvent } from '../../checks/auditEvent.js';
 import { UserError } from '../../errors.js';
 
 const schema = z
@@ -54,19 +53,7 @@ export const auditTrail: AttackStepKind<P> = {
         `--audit-log-path=${logPath} is in no hostPath volume of the kube-apiserver static pod: the log stays inside the API server's container, out of everyone's reach, and its next restart erases it`,
       );
     const where = nodePath === logPath ? logPath : `${logPath} (node path ${nodePath})`;
-    const end = Date.now() + p.timeoutSeconds * 1000;
-    let events: AuditEvent[] = [];
-    let sawFile = false;
-    for (;;) {
-      const log = await ctx.engine.readNodeFile(nodePath);
-      if (log !== undefined) {
-        sawFile = true;
-        events = eventsFor(log, id);
-        if (events.some((e) => e.stage === 'ResponseComplete')) break;
-      }
-      if (Date.now() > end) break;
-      await sleep(300);
-    }
+    const { events, sawFile } = await waitForAuditEvents((f) => ctx.engine.readNodeFile(f), nodePath, id, p.timeoutSeconds);
     if (!sawFile) return none(`there is no audit log at ${where} on the control-plane node`);
     if (!events.length)
       return none(
