@@ -162,8 +162,9 @@ describe('kube-seclab attack', () => {
     expect(r.stderr).toMatch(
       /^kube-seclab: cluster unreachable: no answer within 20 s\n\s+→ check it with `kube-seclab status`; `kube-seclab up` starts or repairs it\n$/,
     );
-    // It did not wait for the API server to come back.
-    expect(r.ms).toBeLessThan(60_000);
+    // It did not wait for the API server to come back: the server stays stopped until this command has
+    // ended (withApiServerHung resumes it only then), so ending at all proves it. No wall-clock bound:
+    // on a loaded machine the CLI's own start-up varies by tens of seconds.
   });
 
   it('an API server that stops answering in the middle of the attack: "could not run", never "fails", nothing recorded', async () => {

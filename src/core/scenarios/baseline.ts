@@ -164,23 +164,13 @@ export async function takeBaseline(cluster: LabCluster, clusterId: string): Prom
   return { version: 1, clusterId, takenAt: new Date().toISOString(), objects };
 }
 
-export interface BaselineChanges {
-  removed: string[];
-  restored: string[];
-}
-
 /**
  * Put the cluster back to the baseline: delete what is new (bindings and policies before what they
- * refer to), re-create what is gone and put back what changed. Returns what it did, as `Kind ns/name`.
+ * refer to), re-create what is gone and put back what changed.
  */
-export async function restoreBaseline(cluster: LabCluster, base: BaselineRecord): Promise<BaselineChanges> {
+export async function restoreBaseline(cluster: LabCluster, base: BaselineRecord): Promise<void> {
   const now = await current(cluster);
   const seen = new Set<string>();
-  const changes: BaselineChanges = { removed: [], restored: [] };
-  const label = (k: string) => {
-    const [kind, ns, name] = k.split('/');
-    return `${kind} ${ns ? `${ns}/` : ''}${name}`;
-  };
   const order = (o: { kind?: string }) => BASELINE_KINDS.findIndex((k) => k.kind === o.kind);
   for (const o of [...now].sort((a, b) => order(a) - order(b))) {
     const k = key(o);
@@ -189,7 +179,6 @@ export async function restoreBaseline(cluster: LabCluster, base: BaselineRecord)
     if (!was) {
       if (labs(o)) continue; // left to the sweep of the lesson (or check, or attack) that labels it
       await cluster.delete(o);
-      changes.removed.push(label(k));
     } else if (fingerprint(trimmed(o)) !== fingerprint(was)) {
       const back = {
         ...was,
@@ -200,21 +189,19 @@ export async function restoreBaseline(cluster: LabCluster, base: BaselineRecord)
         },
       };
       await cluster.replace(back as KubernetesObject);
-      changes.restored.push(label(k));
     }
   }
   // What was there and is gone: created again, referenced objects before what refers to them.
   const gone = Object.entries(base.objects)
     .filter(([k]) => !seen.has(k))
-    .sort(([, a], [, b]) => order(b) - order(a));
-  for (const [k, was] of gone) {
+    .map(([, was]) => was)
+    .sort((a, b) => order(b) - order(a));
+  for (const was of gone) {
     try {
       await cluster.create(was as KubernetesObject);
     } catch (e) {
       // Put back meanwhile by whoever keeps it (the API server's bootstrap roles at its start).
       if (apiError(e).code !== 409) throw e;
     }
-    changes.restored.push(label(k));
   }
-  return changes;
 }
