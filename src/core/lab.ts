@@ -98,6 +98,7 @@ export class Lab {
     readonly paths: LabPaths,
     readonly catalogue: Catalogue,
     readonly progress: ProgressStore,
+    /** Core only (verify, audit): the CLI and TUI reach the engine through the members below. */
     readonly engine: Engine,
     readonly env: NodeJS.ProcessEnv,
     /** Every lesson, whatever the workshop (`catalogue` is what the learner may open). */
