@@ -55,7 +55,7 @@ export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
       ? `kind ${KIND_MIN_VERSION} or newer enforces NetworkPolicy: upgrade to ${KIND_VERSION}`
       : `needed only for the kind engine: install kind ${KIND_VERSION}`,
   });
-  if (lab.engine.name === 'kind' || docker) items.push(...kindHostChecks());
+  if (lab.engineName === 'kind' || docker) items.push(...kindHostChecks());
   items.push({
     name: 'go',
     ok: !!go,
@@ -70,7 +70,7 @@ export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
     ok: missing.length === 0,
     detail: missing.length ? `missing in ${binDir}: ${missing.join(', ')}` : binDir,
     fix: '`kube-seclab up --engine local` downloads or builds them',
-    optional: lab.engine.name === 'existing',
+    optional: lab.engineName === 'existing',
   });
   items.push({ name: 'lab data', ok: true, detail: lab.paths.data });
   items.push({ name: 'progress file', ok: true, detail: lab.paths.progress });
@@ -79,7 +79,7 @@ export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
     ok: lab.catalogue.problems.length === 0,
     detail: `${lab.catalogue.lessons.length} loaded${lab.catalogue.problems.length ? `, ${lab.catalogue.problems.length} with problems` : ''}`,
   });
-  const st = await lab.engine.status();
+  const st = await lab.status();
   items.push({
     name: `cluster (${st.engine})`,
     ok: st.healthy,

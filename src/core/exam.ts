@@ -228,7 +228,7 @@ export function examResult(s: ExamState): ExamResult {
 /** What the exam needs of the Lab (the real Lab satisfies it; tests hand in a fake). */
 export interface ExamPort {
   catalogue: { get(id: string): { id: string; title: string; minutes?: number } | undefined };
-  engine: { name: string };
+  engineName: string;
   workshop?: { title: string };
   list(): Promise<{ id: string; status: string }[]>;
   start(id: string, reporter: TaskReporter): Promise<unknown>;
@@ -320,7 +320,7 @@ export class ExamRunner {
       minutes: plan.minutes,
       lessons: plan.lessons,
       workshop: this.lab.workshop?.title,
-      engine: this.lab.engine.name,
+      engine: this.lab.engineName,
       createdAt: this.iso(),
       index: 0,
       phase: 'preparing',

@@ -9,7 +9,7 @@ import { watchLesson } from './checks/watch.js';
 import { resetLesson, removeLesson, applyFix, deployImage, type ScenarioContext } from './scenarios/apply.js';
 import { appFolder, buildApp, type BuildRecord } from './builds.js';
 import { createEngine, defaultEngine } from '../engines/index.js';
-import type { Engine, EngineName, TaskReporter } from '../engines/types.js';
+import type { Engine, EngineName, EngineStatus, TaskReporter } from '../engines/types.js';
 import { silentReporter, ENGINES } from '../engines/types.js';
 import { sharedPlan, type SharedPlan } from './scope/lesson-scope.js';
 import { missingSharedOptions, validatePrefix, type ExistingOptions } from '../engines/existing/engine.js';
@@ -98,6 +98,7 @@ export class Lab {
     readonly paths: LabPaths,
     readonly catalogue: Catalogue,
     readonly progress: ProgressStore,
+    /** Core only (verify, audit): the CLI and TUI reach the engine through the members below. */
     readonly engine: Engine,
     readonly env: NodeJS.ProcessEnv,
     /** Every lesson, whatever the workshop (`catalogue` is what the learner may open). */
@@ -111,6 +112,37 @@ export class Lab {
     /** What lesson placeholders are filled with in this lab. */
     readonly names: LabNames = labNames(engine, paths, shared),
   ) {}
+
+  /** The engine's name (local, kind, existing): what the CLI and TUI show and key builds by. */
+  get engineName(): EngineName {
+    return this.engine.name;
+  }
+
+  /** The lab's own kubeconfig. */
+  get kubeconfigPath(): string {
+    return this.engine.kubeconfigPath;
+  }
+
+  /** A shared cluster's learner prefix (undefined on a cluster the lab made). */
+  get namespacePrefix(): string | undefined {
+    return this.engine.namespacePrefix;
+  }
+
+  /** The cluster's state: exists, running, healthy, endpoints, components and problems. */
+  status(): Promise<EngineStatus> {
+    return this.engine.status();
+  }
+
+  /** How to reach the control-plane node's files (a shell in the node container, a folder on this machine). */
+  nodeAccessHint(): string {
+    return this.engine.nodeAccessHint();
+  }
+
+  /** The lab's build a Deployment's container runs, or why it runs none of them (`kube-seclab scan --deploy`). */
+  async runningBuild(target: { namespace: string; name: string; container?: string }) {
+    const { runningBuild } = await import('./checks/deployedBuild.js');
+    return runningBuild({ cluster: await this.cluster(), engine: this.engine, workspace: this.workspace, lessonDir: '', lessonId: '' }, target);
+  }
 
   /** How to reach the control-plane node, for a lesson that works on it (undefined: it does not). */
   nodeAccessLine(l: Lesson): string | undefined {

@@ -91,7 +91,7 @@ export async function startTui(opts: {
   const theme = createTheme(env);
   const store = createAppStore({
     openLab: async () => (await import('../core/lab.js')).Lab.open({ env, engine: opts.engine, existing: opts.existing }),
-    preflight: async (lab) => (await import('./preflight.js')).preflight(lab.engine.name, env),
+    preflight: async (lab) => (await import('./preflight.js')).preflight(lab.engineName, env),
     exam: opts.exam,
   });
   // run.ts has switched to the alternate screen and drawn a first line; Ink redraws from the top.

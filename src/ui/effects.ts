@@ -30,7 +30,11 @@ export const DETAIL_MS = 250;
 export interface LabPort {
   catalogue: { lessons: readonly UiLesson[]; get(id: string): UiLesson | undefined; next(id: string): UiLesson | undefined };
   progress: { load(): Promise<ProgressData>; update(fn: (d: ProgressData) => void): Promise<ProgressData> };
-  engine: { name: EngineName; kubeconfigPath: string; supports(r: Requirement): boolean; status(): Promise<EngineStatus> };
+  /** The engine's name (local, kind, existing) and the lab's own kubeconfig. */
+  readonly engineName: EngineName;
+  readonly kubeconfigPath: string;
+  /** The cluster's state: exists, running, healthy, endpoints, components and problems. */
+  status(): Promise<EngineStatus>;
   list(): Promise<LessonSummary[]>;
   up(reporter: TaskReporter, signal?: AbortSignal): Promise<void>;
   start(id: string, reporter: TaskReporter): Promise<unknown>;
@@ -44,8 +48,8 @@ export interface LabPort {
   solution(id: string, opts?: { apply?: boolean }): Promise<SolutionView>;
   reset(id: string, reporter: TaskReporter): Promise<void>;
   isStarted(id: string): Promise<boolean>;
-  /** Why this lab's engine cannot run a lesson (a shared cluster runs only namespace-scoped ones). */
-  unavailableReason?(l: { id: string; requires: Requirement }): string | undefined;
+  /** Why this lab's engine cannot run a lesson (needs kind; a shared cluster runs only namespace-scoped ones). */
+  unavailableReason(l: { id: string; requires: Requirement }): string | undefined;
   /** A shared cluster: the line telling the learner their namespaces are prefixed. */
   namespaceNote?(): string | undefined;
   /** The workshop the lab is limited to, if any. */
@@ -161,7 +165,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
     if (!lab || statusBusy) return;
     statusBusy = true;
     try {
-      const st = await lab.engine.status();
+      const st = await lab.status();
       dispatch({ type: 'cluster/status', status: st });
     } catch {
       /* the status bar keeps its last word */
@@ -238,8 +242,8 @@ export function createLabEffects(deps: EffectDeps): Effect {
       const layers = LAYERS.map((layer) => ({ layer, title: LAYER_TITLES[layer] }));
       dispatch({
         type: 'lab/opened',
-        engine: lab.engine.name,
-        kubeconfig: lab.engine.kubeconfigPath,
+        engine: lab.engineName,
+        kubeconfig: lab.kubeconfigPath,
         envCommand: lab.envCommand,
         workspace: lab.workspace,
         layers,
@@ -250,12 +254,12 @@ export function createLabEffects(deps: EffectDeps): Effect {
         note: lab.namespaceNote?.(),
       });
       dispatch({ type: 'startup/phase', phase: 'checking' });
-      const st = await lab.engine.status();
+      const st = await lab.status();
       dispatch({ type: 'cluster/status', status: st });
       if (!st.healthy) {
         if (deps.preflight) dispatch({ type: 'preflight/result', items: await deps.preflight(lab).catch(() => []) });
         dispatch({ type: 'startup/phase', phase: 'provisioning' });
-        dispatch({ type: 'tasks/begin', title: `Bringing up the ${lab.engine.name} cluster` });
+        dispatch({ type: 'tasks/begin', title: `Bringing up the ${lab.engineName} cluster` });
         const rep = storeReporter(api, now);
         const ac = new AbortController();
         upCtl = ac;
@@ -381,7 +385,7 @@ export function createLabEffects(deps: EffectDeps): Effect {
   }
 
   function runnable(l: UiLesson): boolean {
-    return lab!.unavailableReason ? !lab!.unavailableReason(l) : lab!.engine.supports(l.requires);
+    return !lab!.unavailableReason(l);
   }
 
   async function confirmed(c: NonNullable<State['confirm']>) {

@@ -124,6 +124,7 @@ describe('the RBAC and secrets templates', () => {
         'rbac-escalation bind system:serviceaccount:shop:api',
         'rbac-escalation pods system:serviceaccount:shop:api',
         'rbac-switch-serviceaccount shop/api',
+        'rbac-borrowed-token shop/api',
       ]),
     );
     // the data team may create pods: that escalation is judged by where it leads, not offered as a shortcut

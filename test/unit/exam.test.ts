@@ -94,7 +94,7 @@ class FakePort implements ExamPort {
   calls: string[] = [];
   passing = new Set<string>();
   unreachable = false;
-  engine = { name: 'local' };
+  engineName = 'local';
   workshop?: { title: string };
   catalogue = { get: (id: string) => (IDS.includes(id) ? { id, title: `Title of ${id}`, minutes: 10 } : undefined) };
   async list() {

@@ -249,11 +249,10 @@ export class FakeLab implements LabPort {
   workspace = '/tmp/fake-lab/workspace';
   envCommand = 'eval "$(cd /tmp/fake-lab/checkout && npx kube-seclab env)"';
 
-  engine = {
-    name: 'local' as const,
-    kubeconfigPath: '/tmp/fake-lab/kubeconfig',
-    supports: (r: string) => r === 'api',
-    status: async (): Promise<EngineStatus> => ({
+  readonly engineName = 'local' as const;
+  readonly kubeconfigPath = '/tmp/fake-lab/kubeconfig';
+  async status(): Promise<EngineStatus> {
+    return {
       engine: 'local',
       exists: this.healthy,
       running: this.healthy,
@@ -262,8 +261,11 @@ export class FakeLab implements LabPort {
       endpoints: {},
       components: [],
       problems: [],
-    }),
-  };
+    };
+  }
+  unavailableReason(l: { requires: string }): string | undefined {
+    return l.requires === 'api' ? undefined : 'needs kind';
+  }
 
   constructor(readonly opts: FakeLabOptions = {}) {
     this.workshop = opts.workshop;
@@ -302,13 +304,7 @@ export class FakeLab implements LabPort {
       layer: l.layer,
       title: l.title,
       requires: l.requires,
-      status: !this.engine.supports(l.requires)
-        ? 'unavailable'
-        : this.data.lessons[l.id]?.status === 'done'
-          ? 'done'
-          : this.data.current === l.id
-            ? 'current'
-            : 'todo',
+      status: this.unavailableReason(l) ? 'unavailable' : this.data.lessons[l.id]?.status === 'done' ? 'done' : this.data.current === l.id ? 'current' : 'todo',
     }));
   }
 

@@ -18,6 +18,7 @@ import {
   type Implication,
   type Subject,
 } from '../rbac/model.js';
+import { carriedCredentials } from '../rbac/credentials.js';
 import { readSnapshot, rulesReview, askBattery, accessReview, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
 
 export const allowRuleSchema = z
@@ -127,16 +128,25 @@ async function subjectsOf(ctx: CheckContext, p: P): Promise<{ subjects: Subject[
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
   let running = 0;
+  const specs: any[] = [obj.spec?.template?.spec];
   if (sel) {
     for (const pod of await ctx.cluster.list<any>('v1', 'Pod', w.namespace, sel)) {
       if (pod.metadata?.deletionTimestamp || ['Succeeded', 'Failed'].includes(pod.status?.phase)) continue;
       running += 1;
       names.add(pod.spec?.serviceAccountName || 'default');
+      specs.push(pod.spec);
     }
   }
   const list = [...names];
-  const note = `the ${running} running pod${running === 1 ? '' : 's'} and the template of ${w.kind} ${w.namespace}/${w.name} run as ${list.map((n) => `${w.namespace}/${n}`).join(', ')}`;
-  return { subjects: list.map((n) => subjectOf(`system:serviceaccount:${w.namespace}:${n}`)), note };
+  const subjects = list.map((n) => subjectOf(`system:serviceaccount:${w.namespace}:${n}`));
+  let note = `the ${running} running pod${running === 1 ? '' : 's'} and the template of ${w.kind} ${w.namespace}/${w.name} run as ${list.map((n) => `${w.namespace}/${n}`).join(', ')}`;
+  if (p.allow) {
+    // A pod holds the power of every credential it can read, not only its ServiceAccount's.
+    const carried = await carriedCredentials(ctx.cluster, w.namespace, specs, new Set(subjects.map((s) => s.user)));
+    for (const c of carried) subjects.push(c.subject);
+    if (carried.length) note += ` and carry the credentials of ${carried.map((c) => `${describeSubject(c.subject)} (${c.from})`).join(', ')}`;
+  }
+  return { subjects, note };
 }
 
 /** A pod that reaches a Secret one way or runs as a ServiceAccount — the probe for a route through pod creation. */

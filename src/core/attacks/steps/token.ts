@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthenticationV1Api } from '@kubernetes/client-node';
 import type { AttackStepKind, AttackContext } from '../types.js';
 import { runningPods, workloadInContainerSchema } from '../pods.js';
 import { apiError } from '../../kube/errors.js';
@@ -22,14 +23,17 @@ type P = z.infer<typeof schema>;
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The projected ServiceAccount token a container has mounted, if any: its audience and lifetime. */
-function mountedToken(pod: any, container?: string): { audience?: string; expirationSeconds?: number; path: string } | undefined {
+function mountedToken(pod: any, container?: string): { audience?: string; expirationSeconds?: number; path: string; secret?: string } | undefined {
   const c = (pod.spec?.containers ?? []).find((x: any) => !container || x.name === container);
   if (!c) return undefined;
   for (const m of c.volumeMounts ?? []) {
     const v = (pod.spec?.volumes ?? []).find((x: any) => x.name === m.name);
     const src = v?.projected?.sources?.find((s: any) => s.serviceAccountToken)?.serviceAccountToken;
     if (src) return { audience: src.audience, expirationSeconds: src.expirationSeconds, path: `${m.mountPath}/${src.path}` };
-    if (v?.secret && m.mountPath === SA_DIR) return { path: `${SA_DIR}/token` }; // a legacy token Secret mounted by hand
+    // a token Secret mounted by hand where the client libraries look: the pod uses that Secret's token
+    if (v?.secret && m.mountPath === SA_DIR) return { path: `${SA_DIR}/token`, secret: v.secret.secretName };
+    const projected = v?.projected?.sources?.find((s: any) => s.secret)?.secret?.name;
+    if (projected && m.mountPath === SA_DIR) return { path: `${SA_DIR}/token`, secret: projected };
   }
   return undefined;
 }
@@ -46,6 +50,19 @@ async function mint(ctx: AttackContext, namespace: string, name: string, audienc
     },
   });
   return r.status!.token;
+}
+
+/** The token in a Secret a pod mounts, and whose it is (the API server's TokenReview). */
+async function secretToken(ctx: AttackContext, namespace: string, name: string): Promise<{ token: string; subject: string } | undefined> {
+  await ctx.cluster.guard.ensure();
+  const s: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
+  const raw = s?.data?.token;
+  if (!raw) return undefined;
+  const tok = Buffer.from(raw, 'base64').toString('utf8').trim();
+  const r = await ctx.cluster.kc
+    .makeApiClient(AuthenticationV1Api)
+    .createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token: tok } } });
+  return { token: tok, subject: r.status?.authenticated ? (r.status.user?.username ?? 'an unknown user') : 'no one (the API server does not accept it)' };
 }
 
 /**
@@ -78,6 +95,17 @@ export const token: AttackStepKind<P> = {
       audience = mounted.audience;
       expiration = mounted.expirationSeconds;
       where = `read ${mounted.path} in pod ${pod.metadata.name}`;
+      if (mounted.secret) {
+        const held = await secretToken(ctx, namespace, mounted.secret);
+        if (!held)
+          return { succeeded: false, message: `pod ${pod.metadata.name} mounts Secret ${namespace}/${mounted.secret} at ${SA_DIR}, and it holds no token` };
+        return {
+          succeeded: true,
+          message: `${where} (from Secret ${namespace}/${mounted.secret}): a token for ${held.subject}`,
+          evidence: [{ label: 'token', value: held.token, secret: true }],
+          vars: { [p.as]: held.token, [`${p.as}.subject`]: held.subject },
+        };
+      }
     } else {
       [namespace, sa] = p.serviceAccount!.split('/');
       where = `found a token of ServiceAccount ${namespace}/${sa}`;
