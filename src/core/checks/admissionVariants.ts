@@ -4,6 +4,7 @@ import type { Variant } from './batteries/types.js';
 import { exposureBattery } from './batteries/exposure.js';
 import { imageBattery } from './batteries/images.js';
 import { podSecurityBattery } from './batteries/podSecurity.js';
+import { admissionBait, baitedVariants } from './batteries/exceptions.js';
 import { judgeBattery, runBattery, withScratchNamespace, type VariantResult } from './batteries/run.js';
 
 const imageFrom = z.object({ namespace: z.string(), name: z.string(), container: z.string().optional() }).strict();
@@ -109,7 +110,10 @@ export const admissionVariants: CheckPrimitive<P> = {
       image = t;
     }
     const pick = (ns: string) => batteryFor(p.battery, ns, image, p.podSpec).filter((v) => !(v.id in p.skip));
-    const runs: Promise<VariantResult[]>[] = p.namespaces.map((ns) => runBattery(ctx, ns, pick(ns)));
+    // An exception a rule makes by label is one an attacker claims by labelling their object: X again, wearing it.
+    const bait = await admissionBait(ctx);
+    const withBait = (vs: Variant[]) => [...vs, ...baitedVariants(vs, bait)];
+    const runs: Promise<VariantResult[]>[] = p.namespaces.map((ns) => runBattery(ctx, ns, withBait(pick(ns))));
     for (const ns of p.outside) {
       runs.push(
         runBattery(
@@ -121,16 +125,7 @@ export const admissionVariants: CheckPrimitive<P> = {
         ),
       );
     }
-    if (p.newNamespace)
-      runs.push(
-        withScratchNamespace(ctx, (ns) =>
-          runBattery(
-            ctx,
-            ns,
-            pick(ns).filter((v) => !needsExisting(v)),
-          ),
-        ),
-      );
+    if (p.newNamespace) runs.push(withScratchNamespace(ctx, (ns) => runBattery(ctx, ns, withBait(pick(ns).filter((v) => !needsExisting(v))))));
     const results = (await Promise.all(runs)).flat();
     return judgeBattery(results, { by: p.by, what: TITLES[p.battery] });
   },

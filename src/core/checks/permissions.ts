@@ -18,7 +18,7 @@ import {
   type Implication,
   type Subject,
 } from '../rbac/model.js';
-import { carriedCredentials } from '../rbac/credentials.js';
+import { carriedCredentials, UnidentifiedCredential } from '../rbac/credentials.js';
 import { readSnapshot, rulesReview, askBattery, accessReview, dryRunAs, pool, type ClusterSnapshot } from '../rbac/cluster.js';
 
 export const allowRuleSchema = z
@@ -142,7 +142,13 @@ async function subjectsOf(ctx: CheckContext, p: P): Promise<{ subjects: Subject[
   let note = `the ${running} running pod${running === 1 ? '' : 's'} and the template of ${w.kind} ${w.namespace}/${w.name} run as ${list.map((n) => `${w.namespace}/${n}`).join(', ')}`;
   if (p.allow) {
     // A pod holds the power of every credential it can read, not only its ServiceAccount's.
-    const carried = await carriedCredentials(ctx.cluster, w.namespace, specs, new Set(subjects.map((s) => s.user)));
+    let carried;
+    try {
+      carried = await carriedCredentials(ctx.cluster, w.namespace, specs, new Set(subjects.map((s) => s.user)));
+    } catch (e) {
+      if (e instanceof UnidentifiedCredential) return { subjects, problem: `${note}; ${e.message}` };
+      throw e;
+    }
     for (const c of carried) subjects.push(c.subject);
     if (carried.length) note += ` and carry the credentials of ${carried.map((c) => `${describeSubject(c.subject)} (${c.from})`).join(', ')}`;
   }

@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { AuthenticationV1Api } from '@kubernetes/client-node';
 import type { LabCluster } from '../kube/client.js';
+import { apiError } from '../kube/errors.js';
 import { podSecrets } from './cluster.js';
 import { subjectOf, type Subject } from './model.js';
 
@@ -25,6 +26,13 @@ const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const CERT_DATA = /client-certificate-data:\s*["']?([A-Za-z0-9+/=]+)/g;
 /** More candidates than this in one workload is not a fix anyone writes; the rest are not asked. */
 const MAX_CANDIDATES = 40;
+
+/** A token the lab may not identify (no TokenReview permission): the verdict cannot be ✓. */
+export class UnidentifiedCredential extends Error {
+  constructor(readonly from: string) {
+    super(`the pods can read a Kubernetes API token in ${from}, and this lab may not ask the API server whose it is (TokenReview is forbidden to it)`);
+  }
+}
 
 /** The ConfigMaps a pod spec reads (volumes, projected volumes, env, envFrom). */
 export function podConfigMaps(spec: any): string[] {
@@ -131,7 +139,14 @@ export async function carriedCredentials(cluster: LabCluster, namespace: string,
     for (const token of tokens) {
       if (asked++ >= MAX_CANDIDATES) break;
       await cluster.guard.ensure();
-      const r = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
+      let r;
+      try {
+        r = await auth.createTokenReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } } });
+      } catch (e) {
+        // A shared cluster's lab identity may not ask who a token is: the pods hold a credential no one can vouch for.
+        if (apiError(e).code === 403) throw new UnidentifiedCredential(from);
+        throw e;
+      }
       const user = r.status?.authenticated ? r.status.user : undefined;
       if (!user?.username || skip.has(user.username) || found.has(user.username)) continue;
       found.set(user.username, { subject: subjectOf(user.username, user.groups ?? []), from });
