@@ -14,6 +14,8 @@ import {
   layerTar,
   type Needle,
 } from '../../src/core/checks/imageLayers.js';
+import { searchLayers, imageLayers } from '../../src/core/attacks/steps/imageLayers.js';
+import { pod } from '../../src/core/attacks/steps/pod.js';
 import { dockerignored, dockerfileSources, sourceTakes, contextLeaks } from '../../src/core/checks/buildContext.js';
 
 /** A minimal tar writer (ustar headers; a pax header for long names), as image layers are. */
@@ -187,5 +189,97 @@ describe('build context: .dockerignore, COPY sources, leaks', () => {
     expect(contextLeaks(files(copyAll, '.env\n'), needles)).toEqual([]);
     expect(contextLeaks(files('FROM node:20\nCOPY server.js package.json ./\n'), needles)).toEqual([]);
     expect(contextLeaks(files(`FROM node:20\nENV GIFTCARD_API_KEY=${LEAKED}\n`, '.env'), needles)).toMatchObject([{ file: 'Dockerfile' }]);
+  });
+});
+
+describe('attack step imageLayers: grep every layer of the running image, as `docker save` + tar would', () => {
+  const find = [{ pattern: 'gck_[A-Za-z0-9_]{12,}', label: 'a gift-card API key' }];
+  const copy = (env: string) => ({
+    createdBy: '/bin/sh -c #(nop) COPY dir:0f1e in . ',
+    tar: tar([
+      { name: 'app/.env', data: env },
+      { name: 'app/server.js', data: 'const key = process.env.GIFTCARD_API_KEY;' },
+    ]),
+  });
+  const rm = { createdBy: '/bin/sh -c rm -f .env', tar: tar([{ name: 'app/.wh..env' }]) };
+  const base = { createdBy: '/bin/sh -c #(nop) ADD file:abc in / ', tar: tar([{ name: 'etc/os-release', data: 'debian' }]) };
+
+  it('finds a key no one told it, in a file a later layer deleted, and says where it is', async () => {
+    const hits = await searchLayers([base, copy(`GIFTCARD_API_KEY=${LEAKED}\n`), rm], Buffer.from('{}'), find);
+    expect(hits).toHaveLength(1);
+    expect(hits[0]).toMatchObject({
+      label: 'a gift-card API key',
+      value: LEAKED,
+      finding: { layer: 2, layers: 3, path: 'app/.env', hiddenBy: { layer: 3, how: 'deleted' } },
+    });
+  });
+
+  it('finds each distinct value once, an ENV value in the config too; a clean image gives nothing', async () => {
+    const other = 'gck_lab_0123456789abcdef0123';
+    const config = Buffer.from(JSON.stringify({ config: { Env: [`K=${other}`] } }));
+    const hits = await searchLayers([copy(`A=${LEAKED}\nB=${LEAKED}\n`), rm], config, find);
+    expect(hits.map((h) => [h.value, h.finding.layer])).toEqual([
+      [other, 0],
+      [LEAKED, 1],
+    ]);
+    expect(await searchLayers([base, copy('GIFTCARD_API_URL=http://localhost:8081\n')], Buffer.from('{}'), find)).toEqual([]);
+  });
+
+  it('looks only where `paths` says (the base image left out), and never judges an empty or tiny match', async () => {
+    const inBase = { createdBy: 'ADD', tar: tar([{ name: 'usr/share/doc/x', data: LEAKED }]) };
+    expect(await searchLayers([inBase], Buffer.from('{}'), find, ['app/**'])).toEqual([]);
+    expect(await searchLayers([inBase], Buffer.from('{}'), find)).toHaveLength(1);
+    expect(await searchLayers([copy('K=ab\n')], Buffer.from('{}'), [{ pattern: 'K=(\\w*)', label: 'k' }])).toEqual([]);
+  });
+
+  it('takes a workload, an app folder and valid regular expressions; needs kind', () => {
+    const ok = { workload: { namespace: 'giftshop', name: 'giftshop' }, path: 'giftshop', find };
+    expect(imageLayers.schema.safeParse(ok).success).toBe(true);
+    expect(imageLayers.requires?.(imageLayers.schema.parse(ok))).toBe('kind');
+    expect(imageLayers.schema.safeParse({ ...ok, find: [{ pattern: '(', label: 'x' }] }).success).toBe(false);
+    expect(imageLayers.schema.safeParse({ ...ok, find: [] }).success).toBe(false);
+    expect(imageLayers.schema.safeParse({ ...ok, extra: 1 }).success).toBe(false);
+  });
+});
+
+describe("attack step pod: environment from an earlier step's loot", () => {
+  const p = { namespace: 'giftshop', command: ['node', '-e', 'x'] };
+  it('takes environment variable names mapped to loot names', () => {
+    expect(pod.schema.safeParse({ ...p, envFrom: { KEY: 'key' } }).success).toBe(true);
+    expect(pod.schema.safeParse({ ...p, envFrom: { 'not a name': 'key' } }).success).toBe(false);
+  });
+  it('starts a network attack idle, to run the command only once policies hold it (afterPolicySync)', async () => {
+    expect(pod.schema.parse(p).afterPolicySync).toBe(false);
+    const created: any[] = [];
+    const cluster = {
+      create: async (o: any) => {
+        created.push(o);
+        throw Object.assign(new Error('forbidden: stop here'), { code: 403 });
+      },
+    };
+    await pod.run({ vars: new Map(), cluster } as any, pod.schema.parse({ ...p, afterPolicySync: true }));
+    await pod.run({ vars: new Map(), cluster } as any, pod.schema.parse(p));
+    expect(created[0].spec.containers[0].command[0]).toBe('sleep');
+    expect(created[1].spec.containers[0].command).toEqual(p.command);
+    expect(pod.timeoutMs!(pod.schema.parse({ ...p, afterPolicySync: true }))).toBeGreaterThan(pod.timeoutMs!(pod.schema.parse(p)));
+  });
+  it('stops before creating anything when the loot is missing, and puts it in the pod when it is there', async () => {
+    const created: any[] = [];
+    const vars = new Map<string, string>();
+    const cluster = {
+      create: async (o: any) => {
+        created.push(o);
+        throw Object.assign(new Error('forbidden: stop here'), { code: 403 });
+      },
+      delete: async () => {},
+    };
+    const ctx = { vars, cluster } as any;
+    await expect(pod.run(ctx, pod.schema.parse({ ...p, envFrom: { KEY: 'key' } }))).rejects.toThrow(/no loot named key/);
+    expect(created).toHaveLength(0);
+    vars.set('key', LEAKED);
+    const r = await pod.run(ctx, pod.schema.parse({ ...p, envFrom: { KEY: 'key' } }));
+    expect(r.succeeded).toBe(false);
+    expect(created[0].spec.containers[0].env).toContainEqual({ name: 'KEY', value: LEAKED });
+    expect(created[0].metadata.labels['kube-seclab.dev/attack']).toBe('true');
   });
 });

@@ -214,8 +214,8 @@ export function describeFinding(f: Finding): string {
   return `${where} holds /${f.path} with ${f.secret}${hidden}`;
 }
 
-/** Scan a `docker save` archive on disk (Docker's classic layout and the OCI one: manifest.json names config and layers). */
-export async function scanImageArchive(file: string, needles: Needle[]): Promise<Finding[]> {
+/** A `docker save` archive on disk, read (Docker's classic layout and the OCI one: manifest.json names config and layers). */
+export async function readImageArchive(file: string): Promise<{ configBytes: Buffer; layers: { createdBy: string; tar: Buffer }[] }> {
   const files = await archiveFiles(file);
   const get = (name: string) => {
     const b = files.get(normPath(name));
@@ -227,7 +227,12 @@ export async function scanImageArchive(file: string, needles: Needle[]): Promise
   const configBytes = get(m.Config);
   const config = JSON.parse(configBytes.toString());
   const history = layerHistory(config, m.Layers.length);
-  const layers = m.Layers.map((l, i) => ({ createdBy: history[i], tar: layerTar(get(l)) }));
+  return { configBytes, layers: m.Layers.map((l, i) => ({ createdBy: history[i], tar: layerTar(get(l)) })) };
+}
+
+/** Scan a `docker save` archive on disk for the secrets (the image's config and every layer). */
+export async function scanImageArchive(file: string, needles: Needle[]): Promise<Finding[]> {
+  const { configBytes, layers } = await readImageArchive(file);
   // ENV and ARG values and every RUN command line are kept in the image's config (`docker history`, `docker inspect`).
   const inConfig: Finding[] = needles
     .filter((n) => configBytes.includes(n.value))
@@ -239,7 +244,7 @@ export async function scanImageArchive(file: string, needles: Needle[]): Promise
 // The running image, from Docker.
 // ---------------------------------------------------------------------------------------------
 
-async function docker(args: string[], timeoutMs = 60_000): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+export async function docker(args: string[], timeoutMs = 60_000): Promise<{ ok: boolean; stdout: string; stderr: string }> {
   const r = await execa('docker', args, { reject: false, timeout: timeoutMs, env: { DOCKER_CLI_HINTS: 'false' } });
   return { ok: r.exitCode === 0 && !r.timedOut, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
@@ -249,7 +254,7 @@ async function docker(args: string[], timeoutMs = 60_000): Promise<{ ok: boolean
  * node's own image id for the running digest (the config digest: the same in Docker and on the
  * node); else the build's own tag, else the image labelled with the same sources' hash.
  */
-async function dockerImageOf(ctx: CheckContext, b: BuildRecord): Promise<string | undefined> {
+export async function dockerImageOf(ctx: CheckContext, b: BuildRecord): Promise<string | undefined> {
   const id = await ctx.engine.nodeImageId?.(`${LAB_REGISTRY}/${b.app}@${b.digest}`).catch(() => undefined);
   if (id && (await docker(['image', 'inspect', '--format', '{{.Id}}', id])).ok) return id;
   // `kube-seclab build` tags each build by its sources (`:src-<hash>`) and labels it with the same hash.

@@ -11,7 +11,7 @@ import { enforceablePods, notYetEnforced, stillCurrent, podList, type PodAddress
 /** How long a probe pod may take to be scheduled and started, on top of the command's own time. */
 const POD_START_S = 60;
 /** How long the node's network plugin may take to take new pods in (kube-router: a full sync). */
-const POLICY_SYNC_S = 30;
+export const POLICY_SYNC_S = 30;
 /** Where the plugin shows nothing to wait for: how long to give it anyway. */
 const UNOBSERVABLE_SETTLE_MS = 2000;
 /** A probe pod's own id (the label selects it alone). */
@@ -52,7 +52,7 @@ type P = z.infer<typeof schema>;
  * were just recreated (a restarted Deployment, a StatefulSet pod back under its old name at a new
  * address), which until then are judged by rules of before they existed.
  */
-async function awaitPolicySync(
+export async function awaitPolicySync(
   ctx: Parameters<CheckPrimitive<P>['run']>[0],
   probePod: any,
 ): Promise<{ state: 'synced' | 'unknown' } | { state: 'timeout'; missing: PodAddress[] }> {

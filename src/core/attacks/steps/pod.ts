@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { AttackStepKind, Evidence, StepOutcome } from '../types.js';
 import { runningPods, workloadInContainerSchema } from '../pods.js';
 import { execIn } from '../../checks/podExec.js';
+import { awaitPolicySync, POLICY_SYNC_S } from '../../checks/probe.js';
+import { podList } from '../../checks/policySync.js';
 import { sleep } from '../../fsutil.js';
 import { MANAGED_LABEL } from '../../kube/client.js';
 import { apiError } from '../../kube/errors.js';
@@ -58,6 +60,14 @@ const podSchema = z
     /** The container's securityContext (privileged: true, …); default: none, the runtime's defaults. */
     securityContext: z.record(z.string(), z.unknown()).optional(),
     volumeMounts: z.array(z.record(z.string(), z.unknown())).optional(),
+    /** Environment of the attacker's command taken from an earlier step's loot (NAME: the loot's name), e.g. a key found in an image. */
+    envFrom: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'), z.string()).default({}),
+    /**
+     * A network attack: the pod starts idle and the command runs in it (as `kubectl exec` does) only once
+     * the node's NetworkPolicy enforcement holds it and its peers (as the `probe` check waits) — a pod that
+     * acts the moment it starts is judged by the rules of before it existed.
+     */
+    afterPolicySync: z.boolean().default(false),
     timeoutSeconds: z.number().int().positive().default(20),
     succeeds: succeedsSchema,
     /** What the command does, for the transcript (default: the command itself, shortened). */
@@ -74,9 +84,16 @@ export const pod: AttackStepKind<PodP> = {
   type: 'pod',
   schema: podSchema,
   requires: () => 'kind',
-  timeoutMs: (p) => (p.timeoutSeconds + 75) * 1000,
+  timeoutMs: (p) => (p.timeoutSeconds + 75 + (p.afterPolicySync ? POLICY_SYNC_S + 5 : 0)) * 1000,
   async run(ctx, p) {
     const name = `kube-seclab-attack-${randomBytes(3).toString('hex')}`;
+    const env: { name: string; value?: string; valueFrom?: unknown }[] = [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }];
+    for (const [n, loot] of Object.entries(p.envFrom)) {
+      const v = ctx.vars.get(loot);
+      // `needs` keeps a step from running without its earlier steps' loot: missing loot is an attack.yaml mistake.
+      if (v === undefined) throw new Error(`no loot named ${loot} from an earlier step (give this step \`needs\` on the step that finds it)`);
+      env.push({ name: n, value: v });
+    }
     const obj = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -91,8 +108,8 @@ export const pod: AttackStepKind<PodP> = {
             name: 'attacker',
             image: p.image,
             imagePullPolicy: 'IfNotPresent',
-            command: p.command,
-            env: [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }],
+            command: p.afterPolicySync ? ['sleep', String(p.timeoutSeconds + POLICY_SYNC_S + 120)] : p.command,
+            env,
             ...(p.securityContext ? { securityContext: p.securityContext } : {}),
             ...(p.volumeMounts ? { volumeMounts: p.volumeMounts } : {}),
           },
@@ -112,10 +129,24 @@ export const pod: AttackStepKind<PodP> = {
     try {
       const end = Date.now() + (p.timeoutSeconds + 60) * 1000;
       let st: any;
+      let live: any;
       while (Date.now() < end) {
-        st = (await ctx.cluster.core.readNamespacedPod({ name, namespace: p.namespace })).status;
+        live = await ctx.cluster.core.readNamespacedPod({ name, namespace: p.namespace });
+        st = live.status;
         if (st?.phase === 'Succeeded' || st?.phase === 'Failed') break;
+        if (p.afterPolicySync && st?.containerStatuses?.[0]?.state?.running && st?.podIP) break;
         await sleep(250);
+      }
+      if (p.afterPolicySync && st?.containerStatuses?.[0]?.state?.running) {
+        const synced = await awaitPolicySync(ctx, live);
+        if (synced.state === 'timeout')
+          throw new Error(
+            `after ${POLICY_SYNC_S}s the node's network plugin still did not enforce its policies for ${podList(synced.missing)}: the attempt would be judged by rules of before it existed`,
+          );
+        if (synced.state === 'unknown') await sleep(2000);
+        const r = await execIn(ctx, live, 'attacker', p.command, p.timeoutSeconds * 1000);
+        if (r.error) throw new Error(`${shown(p)}: could not run in the attacker's pod: ${r.error}`);
+        return judge(`${shown(p)} in a pod of the attacker's`, r.exitCode, r.out, p.succeeds);
       }
       const term = st?.containerStatuses?.[0]?.state?.terminated;
       if (!term) return { succeeded: false, message: `the attacker's pod did not finish (phase ${st?.phase ?? 'unknown'})` };
