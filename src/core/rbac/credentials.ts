@@ -24,13 +24,16 @@ const JWT = /eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+/g;
 const BOOTSTRAP = /\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g;
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const CERT_DATA = /client-certificate-data:\s*["']?([A-Za-z0-9+/=]+)/g;
-/** More candidates than this in one workload is not a fix anyone writes; the rest are not asked. */
+/** More candidates than this in one workload is not a fix anyone writes: the check fails rather than ask them all. */
 const MAX_CANDIDATES = 40;
 
 /** A token the lab may not identify (no TokenReview permission): the verdict cannot be ✓. */
 export class UnidentifiedCredential extends Error {
-  constructor(readonly from: string) {
-    super(`the pods can read a Kubernetes API token in ${from}, and this lab may not ask the API server whose it is (TokenReview is forbidden to it)`);
+  constructor(
+    readonly from: string,
+    why = 'a Kubernetes API token, and this lab may not ask the API server whose it is (TokenReview is forbidden to it)',
+  ) {
+    super(`the pods can read ${why} — in ${from}`);
   }
 }
 
@@ -137,7 +140,9 @@ export async function carriedCredentials(cluster: LabCluster, namespace: string,
   for (const { from, text } of texts) {
     const { tokens, certs } = credentialCandidates(text);
     for (const token of tokens) {
-      if (asked++ >= MAX_CANDIDATES) break;
+      // Padding the pods' Secrets with decoys must not hide the one token that matters: past the limit, no ✓.
+      if (asked++ >= MAX_CANDIDATES)
+        throw new UnidentifiedCredential(from, `more than ${MAX_CANDIDATES} API tokens, more than the lab asks the API server about`);
       await cluster.guard.ensure();
       let r;
       try {
