@@ -279,44 +279,45 @@ export const rbacEscalation: ShortcutTemplate = {
   },
 };
 
+/** The Deployments whose pods' identity a lesson's `permissions` check judges against an allow-list. */
+function judgedDeployments(input: BatteryInput): { namespace: string; name: string }[] {
+  return input.lesson.checks
+    .filter(
+      (c) =>
+        c.type === 'permissions' && (c.params as any).allow && (c.params as any).workload && ((c.params as any).workload.kind ?? 'Deployment') === 'Deployment',
+    )
+    .map((c) => (c.params as { workload: { namespace: string; name: string } }).workload);
+}
+
 export const rbacSwitchServiceAccount: ShortcutTemplate = {
   id: 'rbac-switch-serviceaccount',
   description: 'the workload switched to another ServiceAccount, one that may edit the whole namespace',
   instances: (input) =>
-    input.lesson.checks
-      .filter(
-        (c) =>
-          c.type === 'permissions' &&
-          (c.params as any).allow &&
-          (c.params as any).workload &&
-          ((c.params as any).workload.kind ?? 'Deployment') === 'Deployment',
-      )
-      .map((c): GenericShortcut => {
-        const w = (c.params as { workload: { namespace: string; name: string } }).workload;
-        return {
-          template: 'rbac-switch-serviceaccount',
-          name: `rbac-switch-serviceaccount ${w.namespace}/${w.name}`,
-          description: `Deployment ${w.namespace}/${w.name} runs as a new ServiceAccount ${NAME}, bound to ClusterRole edit in ${w.namespace}`,
-          async apply(ctx) {
-            const ns = ctx.cluster.rename.ns(w.namespace);
-            const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: ns } };
-            const live: any = await ctx.cluster.read(ref);
-            if (!live) throw new UserError(`Deployment ${w.namespace}/${w.name} is not there to take a shortcut with`);
-            const before = live.spec?.template?.spec?.serviceAccountName ?? null;
-            const undoRbac = await add(ctx, input, [
-              { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME, namespace: w.namespace } } as KubernetesObject,
-              binding(w.namespace, NAME, { kind: 'ClusterRole', name: 'edit' }, { kind: 'ServiceAccount', name: NAME, namespace: w.namespace }),
-            ]);
-            await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: NAME, serviceAccount: null } } } } as KubernetesObject);
+    judgedDeployments(input).map((w): GenericShortcut => {
+      return {
+        template: 'rbac-switch-serviceaccount',
+        name: `rbac-switch-serviceaccount ${w.namespace}/${w.name}`,
+        description: `Deployment ${w.namespace}/${w.name} runs as a new ServiceAccount ${NAME}, bound to ClusterRole edit in ${w.namespace}`,
+        async apply(ctx) {
+          const ns = ctx.cluster.rename.ns(w.namespace);
+          const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: ns } };
+          const live: any = await ctx.cluster.read(ref);
+          if (!live) throw new UserError(`Deployment ${w.namespace}/${w.name} is not there to take a shortcut with`);
+          const before = live.spec?.template?.spec?.serviceAccountName ?? null;
+          const undoRbac = await add(ctx, input, [
+            { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME, namespace: w.namespace } } as KubernetesObject,
+            binding(w.namespace, NAME, { kind: 'ClusterRole', name: 'edit' }, { kind: 'ServiceAccount', name: NAME, namespace: w.namespace }),
+          ]);
+          await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: NAME, serviceAccount: null } } } } as KubernetesObject);
+          await waitDeployment(ctx, ns, w.name, 60_000);
+          return async () => {
+            await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: before, serviceAccount: null } } } } as KubernetesObject);
             await waitDeployment(ctx, ns, w.name, 60_000);
-            return async () => {
-              await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: { serviceAccountName: before, serviceAccount: null } } } } as KubernetesObject);
-              await waitDeployment(ctx, ns, w.name, 60_000);
-              await undoRbac();
-            };
-          },
-        };
-      }),
+            await undoRbac();
+          };
+        },
+      };
+    }),
 };
 
 /** Where client libraries (and `kubectl` in a pod) look for the pod's token. */
@@ -326,64 +327,55 @@ export const rbacBorrowedToken: ShortcutTemplate = {
   id: 'rbac-borrowed-token',
   description: "the workload keeps its ServiceAccount but mounts another one's token where the automounted token goes",
   instances: (input) =>
-    input.lesson.checks
-      .filter(
-        (c) =>
-          c.type === 'permissions' &&
-          (c.params as any).allow &&
-          (c.params as any).workload &&
-          ((c.params as any).workload.kind ?? 'Deployment') === 'Deployment',
-      )
-      .map((c): GenericShortcut => {
-        const w = (c.params as { workload: { namespace: string; name: string } }).workload;
-        const secret = `${NAME}-token`;
-        return {
-          template: 'rbac-borrowed-token',
-          name: `rbac-borrowed-token ${w.namespace}/${w.name}`,
-          description: `Deployment ${w.namespace}/${w.name} keeps its ServiceAccount, but its containers mount the token of ServiceAccount ${NAME} (ClusterRole edit in ${w.namespace}) at ${SA_DIR}`,
-          async apply(ctx) {
-            const ns = ctx.cluster.rename.ns(w.namespace);
-            const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: ns } };
-            const live: any = await ctx.cluster.read(ref);
-            if (!live) throw new UserError(`Deployment ${w.namespace}/${w.name} is not there to take a shortcut with`);
-            const spec = live.spec?.template?.spec ?? {};
-            const before = {
-              automountServiceAccountToken: spec.automountServiceAccountToken ?? null,
-              volumes: spec.volumes ?? null,
-              containers: spec.containers,
-            };
-            const undoRbac = await add(ctx, input, [
-              { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME, namespace: w.namespace } } as KubernetesObject,
-              {
-                apiVersion: 'v1',
-                kind: 'Secret',
-                type: 'kubernetes.io/service-account-token',
-                metadata: { name: secret, namespace: w.namespace, annotations: { 'kubernetes.io/service-account.name': NAME } },
-              } as KubernetesObject,
-              binding(w.namespace, NAME, { kind: 'ClusterRole', name: 'edit' }, { kind: 'ServiceAccount', name: NAME, namespace: w.namespace }),
-            ]);
-            await tokenFilled(ctx, ns, secret);
-            const containers = (spec.containers ?? []).map((c: any) => ({
-              ...c,
-              volumeMounts: [...(c.volumeMounts ?? []).filter((m: any) => m.mountPath !== SA_DIR), { name: NAME, mountPath: SA_DIR, readOnly: true }],
-            }));
-            await ctx.cluster.mergePatch({
-              ...ref,
-              spec: {
-                template: {
-                  spec: { automountServiceAccountToken: false, volumes: [...(spec.volumes ?? []), { name: NAME, secret: { secretName: secret } }], containers },
-                },
+    judgedDeployments(input).map((w): GenericShortcut => {
+      const secret = `${NAME}-token`;
+      return {
+        template: 'rbac-borrowed-token',
+        name: `rbac-borrowed-token ${w.namespace}/${w.name}`,
+        description: `Deployment ${w.namespace}/${w.name} keeps its ServiceAccount, but its containers mount the token of ServiceAccount ${NAME} (ClusterRole edit in ${w.namespace}) at ${SA_DIR}`,
+        async apply(ctx) {
+          const ns = ctx.cluster.rename.ns(w.namespace);
+          const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: ns } };
+          const live: any = await ctx.cluster.read(ref);
+          if (!live) throw new UserError(`Deployment ${w.namespace}/${w.name} is not there to take a shortcut with`);
+          const spec = live.spec?.template?.spec ?? {};
+          const before = {
+            automountServiceAccountToken: spec.automountServiceAccountToken ?? null,
+            volumes: spec.volumes ?? null,
+            containers: spec.containers,
+          };
+          const undoRbac = await add(ctx, input, [
+            { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: NAME, namespace: w.namespace } } as KubernetesObject,
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              type: 'kubernetes.io/service-account-token',
+              metadata: { name: secret, namespace: w.namespace, annotations: { 'kubernetes.io/service-account.name': NAME } },
+            } as KubernetesObject,
+            binding(w.namespace, NAME, { kind: 'ClusterRole', name: 'edit' }, { kind: 'ServiceAccount', name: NAME, namespace: w.namespace }),
+          ]);
+          await tokenFilled(ctx, ns, secret);
+          const containers = (spec.containers ?? []).map((c: any) => ({
+            ...c,
+            volumeMounts: [...(c.volumeMounts ?? []).filter((m: any) => m.mountPath !== SA_DIR), { name: NAME, mountPath: SA_DIR, readOnly: true }],
+          }));
+          await ctx.cluster.mergePatch({
+            ...ref,
+            spec: {
+              template: {
+                spec: { automountServiceAccountToken: false, volumes: [...(spec.volumes ?? []), { name: NAME, secret: { secretName: secret } }], containers },
               },
-            } as KubernetesObject);
+            },
+          } as KubernetesObject);
+          await waitDeployment(ctx, ns, w.name, 60_000);
+          return async () => {
+            await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: before } } } as KubernetesObject);
             await waitDeployment(ctx, ns, w.name, 60_000);
-            return async () => {
-              await ctx.cluster.mergePatch({ ...ref, spec: { template: { spec: before } } } as KubernetesObject);
-              await waitDeployment(ctx, ns, w.name, 60_000);
-              await undoRbac();
-            };
-          },
-        };
-      }),
+            await undoRbac();
+          };
+        },
+      };
+    }),
 };
 
 /** The token controller fills a ServiceAccount token Secret a moment after it is created. */
