@@ -59,16 +59,44 @@ export async function lessonNamespaces(lesson: Lesson, ctx?: ScenarioContext): P
   return ctx ? names.map((n) => ctx.cluster.rename.ns(n)) : names;
 }
 
-async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeoutMs: number): Promise<void> {
+type NamespaceStatus = KubernetesObject & { status?: { phase?: string; conditions?: { type: string; status: string; message?: string }[] } };
+
+/** How long a reset waits for a lesson namespace to finish terminating. */
+const NAMESPACE_GONE_MS = 180_000;
+/** How often, while it waits, it touches the namespace so the namespace controller looks again. */
+const NAMESPACE_NUDGE_MS = 10_000;
+
+/**
+ * Wait until the namespaces are gone. The namespace controller retries a failed clean-up with
+ * exponential back-off (up to a minute) — after an API server restart a lesson namespace can sit
+ * terminating long after its content is gone. An update of a terminating namespace requeues it
+ * within seconds, so the wait touches it every few seconds. Past the deadline it says what the
+ * controller reports as left.
+ */
+export async function waitNamespacesGone(ctx: ScenarioContext, names: string[], timeoutMs = NAMESPACE_GONE_MS): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (const name of names) {
-    while (await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })) {
-      if (Date.now() > end)
+    let nudge = Date.now() + NAMESPACE_NUDGE_MS;
+    for (;;) {
+      const ns = await ctx.cluster.read<NamespaceStatus>({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      if (!ns) break;
+      if (Date.now() > end) {
+        const why = (ns.status?.conditions ?? [])
+          .filter((c) => c.status === 'True' && c.message)
+          .map((c) => c.message!.replace(/\s+/g, ' '))
+          .join('; ');
         throw new UserError(
-          `namespace ${name} is still terminating after ${timeoutMs / 1000}s`,
+          `namespace ${name} is still terminating after ${Math.round(timeoutMs / 1000)} s${why ? ` (${why})` : ''}`,
           'run `kube-seclab status`; the controller-manager may be down',
         );
-      await sleep(50);
+      }
+      if (Date.now() > nudge) {
+        nudge = Date.now() + NAMESPACE_NUDGE_MS;
+        await ctx.cluster
+          .mergePatch({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations: { 'kube-seclab.io/deletion-nudge': new Date().toISOString() } } })
+          .catch(() => {});
+      }
+      await sleep(100);
     }
   }
 }
@@ -157,7 +185,7 @@ async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, less
   const name = ns.metadata!.name!;
   let cur = await ctx.cluster.read<KubernetesObject & { status?: { phase?: string } }>({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   if (cur?.metadata?.deletionTimestamp) {
-    await waitNamespacesGone(ctx, [name], 60_000);
+    await waitNamespacesGone(ctx, [name]);
     cur = undefined;
   }
   if (!cur) return;
