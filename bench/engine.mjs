@@ -34,6 +34,9 @@ console.log(`warm up is ${(med('cold') / med('warm')).toFixed(0)}x faster than c
 
 // Lesson resets on the local engine (issue 14: a control-plane reset <= 10 s, `start` of an API lesson
 // after a control-plane lesson <= 10 s), side by side with an API lesson's reset, in one lab.
+// The lesson started after the control-plane one (BENCH_AFTER_LESSON) is not the API lesson reset just
+// before it: a lesson whose namespaces were deleted seconds earlier waits for the namespace controller
+// (it holds every deletion 5 s) — that case is measured apart, as "restart of a lesson left seconds ago".
 if (process.env.BENCH_RESETS !== '0') {
   const { Lab } = await import('../dist/core/lab.js');
   const data = mkdtempSync(join(tmpdir(), 'kube-seclab-bench-'));
@@ -46,9 +49,10 @@ if (process.env.BENCH_RESETS !== '0') {
   };
   const cpLesson = process.env.BENCH_CP_LESSON ?? 'audit-logging';
   const apiLesson = process.env.BENCH_API_LESSON ?? 'rbac-least-privilege';
+  const afterLesson = process.env.BENCH_AFTER_LESSON ?? 'secrets-hygiene';
   try {
     await lab.up();
-    const times = { api: [], cp: [], after: [] };
+    const times = { api: [], cp: [], after: [], again: [] };
     for (let i = 0; i < runs; i++) {
       await lab.start(apiLesson);
       await lab.solution(apiLesson, { apply: true });
@@ -57,15 +61,18 @@ if (process.env.BENCH_RESETS !== '0') {
       await lab.solution(cpLesson, { apply: true });
       times.cp.push(await secs(() => lab.reset(cpLesson)));
       await lab.solution(cpLesson, { apply: true });
-      times.after.push(await secs(() => lab.start(apiLesson)));
+      times.after.push(await secs(() => lab.start(afterLesson)));
+      await lab.start(cpLesson);
+      await lab.solution(cpLesson, { apply: true });
+      times.again.push(await secs(() => lab.start(apiLesson)));
       console.log(
-        `run ${i + 1}: reset ${apiLesson} (solved) ${times.api[i].toFixed(1)} s · reset ${cpLesson} (solved) ${times.cp[i].toFixed(1)} s · start ${apiLesson} after solved ${cpLesson} ${times.after[i].toFixed(1)} s`,
+        `run ${i + 1}: reset ${apiLesson} (solved) ${times.api[i].toFixed(1)} s · reset ${cpLesson} (solved) ${times.cp[i].toFixed(1)} s · start ${afterLesson} after solved ${cpLesson} ${times.after[i].toFixed(1)} s · start ${apiLesson} (left ~10 s earlier) after solved ${cpLesson} ${times.again[i].toFixed(1)} s`,
       );
     }
     const m = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
     const goal = (v) => (v <= 10 ? 'met' : 'NOT met');
     console.log(
-      `\nmedian of ${runs}: API lesson reset ${m(times.api).toFixed(1)} s · control-plane reset ${m(times.cp).toFixed(1)} s (goal <= 10 s: ${goal(m(times.cp))}) · start after a control-plane lesson ${m(times.after).toFixed(1)} s (goal <= 10 s: ${goal(m(times.after))})`,
+      `\nmedian of ${runs}: API lesson reset ${m(times.api).toFixed(1)} s · control-plane reset ${m(times.cp).toFixed(1)} s (goal <= 10 s: ${goal(m(times.cp))}) · start after a control-plane lesson ${m(times.after).toFixed(1)} s (goal <= 10 s: ${goal(m(times.after))}) · the same, of a lesson left seconds earlier ${m(times.again).toFixed(1)} s`,
     );
     console.log(`a control-plane reset costs ${(m(times.cp) / m(times.api)).toFixed(1)}x an API lesson's`);
   } finally {

@@ -174,7 +174,15 @@ export async function removeLesson(ctx: ScenarioContext, lesson: Lesson): Promis
     await Promise.all(namespaces.map((name) => restoreNamespace(ctx, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, undefined)));
     return;
   }
-  await Promise.all(namespaces.map((name) => ctx.cluster.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
+  // Emptied first, pods without a grace period: the namespace controller then finds nothing left
+  // to wait for — it would come back for terminating pods only after their grace period (30 s).
+  await Promise.all(
+    namespaces.map(async (name) => {
+      if (!(await ctx.cluster.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }))) return;
+      await ctx.cluster.sweepNamespace(name);
+      await ctx.cluster.delete({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    }),
+  );
 }
 
 /**

@@ -2,6 +2,8 @@ import { parse, parseDocument, stringify } from 'yaml';
 import type { ScenarioContext } from './apply.js';
 import type { Component } from '../../engines/local/manifests.js';
 import { manifestFlags } from '../../engines/local/manifests.js';
+import { UserError } from '../errors.js';
+import { sleep } from '../fsutil.js';
 
 const KINDS: Record<string, [string, string]> = { secrets: ['v1', 'Secret'], configmaps: ['v1', 'ConfigMap'] };
 
@@ -54,9 +56,33 @@ async function anyEncrypted(ctx: ScenarioContext, resources: string[]): Promise<
   return false;
 }
 
+/** Is the API server itself up (whatever the controller-manager or scheduler do)? */
+async function apiServerUp(ctx: ScenarioContext): Promise<boolean> {
+  const st = await ctx.engine.status();
+  return st.components.find((x) => x.name === 'kube-apiserver')?.healthy ?? st.healthy;
+}
+
 /** Put a control-plane component back to the manifest the cluster was created with. */
 export async function restoreComponent(ctx: ScenarioContext, c: Component): Promise<void> {
-  // Best effort: a manifest that does not start cannot decrypt anything, and must still be restorable.
-  if (c === 'kube-apiserver' && (await ctx.engine.status()).healthy) await decryptAll(ctx).catch(() => {});
+  // What the API server stored encrypted must be decrypted while it still has the keys: restored
+  // first, it reads none of it again and never becomes ready. Only the API server needs to be up
+  // for that (a controller-manager restarting must not skip it); a manifest that does not start
+  // cannot decrypt anything, and must still be restorable.
+  if (c === 'kube-apiserver' && (await apiServerUp(ctx))) {
+    try {
+      await decryptAll(ctx);
+    } catch {
+      await sleep(5000); // the API server restarting on a busy machine: once more
+      try {
+        await decryptAll(ctx);
+      } catch (e) {
+        // The manifest stays as it is (with its keys): the cluster keeps working, a reset can try again.
+        throw new UserError(
+          `could not decrypt what the API server stored encrypted before putting it back: ${(e as Error).message.split('\n')[0]}`,
+          'run the reset again once `kube-seclab status` shows the API server healthy',
+        );
+      }
+    }
+  }
   await ctx.engine.restoreManifest(c);
 }

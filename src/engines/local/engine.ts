@@ -510,6 +510,7 @@ export class LocalEngine implements Engine {
         seen = true;
         if (s.healthy && s.phase === 'running') {
           if (c === 'kube-apiserver') await this.waitApiReady(Math.max(1000, end - Date.now()));
+          if (c === 'kube-apiserver' || c === 'etcd') await this.waitClientsBack(s.startedAt, Math.min(30_000, Math.max(0, end - Date.now())));
           return;
         }
         if (s.phase === 'invalid' || (s.phase === 'crashloop' && s.restarts > 0)) {
@@ -525,6 +526,28 @@ export class LocalEngine implements Engine {
       `${c} did not become healthy within ${timeoutMs / 1000}s${seen ? '' : ' (the manifest change was not picked up)'}`,
       'see `kube-seclab status`',
     );
+  }
+
+  /**
+   * After a restart of the API server (or etcd) the supervisor starts the controller-manager, the
+   * scheduler and kwok afresh once the API server serves (their watches would back off for up to a
+   * minute). Wait — bounded, never failing — until those it runs are healthy again, so that what
+   * follows (a Deployment to roll out, a status that reads healthy) does not race their restart.
+   */
+  private async waitClientsBack(since: string | undefined, timeoutMs: number): Promise<void> {
+    const from = since ? Date.parse(since) : 0;
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      const st = await this.state();
+      if (!st) return;
+      const pending = (['kube-controller-manager', 'kube-scheduler', 'kwok'] as const).filter((n) => {
+        const x = st.components[n];
+        if (!x || x.phase === 'stopped' || x.phase === 'invalid') return false;
+        return !(x.healthy && x.phase === 'running' && x.startedAt && Date.parse(x.startedAt) >= from);
+      });
+      if (!pending.length) return;
+      await sleep(100);
+    }
   }
 
   async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {

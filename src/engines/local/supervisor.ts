@@ -18,6 +18,13 @@ import { writeFileAtomic, sleep } from '../../core/fsutil.js';
 
 const ALL: ComponentName[] = [...COMPONENTS, 'kwok'];
 const STOP_GRACE_MS = 8000;
+/**
+ * The API server drains for up to a minute on SIGTERM (in-flight long-running requests) while a
+ * replacement cannot bind its port. It keeps no state of its own (etcd does), so a restart the
+ * lab makes gives it one second before the kill — a control-plane lesson's restart then takes
+ * seconds, not the eight of the general grace.
+ */
+const RESTART_GRACE_MS: Partial<Record<ComponentName, number>> = { 'kube-apiserver': 1000 };
 
 interface Running {
   child: ChildProcess;
@@ -36,6 +43,11 @@ export class Supervisor {
   private dirty = true;
   private writing = Promise.resolve();
   private readonly busy = new Map<ComponentName, Promise<void>>();
+  /** Exits since the component was last healthy: the back-off grows with these, as a kubelet's resets once a container runs. */
+  private readonly crashStreak = new Map<ComponentName, number>();
+  /** The API server was restarted after the start: its clients get fresh processes once it serves again. */
+  private reconnectClients = false;
+  private started = false;
 
   constructor(dir: string) {
     this.L = localLayout(dir);
@@ -71,6 +83,7 @@ export class Supervisor {
       await this.restart(c);
       if (c === 'etcd' || c === 'kube-apiserver') await this.waitHealthy(c, 30_000);
     }
+    this.started = true;
     this.watchManifests();
     while (!this.stopping) {
       await this.probeAll();
@@ -152,6 +165,7 @@ export class Supervisor {
       }
     }
     await this.stop(c);
+    if (this.started && (c === 'kube-apiserver' || c === 'etcd')) this.reconnectClients = true;
     const logPath = join(this.L.logs, `${c}.log`);
     if (existsSync(logPath)) renameSync(logPath, join(this.L.logs, `${c}.previous.log`));
     const fd = openSync(logPath, 'a');
@@ -186,7 +200,9 @@ export class Supervisor {
         error: `exited (${signal ?? `code ${code}`}): ${tailError(logPath)}`,
       });
       void this.flush();
-      const backoff = Math.min(1000 * 2 ** Math.min(restarts - 1, 4), 10_000);
+      const streak = (this.crashStreak.get(c) ?? 0) + 1;
+      this.crashStreak.set(c, streak);
+      const backoff = Math.min(1000 * 2 ** Math.min(streak - 1, 4), 10_000);
       this.restartTimers.set(
         c,
         setTimeout(() => void this.restart(c), backoff),
@@ -200,7 +216,7 @@ export class Supervisor {
     if (!run) return;
     run.replaced = true;
     this.running.delete(c);
-    await killAndWait(run.child, STOP_GRACE_MS);
+    await killAndWait(run.child, RESTART_GRACE_MS[c] ?? STOP_GRACE_MS);
   }
 
   private async waitHealthy(c: ComponentName, timeoutMs: number): Promise<void> {
@@ -247,9 +263,19 @@ export class Supervisor {
     const st = this.state.components[c];
     if (healthy) {
       if (!this.healthySince.has(c)) this.healthySince.set(c, Date.now());
+      this.crashStreak.delete(c);
       if (!st.healthy || st.phase !== 'running') {
         this.set(c, { healthy: true, phase: 'running', error: undefined });
         if (c !== 'kwok' && run.hash) this.saveLastGood(c as Component);
+      }
+      if (c === 'kube-apiserver' && this.reconnectClients) {
+        // The controller-manager, scheduler and kwok back their watches off through an API server
+        // restart (client-go: up to 30 s, doubled by jitter, reset only after two quiet minutes) —
+        // after a few lesson restarts a Deployment waited up to a minute for its ReplicaSet. Fresh
+        // processes list and watch at once, as a kubelet restarting them on a node would.
+        this.reconnectClients = false;
+        for (const client of ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const)
+          if (this.running.has(client) || this.state.components[client].phase === 'crashloop') void this.restart(client);
       }
     } else if (st.healthy || (why && st.error !== why)) {
       this.healthySince.delete(c);
