@@ -56,6 +56,25 @@ export class LabKubeConfig extends KubeConfig {
   }
 }
 
+/**
+ * A request whose connection dropped under it — a kept-alive socket the API server closed just as it
+ * was reused ("socket hang up", ECONNRESET; seen under load on kind) — is sent again, twice at most.
+ * Only for requests that are safe to repeat: reads, dry runs, server-side apply, delete.
+ */
+const DROPPED = /socket hang up|ECONNRESET|EPIPE/i;
+export async function againIfDropped<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const err = e as { message?: string; code?: unknown; cause?: { code?: string; message?: string } };
+      const text = `${err?.message ?? ''} ${typeof err?.code === 'string' ? err.code : ''} ${err?.cause?.code ?? ''} ${err?.cause?.message ?? ''}`;
+      if (attempt >= 2 || typeof err?.code === 'number' || !DROPPED.test(text)) throw e;
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
+  }
+}
+
 /** Plain API JSON → client-node's typed model, for writes. */
 export function typed<T extends KubernetesObject>(o: T): T {
   return ObjectSerializer.deserialize(o, getSerializationType(o.apiVersion, o.kind)) as T;
@@ -116,7 +135,7 @@ export class LabCluster {
   /** Server-side apply, owned by the lab's field manager. */
   async apply<T extends KubernetesObject>(obj: T): Promise<T> {
     await this.guard.ensureWrite(obj);
-    return this.objects.patch(typed(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    return againIfDropped(() => this.objects.patch(typed(obj), undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
   }
 
   async create<T extends KubernetesObject>(obj: T): Promise<T> {
@@ -138,7 +157,7 @@ export class LabCluster {
   async delete(obj: KubernetesObject, propagation: 'Background' | 'Foreground' = 'Background'): Promise<boolean> {
     await this.guard.ensureWrite(obj);
     try {
-      await this.objects.delete(obj, undefined, undefined, 0, undefined, propagation);
+      await againIfDropped(() => this.objects.delete(obj, undefined, undefined, 0, undefined, propagation));
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
@@ -198,7 +217,7 @@ export class LabCluster {
 
   async read<T extends KubernetesObject>(ref: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }): Promise<T | undefined> {
     try {
-      return wire(await this.objects.read(ref as any)) as T;
+      return wire(await againIfDropped(() => this.objects.read(ref as any))) as T;
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
@@ -206,7 +225,7 @@ export class LabCluster {
   }
 
   async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<T[]> {
-    const res = await this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector);
+    const res = await againIfDropped(() => this.objects.list<T>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
     // list items come without apiVersion/kind; put them back so items can be replaced or deleted as they are
     return res.items.map((o) => wire({ ...o, apiVersion: o.apiVersion ?? apiVersion, kind: o.kind ?? kind }));
   }
@@ -215,7 +234,7 @@ export class LabCluster {
   async dryRunCreate(obj: KubernetesObject): Promise<DryRunResult> {
     await this.guard.ensureWrite(obj);
     try {
-      await this.objects.create(typed(obj), undefined, 'All', FIELD_MANAGER);
+      await againIfDropped(() => this.objects.create(typed(obj), undefined, 'All', FIELD_MANAGER));
       return { allowed: true, message: 'admitted', warnings: [] };
     } catch (e) {
       const info = apiError(e);
@@ -229,7 +248,7 @@ export class LabCluster {
   async dryRunReplace(obj: KubernetesObject): Promise<DryRunResult> {
     await this.guard.ensureWrite(obj);
     try {
-      await this.objects.replace(typed(obj), undefined, 'All', FIELD_MANAGER);
+      await againIfDropped(() => this.objects.replace(typed(obj), undefined, 'All', FIELD_MANAGER));
       return { allowed: true, message: 'admitted', warnings: [] };
     } catch (e) {
       const info = apiError(e);

@@ -1,7 +1,7 @@
 import { request, Agent } from 'node:https';
 import type { RequestOptions } from 'node:https';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { LabCluster } from '../kube/client.js';
+import { againIfDropped, type LabCluster } from '../kube/client.js';
 import { ClusterUnreachableError } from '../errors.js';
 import type { Atom, PolicyRule, RbacObject, Snapshot, Subject, Question } from './model.js';
 import { atomsOf } from './model.js';
@@ -104,26 +104,30 @@ export async function requestAs(cluster: LabCluster, s: Subject | undefined, met
   if (s?.groups.length) headers['Impersonate-Group'] = s.groups;
   const data = body === undefined ? undefined : JSON.stringify(body);
   if (data) headers['content-type'] = 'application/json';
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ...opts, headers, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: any = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          /* not JSON */
-        }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
-    req.on('timeout', () => req.destroy(new ClusterUnreachableError(`no answer from the API server for ${method} ${url.pathname}`)));
-    req.on('error', (e) => reject(e instanceof ClusterUnreachableError ? e : new ClusterUnreachableError(e.message)));
-    if (data) req.write(data);
-    req.end();
-  });
+  // Reviews and dry runs only: safe to send again when a kept-alive connection dropped under them.
+  return againIfDropped(
+    () =>
+      new Promise<RawResponse>((resolve, reject) => {
+        const req = request(url, { ...opts, headers, timeout: 10_000 }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let parsed: any = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              /* not JSON */
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        });
+        req.on('timeout', () => req.destroy(new ClusterUnreachableError(`no answer from the API server for ${method} ${url.pathname}`)));
+        req.on('error', (e) => reject(e instanceof ClusterUnreachableError ? e : new ClusterUnreachableError(e.message)));
+        if (data) req.write(data);
+        req.end();
+      }),
+  );
 }
 
 /**
