@@ -12,7 +12,7 @@ import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import type { Engine, EngineStatus, NodeAuditHost, Requirement, TaskReporter } from '../types.js';
 import { silentReporter } from '../types.js';
 import { COMPONENTS, defaultManifests, type Component, type Ports } from './manifests.js';
-import { localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
+import { API_CLIENTS, localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
 import type { KeyPairPem } from './pki.js';
 import { KWOK_CONFIG, KWOK_NODE_ANNOTATION } from './kwok-stages.js';
 import { httpsRequest, readyz } from './https.js';
@@ -540,7 +540,7 @@ export class LocalEngine implements Engine {
     while (Date.now() < end) {
       const st = await this.state();
       if (!st) return;
-      const pending = (['kube-controller-manager', 'kube-scheduler', 'kwok'] as const).filter((n) => {
+      const pending = API_CLIENTS.filter((n) => {
         const x = st.components[n];
         if (!x || x.phase === 'stopped' || x.phase === 'invalid') return false;
         return !(x.healthy && x.phase === 'running' && x.startedAt && Date.parse(x.startedAt) >= from);

@@ -11,6 +11,9 @@ export interface LocalEngineConfig {
 }
 
 export type ComponentName = Component | 'kwok';
+
+/** The API server's own clients: the supervisor starts them afresh after it restarts the API server (or etcd). */
+export const API_CLIENTS = ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const satisfies readonly ComponentName[];
 export type ComponentPhase = 'starting' | 'running' | 'crashloop' | 'invalid' | 'stopped' | 'waiting';
 
 export interface ComponentState {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { COMPONENTS, manifestToProcess, ManifestError, type Component } from './manifests.js';
-import { localLayout, type ComponentName, type ComponentState, type LocalEngineConfig, type SupervisorState } from './layout.js';
+import { API_CLIENTS, localLayout, type ComponentName, type ComponentState, type LocalEngineConfig, type SupervisorState } from './layout.js';
 import { httpsRequest } from './https.js';
 import { KWOK_FLAGS } from './kwok-stages.js';
 import { writeFileAtomic, sleep } from '../../core/fsutil.js';
@@ -274,8 +274,7 @@ export class Supervisor {
         // after a few lesson restarts a Deployment waited up to a minute for its ReplicaSet. Fresh
         // processes list and watch at once, as a kubelet restarting them on a node would.
         this.reconnectClients = false;
-        for (const client of ['kube-controller-manager', 'kube-scheduler', 'kwok'] as const)
-          if (this.running.has(client) || this.state.components[client].phase === 'crashloop') void this.restart(client);
+        for (const client of API_CLIENTS) if (this.running.has(client) || this.state.components[client].phase === 'crashloop') void this.restart(client);
       }
     } else if (st.healthy || (why && st.error !== why)) {
       this.healthySince.delete(c);
