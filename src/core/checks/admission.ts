@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { admissionBait, baitedVariants } from './batteries/exceptions.js';
+import { admissionBait, admissionClaimants, baitedVariants, claimedVariants } from './batteries/exceptions.js';
+import { dryRunAs } from '../rbac/cluster.js';
 import type { CheckPrimitive } from './types.js';
 import { loadObjects, describe } from './files.js';
 
@@ -53,10 +54,16 @@ export const admission: CheckPrimitive<P> = {
       if (!re.test(res.message)) return { passed: false, message: `${name} is rejected, but not by ${p.by}: ${res.message}` };
     }
     // An exception a rule makes by label ("not for legacy jobs") is one the attacker claims: the same object, wearing it.
-    const [baited] = baitedVariants([{ id: 'x', describe: name, expect: 'rejected', try: { create: obj } }], await admissionBait(ctx));
+    const x = { id: 'x', describe: name, expect: 'rejected' as const, try: { create: obj } };
+    const [baited] = baitedVariants([x], await admissionBait(ctx));
     if (baited) {
       const again = await ctx.cluster.dryRunCreate((baited.try as { create: KubernetesObject }).create);
       if (again.allowed) return { passed: false, message: `${baited.describe} is admitted (a dry run created it without objection)` };
+    }
+    // An exception by identity too: the same object created as the pod-creating controllers and whoever the rules name.
+    for (const v of claimedVariants([x], await admissionClaimants(ctx))) {
+      const again = await dryRunAs(ctx.cluster, v.as!.subject, obj);
+      if (again.admitted) return { passed: false, message: `${v.describe} is admitted — an admission rule makes an exception of that identity` };
     }
     return { passed: true, message: `${name} is rejected: ${res.message}` };
   },

@@ -4,7 +4,7 @@ import type { Variant } from './batteries/types.js';
 import { exposureBattery } from './batteries/exposure.js';
 import { imageBattery } from './batteries/images.js';
 import { podSecurityBattery } from './batteries/podSecurity.js';
-import { admissionBait, baitedVariants } from './batteries/exceptions.js';
+import { admissionBait, admissionClaimants, baitedVariants, claimedVariants } from './batteries/exceptions.js';
 import { judgeBattery, runBattery, withScratchNamespace, type VariantResult } from './batteries/run.js';
 
 const imageFrom = z.object({ namespace: z.string(), name: z.string(), container: z.string().optional() }).strict();
@@ -111,8 +111,9 @@ export const admissionVariants: CheckPrimitive<P> = {
     }
     const pick = (ns: string) => batteryFor(p.battery, ns, image, p.podSpec).filter((v) => !(v.id in p.skip));
     // An exception a rule makes by label is one an attacker claims by labelling their object: X again, wearing it.
-    const bait = await admissionBait(ctx);
-    const withBait = (vs: Variant[]) => [...vs, ...baitedVariants(vs, bait)];
+    // So is an exception by identity: X again, created as the controllers that create anyone's pods and as whoever the rules name.
+    const [bait, claimants] = await Promise.all([admissionBait(ctx), admissionClaimants(ctx)]);
+    const withBait = (vs: Variant[]) => [...vs, ...baitedVariants(vs, bait), ...claimedVariants(vs, claimants)];
     const runs: Promise<VariantResult[]>[] = p.namespaces.map((ns) => runBattery(ctx, ns, withBait(pick(ns))));
     for (const ns of p.outside) {
       runs.push(

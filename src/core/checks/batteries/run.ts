@@ -2,6 +2,7 @@ import type { CheckContext } from '../types.js';
 import type { Variant } from './types.js';
 import type { DryRunResult } from '../../kube/client.js';
 import { MANAGED_LABEL, LESSON_LABEL } from '../../kube/client.js';
+import { dryRunAs } from '../../rbac/cluster.js';
 
 export interface VariantResult {
   variant: Variant;
@@ -25,6 +26,11 @@ async function targetPod(ctx: CheckContext, namespace: string): Promise<any | un
 /** One dry run; a brand-new namespace's default ServiceAccount may lag a moment behind it. */
 async function attempt(ctx: CheckContext, namespace: string, v: Variant): Promise<DryRunResult | string> {
   const t = v.try;
+  if ('create' in t && v.as) {
+    // As the claimant: RBAC refusing it is a rejection too (it cannot create X at all).
+    const r = await dryRunAs(ctx.cluster, v.as.subject, t.create);
+    return { allowed: r.admitted, message: r.message, warnings: [] };
+  }
   if ('create' in t) {
     let r = await ctx.cluster.dryRunCreate(t.create);
     for (let i = 0; !r.allowed && /serviceaccount .*not found|error looking up service account/i.test(r.message) && i < 30; i++) {
@@ -85,7 +91,9 @@ export function judgeBattery(results: VariantResult[], opts: { by?: string; what
       continue;
     }
     if (r.variant.expect === 'rejected') {
-      if (r.allowed) problems.push(`${r.variant.describe} is admitted ${where}`);
+      if (r.allowed) problems.push(`${r.variant.describe} is admitted ${where}${r.variant.as ? ' — an admission rule makes an exception of that identity' : ''}`);
+      // An identity RBAC does not let create X cannot claim an exception for it.
+      else if (r.variant.as && /cannot create resource/i.test(r.message ?? '')) continue;
       else if (!rejectedBy(r.message ?? '', opts.by))
         problems.push(`${r.variant.describe} is rejected ${where}, but not by ${opts.by}: ${firstLine(r.message)}`);
     } else if (!r.allowed) {

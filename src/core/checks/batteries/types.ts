@@ -27,6 +27,17 @@ export interface Variant {
    */
   outside?: boolean;
   try: VariantTry;
+  /** Tried as this identity (impersonated) instead of the lab's: one an admission rule makes an exception of. */
+  as?: Claimant;
+}
+
+/** An identity an admission rule may make an exception of, and who that is to an attacker. */
+export interface Claimant {
+  subject: { user: string; groups: string[] };
+  /** "the ReplicaSet controller (it creates the pods of anyone's Deployment)". */
+  who: string;
+  /** Only pods are created as it (a controller). */
+  podsOnly?: boolean;
 }
 
 /** A battery: the variants of X for one namespace (objects are built for it). */
