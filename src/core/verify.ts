@@ -2,6 +2,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Lab } from './lab.js';
 import type { LessonResult } from './checks/runner.js';
 import { sleep } from './fsutil.js';
+import { settle } from './settle.js';
 import { errorMessage } from './errors.js';
 import { genericShortcuts } from './battery/registry.js';
 import { recreatable } from './battery/workloads.js';
@@ -151,60 +152,23 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     ];
   };
 
-  /**
-   * A wrong fix is caught when a check fails and keeps failing: two failing readings in a row. Two
-   * passing readings in a row mean it is not (one can be an admission policy the API server has not
-   * dropped yet); the readings go on for `settleMs`, and past it while they pass. A reading can
-   * outlast the cap (on kind a probe whose connection a wrong fix blocks waits out its timeout): the
-   * cap ends the readings only after MIN_READINGS of them, so two in a row always had their chance.
-   *
-   * A reading in which the cluster does not answer and no check failed says nothing — unless the
-   * engine knows the API server will not come back by itself (etcd refuses it, it keeps exiting):
-   * then no check can pass, and it counts as a failing reading. While the engine says it is still
-   * starting, a control-plane lesson's shortcut gets up to `controlPlaneSettleMs` more.
-   */
-  const MIN_READINGS = 4;
+  /** A wrong fix is caught when a check fails and keeps failing (src/core/settle.ts says how readings settle). */
   const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
-    const end = Date.now() + settleMs;
-    const cap = end + 30_000;
-    const longCap = cap + (restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : 0);
-    let last: LessonResult;
-    let passes = 0;
-    let fails = 0;
-    let readings = 0;
-    let down: { state: 'starting' } | { state: 'stuck'; why: string } | undefined;
-    for (;;) {
-      last = await check();
-      readings += 1;
-      // A check that failed is a verdict even while others cannot reach the cluster (a shortcut that
-      // locks the API server out of etcd: the flags and etcd itself still say what is wrong).
-      down = undefined;
-      let definite = !last.unreachable || last.checks.some((c) => c.status === 'failed');
-      if (!definite) {
-        down = await lab.engine.apiServerDown?.().catch(() => undefined);
-        definite = down?.state === 'stuck';
-      }
-      if (last.passed) {
-        passes += 1;
-        fails = 0;
-      } else if (definite) {
-        fails += 1;
-        passes = 0;
-      }
-      if (passes >= 2) return [false, `all checks pass after ${what}`];
-      if (fails >= 2 && Date.now() >= end) {
-        if (attackWorks(last)) attackWorkedAfterShortcut = true;
-        return [true, failing(last)[0] ?? (down?.state === 'stuck' ? `the cluster is unreachable, and stays so: ${down.why}` : 'a check fails')];
-      }
-      const now = Date.now();
-      if ((now >= cap && readings >= MIN_READINGS && down?.state !== 'starting') || now >= longCap) {
-        return [
-          false,
-          `no settled verdict after ${what} (${readings} readings): ${last.unreachable ? `the cluster is unreachable${down?.state === 'starting' ? ' (the control plane is still starting)' : ''}` : 'the checks flip between readings'}`,
-        ];
-      }
-      await sleep(250);
+    const { verdict, last, readings, down } = await settle({
+      check,
+      settleMs,
+      startingMs: restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : 0,
+      apiServerDown: lab.engine.apiServerDown ? () => lab.engine.apiServerDown!() : undefined,
+    });
+    if (verdict === 'passes') return [false, `all checks pass after ${what}`];
+    if (verdict === 'caught') {
+      if (attackWorks(last)) attackWorkedAfterShortcut = true;
+      return [true, failing(last)[0] ?? (down?.state === 'stuck' ? `the cluster is unreachable, and stays so: ${down.why}` : 'a check fails')];
     }
+    return [
+      false,
+      `no settled verdict after ${what} (${readings} readings): ${last.unreachable ? `the cluster is unreachable${down?.state === 'starting' ? ' (the control plane is still starting)' : ''}` : 'the checks flip between readings'}`,
+    ];
   };
 
   const run = async () => {
