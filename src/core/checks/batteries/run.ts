@@ -91,7 +91,8 @@ export function judgeBattery(results: VariantResult[], opts: { by?: string; what
       continue;
     }
     if (r.variant.expect === 'rejected') {
-      if (r.allowed) problems.push(`${r.variant.describe} is admitted ${where}${r.variant.as ? ' — an admission rule makes an exception of that identity' : ''}`);
+      if (r.allowed)
+        problems.push(`${r.variant.describe} is admitted ${where}${r.variant.as ? ' — an admission rule makes an exception of that identity' : ''}`);
       // An identity RBAC does not let create X cannot claim an exception for it.
       else if (r.variant.as && /cannot create resource/i.test(r.message ?? '')) continue;
       else if (!rejectedBy(r.message ?? '', opts.by))
