@@ -110,9 +110,38 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   const solutionTimeout = opts.solutionTimeoutMs ?? 60_000;
   const onThisEngine = (x: { engines?: string[] }) => !x.engines || x.engines.includes(lab.engine.name);
 
-  /** Poll until every check passes (or the time is up); the last reading. */
+  /**
+   * Readings in tiers of cost. On kind a probe or an attack starts pods of its own (network-policy:
+   * ten pods, a minute a reading on a busy node), while most checks are a few API reads. A wrong fix
+   * one cheap check fails is caught without the costly ones (a lesson passes only when every check
+   * does), and a state is judged whole only once the cheap checks pass. Tier 0: checks that read
+   * the API or the node's files; 1: + checks that run pods (probes, exec, image layers); 2: + the
+   * attack. Only checks this engine runs count; a tier that adds none is left out, and the last
+   * tier is the lesson's whole reading.
+   */
+  const runnable = lesson.checks.filter((c) => onThisEngine(c) && lab.engine.supports(c.requires));
+  const tierOf = (c: { type: string; requires: string }) => (c.type === 'attack' ? 2 : c.requires === 'kind' ? 1 : 0);
+  const tiers: (() => Promise<LessonResult>)[] = [];
+  for (let t = 0, seen = 0; t <= 2; t++) {
+    const ids = runnable.filter((c) => tierOf(c) <= t).map((c) => c.id);
+    if (ids.length === 0 || ids.length === seen) continue;
+    seen = ids.length;
+    tiers.push(ids.length === runnable.length ? check : () => lab.check(id, { record: false, only: ids }));
+  }
+  if (tiers.length === 0) tiers.push(check);
+
+  /** Poll until every check passes (or the time is up); the last reading, always a whole one. */
   const untilPass = async (timeoutMs: number): Promise<LessonResult> => {
     const end = Date.now() + timeoutMs;
+    // The cheap tiers first: while a workload is still starting, the costly checks need not run.
+    for (const read of tiers.slice(0, -1)) {
+      let r = await read();
+      while (!r.passed && Date.now() < end) {
+        await sleep(250);
+        r = await read();
+      }
+      if (!r.passed) break;
+    }
     let r = await check();
     while (!r.passed && Date.now() < end) {
       await sleep(250);
@@ -152,16 +181,12 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     ];
   };
 
-  /**
-   * Readings without the attack check, for judging shortcuts: an attack can start pods of its own
-   * (network-policy: four, a minute a reading on a busy kind node), and a shortcut another check
-   * already catches needs no attack to be caught. One they all pass is read again with the attack.
-   */
   const attackIds = lesson.checks.filter((c) => c.type === 'attack').map((c) => c.id);
-  const otherIds = lesson.checks.filter((c) => c.type !== 'attack').map((c) => c.id);
-  const withoutAttack = attackIds.length && otherIds.length ? () => lab.check(id, { record: false, only: otherIds }) : check;
 
-  /** A wrong fix is caught when a check fails and keeps failing (src/core/settle.ts says how readings settle). */
+  /**
+   * A wrong fix is caught when a check fails and keeps failing (src/core/settle.ts says how readings
+   * settle). The tiers are read in turn: one whose checks all pass hands on to the next, costlier one.
+   */
   const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
     const settleWith = (c: () => Promise<LessonResult>) =>
       settle({
@@ -170,9 +195,11 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         startingMs: restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : 0,
         apiServerDown: lab.engine.apiServerDown ? () => lab.engine.apiServerDown!() : undefined,
       });
-    let settled = await settleWith(withoutAttack);
-    // Every other check passes: the attack may be the one that catches it.
-    if (settled.verdict === 'passes' && withoutAttack !== check) settled = await settleWith(check);
+    let settled = await settleWith(tiers[0]!);
+    for (const read of tiers.slice(1)) {
+      if (settled.verdict !== 'passes') break;
+      settled = await settleWith(read);
+    }
     const { verdict, last, readings, down } = settled;
     if (verdict === 'passes') return [false, `all checks pass after ${what}`];
     if (verdict === 'caught') {

@@ -30,7 +30,15 @@ export async function verifyOnKind(lab: import('../../src/core/lab.js').Lab, id:
   const t0 = Date.now();
   const r = await verifyLesson(lab, id);
   const report = r.steps.map((s) => `${s.ok ? 'ok ' : 'BAD'} ${s.name}: ${s.detail}`).join('\n');
-  console.log(`kind: verify ${id} ${r.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s${r.ok ? '' : `\n${report}`}`);
+  // Where the time went: the three slowest steps (the CI budget is mostly a few lessons' few steps).
+  const slowest = [...r.steps]
+    .sort((a, b) => b.durationMs - a.durationMs)
+    .slice(0, 3)
+    .map((s) => `${s.name} ${Math.round(s.durationMs / 1000)} s`)
+    .join(', ');
+  console.log(
+    `kind: verify ${id} ${r.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s (slowest steps: ${slowest})${r.ok ? '' : `\n${report}`}`,
+  );
   return { ok: r.ok, report };
 }
 
