@@ -1,4 +1,6 @@
 import { execa } from 'execa';
+import semver from 'semver';
+import { dirname, join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, freemem, totalmem } from 'node:os';
 import { findKind, parseKindVersion, versionAtLeast, KIND_MIN_VERSION, KIND_VERSION } from '../engines/kind/tools.js';
@@ -23,6 +25,48 @@ async function version(cmd: string, args: string[]): Promise<string | undefined>
   }
 }
 
+/** The kubectl on PATH: its client version (`v1.32.0`), or undefined when there is none. */
+async function kubectlVersion(): Promise<string | undefined> {
+  try {
+    const r = await execa('kubectl', ['version', '--client', '-o', 'json'], { timeout: 5000, reject: false });
+    if (r.exitCode !== 0) return undefined;
+    return (JSON.parse(r.stdout) as { clientVersion?: { gitVersion?: string } }).clientVersion?.gitVersion ?? 'unknown version';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * kubectl against the lab's API server: Kubernetes supports a kubectl one minor version older or
+ * newer than the server; beyond that, commands a lesson gives may fail or quietly do less (fields
+ * dropped, flags unknown). A warning with the fix: the matching release, or the lab's own kubectl.
+ */
+export function kubectlItem(client: string | undefined, server: string | undefined, labKubectl?: string): DoctorItem {
+  const own = labKubectl ? `, or the lab's own: export PATH="${dirname(labKubectl)}:$PATH"` : '';
+  if (!client) {
+    return {
+      name: 'kubectl',
+      ok: false,
+      optional: true,
+      detail: 'not found',
+      fix: `install kubectl${server ? ` ${server.replace(/\.\d+$/, '')}` : ''} to work on the lessons from your shell${own}`,
+    };
+  }
+  const c = semver.coerce(client);
+  const s = server ? semver.coerce(server) : null;
+  if (!c || !s) return { name: 'kubectl', ok: true, detail: client };
+  const skew = c.major === s.major ? c.minor - s.minor : Infinity * Math.sign(c.major - s.major);
+  if (Math.abs(skew) <= 1) return { name: 'kubectl', ok: true, detail: `${client} (the lab's API server is ${server})` };
+  const by = Number.isFinite(skew) ? `${Math.abs(skew)} minor versions` : 'a major version';
+  return {
+    name: 'kubectl',
+    ok: false,
+    optional: true,
+    detail: `${client} is ${by} ${skew < 0 ? 'older' : 'newer'} than the lab's API server ${server}: beyond the supported skew of one minor version, lesson commands may fail or do less`,
+    fix: `install kubectl v${s.major}.${s.minor} (https://kubernetes.io/releases/download/)${own}`,
+  };
+}
+
 /** What a bug report needs: tools and versions, where things live, whether the cluster answers. */
 export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
   const items: DoctorItem[] = [];
@@ -35,10 +79,12 @@ export async function doctor(lab: Lab): Promise<{ items: DoctorItem[] }> {
       const k = findKind(lab.env, lab.paths.cache);
       return k ? version(k, ['version']) : undefined;
     })(),
-    version('kubectl', ['version', '--client']),
+    kubectlVersion(),
   ]);
   const kindVersion = kind ? parseKindVersion(kind) : undefined;
-  items.push({ name: 'kubectl', ok: !!kubectl, detail: kubectl ?? 'not found', fix: 'install kubectl to work on the lessons from your shell', optional: true });
+  const labKubectl = join(lab.env.KUBE_SECLAB_BIN_DIR || lab.env.KUBEBUILDER_ASSETS || cacheBinDir(lab.env), 'kubectl');
+  // The existing engine's server is whatever cluster it was pointed at: no pinned version to hold kubectl to.
+  items.push(kubectlItem(kubectl, lab.engineName === 'existing' ? undefined : K8S_VERSION, existsSync(labKubectl) ? labKubectl : undefined));
   items.push({
     name: 'docker',
     ok: !!docker,
