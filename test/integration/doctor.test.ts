@@ -20,7 +20,7 @@ async function doctorWith(kubectlVersion: string): Promise<string> {
     const script = join(dir, 'kubectl');
     writeFileSync(script, `#!/bin/sh\necho '{"clientVersion":{"major":"1","gitVersion":"${kubectlVersion}"}}'\n`);
     chmodSync(script, 0o755);
-    const env = { ...process.env, PATH: `${dir}:${process.env.PATH}`, KUBE_SECLAB_DATA: join(dir, 'data'), NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}`, KUBE_SECLAB_DATA: join(dir, 'data'), NO_COLOR: '1' };
     delete env.KUBE_SECLAB_NAME;
     delete env.KUBECONFIG;
     // No cluster in this lab, so doctor exits non-zero; its report is what counts here.
