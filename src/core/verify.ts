@@ -229,8 +229,10 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         // A control-plane lesson's reset restarts etcd and the API server: on a busy machine they may
         // still be settling once the manifests are back — the scenario is judged once the cluster answers
         // and every check could run (a probe pod created while the API server was still waking errs).
+        // Any lesson's probe can be inconclusive on the first reading (the network plugin not yet
+        // holding the scenario's fresh pods): that says nothing either, for as long as a solution gets.
         const settling = (x: LessonResult) => x.unreachable || x.checks.some((c) => c.status === 'error');
-        for (const until = Date.now() + (restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : 0); settling(r) && Date.now() < until;) {
+        for (const until = Date.now() + (restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : solutionTimeout); settling(r) && Date.now() < until;) {
           await sleep(1000);
           r = await check();
         }
