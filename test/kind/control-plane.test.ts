@@ -47,7 +47,7 @@ describe('control-plane lessons on kind', () => {
     );
   });
   describe.each(lessons.map((l) => l.id))('dev verify %s on kind', (id) => {
-    it('unsolved fails, the solution passes, every shortcut fails', { timeout: 1_800_000 }, async () => {
+    it('unsolved fails, the solution passes, every shortcut fails', { timeout: 2_700_000 }, async () => {
       const r = await verifyOnKind(lab, id);
       expect(r.ok, r.report).toBe(true);
     });

@@ -45,7 +45,7 @@ export function kindLessonSuite(name: string, ids: string[]): void {
   describe(`lessons on kind (${name})`, () => {
     it('has lessons to verify', () => expect(ids.length).toBeGreaterThan(0));
     describe.each(ids)('dev verify %s on kind', (id) => {
-      it('unsolved fails, the solution passes, every shortcut fails', { timeout: 1_800_000 }, async () => {
+      it('unsolved fails, the solution passes, every shortcut fails', { timeout: 2_700_000 }, async () => {
         const r = await verifyOnKind(lab, id);
         expect(r.ok, r.report).toBe(true);
       });
