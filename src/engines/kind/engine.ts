@@ -38,14 +38,7 @@ interface CriContainer {
   metadata: { name: string; attempt?: number };
   state: string;
   createdAt: string;
-  labels?: Record<string, string>;
 }
-
-/** The static pod a container belongs to: its UID is a hash of the manifest it was started from. */
-const podUid = (x: CriContainer) => x.labels?.['io.kubernetes.pod.uid'];
-
-/** The port each control-plane component serves on (kubeadm's defaults; the lessons keep them). */
-const SERVING_PORT: Record<Component, number> = { etcd: 2379, 'kube-apiserver': 6443, 'kube-controller-manager': 10257, 'kube-scheduler': 10259 };
 
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
 const MANIFESTS = '/etc/kubernetes/manifests';
@@ -622,10 +615,7 @@ export class KindEngine implements Engine {
 
   async writeManifest(c: Component, yaml: string, opts: { timeoutMs?: number; wait?: boolean } = {}): Promise<void> {
     const before = await this.readManifest(c).catch(() => '');
-    const containers = await this.crictlContainers(c);
-    const seen = new Set(containers.map((x) => x.id));
-    const running = containers.filter((x) => x.state === 'CONTAINER_RUNNING');
-    const serving = running.length > 0 && (await this.listening(SERVING_PORT[c]));
+    const seen = new Set((await this.crictlContainers(c)).map((x) => x.id));
     // Written beside the manifests folder and renamed in: the kubelet never reads half a file.
     await this.nodeExecOk(
       ['sh', '-c', `cat > /etc/kubernetes/.kube-seclab-${c}.yaml && mv /etc/kubernetes/.kube-seclab-${c}.yaml ${MANIFESTS}/${c}.yaml`],
@@ -633,48 +623,15 @@ export class KindEngine implements Engine {
       { input: yaml },
     );
     if (opts.wait === false || samePod(before, yaml)) return;
-    if (serving) await this.hurryStop(c, running);
-    await this.waitComponent(c, seen, new Set(running.map(podUid).filter((u): u is string => !!u)), opts.timeoutMs ?? 180_000);
-  }
-
-  /** Is anything on the node listening on TCP `port` (any address)? */
-  private async listening(port: number): Promise<boolean> {
-    const r = await this.nodeExec(['ss', '-Hltn', `sport = :${port}`], { timeoutMs: 10_000 });
-    return r.ok && r.stdout.trim().length > 0;
-  }
-
-  /**
-   * The kubelet replaces a static pod by stopping the old one with its termination grace period —
-   * 30 s, as kubeadm's manifests set none — and the old API server often waits all of it for
-   * requests in flight (measured on kind: 30 s of a 40 s restart). Once the old component has
-   * begun its shutdown (the kubelet sent it SIGTERM: it stopped listening on its port while its
-   * container still runs), the lab stops that container at once. Never before: a container stopped
-   * before the kubelet took in the new manifest would be restarted from the old one. waitComponent
-   * accepts only a container of the new manifest's pod, so a late start of the old one is never
-   * taken for the change.
-   */
-  private async hurryStop(c: Component, old: CriContainer[]): Promise<void> {
-    const end = Date.now() + 15_000;
-    while (Date.now() < end) {
-      const live = (await this.crictlContainers(c)).filter((x) => x.state === 'CONTAINER_RUNNING' && old.some((o) => o.id === x.id));
-      if (live.length === 0) return;
-      if (!(await this.listening(SERVING_PORT[c]))) {
-        await this.nodeExec(['crictl', 'stop', '--timeout', '1', ...live.map((x) => x.id)], { timeoutMs: 20_000 });
-        return;
-      }
-      await sleep(200);
-    }
+    await this.waitComponent(c, seen, opts.timeoutMs ?? 180_000);
   }
 
   /** Wait until the kubelet runs `c` in a new container (not one of `seen`) and it is healthy. */
-  private async waitComponent(c: Component, seen: Set<string>, oldPods: Set<string>, timeoutMs: number): Promise<void> {
+  private async waitComponent(c: Component, seen: Set<string>, timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     let started = false;
     while (Date.now() < end) {
-      // A container of the new manifest's pod: not one seen before, nor the old pod started again.
-      const fresh = (await this.crictlContainers(c))
-        .filter((x) => !seen.has(x.id) && !oldPods.has(podUid(x) ?? ''))
-        .sort((a, b) => Number(BigInt(b.createdAt) - BigInt(a.createdAt)));
+      const fresh = (await this.crictlContainers(c)).filter((x) => !seen.has(x.id)).sort((a, b) => Number(BigInt(b.createdAt) - BigInt(a.createdAt)));
       const latest = fresh[0];
       if (latest) {
         started = true;
