@@ -186,9 +186,11 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
 
   /**
    * A wrong fix is caught when a check fails and keeps failing (src/core/settle.ts says how readings
-   * settle). The tiers are read in turn: one whose checks all pass hands on to the next, costlier one.
+   * settle). The tiers are read in turn, up to `upTo` (default: all of them): one whose checks all
+   * pass hands on to the next, costlier one. `passedUpTo` says the readings stopped at `upTo` with
+   * every check read so far passing — below the whole reading, that is no verdict yet.
    */
-  const caught = async (what: string, settleMs: number): Promise<[boolean, string]> => {
+  const caught = async (what: string, settleMs: number, upTo = tiers.length - 1): Promise<[boolean, string] & { passedUpTo?: boolean }> => {
     const settleWith = (c: () => Promise<LessonResult>) =>
       settle({
         check: c,
@@ -197,15 +199,17 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         apiServerDown: lab.engine.apiServerDown ? () => lab.engine.apiServerDown!() : undefined,
       });
     let settled = await settleWith(tiers[0]!);
-    for (const read of tiers.slice(1)) {
+    for (const read of tiers.slice(1, upTo + 1)) {
       if (settled.verdict !== 'passes') break;
       settled = await settleWith(read);
     }
     const { verdict, last, readings, down } = settled;
-    if (verdict === 'passes') return [false, `all checks pass after ${what}`];
+    if (verdict === 'passes') return Object.assign([false, `all checks pass after ${what}`] as [boolean, string], { passedUpTo: upTo < tiers.length - 1 });
     if (verdict === 'caught') {
       // The attack's sensitivity (it still works after some shortcut): tried once per caught shortcut until it has.
-      if (attackWorks(last) || (attackIds.length && !attackWorkedAfterShortcut && attackWorks(await check()))) attackWorkedAfterShortcut = true;
+      // The attack alone is read for it: the state's other checks have said what they had to.
+      if (attackWorks(last) || (attackIds.length && !attackWorkedAfterShortcut && attackWorks(await lab.check(id, { record: false, only: attackIds }))))
+        attackWorkedAfterShortcut = true;
       return [true, failing(last)[0] ?? (down?.state === 'stuck' ? `the cluster is unreachable, and stays so: ${down.why}` : 'a check fails')];
     }
     return [
@@ -286,8 +290,13 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     if (probeIds.length && !(await step('probes stable on the solved state', () => stable('solved', reading!)))) return;
     if (opts.atSolved && !(await step('auditors on the solved state', async () => [true, await opts.atSolved!()]))) return;
 
-    // The generic battery, each on top of the solved state and undone after; should an undo not bring
-    // the solved state back, the next one starts from a fresh reset + solution.
+    // The generic battery, each on top of the solved state and undone after. A generic shortcut's
+    // failing check proves something only if the state under it passed that check: `base` is the
+    // highest tier the solved state was last read passing at (-1: not known to pass). After an undo
+    // only tier 0 is read (a few API reads, where a whole reading on kind starts pods); a shortcut
+    // is judged at the tiers the state under it passed, and one that passes them all is undone, the
+    // state read whole, and the shortcut applied again and read whole. Should the solved state not
+    // come back, the next one starts from a fresh reset + solution.
     const cluster = await lab.cluster();
     const generic: GenericShortcut[] = genericShortcuts({
       lesson,
@@ -295,25 +304,58 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       scenario: await loadManifests(lesson.scenarioDir),
       solution: await loadManifests(lesson.solution.dir),
     }).filter((g) => onThisEngine(g) && !(g.clusterScoped && cluster.rename.active));
-    let solved = true;
+    const whole = tiers.length - 1;
+    let base = whole;
+    /** How long the solved state may take to come back after an undo. */
+    const undoMs = Math.min(30_000, solutionTimeout);
+    /** Poll tier 0 until it passes (or the time is up). */
+    const cheapPass = async (timeoutMs: number): Promise<boolean> => {
+      const end = Date.now() + timeoutMs;
+      let r = await tiers[0]!();
+      while (!r.passed && Date.now() < end) {
+        await sleep(250);
+        r = await tiers[0]!();
+      }
+      return r.passed;
+    };
     for (const g of generic) {
       await step(`generic shortcut "${g.name}" fails`, async () => {
-        if (!solved) {
-          await lab.reset(id);
-          await lab.solution(id, { apply: true });
-          const r = await untilPass(solutionTimeout);
-          if (!r.passed) return [false, `the solution no longer passes before this shortcut: ${summary(r)}`];
+        /** The solved state read whole: as it is (after an undo), or from a fresh reset + solution. */
+        const solvedWhole = async (fresh: boolean): Promise<[boolean, string]> => {
+          let r = fresh ? undefined : await untilPass(undoMs);
+          if (!r?.passed) {
+            await lab.reset(id);
+            await lab.solution(id, { apply: true });
+            r = await untilPass(solutionTimeout);
+          }
+          base = r.passed ? whole : -1;
+          return [r.passed, r.passed ? '' : `the solution no longer passes before this shortcut: ${summary(r)}`];
+        };
+        if (base < 0) {
+          const [ok, why] = await solvedWhole(true);
+          if (!ok) return [false, why];
         }
-        const ctx = await lab.scenarioContext();
-        const undo = await g.apply(ctx);
-        solved = false;
         // apply() waited for its change to settle: a shorter watch than a hand-written shortcut's.
-        const verdict = await caught(`${g.description}`, opts.genericSettleMs ?? 1500);
+        const settleMs = opts.genericSettleMs ?? 1500;
+        const under = base;
+        base = -1; // not the solved state until the undo is read passing
+        let undo = await g.apply(await lab.scenarioContext());
+        let verdict = await caught(g.description, settleMs, under);
+        if (verdict.passedUpTo) {
+          // Every check the state under it was read passing passes with the shortcut too: the costlier
+          // checks judge it, against a state read whole right before.
+          await undo();
+          const [ok, why] = await solvedWhole(false);
+          if (!ok) return [false, why];
+          base = -1;
+          undo = await g.apply(await lab.scenarioContext());
+          verdict = await caught(g.description, settleMs);
+        }
         try {
           await undo();
-          solved = (await untilPass(30_000)).passed;
+          if (await cheapPass(undoMs)) base = 0;
         } catch {
-          solved = false;
+          // base stays -1: the next one starts from a fresh reset + solution.
         }
         return verdict;
       });

@@ -4,14 +4,20 @@
  * reading ran; the checks' verdicts follow the state the stand-in is in (scenario, solution, a
  * shortcut). Nothing here talks to Kubernetes: it is the reading strategy that is under test.
  */
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi, beforeEach } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verifyLesson } from '../../src/core/verify.js';
 import type { LessonResult } from '../../src/core/checks/runner.js';
 
-type State = 'scenario' | 'solved' | `shortcut:${string}`;
+/** The generic battery of the lesson under test: set per test (the real templates find nothing in the stand-in's empty scenario). */
+const battery = vi.hoisted(() => ({
+  generics: [] as { name: string; template: string; description: string; apply: (ctx: unknown) => Promise<() => Promise<void>> }[],
+}));
+vi.mock('../../src/core/battery/registry.js', () => ({ genericShortcuts: () => battery.generics }));
+
+type State = 'scenario' | 'solved' | 'restored' | `shortcut:${string}` | `generic:${string}`;
 /** Whether check `id` passes in `state`, at the `n`-th reading of that check since the state began. */
 type Verdict = (id: string, state: State, n: number) => boolean;
 
@@ -38,7 +44,10 @@ function standIn(verdict: Verdict, shortcuts: string[]) {
   let since: Record<string, number> = {};
   /** Every reading: the state it was taken in and the checks it ran. */
   const readings: { state: State; ids: string[] }[] = [];
+  /** Every state entered, and how many readings had been taken by then. */
+  const entered: { state: State; at: number }[] = [];
   const enter = (s: State) => {
+    entered.push({ state: s, at: readings.length });
     state = s;
     since = {};
   };
@@ -51,6 +60,7 @@ function standIn(verdict: Verdict, shortcuts: string[]) {
     applyShortcut: async (_id: string, name: string) => enter(`shortcut:${name}`),
     applyAlternative: async () => enter('solved'),
     remove: async () => {},
+    scenarioContext: async () => ({}),
     cluster: async () => ({ rename: { active: false, ns: (n: string) => n }, list: async () => [] }),
     check: async (_id: string, opts: { only?: string[] } = {}): Promise<LessonResult> => {
       const ids = CHECKS.map((c) => c.id).filter((id) => !opts.only || opts.only.includes(id));
@@ -64,10 +74,20 @@ function standIn(verdict: Verdict, shortcuts: string[]) {
       return { lesson: 'tiers', passed: checks.every((c) => c.passed), durationMs: 1, unreachable: false, checks } as LessonResult;
     },
   };
-  return { lab: lab as never, readings };
+  /** A generic shortcut of the battery: applied, the stand-in is in `generic:<name>`; undone, in `afterUndo`. */
+  const generic = (name: string, afterUndo: State = 'solved') => ({
+    name,
+    template: name,
+    description: name,
+    apply: async () => {
+      enter(`generic:${name}`);
+      return async () => enter(afterUndo);
+    },
+  });
+  return { lab: lab as never, readings, generic, entered };
 }
 
-const opts = { settleMs: 0, solutionTimeoutMs: 5_000 };
+const opts = { settleMs: 0, genericSettleMs: 0, solutionTimeoutMs: 2_000 };
 const reads = (readings: { state: State; ids: string[] }[], state: State, id: string) => readings.filter((r) => r.state === state && r.ids.includes(id)).length;
 
 describe('dev verify reads checks in tiers of cost', () => {
@@ -77,10 +97,10 @@ describe('dev verify reads checks in tiers of cost', () => {
     const r = await verifyLesson(lab, 'tiers', opts);
     expect(r.steps.find((s) => s.name === 'shortcut "cheap" fails')?.ok, JSON.stringify(r.steps)).toBe(true);
     expect(reads(readings, 'shortcut:cheap', 'api-read')).toBeGreaterThanOrEqual(2);
-    // The verdict took API reads alone. Once, after the first caught shortcut, the lesson is read
-    // whole to see whether the attack still works (its sensitivity): the only reading with the others.
-    const costly = readings.filter((x) => x.state === 'shortcut:cheap' && x.ids.length > 1);
-    expect(costly.length).toBe(1);
+    // The verdict took API reads alone. Once, after the first caught shortcut, the attack alone is read
+    // to see whether it still works (its sensitivity): the only reading of anything else, and no probe.
+    const costly = readings.filter((x) => x.state === 'shortcut:cheap' && !(x.ids.length === 1 && x.ids[0] === 'api-read'));
+    expect(costly).toEqual([{ state: 'shortcut:cheap', ids: ['attack'] }]);
     expect(readings.filter((x) => x.state === 'shortcut:cheap').indexOf(costly[0])).toBe(readings.filter((x) => x.state === 'shortcut:cheap').length - 1);
   });
 
@@ -117,5 +137,77 @@ describe('dev verify reads checks in tiers of cost', () => {
     expect(solved.slice(0, firstWhole).every((x) => x.ids.length === 1 && x.ids[0] === 'api-read')).toBe(true);
     expect(firstWhole).toBe(6);
     expect(solved.slice(0, firstWhole + 1).filter((x) => x.ids.includes('probe')).length).toBe(1);
+  });
+});
+
+describe('dev verify reads the generic battery against the state under it', () => {
+  beforeEach(() => {
+    battery.generics = [];
+  });
+  const cheapOnly = (x: { ids: string[] }) => x.ids.length === 1 && x.ids[0] === 'api-read';
+
+  it('after an undo reads the solved state by API reads alone, and judges the next shortcut an API read catches on that', async () => {
+    // Three generic shortcuts the API read catches.
+    const { lab, readings, generic } = standIn((id, state) => state === 'solved' || (state.startsWith('generic:') && id !== 'api-read'), []);
+    battery.generics = [generic('g1'), generic('g2'), generic('g3')];
+    const r = await verifyLesson(lab, 'tiers', opts);
+    for (const g of ['g1', 'g2', 'g3'])
+      expect(r.steps.find((s) => s.name === `generic shortcut "${g}" fails`)?.ok, JSON.stringify(r.steps, null, 1)).toBe(true);
+    const firstGeneric = readings.findIndex((x) => x.state === 'generic:g1');
+    const after = readings.slice(firstGeneric);
+    // No probe from the first generic shortcut on: the solved state between them was read by API reads
+    // only, and so was each shortcut — but for the attack alone, read to see whether it still works.
+    expect(after.filter((x) => x.state === 'solved').length).toBeGreaterThanOrEqual(2);
+    expect(after.filter((x) => x.state === 'solved').every(cheapOnly)).toBe(true);
+    expect(after.some((x) => x.ids.includes('probe'))).toBe(false);
+    expect(after.filter((x) => x.ids.includes('attack')).every((x) => x.ids.length === 1)).toBe(true);
+  });
+
+  it('reads the state under a shortcut whole before a costlier check judges it', async () => {
+    // g1: the API read catches it. g2: only the probe does.
+    const { lab, readings, generic } = standIn(
+      (id, state) => state === 'solved' || (state === 'generic:g1' && id !== 'api-read') || (state === 'generic:g2' && id !== 'probe'),
+      [],
+    );
+    battery.generics = [generic('g1'), generic('g2')];
+    const r = await verifyLesson(lab, 'tiers', opts);
+    expect(r.steps.find((s) => s.name === 'generic shortcut "g2" fails')?.ok, JSON.stringify(r.steps, null, 1)).toBe(true);
+    // The probe that fails on g2 was read only after a whole reading of the solved state, taken after g2 was first applied.
+    const g2first = readings.findIndex((x) => x.state === 'generic:g2');
+    const probeOnG2 = readings.findIndex((x) => x.state === 'generic:g2' && x.ids.includes('probe'));
+    const wholeSolved = readings.findIndex((x, i) => i > g2first && x.state === 'solved' && x.ids.length === CHECKS.length);
+    expect(wholeSolved).toBeGreaterThan(g2first);
+    expect(probeOnG2).toBeGreaterThan(wholeSolved);
+  });
+
+  it('never credits a shortcut with a check the state under it fails: an undo that breaks the probe means a fresh reset + solution first', async () => {
+    // After g1's undo the API read passes but the probe fails ('restored'); g2 changes nothing the checks see.
+    // A verdict on g2 read against 'restored' would wrongly say the probe catches it.
+    const { lab, readings, generic, entered } = standIn(
+      (id, state) =>
+        state === 'solved' ||
+        (state === 'restored' && id !== 'probe') ||
+        (state === 'generic:g1' && id !== 'api-read') ||
+        (state === 'generic:g2' && id !== 'probe'),
+      [],
+    );
+    battery.generics = [generic('g1', 'restored'), generic('g2', 'restored')];
+    const r = await verifyLesson(lab, 'tiers', opts);
+    const g2 = r.steps.find((s) => s.name === 'generic shortcut "g2" fails');
+    expect(g2?.ok, JSON.stringify(r.steps, null, 1)).toBe(true);
+    // Before g2's probe was read, the lab was reset and the solution applied again, and that was read whole.
+    const probeOnG2 = readings.findIndex((x) => x.state === 'generic:g2' && x.ids.includes('probe'));
+    const reset = [...entered].reverse().find((e) => e.state === 'scenario' && e.at <= probeOnG2)!;
+    expect(reset.at).toBeGreaterThan(readings.findIndex((x) => x.state === 'generic:g2'));
+    expect(readings.slice(reset.at, probeOnG2).some((x) => x.state === 'solved' && x.ids.length === CHECKS.length)).toBe(true);
+  });
+
+  it('reports a generic shortcut that passes every check as not caught, though the state under it was last read by API reads alone', async () => {
+    const { lab, generic } = standIn((id, state) => state === 'solved' || state === 'generic:useless' || (state === 'generic:g1' && id !== 'api-read'), []);
+    battery.generics = [generic('g1'), generic('useless')];
+    const r = await verifyLesson(lab, 'tiers', opts);
+    const s = r.steps.find((x) => x.name === 'generic shortcut "useless" fails');
+    expect(s?.ok).toBe(false);
+    expect(s?.detail).toContain('all checks pass');
   });
 });
