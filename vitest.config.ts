@@ -19,8 +19,9 @@ export default defineConfig({
       },
       { test: { name: 'e2e', include: ['test/e2e/**/*.e2e.test.ts'], testTimeout: 300_000, hookTimeout: 300_000, fileParallelism: false } },
       // kind: a real kind cluster (Docker + kind + a node image); `npm run test:kind`, run by .ci/run.
-      // Its files run three at a time, each with its own kind cluster: the lessons in two groups (lessons-1/2), the
-      // control-plane lessons (they restart the API server), the engine's own tests; mostly waiting on kubelets and rollouts.
+      // Its three files run side by side, each with its own kind cluster: the lessons (lessons.test.ts), the
+      // control-plane lessons (they restart the API server), the engine's own tests. No more clusters than that: on
+      // 2 cores one cluster under `dev verify` keeps the machine ~80 % busy, and every idle cluster beside it costs more.
       { test: { name: 'kind', include: ['test/kind/**/*.test.ts'], testTimeout: 1_200_000, hookTimeout: 1_200_000, fileParallelism: true, maxWorkers: 3 } },
     ],
   },

@@ -1,8 +1,8 @@
 /**
  * The kind engine end to end, on a real kind cluster: `up --engine kind` like a learner runs it,
  * node access (manifests, node files, raw etcd reads), and `down` leaving no container. `dev verify`
- * of every lesson runs on clusters of its own beside this file: lessons-1/2.test.ts (two groups of
- * about equal duration) and control-plane.test.ts (the lessons that restart the control plane).
+ * of every lesson runs on clusters of its own beside this file: lessons.test.ts (every lesson that does
+ * not restart the control plane, one after another) and control-plane.test.ts (those that do).
  *
  * Needs a Docker daemon, the kind CLI (PATH or the cache) and a node image: kind's own, or the
  * offline one tools/kind/build-node-image.sh builds (KUBE_SECLAB_KIND_IMAGE). `.ci/run` prepares

@@ -1,8 +1,8 @@
 /**
  * A group of lessons verified with `dev verify` on a kind cluster of its own: `up --engine kind`
  * like a learner (a lab named `name`), one lesson after another, `down` leaving no container.
- * lessons-1.test.ts and lessons-2.test.ts each run one group, at the same time as each other and as
- * control-plane.test.ts (the vitest kind project runs its files side by side).
+ * lessons.test.ts runs the lessons that do not restart the control plane, at the same time as
+ * control-plane.test.ts and kind.test.ts (the vitest kind project runs its files side by side).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';

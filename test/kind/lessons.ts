@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Lesson } from '../../src/core/lessons/loader.js';
 
 /** A lesson whose set-up or reset restarts the API server, etcd or the kubelet (minutes on kind, and the API goes away meanwhile). */
@@ -40,29 +39,4 @@ export async function verifyOnKind(lab: import('../../src/core/lab.js').Lab, id:
     `kind: verify ${id} ${r.ok ? 'ok' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(1)} s (slowest steps: ${slowest})${r.ok ? '' : `\n${report}`}`,
   );
   return { ok: r.ok, report };
-}
-
-/**
- * The lessons that do not restart the control plane, split into `of` groups of about equal
- * duration, each verified on a kind cluster of its own at the same time (lessons-1/2.test.ts): the
- * kind suite's wall time is its slowest group's, not the sum. Durations are the last measured ones
- * (durations.json: `kind: verify <id> ok in N s`, from a CI log via tools/ci-cost.sh); a lesson
- * with none yet counts as the median. Greedy: the longest lesson goes to the group with least so far.
- */
-export function kindShard(lessons: Lesson[], of: number, index: number): string[] {
-  const measured: Record<string, number> = JSON.parse(readFileSync(new URL('./durations.json', import.meta.url), 'utf8'));
-  const known = Object.values(measured).sort((a, b) => a - b);
-  const median = known.length ? known[Math.floor(known.length / 2)] : 1;
-  const cost = (id: string) => measured[id] ?? median;
-  const ids = lessons
-    .filter((l) => !restartsTheControlPlane(l))
-    .map((l) => l.id)
-    .sort((a, b) => cost(b) - cost(a) || a.localeCompare(b));
-  const groups: { ids: string[]; total: number }[] = Array.from({ length: of }, () => ({ ids: [], total: 0 }));
-  for (const id of ids) {
-    const g = groups.reduce((min, x) => (x.total < min.total ? x : min));
-    g.ids.push(id);
-    g.total += cost(id);
-  }
-  return groups[index].ids;
 }
