@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
-import { kindConfig, kindConfigYaml, publishedAddresses } from '../../src/engines/kind/config.js';
+import { kindConfig, kindConfigYaml, publishedAddresses, controlPlanePatches, NODE_PATCHES_DIR } from '../../src/engines/kind/config.js';
 import { parseKindVersion, versionAtLeast } from '../../src/engines/kind/tools.js';
 
 describe('the kind config the lab writes', () => {
@@ -30,6 +30,25 @@ describe('the kind config the lab writes', () => {
     const c = parse(kindConfigYaml({ clusterName: 'x' }));
     const patches = (c.nodes[0].kubeadmConfigPatches as string[]).map((p) => parse(p));
     expect(patches).toContainEqual({ kind: 'KubeletConfiguration', failCgroupV1: false });
+  });
+
+  it('gives kubeadm the lab’s patches folder, read-only, for a short termination grace of every static pod', () => {
+    const c = parse(kindConfigYaml({ clusterName: 'x', patchesDir: '/data/lab/kubeadm-patches' }));
+    const patches = (c.nodes[0].kubeadmConfigPatches as string[]).map((p) => parse(p));
+    expect(patches).toContainEqual({ kind: 'InitConfiguration', patches: { directory: NODE_PATCHES_DIR } });
+    expect(c.nodes[0].extraMounts).toEqual([{ hostPath: '/data/lab/kubeadm-patches', containerPath: NODE_PATCHES_DIR, readOnly: true }]);
+    const files = controlPlanePatches();
+    expect(Object.keys(files).sort()).toEqual([
+      'etcd+strategic.yaml',
+      'kube-apiserver+strategic.yaml',
+      'kube-controller-manager+strategic.yaml',
+      'kube-scheduler+strategic.yaml',
+    ]);
+    for (const f of Object.values(files)) expect(parse(f)).toEqual({ spec: { terminationGracePeriodSeconds: 2 } });
+    // Without a folder: no mount, no patches entry.
+    const plain = parse(kindConfigYaml({ clusterName: 'x' }));
+    expect(plain.nodes[0].extraMounts).toBeUndefined();
+    expect((plain.nodes[0].kubeadmConfigPatches as string[]).some((p) => p.includes('InitConfiguration'))).toBe(false);
   });
 });
 

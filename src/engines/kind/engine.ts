@@ -11,7 +11,7 @@ import type { ComponentHealth, Engine, EngineStatus, NodeAuditHost, Requirement,
 import { silentReporter } from '../types.js';
 import { COMPONENTS, type Component } from '../local/manifests.js';
 import { readyz, type TlsIdentity } from '../local/https.js';
-import { kindConfigYaml, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
+import { kindConfigYaml, controlPlanePatches, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
 import { kubeRouterPods } from './kubeRouter.js';
 import { imageCatalogue, syncImages } from './images.js';
@@ -207,7 +207,11 @@ export class KindEngine implements Engine {
       await rm(join(this.dir, 'baseline'), { recursive: true, force: true }); // a new cluster's originals only
       await mkdir(this.dir, { recursive: true });
       const cfgFile = join(this.dir, 'kind-config.yaml');
-      await writeFile(cfgFile, kindConfigYaml({ clusterName: this.clusterName }));
+      const patchesDir = join(this.dir, 'kubeadm-patches');
+      await rm(patchesDir, { recursive: true, force: true });
+      await mkdir(patchesDir, { recursive: true });
+      for (const [name, content] of Object.entries(controlPlanePatches())) await writeFile(join(patchesDir, name), content);
+      await writeFile(cfgFile, kindConfigYaml({ clusterName: this.clusterName, patchesDir }));
       const image = this.image();
       cfg = { version: 1, phase: 'creating', labId: randomUUID(), clusterName: this.clusterName, image, createdAt: new Date().toISOString() };
       await writeFileAtomic(this.configPath, JSON.stringify(cfg, null, 2));
