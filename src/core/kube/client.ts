@@ -58,7 +58,8 @@ export class LabKubeConfig extends KubeConfig {
 
 /**
  * A request whose connection dropped under it — a kept-alive socket the API server closed just as it
- * was reused ("socket hang up", ECONNRESET; seen under load on kind) — is sent again, twice at most.
+ * was reused ("socket hang up", ECONNRESET; seen under load on kind, and on the local engine at load
+ * 40-60, three times within half a second) — is sent again, four times at most, over about 7 s.
  * Only for requests that are safe to repeat: reads, dry runs, server-side apply, delete.
  */
 const DROPPED = /socket hang up|ECONNRESET|EPIPE/i;
@@ -69,8 +70,8 @@ export async function againIfDropped<T>(fn: () => Promise<T>): Promise<T> {
     } catch (e) {
       const err = e as { message?: string; code?: unknown; cause?: { code?: string; message?: string } };
       const text = `${err?.message ?? ''} ${typeof err?.code === 'string' ? err.code : ''} ${err?.cause?.code ?? ''} ${err?.cause?.message ?? ''}`;
-      if (attempt >= 2 || typeof err?.code === 'number' || !DROPPED.test(text)) throw e;
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      if (attempt >= 4 || typeof err?.code === 'number' || !DROPPED.test(text)) throw e;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
     }
   }
 }
