@@ -210,4 +210,19 @@ describe('dev verify reads the generic battery against the state under it', () =
     expect(s?.ok).toBe(false);
     expect(s?.detail).toContain('all checks pass');
   });
+
+  it('leaves the battery to another run when told to, and says how many it left', async () => {
+    const { lab, readings, generic } = standIn((id, state) => state === 'solved' || (state.startsWith('generic:') && id !== 'api-read'), []);
+    battery.generics = [generic('g1'), generic('g2')];
+    const r = await verifyLesson(lab, 'tiers', { ...opts, genericBattery: false });
+    expect(r.genericNotRun).toBe(2);
+    expect(r.steps.some((s) => s.name.startsWith('generic shortcut'))).toBe(false);
+    expect(readings.some((x) => x.state.startsWith('generic:'))).toBe(false);
+    // By default it runs them.
+    const other = standIn((id, state) => state === 'solved' || (state.startsWith('generic:') && id !== 'api-read'), []);
+    battery.generics = [other.generic('g1')];
+    const all = await verifyLesson(other.lab, 'tiers', opts);
+    expect(all.steps.find((s) => s.name === 'generic shortcut "g1" fails')?.ok).toBe(true);
+    expect(all.genericNotRun).toBeUndefined();
+  });
 });
