@@ -8,25 +8,12 @@
 // Then lesson start and reset times on the lab's cluster.
 // Goal (issue 7): lab overhead <= 10% over bare. Needs Docker, kind and
 // KUBE_SECLAB_KIND_IMAGE (default: kind's own image).
-import { execFileSync, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir, homedir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, BIN, ROUNDS, image, kind, now, s, median, benchLab } from './kind-common.mjs';
 
-const run = promisify(execFile);
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'kube-seclab.js');
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const image = process.env.KUBE_SECLAB_KIND_IMAGE;
-const cache = process.env.KUBE_SECLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kube-seclab');
-const kind = process.env.KUBE_SECLAB_KIND || [join(cache, 'bin', 'kind-v0.32.0', 'kind')].find(existsSync) || 'kind';
-const work = mkdtempSync(join(tmpdir(), 'kube-seclab-bench-kind-'));
-const env = { ...process.env, KUBE_SECLAB_DATA: join(work, 'data'), KUBE_SECLAB_NAME: 'bench', NO_COLOR: '1' };
-const now = () => performance.now();
-const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const { work, env } = benchLab('kube-seclab-bench-kind-', 'bench');
 
 async function waitReady(kubeconfig) {
   const k = ['--kubeconfig', kubeconfig];
