@@ -225,4 +225,14 @@ describe('dev verify reads the generic battery against the state under it', () =
     expect(all.steps.find((s) => s.name === 'generic shortcut "g1" fails')?.ok).toBe(true);
     expect(all.genericNotRun).toBeUndefined();
   });
+
+  it('leaves the own shortcuts and the attack’s sensitivity to another run when told to, and counts them', async () => {
+    const { lab, readings } = standIn((id, state) => state === 'solved' || (state === 'shortcut:cheap' && id !== 'api-read'), ['cheap', 'other']);
+    const r = await verifyLesson(lab, 'tiers', { ...opts, ownShortcuts: false });
+    expect(r.shortcutsNotRun).toBe(2);
+    expect(r.steps.some((s) => s.name.startsWith('shortcut ') || s.name === 'the attack still works after a shortcut')).toBe(false);
+    expect(readings.some((x) => x.state.startsWith('shortcut:'))).toBe(false);
+    // The solution was still read whole.
+    expect(r.steps.find((s) => s.name === 'solution passes')?.ok).toBe(true);
+  });
 });
