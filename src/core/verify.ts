@@ -146,18 +146,22 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
   }
   if (tiers.length === 0) tiers.push(check);
 
+  /** Poll tier 0 until it passes or `end` comes: whether it passed. */
+  const cheapUntil = async (end: number): Promise<boolean> => {
+    let r = await tiers[0]!();
+    while (!r.passed && Date.now() < end) {
+      await sleep(250);
+      r = await tiers[0]!();
+    }
+    return r.passed;
+  };
+
   /** Poll until every check passes (or the time is up); the last reading, always a whole one. */
   const untilPass = async (timeoutMs: number): Promise<LessonResult> => {
     const end = Date.now() + timeoutMs;
     // Tier 0 first, which costs a few API reads: while a workload is still starting, nothing that
     // starts pods need run. Not the middle tier: the whole reading reads it again anyway.
-    if (tiers.length > 1) {
-      let r = await tiers[0]!();
-      while (!r.passed && Date.now() < end) {
-        await sleep(250);
-        r = await tiers[0]!();
-      }
-    }
+    if (tiers.length > 1) await cheapUntil(end);
     let r = await check();
     while (!r.passed && Date.now() < end) {
       await sleep(250);
@@ -330,16 +334,6 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     let base = whole;
     /** How long the solved state may take to come back after an undo. */
     const undoMs = Math.min(30_000, solutionTimeout);
-    /** Poll tier 0 until it passes (or the time is up). */
-    const cheapPass = async (timeoutMs: number): Promise<boolean> => {
-      const end = Date.now() + timeoutMs;
-      let r = await tiers[0]!();
-      while (!r.passed && Date.now() < end) {
-        await sleep(250);
-        r = await tiers[0]!();
-      }
-      return r.passed;
-    };
     for (const g of generic) {
       await step(`generic shortcut "${g.name}" fails`, async () => {
         /** The solved state read whole: as it is (after an undo), or from a fresh reset + solution. */
@@ -375,7 +369,7 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         }
         try {
           await undo();
-          if (await cheapPass(undoMs)) base = 0;
+          if (await cheapUntil(Date.now() + undoMs)) base = 0;
         } catch {
           // base stays -1: the next one starts from a fresh reset + solution.
         }
