@@ -13,6 +13,7 @@ import { COMPONENTS, type Component } from '../local/manifests.js';
 import { readyz, type TlsIdentity } from '../local/https.js';
 import { kindConfigYaml, controlPlanePatches, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
+import { FreshRead } from './fresh-read.js';
 import { kubeRouterPods } from './kubeRouter.js';
 import { imageCatalogue, syncImages } from './images.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
@@ -125,11 +126,19 @@ export class KindEngine implements Engine {
   }
 
   /** What kube-router has in force on the node (see kubeRouter.ts); `undefined` for another plugin (kindnetd) or an unreadable table. */
-  async policyEnforcedPods(): Promise<Map<string, Set<string>> | undefined> {
-    const r = await this.nodeExec(['iptables-save', '-t', 'filter'], { timeoutMs: 15_000 });
-    if (!r.ok) return undefined;
-    return kubeRouterPods(r.stdout);
+  policyEnforcedPods(): Promise<Map<string, Set<string>> | undefined> {
+    return this.enforced.get();
   }
+
+  /**
+   * Probes and attacks wait for the plugin side by side (a reading starts up to ten pods at once), each
+   * polling every 150 ms: one `docker exec` of iptables-save at a time serves all of them, at most
+   * every 150 ms (one waiter's old pace), instead of a stream of execs per waiter.
+   */
+  private readonly enforced = new FreshRead(async () => {
+    const r = await this.nodeExec(['iptables-save', '-t', 'filter'], { timeoutMs: 15_000 });
+    return r.ok ? kubeRouterPods(r.stdout) : undefined;
+  }, 150);
 
   private async nodeExecOk(cmd: string[], what: string, opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
     const r = await this.nodeExec(cmd, opts);
