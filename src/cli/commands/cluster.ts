@@ -30,7 +30,7 @@ export async function downCommand(lab: Lab, rep: Reporter): Promise<number> {
 
 /** `status [--json]`: the cluster's health, where things are, every lab on this host. */
 export async function statusCommand(lab: Lab, env: NodeJS.ProcessEnv, o: CommandOptions): Promise<number> {
-  const [st, labs] = await Promise.all([lab.status(), listLabs(env, lab.paths.name)]);
+  const [st, labs] = await Promise.all([lab.status(), listLabs(env, lab.paths.name, lab.engines)]);
   // Every field the text below shows, by the same names.
   const nodeFiles = st.exists ? lab.nodeAccessHint() : null;
   if (o.json) {

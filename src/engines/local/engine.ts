@@ -9,13 +9,22 @@ import { join, dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import type { Engine, EngineStatus, NodeAuditHost, Requirement, TaskReporter } from '../types.js';
-import { silentReporter } from '../types.js';
-import { COMPONENTS, defaultManifests, type Component, type Ports } from './manifests.js';
+import {
+  COMPONENTS,
+  silentReporter,
+  type Component,
+  type ControlPlaneAccess,
+  type Engine,
+  type EngineStatus,
+  type NodeAuditHost,
+  type Requirement,
+  type TaskReporter,
+} from '../../core/engine/index.js';
+import { defaultManifests, type Ports } from './manifests.js';
 import { API_CLIENTS, localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
 import type { KeyPairPem } from './pki.js';
 import { KWOK_CONFIG, KWOK_NODE_ANNOTATION } from './kwok-stages.js';
-import { httpsRequest, readyz } from './https.js';
+import { httpsRequest, readyz } from '../common/https.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
@@ -113,10 +122,12 @@ export function kubeconfigYaml(server: string, caPem: string, user: string, id: 
 /** The longest pause between two readiness polls while a cluster is brought up (they start at 150-200 ms). */
 const PROVISIONING_POLL_MAX_MS = 1000;
 
-export class LocalEngine implements Engine {
+export class LocalEngine implements Engine, ControlPlaneAccess {
   readonly name = 'local' as const;
   readonly kubeconfigPath: string;
   readonly L;
+  /** The control-plane node is a folder and processes on this machine. */
+  readonly controlPlane: ControlPlaneAccess = this;
 
   constructor(
     paths: LabPaths,
