@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import {
   COMPONENTS,
   silentReporter,
@@ -21,6 +21,7 @@ import {
   type TaskReporter,
 } from '../../core/engine/index.js';
 import { readyz, type TlsIdentity } from '../common/https.js';
+import { adminCore, markAsLab, restoreBaseline, waitApiReady } from '../common/lifecycle.js';
 import { kindConfigYaml, controlPlanePatches, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
 import { kubeRouterPods } from './kubeRouter.js';
@@ -29,7 +30,6 @@ import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { LAB_REGISTRY } from '../../core/builds.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
-import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../core/guard/guard.js';
 
 /** engines/kind/config.json: written once the kind cluster exists. */
 export interface KindEngineConfig {
@@ -50,7 +50,6 @@ interface CriContainer {
   createdAt: string;
 }
 
-const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
 const MANIFESTS = '/etc/kubernetes/manifests';
 const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 const ETCDCTL_TLS = [
@@ -439,10 +438,10 @@ export class KindEngine implements Engine, ControlPlaneAccess, NodeAccess {
   async restoreKubeletConfig(): Promise<boolean> {
     const base = await readFile(join(this.dir, 'baseline', 'kubelet-config.yaml'), 'utf8');
     const cur = await this.readNodeFile(KUBELET_CONFIG);
-    if (cur === base) return false;
-    await this.writeNodeFile(KUBELET_CONFIG, base);
-    await this.restartKubelet();
-    return true;
+    return restoreBaseline(base, cur ?? '', async (text) => {
+      await this.writeNodeFile(KUBELET_CONFIG, text);
+      await this.restartKubelet();
+    });
   }
 
   private adminTls(): { server: string; tls: TlsIdentity } {
@@ -472,31 +471,15 @@ export class KindEngine implements Engine, ControlPlaneAccess, NodeAccess {
   }
 
   private async waitApiReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    let last = '';
-    while (Date.now() < end) {
-      signal?.throwIfAborted();
-      const a = await this.apiReady();
-      if (a.ok) return;
-      last = a.detail;
-      await sleep(500);
-    }
-    throw new ClusterUnreachableError(`the API server did not become ready in ${timeoutMs / 1000}s: ${last}`);
+    await waitApiReady(() => this.apiReady(), { timeoutMs, signal, firstDelayMs: 500, maxDelayMs: 500 });
   }
 
   private core(): CoreV1Api {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
-    return kc.makeApiClient(CoreV1Api);
+    return adminCore(this.kubeconfigPath);
   }
 
   private async bootstrap(cfg: KindEngineConfig): Promise<void> {
-    const ns = { metadata: { name: MARKER_NAMESPACE, labels: { ...MANAGED_BY }, annotations: { [LAB_ID_ANNOTATION]: cfg.labId } } };
-    try {
-      await this.core().createNamespace({ body: ns });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 409) throw e;
-    }
+    await markAsLab(this.core(), cfg.labId);
   }
 
   private async waitSettled(timeoutMs: number, update: (s: string) => void, signal?: AbortSignal): Promise<void> {
@@ -710,9 +693,7 @@ export class KindEngine implements Engine, ControlPlaneAccess, NodeAccess {
   async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
     const base = await readFile(this.baselinePath(c), 'utf8');
     const cur = await this.readManifest(c).catch(() => '');
-    if (cur === base) return false;
-    await this.writeManifest(c, base, opts);
-    return true;
+    return restoreBaseline(base, cur, (text) => this.writeManifest(c, text, opts));
   }
 
   async readNodeFile(path: string): Promise<string | undefined> {
