@@ -60,7 +60,7 @@ export async function doctorCommand(lab: Lab, o: CommandOptions): Promise<number
   else
     for (const item of d.items)
       out(
-        ` ${item.ok ? style.success(symbols.pass) : item.optional ? style.muted(symbols.skip) : style.error(symbols.fail)} ${item.name.padEnd(18)} ${item.detail}${!item.ok && item.fix ? style.muted(`  ${symbols.arrow} ${item.fix}`) : ''}`,
+        ` ${item.ok ? style.success(symbols.pass) : item.optional ? style.muted(symbols.skip) : style.error(symbols.fail)} ${item.name.padEnd(20)} ${item.detail}${!item.ok && item.fix ? style.muted(`  ${symbols.arrow} ${item.fix}`) : ''}`,
       );
   return d.items.every((i) => i.ok || i.optional) ? EXIT.ok : EXIT.failed;
 }

@@ -76,7 +76,15 @@ export function kindRequirements(ctx: RequirementContext): HostRequirement[] {
       name: 'kind',
       check: async (o = {}) => {
         const kind = findKind(ctx.env, ctx.cacheDir);
-        if (!kind) return { ok: false, optional, detail: 'not found', fix: `needed only for the kind engine: install kind ${KIND_VERSION}` };
+        if (!kind)
+          return {
+            ok: false,
+            optional,
+            detail: 'not found',
+            fix: optional
+              ? `needed only for the kind engine: install kind ${KIND_VERSION}`
+              : `install kind ${KIND_VERSION}, or run \`kube-seclab --engine local\``,
+          };
         if (!o.deep) return { ok: true, detail: kind };
         const text = await toolVersion(kind, ['version']);
         const version = text ? parseKindVersion(text) : undefined;
