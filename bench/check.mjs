@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Lab } from '../dist/core/lab.js';
+import { engines } from '../dist/engines/index.js';
 import { resolveBinaries } from '../dist/engines/local/binaries.js';
 
 const N = Number(process.env.BENCH_RUNS ?? 20);
@@ -14,7 +15,7 @@ const data = mkdtempSync(join(tmpdir(), 'kube-seclab-bench-check-'));
 const env = { ...process.env, KUBE_SECLAB_DATA: data, KUBE_SECLAB_ENGINE: process.env.KUBE_SECLAB_ENGINE ?? 'local' };
 const bins = await resolveBinaries({ env, prefer: 'build' });
 const kubectl = join(bins.dir, 'kubectl');
-const lab = await Lab.open({ env, engine: 'local' });
+const lab = await Lab.open({ engines, env, engine: 'local' });
 await lab.up();
 const kc = lab.engine.kubeconfigPath;
 const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;

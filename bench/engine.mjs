@@ -39,9 +39,10 @@ console.log(`warm up is ${(med('cold') / med('warm')).toFixed(0)}x faster than c
 // (it holds every deletion 5 s) — that case is measured apart, as "restart of a lesson left seconds ago".
 if (process.env.BENCH_RESETS !== '0') {
   const { Lab } = await import('../dist/core/lab.js');
+  const { engines } = await import('../dist/engines/index.js');
   const data = mkdtempSync(join(tmpdir(), 'kube-seclab-bench-'));
   const env = { ...process.env, KUBE_SECLAB_DATA: data };
-  const lab = await Lab.open({ env, engine: 'local' });
+  const lab = await Lab.open({ engines, env, engine: 'local' });
   const secs = async (fn) => {
     const t = performance.now();
     await fn();

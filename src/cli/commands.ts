@@ -5,8 +5,8 @@
  */
 import { Lab } from '../core/lab.js';
 import { formatProblem } from '../core/lessons/loader.js';
-import type { EngineName } from '../engines/types.js';
-import type { ExistingOptions } from '../engines/existing/engine.js';
+import type { EngineName, ExistingOptions } from '../core/engine/index.js';
+import { engines } from '../engines/index.js';
 import { lineReporter } from './reporter.js';
 import { style, symbols } from './style.js';
 import { EXIT } from './exit.js';
@@ -48,7 +48,7 @@ export async function runCommand(
   engine: EngineName | undefined,
   existing?: ExistingOptions,
 ): Promise<number> {
-  const lab = await Lab.open({ env, engine, existing });
+  const lab = await Lab.open({ engines, env, engine, existing });
   for (const p of lab.catalogue.problems) err(style.warning(`warning: lesson not loaded: ${formatProblem(p)}`, process.stderr));
   await lab.progress.load(); // a corrupt file is set aside here, with a warning below
   for (const w of lab.progress.warnings) err(style.warning(`warning: ${w}`, process.stderr));

@@ -1,7 +1,7 @@
 import type { Lab } from '../core/lab.js';
 import { UserError } from '../core/errors.js';
 import { examResult, formatClock, isActive, parseExamOptions, type ExamRunner, type ExamState } from '../core/exam.js';
-import type { TaskReporter } from '../engines/types.js';
+import type { TaskReporter } from '../core/engine/index.js';
 import { style, symbols } from './style.js';
 import { SHELL_LINE } from './shell-line.js';
 import { EXIT } from './exit.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UserError, errorMessage } from '../core/errors.js';
-import type { EngineName } from '../engines/types.js';
+import type { EngineName } from '../core/engine/index.js';
 import { style, symbols } from './style.js';
 import { EXIT } from './exit.js';
 import { validateLabName } from '../core/paths.js';

@@ -1,4 +1,4 @@
-import type { TaskReporter } from '../engines/types.js';
+import type { TaskReporter } from '../core/engine/index.js';
 import { style, symbols } from './style.js';
 
 /** Long work as lines on stderr: "✓ Start the control plane  1.2s". */

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { z } from 'zod';
-import type { Engine } from '../engines/types.js';
+import type { Engine } from './engine/index.js';
 import { UserError } from './errors.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
 import { workspaceFile } from './workspace.js';
@@ -126,8 +126,8 @@ export async function buildApp(o: { engine: Engine; workspace: string; path?: st
   const { app, path, dir } = await appFolder(o.workspace, o.path);
   const hash = await sourceHash(dir);
   const packages = await nodePackages(dir);
-  const digest = o.engine.buildImage
-    ? (await o.engine.buildImage({ name: app, context: dir, sourceHash: hash, update: o.update ?? (() => {}) })).digest
+  const digest = o.engine.node
+    ? (await o.engine.node.buildImage({ name: app, context: dir, sourceHash: hash, update: o.update ?? (() => {}) })).digest
     : `sha256:${hash}`;
   const rec: BuildRecord = {
     app,

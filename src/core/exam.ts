@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UserError } from './errors.js';
 import { writeFileAtomic } from './fsutil.js';
 import type { LessonResult } from './checks/runner.js';
-import type { TaskReporter } from '../engines/types.js';
+import type { TaskReporter } from './engine/index.js';
 import { formatClock } from './workshop-rules.js';
 
 export { formatClock };

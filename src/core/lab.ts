@@ -8,11 +8,19 @@ import { runChecks, type LessonResult } from './checks/runner.js';
 import { watchLesson } from './checks/watch.js';
 import { resetLesson, removeLesson, applyFix, deployImage, type ScenarioContext } from './scenarios/apply.js';
 import { appFolder, buildApp, type BuildRecord } from './builds.js';
-import { createEngine, defaultEngine } from '../engines/index.js';
-import type { Engine, EngineName, EngineStatus, TaskReporter } from '../engines/types.js';
-import { silentReporter, ENGINES } from '../engines/types.js';
+import {
+  silentReporter,
+  ENGINES,
+  missingSharedOptions,
+  validatePrefix,
+  type Engine,
+  type EngineFactory,
+  type EngineName,
+  type EngineStatus,
+  type ExistingOptions,
+  type TaskReporter,
+} from './engine/index.js';
 import { sharedPlan, type SharedPlan } from './scope/lesson-scope.js';
-import { missingSharedOptions, validatePrefix, type ExistingOptions } from '../engines/existing/engine.js';
 import { ClusterUnreachableError, UserError } from './errors.js';
 import { readJson, writeFileAtomic } from './fsutil.js';
 import type { Layer } from './lessons/schema.js';
@@ -73,14 +81,14 @@ function workspaceOf(paths: LabPaths): string {
 
 /** How this lab's namespaces are named in its cluster (P-N on a shared cluster), known before `up` too. */
 function labRenamer(engine: Engine, shared?: SharedPlan): NamespaceRenamer {
-  const prefix = engine.namespacePrefix;
-  return engine.shared?.()?.rename ?? (prefix && shared ? new NamespaceRenamer(prefix, shared.namespaces) : IDENTITY);
+  const prefix = engine.shared?.namespacePrefix;
+  return engine.shared?.scope()?.rename ?? (prefix && shared ? new NamespaceRenamer(prefix, shared.namespaces) : IDENTITY);
 }
 
 /** The values of lesson placeholders in a lab on this engine (a shared cluster: its namespace prefix). */
 export function labNames(engine: Engine, paths: LabPaths, shared?: SharedPlan): LabNames {
   const rename = labRenamer(engine, shared);
-  return { node: engine.nodeNames(), nodeAccess: engine.nodeAccessHint(), workspace: workspaceOf(paths), ns: (n) => rename.ns(n) };
+  return { node: engine.controlPlane?.nodeNames(), nodeAccess: engine.nodeAccessHint(), workspace: workspaceOf(paths), ns: (n) => rename.ns(n) };
 }
 
 /**
@@ -125,7 +133,7 @@ export class Lab {
 
   /** A shared cluster's learner prefix (undefined on a cluster the lab made). */
   get namespacePrefix(): string | undefined {
-    return this.engine.namespacePrefix;
+    return this.engine.shared?.namespacePrefix;
   }
 
   /** The cluster's state: exists, running, healthy, endpoints, components and problems. */
@@ -149,13 +157,24 @@ export class Lab {
     return l.nodeAccess ? `This lesson works on the control-plane node: ${this.engine.nodeAccessHint()}.` : undefined;
   }
 
+  /** What makes this lab's engines (given to `open`; `kube-seclab status` asks it about other labs). */
+  engines!: EngineFactory;
+
   /**
-   * `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none. `existing`: a shared
-   * cluster's settings (--context, --kubeconfig, --namespace-prefix), else those remembered at `up`.
+   * `engines`: what makes engines (the engines module's `engines`, handed in by the CLI and the TUI: core
+   * imports no engine). `workshop`: a workshop file (default: KUBE_SECLAB_WORKSHOP); null: none.
+   * `existing`: a shared cluster's settings (--context, --kubeconfig, --namespace-prefix), else
+   * those remembered at `up`.
    */
-  static async open(
-    opts: { env?: NodeJS.ProcessEnv; engine?: EngineName; root?: string; workshop?: string | null; existing?: ExistingOptions; command?: string } = {},
-  ): Promise<Lab> {
+  static async open(opts: {
+    engines: EngineFactory;
+    env?: NodeJS.ProcessEnv;
+    engine?: EngineName;
+    root?: string;
+    workshop?: string | null;
+    existing?: ExistingOptions;
+    command?: string;
+  }): Promise<Lab> {
     const env = opts.env ?? process.env;
     const paths = labPaths(env);
     const saved = await readJson<LabConfig>(join(paths.data, 'lab.json')).catch(() => undefined);
@@ -169,7 +188,7 @@ export class Lab {
           .join(', ')} only go with --engine existing`,
         'a shared cluster: `kube-seclab up --engine existing --context CTX --namespace-prefix P`',
       );
-    const auto = chosen ? undefined : await defaultEngine(env, paths.cache);
+    const auto = chosen ? undefined : await opts.engines.defaultEngine(env, paths.cache);
     const name: EngineName = chosen ?? auto!.name;
     if (!ENGINES.includes(name)) throw new UserError(`unknown engine "${name}"`, 'use --engine local, --engine kind or --engine existing');
     if (given.prefix) validatePrefix(given.prefix);
@@ -185,7 +204,7 @@ export class Lab {
     // Which lessons run confined to namespaces is computed from every lesson's own files.
     const shared = name === 'existing' ? await sharedPlan(loaded) : undefined;
     const existing = name === 'existing' ? { ...(saved?.engine === 'existing' ? saved.existing : {}), ...given } : undefined;
-    const engine = createEngine(name, paths, env, existing && { ...existing, plan: shared });
+    const engine = opts.engines.create(name, paths, env, existing && { ...existing, plan: shared });
     // What the learner reads names this lab's node, folders and namespaces (lessons/placeholders.ts).
     const names = labNames(engine, paths, shared);
     const catalogue = new Catalogue(
@@ -202,6 +221,7 @@ export class Lab {
         )
       : catalogue;
     const lab = new Lab(paths, visible, new ProgressStore(paths.progress), engine, env, catalogue, workshop, shared, existing, names);
+    lab.engines = opts.engines;
     lab.engineNote = auto?.why;
     lab.lock = new LabLock(paths.data, opts.command ?? `kube-seclab ${process.argv.slice(2).join(' ')}`.trim());
     return lab;
@@ -230,7 +250,7 @@ export class Lab {
 
   /** A shared cluster: the line that tells the learner their namespaces carry a prefix. */
   namespaceNote(l?: Lesson): string | undefined {
-    const p = this.engine.namespacePrefix;
+    const p = this.engine.shared?.namespacePrefix;
     if (!p || !this.shared) return undefined;
     const own = l ? (this.shared.lessons.get(l.id)?.namespaces.filter((n) => !n.startsWith('kube-seclab-')) ?? []) : [];
     return `Shared cluster: your namespaces are prefixed with "${p}-"${own.length ? ` — ${own.map((n) => `${n} is ${p}-${n}`).join(', ')}` : ''} (e.g. \`kubectl -n ${p}-${own[0] ?? 'NAME'} get all\`).`;
@@ -277,7 +297,7 @@ export class Lab {
           `no ${this.engine.name} cluster yet`,
           `run \`kube-seclab up --engine ${this.engine.name}${this.engine.name === 'existing' ? ' --context CTX --namespace-prefix P' : ''}\``,
         );
-      this.clusterHandle = new LabCluster(this.paths.kubeconfig, this.paths.kubeconfig, id, this.engine.shared?.());
+      this.clusterHandle = new LabCluster(this.paths.kubeconfig, this.paths.kubeconfig, id, this.engine.shared?.scope());
     }
     return this.clusterHandle;
   }
@@ -330,7 +350,7 @@ export class Lab {
    */
   async appTargets(path: string): Promise<AppTarget[]> {
     const current = (await this.progress.load()).current;
-    const rename = this.engine.shared?.()?.rename ?? IDENTITY;
+    const rename = this.engine.shared?.scope()?.rename ?? IDENTITY;
     const lessons = [...this.allLessons.lessons].sort((a, b) => Number(b.id === current) - Number(a.id === current));
     const found = new Map<string, AppTarget>();
     for (const l of lessons) {
@@ -546,7 +566,7 @@ export class Lab {
       // Control-plane lessons also depend on files on the node and on component restarts.
       if (l.checks.some((c) => c.primitive.controlPlane)) {
         let t: NodeJS.Timeout | undefined;
-        this.engine.watchControlPlane(() => {
+        this.engine.controlPlane?.watchControlPlane(() => {
           clearTimeout(t);
           t = setTimeout(() => void rerun('control plane'), 200);
         }, signal);
@@ -700,7 +720,7 @@ export class Lab {
     const ctx = await this.scenarioCtx();
     const { app } = await appFolder(this.workspace, path);
     const build = await r.task(
-      `Build ${app} from the workspace${this.engine.buildImage ? '' : " (the local engine simulates pods: the digest is your sources' hash)"}`,
+      `Build ${app} from the workspace${this.engine.node ? '' : " (the local engine simulates pods: the digest is your sources' hash)"}`,
       (update) => buildApp({ engine: this.engine, workspace: this.workspace, path, update }),
     );
     if (!opts.deploy) return { build };

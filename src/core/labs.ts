@@ -2,8 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_LAB, dataRoot, isValidLabName, labPaths, namedLabsDir } from './paths.js';
 import { readJson } from './fsutil.js';
-import { createEngine } from '../engines/index.js';
-import type { EngineName } from '../engines/types.js';
+import type { EngineFactory, EngineName } from './engine/index.js';
 
 /** One lab on this host, as `kube-seclab status` lists it. */
 export interface LabOverview {
@@ -56,7 +55,7 @@ export async function findLabNames(env: NodeJS.ProcessEnv = process.env): Promis
  * The state of one lab's cluster, read without starting or changing anything: its saved engine's
  * status() (for the local engine: its config and state files, and a /readyz probe when it has one).
  */
-export async function labOverview(name: string, env: NodeJS.ProcessEnv, current = false): Promise<LabOverview> {
+export async function labOverview(name: string, env: NodeJS.ProcessEnv, engines: EngineFactory, current = false): Promise<LabOverview> {
   const paths = labPaths(env, name);
   const saved = await readJson<{ engine?: string }>(join(paths.data, 'lab.json')).catch(() => undefined);
   const engine = saved?.engine ?? 'local';
@@ -64,7 +63,7 @@ export async function labOverview(name: string, env: NodeJS.ProcessEnv, current 
   if (engine !== 'local' && engine !== 'kind' && engine !== 'existing')
     return { ...base, error: `unknown engine "${engine}" in ${join(paths.data, 'lab.json')}` };
   try {
-    const st = await createEngine(engine as EngineName, paths, env).status();
+    const st = await engines.create(engine as EngineName, paths, env).status();
     return { ...base, exists: st.exists, running: st.running, healthy: st.healthy, ...(st.endpoints.apiserver ? { apiserver: st.endpoints.apiserver } : {}) };
   } catch (e) {
     return { ...base, error: (e as Error).message.split('\n')[0] };
@@ -72,8 +71,8 @@ export async function labOverview(name: string, env: NodeJS.ProcessEnv, current 
 }
 
 /** Every lab on this host, the current one first (listed even when it has no state yet). */
-export async function listLabs(env: NodeJS.ProcessEnv, currentName: string): Promise<LabOverview[]> {
+export async function listLabs(env: NodeJS.ProcessEnv, currentName: string, engines: EngineFactory): Promise<LabOverview[]> {
   const names = await findLabNames(env);
   const ordered = [currentName, ...names.filter((n) => n !== currentName)];
-  return Promise.all(ordered.map((n) => labOverview(n, env, n === currentName)));
+  return Promise.all(ordered.map((n) => labOverview(n, env, engines, n === currentName)));
 }

@@ -63,7 +63,7 @@ export function labPaths(env: NodeJS.ProcessEnv = process.env, name = labName(en
   validateLabName(name);
   const home = env.HOME || homedir();
   const cache = env.KUBE_SECLAB_CACHE || join(env.XDG_CACHE_HOME || join(home, '.cache'), 'kube-seclab');
-  // The default lab's own files (progress.json, kubeconfig, lab.json, engines/) never include labs/,
+  // The default lab's own files (progress.json, kubeconfig, lab.json, the engines folder) never include labs/,
   // so no two names share a file.
   const data = name === DEFAULT_LAB ? dataRoot(env) : join(namedLabsDir(env), name);
   return {

@@ -216,7 +216,7 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
         check: c,
         settleMs,
         startingMs: restartsControlPlane ? (opts.controlPlaneSettleMs ?? 180_000) : 0,
-        apiServerDown: lab.engine.apiServerDown ? () => lab.engine.apiServerDown!() : undefined,
+        apiServerDown: lab.engine.controlPlane?.apiServerDown ? () => lab.engine.controlPlane!.apiServerDown!() : undefined,
       });
     let settled = await settleWith(tiers[0]!);
     for (const read of tiers.slice(1, upTo + 1)) {

@@ -2,8 +2,8 @@ import React, { useEffect, useMemo } from 'react';
 import { Box, render, useApp } from 'ink';
 import { KeyRouterContext, useKeyRouter, type KeyRouter } from './hooks/useKeys.js';
 import type { Lab } from '../core/lab.js';
-import type { EngineName } from '../engines/types.js';
-import type { ExistingOptions } from '../engines/existing/engine.js';
+import type { EngineName } from '../core/engine/index.js';
+import type { ExistingOptions } from '../core/engine/index.js';
 import { createStore, initialState, StoreContext, useAppState, useDispatch, type Store } from './store.js';
 import { createLabEffects, type EffectDeps, type LabPort } from './effects.js';
 import { createTheme, ThemeContext, type Theme } from './theme.js';
@@ -90,8 +90,18 @@ export async function startTui(opts: {
   const { env } = opts;
   const theme = createTheme(env);
   const store = createAppStore({
-    openLab: async () => (await import('../core/lab.js')).Lab.open({ env, engine: opts.engine, existing: opts.existing }),
-    preflight: async (lab) => (await import('./preflight.js')).preflight(lab.engineName, env),
+    openLab: async () => {
+      const [{ Lab }, { engines }] = await Promise.all([import('../core/lab.js'), import('../engines/index.js')]);
+      return Lab.open({ engines, env, engine: opts.engine, existing: opts.existing });
+    },
+    preflight: async (lab) => {
+      const [{ preflight }, { engines }, { labPaths }] = await Promise.all([
+        import('./preflight.js'),
+        import('../engines/index.js'),
+        import('../core/paths.js'),
+      ]);
+      return preflight(lab.engineName, engines, env, labPaths(env).cache);
+    },
     exam: opts.exam,
   });
   // run.ts has switched to the alternate screen and drawn a first line; Ink redraws from the top.

@@ -1,7 +1,7 @@
 import type { LessonResult } from '../core/checks/runner.js';
 import type { LessonSummary } from '../core/lab.js';
 import type { ProgressData } from '../core/progress/store.js';
-import type { EngineName, EngineStatus, Requirement, TaskReporter } from '../engines/types.js';
+import type { EngineName, EngineStatus, Requirement, TaskReporter } from '../core/engine/index.js';
 import { UserError, errorMessage } from '../core/errors.js';
 import { aidAllowed, elapsedFromProgress, type Workshop } from '../core/workshop-rules.js';
 import type { ExamOptions, ExamRunner, ExamState } from '../core/exam.js';

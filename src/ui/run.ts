@@ -1,6 +1,6 @@
-import type { EngineName } from '../engines/types.js';
+import type { EngineName } from '../core/engine/index.js';
 import type { ExamOptions } from '../core/exam.js';
-import type { ExistingOptions } from '../engines/existing/engine.js';
+import type { ExistingOptions } from '../core/engine/index.js';
 
 const ALT_SCREEN_ON = '\x1b[?1049h';
 const ALT_SCREEN_OFF = '\x1b[?1049l';

@@ -2,7 +2,7 @@ import { createContext, useContext, useSyncExternalStore } from 'react';
 import type { LessonResult } from '../core/checks/runner.js';
 import type { CheckResult } from '../core/checks/types.js';
 import type { LessonSummary } from '../core/lab.js';
-import type { EngineStatus, Requirement } from '../engines/types.js';
+import type { EngineStatus, Requirement } from '../core/engine/index.js';
 import type { Layer } from '../core/lessons/schema.js';
 import { aidAllowed, aidRefusal, type Aid, type Workshop } from '../core/workshop-rules.js';
 import type { ExamResult } from '../core/exam.js';

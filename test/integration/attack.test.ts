@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../src/core/paths.js';
 import { Lab } from '../../src/core/lab.js';
 import type { AttackStepResult } from '../../src/core/attacks/types.js';
+import { engines } from '../../src/engines/index.js';
 
 const run = promisify(execFile);
 const data = inject('labData');
@@ -127,7 +128,7 @@ describe('kube-seclab attack', () => {
         mkdirSync(join(root, 'lessons', 'cluster', dir, 'attack'), { recursive: true });
         writeFileSync(own, attack);
       }
-      const lab = await Lab.open({ env, root, workshop: null });
+      const lab = await Lab.open({ engines, env, root, workshop: null });
       expect(lab.catalogue.get('over-broad-groups')!.attack).toBeDefined();
       await expect(lab.attack('over-broad-groups')).rejects.toMatchObject({
         name: 'UserError',
@@ -144,7 +145,7 @@ describe('kube-seclab attack', () => {
     const root = copyLessons();
     try {
       rmSync(join(root, 'lessons', 'cluster', '01-rbac-least-privilege', 'attack'), { recursive: true });
-      const lab = await Lab.open({ env, root, workshop: null });
+      const lab = await Lab.open({ engines, env, root, workshop: null });
       await expect(lab.attack(LESSON)).rejects.toMatchObject({
         name: 'UserError',
         message: 'lesson rbac-least-privilege has no attack to run yet',
@@ -170,7 +171,7 @@ describe('kube-seclab attack', () => {
   });
 
   it('an API server that stops answering in the middle of the attack: "could not run", never "fails", nothing recorded', async () => {
-    const lab = await Lab.open({ env, workshop: null });
+    const lab = await Lab.open({ engines, env, workshop: null });
     expect((await lab.progress.load()).current).toBe(LESSON);
     // Make the lesson's fixed state: a run that stops early must not pass for "the attack fails" either.
     await lab.solution(LESSON, { apply: true });

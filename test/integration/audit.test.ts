@@ -18,13 +18,14 @@ import { KUBE_SCORE_CHECKS, CIS_CHECKS } from '../../src/core/audit/catalogue.js
 import { runKubeBenchNode } from '../../src/core/audit/kubeBench.js';
 import { LocalEngine } from '../../src/engines/local/engine.js';
 import { labPaths } from '../../src/core/paths.js';
+import { engines } from '../../src/engines/index.js';
 
 const run = promisify(execFile);
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData'), NO_COLOR: '1' };
 const tools = findAuditors(env); // not built: this file fails here, with the line saying how to build them
 let lab: Lab;
 beforeAll(async () => {
-  lab = await Lab.open({ env, engine: 'local' });
+  lab = await Lab.open({ engines, env, engine: 'local' });
 });
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -79,7 +80,7 @@ describe('dev audit fails a lesson whose solution leaves a finding on its own to
       const weakened = text.replace('            allowPrivilegeEscalation: false\n', '            privileged: true\n');
       expect(weakened).not.toBe(text);
       await writeFile(file, weakened);
-      const l2 = await Lab.open({ env, engine: 'local', root });
+      const l2 = await Lab.open({ engines, env, engine: 'local', root });
       const r = await auditLesson(l2, 'least-privilege-container', { tools });
       expect(r.errors).toEqual([]);
       expect(r.ok).toBe(false);
@@ -182,7 +183,7 @@ describe('kube-seclab dev audit (the CLI)', () => {
       await (
         await import('node:fs/promises')
       ).writeFile(file, text.replace('    raise: [service-type]\n', '    raise: [service-type, container-security-context-privileged]\n'));
-      const l2 = await Lab.open({ env, engine: 'local', root });
+      const l2 = await Lab.open({ engines, env, engine: 'local', root });
       const r = await auditLesson(l2, 'nodeport-exposure', { tools });
       expect(r.ok).toBe(false);
       const bad = r.verdicts.filter((v) => !v.ok);

@@ -6,6 +6,7 @@ import { applyObjects, waitDeployment } from '../../src/core/scenarios/apply.js'
 import { PRIMITIVES } from '../../src/core/checks/registry.js';
 import { buildsFile, readBuilds } from '../../src/core/builds.js';
 import type { CheckContext } from '../../src/core/checks/types.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const NS = 'build-test';
@@ -20,7 +21,7 @@ describe('kube-seclab build on the local engine (a real API server; pods simulat
   });
 
   it('builds the workspace sources, deploys them by digest, and the check tells current, older and foreign images apart', async () => {
-    lab = await Lab.open({ env, engine: 'local' });
+    lab = await Lab.open({ engines, env, engine: 'local' });
     const dir = join(lab.workspace, APP);
     await mkdir(join(dir, 'node_modules', 'left-pad'), { recursive: true });
     await writeFile(join(dir, 'Dockerfile'), 'FROM node:20-bookworm-slim\nCOPY . /app\nCMD ["node", "/app/server.js"]\n');
@@ -90,7 +91,7 @@ describe('kube-seclab build on the local engine (a real API server; pods simulat
   });
 
   it('refuses what it cannot build with a one-line reason', async () => {
-    lab = await Lab.open({ env, engine: 'local' });
+    lab = await Lab.open({ engines, env, engine: 'local' });
     await expect(lab.build('no-such-app')).rejects.toThrow(/no folder no-such-app in the workspace/);
     await expect(lab.build('../etc')).rejects.toThrow(/leaves the workspace/);
     await mkdir(join(lab.workspace, 'no-dockerfile'), { recursive: true });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../src/core/paths.js';
 import { Lab } from '../../src/core/lab.js';
 import { LabLock } from '../../src/core/lock.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData'), NO_COLOR: '1' };
 const tsx = join(packageRoot, 'node_modules', '.bin', 'tsx');
@@ -68,7 +69,7 @@ describe('one lab, one writer', () => {
       if (!released) await holder.releaseLock();
     }
     // The lesson is set up once more, whole: its checks run and fail on the insecure start.
-    const lab = await Lab.open({ env, engine: 'local' });
+    const lab = await Lab.open({ engines, env, engine: 'local' });
     const r = await lab.check('audit-logging', { record: false });
     expect(r.unreachable).toBe(false);
     expect(r.checks.filter((c) => c.status === 'error')).toEqual([]);

@@ -4,13 +4,14 @@ import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { verifyAndAudit } from '../../src/core/audit/audit.js';
 import { findAuditors } from '../../src/core/audit/tools.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const catalogue = await loadCatalogue(packageRoot);
 const tools = findAuditors(env); // not built: this file fails here, with the line saying how to build them
 let lab: Lab;
 beforeAll(async () => {
-  lab = await Lab.open({ env, engine: 'local' });
+  lab = await Lab.open({ engines, env, engine: 'local' });
 });
 
 describe('every lesson loads', () => {

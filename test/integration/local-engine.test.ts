@@ -10,7 +10,7 @@ import { editManifest } from '../../src/core/scenarios/manifest-edit.js';
 import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../src/core/guard/guard.js';
 import { sleep } from '../../src/core/fsutil.js';
 import { restoreComponent } from '../../src/core/scenarios/control-plane.js';
-import { manifestFlags } from '../../src/engines/local/manifests.js';
+import { manifestFlags } from '../../src/core/engine/index.js';
 
 const data = inject('labData');
 const env = { ...process.env, KUBE_SECLAB_DATA: data };

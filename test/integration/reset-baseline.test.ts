@@ -9,6 +9,7 @@ import { describe, it, expect, inject } from 'vitest';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Lab } from '../../src/core/lab.js';
 import type { LabCluster } from '../../src/core/kube/client.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const RBAC = 'rbac.authorization.k8s.io/v1';
@@ -129,7 +130,7 @@ async function learnerChanges(cluster: LabCluster): Promise<void> {
 
 describe('a reset returns the cluster-wide state to what it was before the lesson, whatever names the learner used', () => {
   it('reset and start of another lesson remove what the learner created, and put back what they changed or deleted', async () => {
-    const lab = await Lab.open({ env, engine: 'local' });
+    const lab = await Lab.open({ engines, env, engine: 'local' });
     await lab.start('nodeport-exposure');
     const cluster = await lab.cluster();
     try {

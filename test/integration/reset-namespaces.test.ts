@@ -1,6 +1,7 @@
 import { describe, it, expect, inject } from 'vitest';
 import { Lab } from '../../src/core/lab.js';
 import { waitNamespacesGone, type ScenarioContext } from '../../src/core/scenarios/apply.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const NS = 'reset-wait-probe';
@@ -13,7 +14,7 @@ const cm = (finalizers: string[]) => ({
 
 describe("a reset's wait for a terminating namespace", () => {
   it('says what holds the namespace when it does not go, and sees it go once the hold is released', async () => {
-    const lab = await Lab.open({ env, engine: 'local' });
+    const lab = await Lab.open({ engines, env, engine: 'local' });
     const cluster = await lab.cluster();
     const ctx = { cluster } as unknown as ScenarioContext;
     await cluster.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });

@@ -1,5 +1,6 @@
 import { describe, it, expect, inject } from 'vitest';
 import { Lab } from '../../src/core/lab.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const API = 'admissionregistration.k8s.io/v1';
@@ -25,7 +26,7 @@ describe('a reset removes admission webhooks that call into the lesson, whatever
   // Both were made after the lab recorded the cluster-wide state (scenarios/baseline.ts): both go. A webhook
   // into the lesson's namespaces goes even without that record (a cluster the lab did not make).
   it("deletes webhooks backed by a Service in the lesson's namespaces, and those made since the lab's baseline", async () => {
-    const lab = await Lab.open({ env, engine: 'local' });
+    const lab = await Lab.open({ engines, env, engine: 'local' });
     await lab.start('image-signing');
     const cluster = await lab.cluster();
     try {

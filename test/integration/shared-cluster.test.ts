@@ -11,6 +11,7 @@ import { packageRoot } from '../../src/core/paths.js';
 import { GuardError, UserError } from '../../src/core/errors.js';
 import { apiError } from '../../src/core/kube/errors.js';
 import { MARKER_NAMESPACE, LAB_ID_ANNOTATION, LEARNER_LABEL } from '../../src/core/guard/guard.js';
+import { engines } from '../../src/engines/index.js';
 
 // Lab A: this run's real local cluster (test/integration/setup.ts), used as the "existing" cluster.
 // Lab B (alice) and lab C (bob): the shared-cluster engine, each with its own KUBE_SECLAB_DATA,
@@ -32,6 +33,7 @@ async function openShared(prefix: string | undefined, ctx: string | null = conte
   const data = await mkdtemp(join(tmpdir(), `kube-seclab-shared-${prefix ?? 'none'}-`));
   dirs.push(data);
   return Lab.open({
+    engines,
     env: { ...process.env, KUBE_SECLAB_DATA: data },
     engine: 'existing',
     existing: { context: ctx ?? undefined, kubeconfig: adminKubeconfig, prefix },
@@ -54,7 +56,7 @@ let labA: Lab;
 const infos: string[] = [];
 
 beforeAll(async () => {
-  labA = await Lab.open({ env: envA, engine: 'local' });
+  labA = await Lab.open({ engines, env: envA, engine: 'local' });
   alice = await openShared('alice');
   bob = await openShared('bob');
   const rep = {
@@ -82,7 +84,7 @@ describe('shared cluster: up', () => {
     const noCtx = await openShared('carol', null);
     await expect(noCtx.up()).rejects.toThrow(/^--engine existing needs --context \(missing\)$/);
     expect(await nsExists('carol-kube-seclab')).toBe(false);
-    await expect(Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: dirs[0] }, engine: 'local', existing: { prefix: 'x' } })).rejects.toThrow(
+    await expect(Lab.open({ engines, env: { ...process.env, KUBE_SECLAB_DATA: dirs[0] }, engine: 'local', existing: { prefix: 'x' } })).rejects.toThrow(
       /--namespace-prefix only go with --engine existing/,
     );
   });

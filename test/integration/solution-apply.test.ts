@@ -13,6 +13,7 @@ import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { stepsFor } from '../../src/core/steps/run.js';
 import { resolveBinaries } from '../../src/engines/local/binaries.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 const catalogue = await loadCatalogue(packageRoot);
@@ -38,7 +39,7 @@ for (const l of catalogue.lessons) {
 let lab: Lab;
 let shellEnv: NodeJS.ProcessEnv;
 beforeAll(async () => {
-  lab = await Lab.open({ env, engine: 'local' });
+  lab = await Lab.open({ engines, env, engine: 'local' });
   const kubectl = (await resolveBinaries({ env, order: ['env', 'cache'] })).paths.kubectl;
   if (!kubectl) throw new Error('no kubectl among the lab binaries');
   shellEnv = { ...process.env, PATH: `${dirname(kubectl)}:${process.env.PATH}`, KUBECONFIG: lab.engine.kubeconfigPath };

@@ -2,12 +2,13 @@ import { describe, it, expect, inject } from 'vitest';
 import { Lab } from '../../src/core/lab.js';
 import type { LessonResult } from '../../src/core/checks/runner.js';
 import { applyFix } from '../../src/core/scenarios/apply.js';
+import { engines } from '../../src/engines/index.js';
 
 const env = { ...process.env, KUBE_SECLAB_DATA: inject('labData') };
 
 describe('watch mode', () => {
   it('re-checks on API events, survives an API server restart, and sees the fix land with no polling', async () => {
-    const lab = await Lab.open({ env, engine: 'local' });
+    const lab = await Lab.open({ engines, env, engine: 'local' });
     const lesson = lab.lesson('rbac-least-privilege');
     await lab.start(lesson.id);
     const results: { r: LessonResult; reason: string; at: number }[] = [];
@@ -25,8 +26,8 @@ describe('watch mode', () => {
       expect(results[0].r.passed).toBe(false);
 
       // restart the API server (any manifest change restarts it), and wait until it is back
-      const manifest = await lab.engine.readManifest('kube-apiserver');
-      await lab.engine.writeManifest('kube-apiserver', `${manifest}# restarted by the watch test\n`);
+      const manifest = await lab.engine.controlPlane!.readManifest('kube-apiserver');
+      await lab.engine.controlPlane!.writeManifest('kube-apiserver', `${manifest}# restarted by the watch test\n`);
       try {
         const before = results.length;
         // the watches reconnect by themselves; a fix made now must be seen without any keypress
@@ -38,7 +39,7 @@ describe('watch mode', () => {
         expect(hit.reason).not.toBe('start');
         expect(hit.at - t0).toBeLessThan(30_000);
       } finally {
-        await lab.engine.restoreManifest('kube-apiserver');
+        await lab.engine.controlPlane!.restoreManifest('kube-apiserver');
       }
     } finally {
       ac.abort();

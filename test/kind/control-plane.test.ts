@@ -15,6 +15,7 @@ import { Lab } from '../../src/core/lab.js';
 import { loadCatalogue } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { ON_THE_CONTROL_PLANE_CLUSTER, kindCluster, removeLeftoverCluster, restartsTheControlPlane, verifyOnKind } from './lessons.js';
+import { engines } from '../../src/engines/index.js';
 
 const BIN = join(packageRoot, 'bin', 'kube-seclab.js');
 const data = mkdtempSync(join(tmpdir(), 'kube-seclab-kindcp-'));
@@ -34,7 +35,7 @@ beforeAll(async () => {
   await removeLeftoverCluster(CLUSTER);
   const up = await cli('up', '--engine', 'kind');
   expect(up.exitCode, up.stderr).toBe(0);
-  lab = await Lab.open({ env });
+  lab = await Lab.open({ engines, env });
 }, 1_200_000);
 
 afterAll(async () => {

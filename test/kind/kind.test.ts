@@ -18,6 +18,7 @@ import { Lab } from '../../src/core/lab.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { KindEngine } from '../../src/engines/kind/engine.js';
 import { removeLeftoverCluster } from './lessons.js';
+import { engines } from '../../src/engines/index.js';
 
 const ROOT = packageRoot;
 const BIN = join(ROOT, 'bin', 'kube-seclab.js');
@@ -64,7 +65,7 @@ describe('kind engine', () => {
     expect(mine.kubeconfig).toBe(join(data, 'labs', 'kindtest', 'kubeconfig'));
     expect(mine.endpoints.apiserver).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
 
-    lab = await Lab.open({ env });
+    lab = await Lab.open({ engines, env });
     expect(lab.engine.name).toBe('kind');
     engine = lab.engine as KindEngine;
     // Nothing the lab publishes listens beyond loopback.

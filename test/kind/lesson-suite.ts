@@ -13,6 +13,7 @@ import { execa } from 'execa';
 import { Lab } from '../../src/core/lab.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { removeLeftoverCluster, verifyOnKind } from './lessons.js';
+import { engines } from '../../src/engines/index.js';
 
 export function kindLessonSuite(name: string, ids: string[]): void {
   const BIN = join(packageRoot, 'bin', 'kube-seclab.js');
@@ -32,7 +33,7 @@ export function kindLessonSuite(name: string, ids: string[]): void {
     const up = await cli('up', '--engine', 'kind');
     console.log(`kind: up ${name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (lessons: ${ids.join(' ')})`);
     expect(up.exitCode, up.stderr).toBe(0);
-    lab = await Lab.open({ env });
+    lab = await Lab.open({ engines, env });
   }, 1_200_000);
 
   afterAll(async () => {

@@ -196,10 +196,12 @@ describe('attack step auditTrail (did the request leave a record on the node?)',
       vars: new Map(Object.entries(vars)),
       engine: {
         name: 'local',
-        readManifest: async () => m,
-        readNodeFile: async (p: string) => {
-          read.push(p);
-          return files[p];
+        controlPlane: {
+          readManifest: async () => m,
+          readNodeFile: async (p: string) => {
+            read.push(p);
+            return files[p];
+          },
         },
       },
     };
@@ -263,7 +265,7 @@ describe('attack step exposure (the network scan, answered by the configuration)
   });
   it("reads the component's manifest and says the lab itself stays on loopback", async () => {
     const m = (f: string[]) => JSON.stringify({ kind: 'Pod', spec: { containers: [{ name: 'c', command: ['kube-apiserver', ...f] }] } });
-    const c = (f: string[]) => ({ vars: new Map(), engine: { name: 'local', readManifest: async () => m(f) } }) as unknown as AttackContext;
+    const c = (f: string[]) => ({ vars: new Map(), engine: { name: 'local', controlPlane: { readManifest: async () => m(f) } } }) as unknown as AttackContext;
     const open = await exposure.run(c(['--bind-address=0.0.0.0']), { component: 'kube-apiserver' });
     expect(open).toMatchObject({ succeeded: true, message: expect.stringMatching(/only ever listens on 127\.0\.0\.1/) });
     expect((await exposure.run(c(['--bind-address=127.0.0.1', '--advertise-address=127.0.0.1']), { component: 'kube-apiserver' })).succeeded).toBe(false);

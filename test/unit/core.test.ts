@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync, readFileSync, readdirSync, mkdirSync, cpSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { select, evaluate } from '../../src/core/checks/path.js';
-import { manifestToProcess, manifestFlags, defaultManifests } from '../../src/engines/local/manifests.js';
+import { manifestToProcess, defaultManifests } from '../../src/engines/local/manifests.js';
+import { manifestFlags } from '../../src/core/engine/index.js';
 import { editManifest } from '../../src/core/scenarios/manifest-edit.js';
 import { ProgressStore } from '../../src/core/progress/store.js';
 import { loadCatalogue, formatProblem } from '../../src/core/lessons/loader.js';

@@ -19,6 +19,7 @@ import {
 import { Lab } from '../../src/core/lab.js';
 import { UserError } from '../../src/core/errors.js';
 import type { LessonResult } from '../../src/core/checks/runner.js';
+import { engines } from '../../src/engines/index.js';
 
 const IDS = [
   'api-server-exposure',
@@ -315,7 +316,7 @@ describe('exam: files and the Lab during an exam', () => {
   });
 
   it('while an exam runs the Lab refuses hints, solutions, checks and other lessons', async () => {
-    const lab = await Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: dir }, workshop: null });
+    const lab = await Lab.open({ engines, env: { ...process.env, KUBE_SECLAB_DATA: dir }, workshop: null });
     const state: ExamState = {
       version: 1,
       id: 'x',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { labPaths, labName, isValidLabName, validateLabName } from '../../src/core/paths.js';
 import { findLabNames, listLabs } from '../../src/core/labs.js';
+import { engines } from '../../src/engines/index.js';
 import { UserError } from '../../src/core/errors.js';
 import { runCommand } from '../../src/cli/commands.js';
 import { main } from '../../src/cli/main.js';
@@ -110,7 +111,7 @@ describe('every lab on this host', () => {
     const env = { ...process.env, KUBE_SECLAB_DATA: d };
     expect(await findLabNames(env)).toEqual(['default', 'alice', 'bob', 'carl']);
     const before = JSON.stringify(readdirSync(d, { recursive: true }).sort());
-    const labs = await listLabs(env, 'bob');
+    const labs = await listLabs(env, 'bob', engines);
     expect(labs.map((l) => l.name)).toEqual(['bob', 'default', 'alice', 'carl']); // the current lab first
     const by = Object.fromEntries(labs.map((l) => [l.name, l]));
     expect(by.bob).toMatchObject({ current: true, engine: 'kind', exists: false, running: false, healthy: false });
@@ -119,7 +120,7 @@ describe('every lab on this host', () => {
     expect(by.alice).toMatchObject({ engine: 'local', exists: true, running: false, healthy: false, apiserver: 'https://127.0.0.1:1' });
     expect(JSON.stringify(readdirSync(d, { recursive: true }).sort())).toBe(before);
     // A current lab with no state yet is still listed, first.
-    expect((await listLabs(env, 'carol'))[0]).toMatchObject({ name: 'carol', current: true, exists: false });
+    expect((await listLabs(env, 'carol', engines))[0]).toMatchObject({ name: 'carol', current: true, exists: false });
   });
 
   it("`status --json` keeps the current lab's fields and adds every lab; the text lists them after it", async () => {

@@ -6,7 +6,8 @@ import { Lab } from '../../src/core/lab.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { loadLesson, formatProblem } from '../../src/core/lessons/loader.js';
 import { placeholderProblems, renderText } from '../../src/core/lessons/placeholders.js';
-import type { EngineName } from '../../src/engines/types.js';
+import type { EngineName } from '../../src/core/engine/index.js';
+import { engines } from '../../src/engines/index.js';
 
 /** Names only the default lab has: a command naming them fails in any other lab. */
 const DEFAULT_NAMES = [
@@ -30,7 +31,7 @@ async function openLab(engine: EngineName): Promise<Lab> {
   const env: NodeJS.ProcessEnv = { ...process.env, KUBE_SECLAB_DATA: join(data, engine), KUBE_SECLAB_NAME: LAB, HOME: data };
   delete env.KUBE_SECLAB_ENGINE;
   delete env.KUBE_SECLAB_WORKSHOP;
-  return Lab.open({ env, engine, workshop: null, existing: engine === 'existing' ? { prefix: PREFIX, context: 'class' } : undefined });
+  return Lab.open({ engines, env, engine, workshop: null, existing: engine === 'existing' ? { prefix: PREFIX, context: 'class' } : undefined });
 }
 
 /** Everything a learner reads of a lesson in this lab: text, debrief, hints, checks, the reference solution. */

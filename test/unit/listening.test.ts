@@ -28,7 +28,7 @@ describe('real listening addresses (/proc/net/tcp{,6})', () => {
 });
 
 describe('listening check', () => {
-  const ctx = (addrs: string[]) => ({ engine: { listeningAddresses: async () => addrs } }) as unknown as CheckContext;
+  const ctx = (addrs: string[]) => ({ engine: { controlPlane: { listeningAddresses: async () => addrs } } }) as unknown as CheckContext;
   const p = listening.schema.parse({ component: 'kube-apiserver' });
   it('tells loopback from everything else', () => {
     expect(['127.0.0.1:1', '127.1.2.3:1', '[::1]:1', '[::ffff:127.0.0.1]:1'].every(isLoopbackAddress)).toBe(true);

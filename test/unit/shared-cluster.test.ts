@@ -8,7 +8,7 @@ import { loadCatalogue, loadLesson } from '../../src/core/lessons/loader.js';
 import { packageRoot } from '../../src/core/paths.js';
 import { Guard } from '../../src/core/guard/guard.js';
 import { GuardError } from '../../src/core/errors.js';
-import { missingSharedOptions, validatePrefix } from '../../src/engines/existing/engine.js';
+import { missingSharedOptions, validatePrefix } from '../../src/core/engine/index.js';
 import { KubeConfig } from '@kubernetes/client-node';
 
 const r = new NamespaceRenamer('alice', ['payroll', 'storefront', 'payments']);

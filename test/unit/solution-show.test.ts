@@ -6,7 +6,8 @@ import { parseAllDocuments } from 'yaml';
 import { Lab } from '../../src/core/lab.js';
 import { renderManifest } from '../../src/core/scenarios/solution.js';
 import { NamespaceRenamer } from '../../src/core/scope/rename.js';
-import type { EngineName } from '../../src/engines/types.js';
+import type { EngineName } from '../../src/core/engine/index.js';
+import { engines } from '../../src/engines/index.js';
 
 let data: string;
 beforeAll(async () => {
@@ -21,7 +22,7 @@ async function openLab(engine: EngineName): Promise<Lab> {
   delete env.KUBE_SECLAB_ENGINE;
   delete env.KUBE_SECLAB_NAME;
   delete env.KUBE_SECLAB_WORKSHOP;
-  return Lab.open({ env, engine, workshop: null, existing: engine === 'existing' ? { prefix: 'team7', context: 'class' } : undefined });
+  return Lab.open({ engines, env, engine, workshop: null, existing: engine === 'existing' ? { prefix: 'team7', context: 'class' } : undefined });
 }
 
 const runs = (steps: ({ run: string } | { todo: string })[]) => steps.map((s) => ('run' in s ? s.run : `BY HAND ${s.todo}`));

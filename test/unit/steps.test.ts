@@ -11,6 +11,7 @@ import { stepsFor, fixFiles, runStepsOf } from '../../src/core/steps/run.js';
 import { Lab } from '../../src/core/lab.js';
 import { runCommand } from '../../src/cli/commands.js';
 import { UserError } from '../../src/core/errors.js';
+import { engines } from '../../src/engines/index.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -180,7 +181,7 @@ describe('one resolver of steps files', () => {
 describe('solution of an app lesson', () => {
   it('shows the workspace files it writes (sast: the fixed server.js), through the Lab and the CLI', async () => {
     const env = { ...process.env, KUBE_SECLAB_DATA: tmp() };
-    const lab = await Lab.open({ env, engine: 'local', workshop: null });
+    const lab = await Lab.open({ engines, env, engine: 'local', workshop: null });
     const s = await lab.solution('sast');
     const server = readFileSync(join(packageRoot, 'lessons', 'app', '02-sast', 'solution', 'workspace', 'server.js'), 'utf8');
     expect(s.files.map((f) => f.path)).toEqual([

@@ -6,7 +6,7 @@ import type { LessonResult } from '../../src/core/checks/runner.js';
 import type { CheckResult } from '../../src/core/checks/types.js';
 import type { LessonSummary } from '../../src/core/lab.js';
 import type { ProgressData } from '../../src/core/progress/store.js';
-import type { EngineStatus, TaskReporter } from '../../src/engines/types.js';
+import type { EngineStatus, TaskReporter } from '../../src/core/engine/index.js';
 import type { LabPort } from '../../src/ui/effects.js';
 import type { UiLesson } from '../../src/ui/store.js';
 import type { Workshop } from '../../src/core/workshop-rules.js';

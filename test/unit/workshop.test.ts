@@ -7,6 +7,7 @@ import { formatProblem } from '../../src/core/lessons/loader.js';
 import { Lab } from '../../src/core/lab.js';
 import { UserError } from '../../src/core/errors.js';
 import { packageRoot } from '../../src/core/paths.js';
+import { engines } from '../../src/engines/index.js';
 
 const KNOWN = ['rbac-least-privilege', 'pod-security-standards', 'network-policy', 'api-server-exposure'];
 
@@ -59,6 +60,7 @@ describe('workshop file: parsing', () => {
 
   it('the example in examples/workshop.yaml uses real lesson ids', async () => {
     const lab = await Lab.open({
+      engines,
       env: { ...process.env, KUBE_SECLAB_DATA: '/tmp/kube-seclab-unit-nowhere' },
       workshop: join(packageRoot, 'examples', 'workshop.yaml'),
     });
@@ -139,7 +141,7 @@ describe('workshop: the Lab limited to it', () => {
       file,
       'title: Tuesday lab\nsolutions: false\nlessons:\n  - id: pod-security-standards\n    minutes: 20\n  - id: rbac-least-privilege\n    hints: false\n',
     );
-    lab = await Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: join(dir, 'data'), KUBE_SECLAB_WORKSHOP: file } });
+    lab = await Lab.open({ engines, env: { ...process.env, KUBE_SECLAB_DATA: join(dir, 'data'), KUBE_SECLAB_WORKSHOP: file } });
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -169,7 +171,11 @@ describe('workshop: the Lab limited to it', () => {
   });
 
   it('no workshop when the option says null', async () => {
-    const all = await Lab.open({ env: { ...process.env, KUBE_SECLAB_DATA: join(dir, 'data'), KUBE_SECLAB_WORKSHOP: join(dir, 'ws.yaml') }, workshop: null });
+    const all = await Lab.open({
+      engines,
+      env: { ...process.env, KUBE_SECLAB_DATA: join(dir, 'data'), KUBE_SECLAB_WORKSHOP: join(dir, 'ws.yaml') },
+      workshop: null,
+    });
     expect(all.workshop).toBeUndefined();
     expect(all.catalogue.lessons.length).toBe(all.allLessons.lessons.length);
   });

@@ -30,7 +30,7 @@ export async function downCommand(lab: Lab, rep: Reporter): Promise<number> {
 
 /** `status [--json]`: the cluster's health, where things are, every lab on this host. */
 export async function statusCommand(lab: Lab, env: NodeJS.ProcessEnv, o: CommandOptions): Promise<number> {
-  const [st, labs] = await Promise.all([lab.status(), listLabs(env, lab.paths.name)]);
+  const [st, labs] = await Promise.all([lab.status(), listLabs(env, lab.paths.name, lab.engines)]);
   // Every field the text below shows, by the same names.
   const nodeFiles = st.exists ? lab.nodeAccessHint() : null;
   if (o.json) {
@@ -60,7 +60,7 @@ export async function doctorCommand(lab: Lab, o: CommandOptions): Promise<number
   else
     for (const item of d.items)
       out(
-        ` ${item.ok ? style.success(symbols.pass) : item.optional ? style.muted(symbols.skip) : style.error(symbols.fail)} ${item.name.padEnd(18)} ${item.detail}${!item.ok && item.fix ? style.muted(`  ${symbols.arrow} ${item.fix}`) : ''}`,
+        ` ${item.ok ? style.success(symbols.pass) : item.optional ? style.muted(symbols.skip) : style.error(symbols.fail)} ${item.name.padEnd(20)} ${item.detail}${!item.ok && item.fix ? style.muted(`  ${symbols.arrow} ${item.fix}`) : ''}`,
       );
   return d.items.every((i) => i.ok || i.optional) ? EXIT.ok : EXIT.failed;
 }

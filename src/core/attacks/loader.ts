@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { attackFileSchema, attackStepBaseSchema } from './schema.js';
 import { ATTACK_STEPS } from './registry.js';
 import type { AttackStepKind } from './types.js';
-import type { Requirement } from '../../engines/types.js';
+import type { Requirement } from '../engine/index.js';
 import { lineOf, fieldPath, type LoadProblem } from '../lessons/yaml-lines.js';
 
 export interface AttackStepSpec {

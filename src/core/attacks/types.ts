@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { CheckContext } from '../checks/types.js';
-import type { Requirement } from '../../engines/types.js';
+import type { Requirement } from '../engine/index.js';
 
 /** What an attack step works with: the lab's cluster and engine (as a check does), and what earlier steps found. */
 export interface AttackContext extends CheckContext {

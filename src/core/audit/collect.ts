@@ -76,8 +76,8 @@ export async function auditSnapshot(lab: Lab, lesson: Lesson, tools: AuditorTool
   const nodeChecks = want?.filter((id) => cisTarget(id) !== 'policies');
   const policyChecks = want?.filter((id) => cisTarget(id) === 'policies');
   if (!nodeChecks || nodeChecks.length) {
-    if (lab.engine.nodeAuditHost) {
-      const host = await lab.engine.nodeAuditHost();
+    if (lab.engine.controlPlane) {
+      const host = await lab.engine.controlPlane.nodeAuditHost();
       try {
         kubeBench.push(...(await runKubeBenchNode(tools.kubeBench, host, nodeChecks)));
       } finally {

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile, copyFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { NodeAuditHost } from '../../engines/types.js';
+import type { NodeAuditHost } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { CIS_BENCHMARK } from './tools.js';
 import type { AuditFinding } from './types.js';

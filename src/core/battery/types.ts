@@ -1,7 +1,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Lesson } from '../lessons/loader.js';
 import type { ScenarioContext } from '../scenarios/apply.js';
-import type { EngineName } from '../../engines/types.js';
+import type { EngineName } from '../engine/index.js';
 
 /** Puts back what a generic shortcut changed, so the next one starts from the solved state again. */
 export type Undo = () => Promise<void>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { posix } from 'node:path';
 import { parse } from 'yaml';
 import type { CheckPrimitive } from './types.js';
-import { manifestFlags } from '../../engines/local/manifests.js';
+import { controlPlaneOf, manifestFlags } from '../engine/index.js';
 import { isNotFound } from '../kube/errors.js';
 import { sleep } from '../fsutil.js';
 
@@ -123,7 +123,7 @@ export const auditEvent: CheckPrimitive<P> = {
   controlPlane: true,
   async run(ctx, p) {
     const what = `Secret ${p.namespace}/${p.name}`;
-    const manifest = await ctx.engine.readManifest('kube-apiserver');
+    const manifest = await controlPlaneOf(ctx.engine).readManifest('kube-apiserver');
     const flags = manifestFlags(manifest);
     const policy = flags.get('--audit-policy-file');
     const logPath = flags.get('--audit-log-path');
@@ -162,7 +162,7 @@ export const auditEvent: CheckPrimitive<P> = {
     }
     if (!auditID) return { passed: false, message: `the API server sent no Audit-ID header when ${what} was read, so its audit event cannot be found` };
 
-    const { events, sawFile } = await waitForAuditEvents((f) => ctx.engine.readNodeFile(f), nodePath, auditID, p.timeoutSeconds);
+    const { events, sawFile } = await waitForAuditEvents((f) => controlPlaneOf(ctx.engine).readNodeFile(f), nodePath, auditID, p.timeoutSeconds);
     const where = nodePath === logPath ? logPath : `${logPath} (node path ${nodePath})`;
     if (!sawFile)
       return { passed: false, message: `there is no audit log at ${where} on the control-plane node — is the API server running from this manifest?` };

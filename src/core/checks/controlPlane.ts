@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parse } from 'yaml';
 import type { CheckPrimitive } from './types.js';
-import { manifestFlags } from '../../engines/local/manifests.js';
+import { controlPlaneOf, manifestFlags } from '../engine/index.js';
 import { conditionSchema, evaluate } from './path.js';
 
 const component = z.enum(['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']);
@@ -27,7 +27,7 @@ export const controlPlaneFlag: CheckPrimitive<Flag> = {
   schema: flagSchema,
   controlPlane: true,
   async run(ctx, p) {
-    const flags = manifestFlags(await ctx.engine.readManifest(p.component));
+    const flags = manifestFlags(await controlPlaneOf(ctx.engine).readManifest(p.component));
     const v = flags.get(p.flag);
     const where = `${p.component}: ${p.flag}`;
     if (p.present === false)
@@ -63,11 +63,11 @@ export const nodeFile: CheckPrimitive<NodeFile> = {
     let path = p.path;
     const m = /^flag:([^:]+):(--.+)$/.exec(path);
     if (m) {
-      const v = manifestFlags(await ctx.engine.readManifest(m[1] as any)).get(m[2]);
+      const v = manifestFlags(await controlPlaneOf(ctx.engine).readManifest(m[1] as any)).get(m[2]);
       if (!v) return { passed: false, message: `${m[1]} has no ${m[2]} flag, so there is no file to look at` };
       path = v;
     }
-    const text = await ctx.engine.readNodeFile(path);
+    const text = await controlPlaneOf(ctx.engine).readNodeFile(path);
     if (p.exists === false)
       return text === undefined ? { passed: true, message: `${path} does not exist` } : { passed: false, message: `${path} still exists` };
     if (text === undefined) return { passed: false, message: `${path} does not exist on the control-plane node` };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { CheckPrimitive } from './types.js';
 import { MARKER_NAMESPACE } from '../guard/guard.js';
+import { controlPlaneOf } from '../engine/index.js';
 
 const schema = z
   .object({
@@ -43,7 +44,7 @@ export const etcdEncrypted: CheckPrimitive<P> = {
   watches: (p) => [{ apiVersion: 'v1', kind: 'Secret', namespace: p.namespace }],
   async run(ctx, p) {
     if (p.name) {
-      const raw = await ctx.engine.etcdGet(`/registry/${p.resource}/${p.namespace}/${p.name}`);
+      const raw = await controlPlaneOf(ctx.engine).etcdGet(`/registry/${p.resource}/${p.namespace}/${p.name}`);
       const v = verdict(raw, `Secret ${p.namespace}/${p.name}`, p.providers);
       if (!v.passed) return raw ? v : { passed: false, message: `Secret ${p.namespace}/${p.name} not found in etcd — deleting it is not a fix` };
       if (!p.fresh) return v;
@@ -60,7 +61,7 @@ export const etcdEncrypted: CheckPrimitive<P> = {
     };
     await ctx.cluster.create(secret);
     try {
-      const raw = await ctx.engine.etcdGet(`/registry/secrets/${ns}/${name}`);
+      const raw = await controlPlaneOf(ctx.engine).etcdGet(`/registry/secrets/${ns}/${name}`);
       const v = verdict(raw, 'a new Secret', p.providers);
       return p.name && v.passed ? { passed: true, message: `Secret ${p.namespace}/${p.name} and new Secrets are encrypted in etcd` } : v;
     } finally {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { request } from 'node:https';
 import type { CheckPrimitive } from './types.js';
 import { ClusterUnreachableError, UserError } from '../errors.js';
+import { controlPlaneOf } from '../engine/index.js';
 
 const schema = z
   .object({
@@ -64,7 +65,7 @@ export const etcdClientAuth: CheckPrimitive<P> = {
   async run(ctx, p) {
     const url = (await ctx.engine.status()).endpoints.etcd;
     if (!url) throw new UserError(`the ${ctx.engine.name} engine does not expose etcd's client URL, so this check cannot connect to it`);
-    const ca = await ctx.engine.readNodeFile(p.caFile);
+    const ca = await controlPlaneOf(ctx.engine).readNodeFile(p.caFile);
     if (!ca) throw new UserError(`etcd's CA ${p.caFile} is not on the control-plane node`);
     const target = new URL('/version', url).toString();
 
@@ -86,7 +87,10 @@ export const etcdClientAuth: CheckPrimitive<P> = {
       };
     }
     // Refused: make sure etcd is up and answers a client that does show a trusted certificate.
-    const [cert, key] = await Promise.all([ctx.engine.readNodeFile(p.clientCertFile), ctx.engine.readNodeFile(p.clientKeyFile)]);
+    const [cert, key] = await Promise.all([
+      controlPlaneOf(ctx.engine).readNodeFile(p.clientCertFile),
+      controlPlaneOf(ctx.engine).readNodeFile(p.clientKeyFile),
+    ]);
     if (cert && key) {
       const withCert = await attempt(target, { ca, cert, key });
       if (withCert.kind !== 'answered')

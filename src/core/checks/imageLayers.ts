@@ -255,7 +255,7 @@ export async function docker(args: string[], timeoutMs = 60_000): Promise<{ ok: 
  * node); else the build's own tag, else the image labelled with the same sources' hash.
  */
 export async function dockerImageOf(ctx: CheckContext, b: BuildRecord): Promise<string | undefined> {
-  const id = await ctx.engine.nodeImageId?.(`${LAB_REGISTRY}/${b.app}@${b.digest}`).catch(() => undefined);
+  const id = await ctx.engine.node?.nodeImageId(`${LAB_REGISTRY}/${b.app}@${b.digest}`).catch(() => undefined);
   if (id && (await docker(['image', 'inspect', '--format', '{{.Id}}', id])).ok) return id;
   // `kube-seclab build` tags each build by its sources (`:src-<hash>`) and labels it with the same hash.
   const tagged = await docker(['image', 'inspect', '--format', '{{.Id}}', `${LAB_REGISTRY}/${b.app}:src-${b.sourceHash.slice(0, 16)}`]);

@@ -35,7 +35,7 @@ export const listening: CheckPrimitive<P> = {
   schema,
   controlPlane: true,
   async run(ctx, p) {
-    const addrs = await ctx.engine.listeningAddresses(p.component);
+    const addrs = (await ctx.engine.controlPlane?.listeningAddresses(p.component)) ?? [];
     // On kind, the learner's machine reaches a node's component only where Docker publishes it.
     if (addrs.length === 0 && p.loopbackOnly && ctx.engine.name === 'kind')
       return { passed: true, message: `${p.component} is not published on this machine at all (it listens inside the kind node only)` };

@@ -56,8 +56,8 @@ export async function awaitPolicySync(
   ctx: Parameters<CheckPrimitive<P>['run']>[0],
   probePod: any,
 ): Promise<{ state: 'synced' | 'unknown' } | { state: 'timeout'; missing: PodAddress[] }> {
-  const engine = ctx.engine;
-  if (!engine.policyEnforcedPods) return { state: 'unknown' };
+  const enforcement = ctx.engine.node;
+  if (!enforcement) return { state: 'unknown' };
   const node = probePod.spec?.nodeName;
   const list = async (): Promise<PodAddress[]> =>
     enforceablePods((await ctx.cluster.core.listPodForAllNamespaces(node ? { fieldSelector: `spec.nodeName=${node}` } : {})).items as any);
@@ -66,7 +66,7 @@ export async function awaitPolicySync(
   if (!required.some(isProbe)) required.push({ namespace: probePod.metadata.namespace, name: probePod.metadata.name, ip: probePod.status.podIP });
   const end = Date.now() + POLICY_SYNC_S * 1000;
   for (;;) {
-    const enforced = await engine.policyEnforcedPods();
+    const enforced = await enforcement.policyEnforcedPods();
     if (!enforced) return { state: 'unknown' };
     let missing = notYetEnforced(required, enforced);
     if (missing.length === 0) return { state: 'synced' };

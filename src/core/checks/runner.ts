@@ -1,6 +1,6 @@
 import type { CheckContext, CheckResult } from './types.js';
 import type { Lesson, CheckSpec } from '../lessons/loader.js';
-import type { Engine } from '../../engines/types.js';
+import type { Engine } from '../engine/index.js';
 import { apiError } from '../kube/errors.js';
 import { UserError, ClusterUnreachableError, GuardError } from '../errors.js';
 

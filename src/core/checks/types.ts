@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { LabCluster } from '../kube/client.js';
-import type { Engine, Requirement } from '../../engines/types.js';
+import type { Engine, Requirement } from '../engine/index.js';
 
 export interface CheckContext {
   cluster: LabCluster;

@@ -17,7 +17,7 @@ export { lineOf, fieldPath, formatProblem, type LoadProblem };
 
 /** The check every lesson with an attack gets: the attack no longer works. */
 export const ATTACK_CHECK_ID = 'attack-fails';
-import type { EngineName, Requirement } from '../../engines/types.js';
+import type { EngineName, Requirement } from '../engine/index.js';
 
 export interface CheckSpec {
   id: string;

@@ -12,6 +12,7 @@ import { sleep } from '../fsutil.js';
 import { applyObjects, labelled, loadManifests, waitDeployment, type ScenarioContext } from './objects.js';
 import { runStepsOf } from '../steps/run.js';
 import { restoreBaseline, takeBaseline } from './baseline.js';
+import { controlPlaneOf } from '../engine/index.js';
 
 export { applyObjects, deployImage, loadManifests, waitDeployment, KUBELET_CONFIG, type ScenarioContext } from './objects.js';
 
@@ -103,9 +104,9 @@ export async function waitNamespacesGone(ctx: ScenarioContext, names: string[], 
 
 async function removeClusterObjects(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
   for (const c of lesson.reset.controlPlane) await restoreComponent(ctx, c);
-  for (const f of lesson.reset.nodeFiles) await ctx.engine.removeNodeFile(f);
+  for (const f of lesson.reset.nodeFiles) await controlPlaneOf(ctx.engine).removeNodeFile(f);
   for (const f of lesson.reset.workspaceFiles) await rm(workspaceFile(ctx, f), { force: true, recursive: true });
-  if (lesson.reset.kubelet) await ctx.engine.restoreKubeletConfig?.();
+  if (lesson.reset.kubelet) await ctx.engine.node?.restoreKubeletConfig();
   for (const r of lesson.reset.objects.map((x) => ctx.cluster.rename.value(x)))
     await ctx.cluster.delete({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } });
   // A shared cluster's lessons write no cluster-scoped object (and the learner may not list them).
@@ -209,7 +210,7 @@ async function restoreNamespace(ctx: ScenarioContext, ns: KubernetesObject, less
 
 /** Put a lesson's insecure scenario in place (from scratch): remove, apply manifests, run set-up steps, wait for workloads. */
 export async function resetLesson(ctx: ScenarioContext, lesson: Lesson): Promise<void> {
-  if (ctx.engine.prepareImages) await ctx.engine.prepareImages(await lessonImageNames(lesson));
+  if (ctx.engine.node) await ctx.engine.node.prepareImages(await lessonImageNames(lesson));
   const objs = await lessonManifests(ctx, lesson.scenarioDir);
   const namespaces = () => Promise.all(objs.filter((o) => o.kind === 'Namespace').map((ns) => restoreNamespace(ctx, ns, lesson.id)));
   // Empty the lesson's namespaces first while the API server works — then whatever the lesson encrypted

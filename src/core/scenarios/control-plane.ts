@@ -1,7 +1,7 @@
 import { parse, parseDocument, stringify } from 'yaml';
 import type { ScenarioContext } from './apply.js';
-import type { Component } from '../../engines/local/manifests.js';
-import { manifestFlags } from '../../engines/local/manifests.js';
+import type { Component } from '../engine/index.js';
+import { controlPlaneOf, manifestFlags } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { sleep } from '../fsutil.js';
 
@@ -13,10 +13,10 @@ const KINDS: Record<string, [string, string]> = { secrets: ['v1', 'Secret'], con
  * read what was stored encrypted and never becomes ready again.
  */
 async function decryptAll(ctx: ScenarioContext): Promise<void> {
-  const manifest = await ctx.engine.readManifest('kube-apiserver');
+  const manifest = await controlPlaneOf(ctx.engine).readManifest('kube-apiserver');
   const path = manifestFlags(manifest).get('--encryption-provider-config');
   if (!path) return;
-  const text = await ctx.engine.readNodeFile(path);
+  const text = await controlPlaneOf(ctx.engine).readNodeFile(path);
   if (!text) return;
   let cfg: any;
   try {
@@ -31,11 +31,11 @@ async function decryptAll(ctx: ScenarioContext): Promise<void> {
     const providers: any[] = r.providers ?? [];
     r.providers = [{ identity: {} }, ...providers.filter((p) => !('identity' in p))];
   }
-  await ctx.engine.writeNodeFile(path, stringify(cfg));
+  await controlPlaneOf(ctx.engine).writeNodeFile(path, stringify(cfg));
   // A changed pod annotation makes a kubelet restart the static pod (a comment would not: it compares pods, not files).
   const doc = parseDocument(manifest);
   doc.setIn(['metadata', 'annotations', 'kube-seclab.dev/restarted-for'], `decrypting before reset ${new Date().toISOString()}`);
-  await ctx.engine.writeManifest('kube-apiserver', doc.toString());
+  await controlPlaneOf(ctx.engine).writeManifest('kube-apiserver', doc.toString());
   for (const res of new Set(resources)) {
     const kind = KINDS[res];
     if (!kind) continue;
@@ -49,7 +49,7 @@ async function anyEncrypted(ctx: ScenarioContext, resources: string[]): Promise<
     const kind = KINDS[res];
     if (!kind) return true; // a resource we cannot enumerate: assume so
     for (const o of await ctx.cluster.list(kind[0], kind[1])) {
-      const raw = await ctx.engine.etcdGet(`/registry/${res}/${o.metadata!.namespace}/${o.metadata!.name}`);
+      const raw = await controlPlaneOf(ctx.engine).etcdGet(`/registry/${res}/${o.metadata!.namespace}/${o.metadata!.name}`);
       if (raw?.subarray(0, 8).toString() === 'k8s:enc:') return true;
     }
   }
@@ -84,5 +84,5 @@ export async function restoreComponent(ctx: ScenarioContext, c: Component): Prom
       }
     }
   }
-  await ctx.engine.restoreManifest(c);
+  await ctx.engine.controlPlane?.restoreManifest(c);
 }

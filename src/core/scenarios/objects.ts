@@ -6,7 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { LabCluster } from '../kube/client.js';
 import { LESSON_LABEL, MANAGED_LABEL } from '../kube/client.js';
-import type { Engine } from '../../engines/types.js';
+import type { Engine } from '../engine/index.js';
 import { workspaceFile } from '../workspace.js';
 import { UserError } from '../errors.js';
 import { apiError } from '../kube/errors.js';

@@ -3,9 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KubeConfig, CoreV1Api, KubernetesObjectApi, AuthorizationV1Api, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import type { Engine, EngineStatus, Requirement, TaskReporter } from '../types.js';
-import { silentReporter } from '../types.js';
-import type { Component } from '../local/manifests.js';
+import {
+  missingSharedOptions,
+  silentReporter,
+  validatePrefix,
+  type Engine,
+  type EngineStatus,
+  type ExistingOptions,
+  type Requirement,
+  type SharedScope,
+  type TaskReporter,
+} from '../../core/engine/index.js';
 import type { LabPaths } from '../../core/paths.js';
 import type { SharedPlan } from '../../core/scope/lesson-scope.js';
 import { NamespaceRenamer } from '../../core/scope/rename.js';
@@ -16,13 +24,6 @@ const INSTRUCTOR_FIELD_MANAGER = `${FIELD_MANAGER}-instructor`;
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { apiError, isNotFound } from '../../core/kube/errors.js';
 import { sleep, writeFileAtomic } from '../../core/fsutil.js';
-
-/** What `up --engine existing` is given: the instructor's context (and kubeconfig file) and the learner's prefix. */
-export interface ExistingOptions {
-  context?: string;
-  kubeconfig?: string;
-  prefix?: string;
-}
 
 interface ExistingState {
   version: 1;
@@ -40,30 +41,13 @@ interface ExistingState {
   createdAt: string;
 }
 
-/** A learner's prefix: a DNS label short enough that prefix-namespace stays one. */
-const PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$/;
 const TOKEN_SECONDS = 24 * 3600;
 const SA_NAME = 'learner';
-
-export function validatePrefix(p: string): string {
-  if (!PREFIX.test(p))
-    throw new UserError(
-      `--namespace-prefix must be 1–20 lower-case letters, digits and inner dashes (got ${JSON.stringify(p)})`,
-      'for example --namespace-prefix alice',
-    );
-  return p;
-}
 
 export const markerNamespace = (prefix: string) => `${prefix}-kube-seclab`;
 const clusterRoleName = (prefix: string) => `kube-seclab:learner:${prefix}`;
 /** pods/ephemeralcontainers, bound per namespace (LEARNER_DEBUG_BINDING), never cluster-wide. */
 const debugRoleName = (prefix: string) => `kube-seclab:learner:${prefix}:debug`;
-
-/** What `up` is missing before it may touch someone else's cluster: one line, naming it. */
-export function missingSharedOptions(o: ExistingOptions): string | undefined {
-  const missing = [!o.context && '--context', !o.prefix && '--namespace-prefix'].filter(Boolean);
-  return missing.length ? `--engine existing needs ${missing.join(' and ')} (missing)` : undefined;
-}
 
 /**
  * The shared-cluster engine: no cluster of its own. With the instructor's credentials (a context
@@ -73,9 +57,11 @@ export function missingSharedOptions(o: ExistingOptions): string | undefined {
  * holds that ServiceAccount's token, so the learner's kubectl and every write of the lab are
  * confined by the cluster's own RBAC. `down` deletes exactly those objects and nothing else.
  */
-export class ExistingEngine implements Engine {
+export class ExistingEngine implements Engine, SharedScope {
   readonly name = 'existing' as const;
   readonly kubeconfigPath: string;
+  /** No control plane, no node: only the learner's namespaces of someone else's cluster. */
+  readonly shared: SharedScope = this;
   private readonly dir: string;
   private readonly stateFile: string;
 
@@ -103,7 +89,7 @@ export class ExistingEngine implements Engine {
   }
 
   /** Renaming and guarding for the lab's cluster handle, once `up` has run. */
-  shared(): { rename: NamespaceRenamer; guard: GuardScope } | undefined {
+  scope(): { rename: NamespaceRenamer; guard: GuardScope } | undefined {
     const st = this.state();
     if (!st) return undefined;
     return {
@@ -455,43 +441,7 @@ export class ExistingEngine implements Engine {
     return base;
   }
 
-  private noControlPlane(): never {
-    throw new UserError(
-      'a shared cluster gives the lab no access to its control plane or nodes',
-      'lessons that change the control plane run on `--engine local` or `--engine kind`',
-    );
-  }
-  async readManifest(_c: Component): Promise<string> {
-    this.noControlPlane();
-  }
-  async writeManifest(): Promise<void> {
-    this.noControlPlane();
-  }
-  async restoreManifest(): Promise<boolean> {
-    return false;
-  }
-  async readNodeFile(): Promise<string | undefined> {
-    this.noControlPlane();
-  }
-  async writeNodeFile(): Promise<void> {
-    this.noControlPlane();
-  }
-  async removeNodeFile(): Promise<void> {
-    this.noControlPlane();
-  }
-  async listeningAddresses(): Promise<string[]> {
-    return [];
-  }
-  async etcdGet(): Promise<Buffer | undefined> {
-    this.noControlPlane();
-  }
-  watchControlPlane(): void {
-    /* nothing to watch */
-  }
   nodeAccessHint(): string {
     return 'none: a shared cluster gives no node access';
-  }
-  nodeNames(): undefined {
-    return undefined;
   }
 }

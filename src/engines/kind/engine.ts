@@ -6,11 +6,22 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import type { ComponentHealth, Engine, EngineStatus, NodeAuditHost, Requirement, TaskReporter } from '../types.js';
-import { silentReporter } from '../types.js';
-import { COMPONENTS, type Component } from '../local/manifests.js';
-import { readyz, type TlsIdentity } from '../local/https.js';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import {
+  COMPONENTS,
+  silentReporter,
+  type Component,
+  type ComponentHealth,
+  type ControlPlaneAccess,
+  type Engine,
+  type EngineStatus,
+  type NodeAccess,
+  type NodeAuditHost,
+  type Requirement,
+  type TaskReporter,
+} from '../../core/engine/index.js';
+import { readyz, type TlsIdentity } from '../common/https.js';
+import { adminCore, markAsLab, restoreBaseline, waitApiReady } from '../common/lifecycle.js';
 import { kindConfigYaml, controlPlanePatches, publishedAddresses, KIND_CLUSTER_LABEL } from './config.js';
 import { kindPreflight, run, findKind, type ToolResult } from './tools.js';
 import { FreshRead } from './fresh-read.js';
@@ -20,7 +31,6 @@ import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { LAB_REGISTRY } from '../../core/builds.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
-import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../core/guard/guard.js';
 
 /** engines/kind/config.json: written once the kind cluster exists. */
 export interface KindEngineConfig {
@@ -41,7 +51,6 @@ interface CriContainer {
   createdAt: string;
 }
 
-const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
 const MANIFESTS = '/etc/kubernetes/manifests';
 const KUBELET_CONFIG = '/var/lib/kubelet/config.yaml';
 const ETCDCTL_TLS = [
@@ -65,12 +74,16 @@ function samePod(a: string, b: string): boolean {
  * port mapping on 127.0.0.1) and keeps its kubeconfig in its own file; node access (manifests,
  * node files, etcd) goes through `docker exec` on the node container.
  */
-export class KindEngine implements Engine {
+export class KindEngine implements Engine, ControlPlaneAccess, NodeAccess {
   readonly name = 'kind' as const;
   readonly kubeconfigPath: string;
+  /** The control-plane node is the node container, reached through `docker exec`. */
+  readonly controlPlane: ControlPlaneAccess = this;
+  /** Pods run on that node, with a real kubelet and container runtime. */
+  readonly node: NodeAccess = this;
   readonly clusterName: string;
   /** The control-plane node: its container name and its Kubernetes node name. */
-  readonly node: string;
+  readonly nodeName: string;
   private readonly dir: string;
 
   constructor(
@@ -79,7 +92,7 @@ export class KindEngine implements Engine {
   ) {
     this.kubeconfigPath = paths.kubeconfig;
     this.clusterName = paths.clusterName;
-    this.node = `${this.clusterName}-control-plane`;
+    this.nodeName = `${this.clusterName}-control-plane`;
     this.dir = paths.engineDir('kind');
   }
 
@@ -107,11 +120,11 @@ export class KindEngine implements Engine {
   }
 
   nodeNames(): NodeNames {
-    return { node: this.node, shell: `docker exec -it ${this.node} bash`, root: '' };
+    return { node: this.nodeName, shell: `docker exec -it ${this.nodeName} bash`, root: '' };
   }
 
   nodeAccessHint(): string {
-    return `open a shell on the control-plane node with \`docker exec -it ${this.node} bash\` (static-pod manifests: ${MANIFESTS})`;
+    return `open a shell on the control-plane node with \`docker exec -it ${this.nodeName} bash\` (static-pod manifests: ${MANIFESTS})`;
   }
 
   // --- docker plumbing ---------------------------------------------------------------------------
@@ -122,7 +135,7 @@ export class KindEngine implements Engine {
 
   /** Run a command on the control-plane node. */
   async nodeExec(cmd: string[], opts: { input?: string | Buffer; timeoutMs?: number } = {}): Promise<ToolResult> {
-    return this.docker(['exec', ...(opts.input !== undefined ? ['-i'] : []), this.node, ...cmd], opts);
+    return this.docker(['exec', ...(opts.input !== undefined ? ['-i'] : []), this.nodeName, ...cmd], opts);
   }
 
   /** What kube-router has in force on the node (see kubeRouter.ts); `undefined` for another plugin (kindnetd) or an unreadable table. */
@@ -144,7 +157,7 @@ export class KindEngine implements Engine {
     const r = await this.nodeExec(cmd, opts);
     if (!r.ok) {
       const st = await this.containerState();
-      if (st !== 'running') throw new ClusterUnreachableError(`the kind node ${this.node} is ${st ?? 'gone'} (${what})`);
+      if (st !== 'running') throw new ClusterUnreachableError(`the kind node ${this.nodeName} is ${st ?? 'gone'} (${what})`);
       throw new UserError(`${what} failed on the node: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
     }
     return r.stdout;
@@ -152,12 +165,12 @@ export class KindEngine implements Engine {
 
   /** "running", "exited", … or undefined when the node container does not exist. */
   private async containerState(): Promise<string | undefined> {
-    const r = await this.docker(['inspect', '--format', '{{.State.Status}}', this.node], { timeoutMs: 15_000 });
+    const r = await this.docker(['inspect', '--format', '{{.State.Status}}', this.nodeName], { timeoutMs: 15_000 });
     return r.ok ? r.stdout.trim() : undefined;
   }
 
   private async inspectPorts(): Promise<Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined> {
-    const r = await this.docker(['inspect', '--format', '{{json .NetworkSettings.Ports}}', this.node], { timeoutMs: 15_000 });
+    const r = await this.docker(['inspect', '--format', '{{json .NetworkSettings.Ports}}', this.nodeName], { timeoutMs: 15_000 });
     if (!r.ok) return undefined;
     try {
       return JSON.parse(r.stdout) ?? {};
@@ -184,11 +197,11 @@ export class KindEngine implements Engine {
     const state = await this.containerState();
     if (cfg?.phase !== 'creating' && cfg && state) {
       if (state !== 'running') {
-        await r.task(`Start the node container ${this.node}`, async () => {
-          const s = await this.docker(['start', this.node], { timeoutMs: 120_000 });
+        await r.task(`Start the node container ${this.nodeName}`, async () => {
+          const s = await this.docker(['start', this.nodeName], { timeoutMs: 120_000 });
           if (!s.ok)
             throw new UserError(
-              `docker could not start ${this.node}: ${s.stderr.trim().split('\n').pop()}`,
+              `docker could not start ${this.nodeName}: ${s.stderr.trim().split('\n').pop()}`,
               '`kube-seclab down` then `kube-seclab up` recreates it',
             );
         });
@@ -200,7 +213,7 @@ export class KindEngine implements Engine {
       });
       await this.saveBaseline(); // a cluster made by an earlier version may lack some
     } else {
-      const leftovers = state ? [this.node] : await this.clusterContainers();
+      const leftovers = state ? [this.nodeName] : await this.clusterContainers();
       if (leftovers.length) {
         // Only a cluster this lab started creating is removed; a same-named one it has no record of is not the lab's to delete.
         if (!cfg) {
@@ -321,12 +334,12 @@ export class KindEngine implements Engine {
     try {
       await execa('docker', ['save', ...refs], { timeout: 900_000, buffer: { stdout: false } }).pipe(
         'docker',
-        ['exec', '-i', this.node, 'ctr', '-n', 'k8s.io', 'images', 'import', '--all-platforms', '-'],
+        ['exec', '-i', this.nodeName, 'ctr', '-n', 'k8s.io', 'images', 'import', '--all-platforms', '-'],
         { timeout: 900_000 },
       );
     } catch (e) {
       const st = await this.containerState();
-      if (st !== 'running') throw new ClusterUnreachableError(`the kind node ${this.node} is ${st ?? 'gone'} (loading images)`);
+      if (st !== 'running') throw new ClusterUnreachableError(`the kind node ${this.nodeName} is ${st ?? 'gone'} (loading images)`);
       const why = String((e as { stderr?: string }).stderr || (e as Error).message)
         .trim()
         .split('\n')
@@ -427,17 +440,17 @@ export class KindEngine implements Engine {
     const log = await this.nodeExec(['sh', '-c', 'journalctl -u kubelet --no-pager -n 30 | grep -iE "error|fail" | tail -1'], { timeoutMs: 15_000 });
     throw new UserError(
       `the kubelet did not come back after a restart (${last || 'unknown'}): ${log.stdout.trim().slice(0, 300) || 'no error in its log'}`,
-      `fix ${KUBELET_CONFIG} on the node (\`docker exec -it ${this.node} bash\`), or \`kube-seclab reset\` the lesson`,
+      `fix ${KUBELET_CONFIG} on the node (\`docker exec -it ${this.nodeName} bash\`), or \`kube-seclab reset\` the lesson`,
     );
   }
 
   async restoreKubeletConfig(): Promise<boolean> {
     const base = await readFile(join(this.dir, 'baseline', 'kubelet-config.yaml'), 'utf8');
     const cur = await this.readNodeFile(KUBELET_CONFIG);
-    if (cur === base) return false;
-    await this.writeNodeFile(KUBELET_CONFIG, base);
-    await this.restartKubelet();
-    return true;
+    return restoreBaseline(base, cur ?? '', async (text) => {
+      await this.writeNodeFile(KUBELET_CONFIG, text);
+      await this.restartKubelet();
+    });
   }
 
   private adminTls(): { server: string; tls: TlsIdentity } {
@@ -467,31 +480,15 @@ export class KindEngine implements Engine {
   }
 
   private async waitApiReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    let last = '';
-    while (Date.now() < end) {
-      signal?.throwIfAborted();
-      const a = await this.apiReady();
-      if (a.ok) return;
-      last = a.detail;
-      await sleep(500);
-    }
-    throw new ClusterUnreachableError(`the API server did not become ready in ${timeoutMs / 1000}s: ${last}`);
+    await waitApiReady(() => this.apiReady(), { timeoutMs, signal, firstDelayMs: 500, maxDelayMs: 500 });
   }
 
   private core(): CoreV1Api {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
-    return kc.makeApiClient(CoreV1Api);
+    return adminCore(this.kubeconfigPath);
   }
 
   private async bootstrap(cfg: KindEngineConfig): Promise<void> {
-    const ns = { metadata: { name: MARKER_NAMESPACE, labels: { ...MANAGED_BY }, annotations: { [LAB_ID_ANNOTATION]: cfg.labId } } };
-    try {
-      await this.core().createNamespace({ body: ns });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 409) throw e;
-    }
+    await markAsLab(this.core(), cfg.labId);
   }
 
   private async waitSettled(timeoutMs: number, update: (s: string) => void, signal?: AbortSignal): Promise<void> {
@@ -501,7 +498,7 @@ export class KindEngine implements Engine {
     while (Date.now() < end) {
       signal?.throwIfAborted();
       try {
-        const node = await core.readNode({ name: this.node });
+        const node = await core.readNode({ name: this.nodeName });
         const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
         const sa = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).then(
           () => true,
@@ -525,7 +522,7 @@ export class KindEngine implements Engine {
     }
     throw new UserError(
       `the kind cluster did not settle in ${timeoutMs / 1000}s: ${why}`,
-      `look inside with \`docker exec ${this.node} crictl ps -a\`; \`kube-seclab down && kube-seclab up\` recreates it`,
+      `look inside with \`docker exec ${this.nodeName} crictl ps -a\`; \`kube-seclab down && kube-seclab up\` recreates it`,
     );
   }
 
@@ -574,12 +571,12 @@ export class KindEngine implements Engine {
     }
     const state = await this.containerState();
     if (!state) {
-      base.problems.push(`the kind node container ${this.node} is gone: \`kube-seclab up\` recreates the cluster`);
+      base.problems.push(`the kind node container ${this.nodeName} is gone: \`kube-seclab up\` recreates the cluster`);
       return base;
     }
     base.running = state === 'running';
     if (!base.running) {
-      base.problems.push(`the kind node container ${this.node} is ${state}: \`kube-seclab up\` starts it`);
+      base.problems.push(`the kind node container ${this.nodeName} is ${state}: \`kube-seclab up\` starts it`);
       return base;
     }
     try {
@@ -587,7 +584,7 @@ export class KindEngine implements Engine {
     } catch {
       /* no kubeconfig */
     }
-    base.endpoints.node = `docker exec -it ${this.node} bash`;
+    base.endpoints.node = `docker exec -it ${this.nodeName} bash`;
     const api = await this.apiReady();
     const containers = await this.crictlContainers();
     const comps: ComponentHealth[] = [];
@@ -705,9 +702,7 @@ export class KindEngine implements Engine {
   async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
     const base = await readFile(this.baselinePath(c), 'utf8');
     const cur = await this.readManifest(c).catch(() => '');
-    if (cur === base) return false;
-    await this.writeManifest(c, base, opts);
-    return true;
+    return restoreBaseline(base, cur, (text) => this.writeManifest(c, text, opts));
   }
 
   async readNodeFile(path: string): Promise<string | undefined> {
@@ -763,7 +758,7 @@ export class KindEngine implements Engine {
    * talks to this cluster as its admin (/etc/kubernetes/admin.conf).
    */
   async nodeAuditHost(): Promise<NodeAuditHost> {
-    if ((await this.containerState()) !== 'running') throw new ClusterUnreachableError(`the kind node ${this.node} is not running`);
+    if ((await this.containerState()) !== 'running') throw new ClusterUnreachableError(`the kind node ${this.nodeName} is not running`);
     // Not under /tmp: a kind node's /tmp is a tmpfs, which `docker cp` cannot write into.
     const dir = `/opt/kube-seclab-audit-${randomUUID().slice(0, 8)}`;
     const running = async () =>
@@ -774,18 +769,18 @@ export class KindEngine implements Engine {
         .join(',');
     const before = await running();
     return {
-      where: `inside the node container ${this.node}`,
+      where: `inside the node container ${this.nodeName}`,
       processId: () => undefined,
       nodePath: (p) => p,
       kubelet: true,
       stage: async (localPath, name) => {
         await this.nodeExecOk(['mkdir', '-p', dir], `creating ${dir}`);
-        const r = await this.docker(['cp', localPath, `${this.node}:${dir}/${name}`], { timeoutMs: 120_000 });
-        if (!r.ok) throw new UserError(`docker cp ${localPath} into ${this.node} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
+        const r = await this.docker(['cp', localPath, `${this.nodeName}:${dir}/${name}`], { timeoutMs: 120_000 });
+        if (!r.ok) throw new UserError(`docker cp ${localPath} into ${this.nodeName} failed: ${(r.stderr || r.stdout).trim().split('\n').pop()}`);
         return `${dir}/${name}`;
       },
       exec: (argv, opts = {}) =>
-        this.docker(['exec', '-e', 'KUBECONFIG=/etc/kubernetes/admin.conf', this.node, ...argv], { timeoutMs: opts.timeoutMs ?? 300_000 }),
+        this.docker(['exec', '-e', 'KUBECONFIG=/etc/kubernetes/admin.conf', this.nodeName, ...argv], { timeoutMs: opts.timeoutMs ?? 300_000 }),
       unchanged: async () => (await running()) === before,
       dispose: async () => {
         await this.nodeExec(['rm', '-rf', dir]);

@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { join, delimiter } from 'node:path';
+import { join } from 'node:path';
+import { onPath } from '../common/path.js';
 import { UserError } from '../../core/errors.js';
 
 /** The kind CLI kube-seclab is tested with; NetworkPolicy enforcement (kindnet) needs >= v0.24. */
@@ -42,13 +43,6 @@ export async function run(
   } catch (e) {
     return { ok: false, stdout: '', stderr: (e as Error).message, exitCode: undefined };
   }
-}
-
-function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
 }
 
 /** The kind CLI: KUBE_SECLAB_KIND, then PATH, then the one tools/kind/build-node-image.sh builds into the cache. */

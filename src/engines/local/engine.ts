@@ -8,21 +8,28 @@ import { openSync, closeSync, existsSync, readFileSync, readlinkSync, watch, typ
 import { join, dirname, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
-import type { Engine, EngineStatus, NodeAuditHost, Requirement, TaskReporter } from '../types.js';
-import { silentReporter } from '../types.js';
-import { COMPONENTS, defaultManifests, type Component, type Ports } from './manifests.js';
+import {
+  COMPONENTS,
+  silentReporter,
+  type Component,
+  type ControlPlaneAccess,
+  type Engine,
+  type EngineStatus,
+  type NodeAuditHost,
+  type Requirement,
+  type TaskReporter,
+} from '../../core/engine/index.js';
+import { defaultManifests, type Ports } from './manifests.js';
 import { API_CLIENTS, localLayout, type LocalEngineConfig, type SupervisorState, type ComponentName } from './layout.js';
 import type { KeyPairPem } from './pki.js';
 import { KWOK_CONFIG, KWOK_NODE_ANNOTATION } from './kwok-stages.js';
-import { httpsRequest, readyz } from './https.js';
+import { httpsRequest, readyz } from '../common/https.js';
+import { MANAGED_BY, adminCore, createIfAbsent, markAsLab, restoreBaseline, waitApiReady } from '../common/lifecycle.js';
 import { writeFileAtomic, readJson, sleep } from '../../core/fsutil.js';
 import { UserError, ClusterUnreachableError } from '../../core/errors.js';
 import { packageRoot, type LabPaths } from '../../core/paths.js';
-import { MARKER_NAMESPACE, LAB_ID_ANNOTATION } from '../../core/guard/guard.js';
 
 export const LOCAL_NODE_NAME = 'kube-seclab-node';
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'kube-seclab' };
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -113,10 +120,12 @@ export function kubeconfigYaml(server: string, caPem: string, user: string, id: 
 /** The longest pause between two readiness polls while a cluster is brought up (they start at 150-200 ms). */
 const PROVISIONING_POLL_MAX_MS = 1000;
 
-export class LocalEngine implements Engine {
+export class LocalEngine implements Engine, ControlPlaneAccess {
   readonly name = 'local' as const;
   readonly kubeconfigPath: string;
   readonly L;
+  /** The control-plane node is a folder and processes on this machine. */
+  readonly controlPlane: ControlPlaneAccess = this;
 
   constructor(
     paths: LabPaths,
@@ -317,37 +326,27 @@ export class LocalEngine implements Engine {
   }
 
   private async waitApiReady(timeoutMs: number, signal?: AbortSignal, pollMaxMs = 150): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    let last = '';
-    let delay = 150;
-    while (Date.now() < end) {
-      signal?.throwIfAborted();
-      const r = await this.apiReady();
-      if (r.ok) return;
-      last = r.detail;
-      const st = await this.state();
-      const broken =
-        st &&
-        (['etcd', 'kube-apiserver'] as const).map((c) => st.components[c]).find((c) => (c.phase === 'crashloop' && c.restarts >= 2) || c.phase === 'invalid');
-      if (broken) last = broken.error ?? last;
-      if (st && !pidAlive(st.supervisorPid)) throw new UserError(`the local engine's supervisor exited (see ${this.L.supervisorLog})`);
-      await sleep(delay);
-      delay = Math.min(pollMaxMs, Math.round(delay * 1.25));
-    }
-    throw new ClusterUnreachableError(`the API server did not become ready in ${timeoutMs / 1000}s: ${last}`);
+    await waitApiReady(() => this.apiReady(), {
+      timeoutMs,
+      signal,
+      firstDelayMs: 150,
+      maxDelayMs: pollMaxMs,
+      // A component that keeps failing says why better than readyz; a supervisor gone ends the wait.
+      whileDown: async (detail) => {
+        const st = await this.state();
+        const broken =
+          st &&
+          (['etcd', 'kube-apiserver'] as const).map((c) => st.components[c]).find((c) => (c.phase === 'crashloop' && c.restarts >= 2) || c.phase === 'invalid');
+        if (st && !pidAlive(st.supervisorPid)) throw new UserError(`the local engine's supervisor exited (see ${this.L.supervisorLog})`);
+        return broken ? (broken.error ?? detail) : detail;
+      },
+    });
   }
 
   /** The lab's ownership marker and the fake node, created with the admin identity on a cluster we just made. */
   private async bootstrap(cfg: LocalEngineConfig): Promise<void> {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
-    const core = kc.makeApiClient(CoreV1Api);
-    const ns = { metadata: { name: MARKER_NAMESPACE, labels: { ...MANAGED_BY }, annotations: { [LAB_ID_ANNOTATION]: cfg.labId } } };
-    try {
-      await core.createNamespace({ body: ns });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 409) throw e;
-    }
+    const core = adminCore(this.kubeconfigPath);
+    await markAsLab(core, cfg.labId);
     const node = {
       metadata: {
         name: LOCAL_NODE_NAME,
@@ -356,17 +355,11 @@ export class LocalEngine implements Engine {
       },
       spec: {},
     };
-    try {
-      await core.createNode({ body: node });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 409) throw e;
-    }
+    await createIfAbsent(() => core.createNode({ body: node }));
   }
 
   private async waitSettled(timeoutMs: number, signal?: AbortSignal): Promise<void> {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
-    const core = kc.makeApiClient(CoreV1Api);
+    const core = adminCore(this.kubeconfigPath);
     const end = Date.now() + timeoutMs;
     let why = '';
     let delay = 200;
@@ -553,10 +546,10 @@ export class LocalEngine implements Engine {
   async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
     const base = await readFile(join(this.L.baseline, `${c}.yaml`), 'utf8');
     const cur = await readFile(this.L.manifest(c), 'utf8').catch(() => '');
-    if (cur === base) return false;
-    await this.writeManifest(c, base, opts);
-    await rm(join(this.L.node, '.not-mounted-into-the-pod'), { recursive: true, force: true }); // what a misconfigured flag wrote
-    return true;
+    return restoreBaseline(base, cur, async (text) => {
+      await this.writeManifest(c, text, opts);
+      await rm(join(this.L.node, '.not-mounted-into-the-pod'), { recursive: true, force: true }); // what a misconfigured flag wrote
+    });
   }
 
   async readNodeFile(p: string): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { Component, Ports } from './manifests.js';
+import type { Component } from '../../core/engine/index.js';
+import type { Ports } from './manifests.js';
 
 /** engine.json: written once when the local cluster is created. */
 export interface LocalEngineConfig {

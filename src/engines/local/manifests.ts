@@ -1,12 +1,6 @@
 import { parse, stringify } from 'yaml';
 import { join, posix } from 'node:path';
-
-/** The static-pod components the local engine runs from /etc/kubernetes/manifests, in start order. */
-export const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
-export type Component = (typeof COMPONENTS)[number];
-export function isComponent(s: string): s is Component {
-  return (COMPONENTS as readonly string[]).includes(s);
-}
+import type { Component } from '../../core/engine/index.js';
 
 export interface Ports {
   etcdClient: number;
@@ -299,18 +293,4 @@ export function manifestToProcess(manifestYaml: string, component: string, nodeR
     argv.push(`${flag}=${value}`);
   }
   return { argv, warnings, overrides };
-}
-
-/** Read a flag's value(s) from a manifest (for checks and lessons). */
-export function manifestFlags(manifestYaml: string): Map<string, string> {
-  const pod: any = parse(manifestYaml);
-  const c = pod?.spec?.containers?.[0] ?? {};
-  const out = new Map<string, string>();
-  for (const raw of [...(c.command ?? []), ...(c.args ?? [])]) {
-    if (typeof raw !== 'string' || !raw.startsWith('--')) continue;
-    const eq = raw.indexOf('=');
-    if (eq < 0) out.set(raw, 'true');
-    else out.set(raw.slice(0, eq), raw.slice(eq + 1));
-  }
-  return out;
 }

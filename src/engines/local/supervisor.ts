@@ -10,9 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { COMPONENTS, manifestToProcess, ManifestError, type Component } from './manifests.js';
+import { COMPONENTS, type Component } from '../../core/engine/index.js';
+import { manifestToProcess, ManifestError } from './manifests.js';
 import { API_CLIENTS, localLayout, type ComponentName, type ComponentState, type LocalEngineConfig, type SupervisorState } from './layout.js';
-import { httpsRequest } from './https.js';
+import { httpsRequest } from '../common/https.js';
 import { KWOK_FLAGS } from './kwok-stages.js';
 import { writeFileAtomic, sleep } from '../../core/fsutil.js';
 

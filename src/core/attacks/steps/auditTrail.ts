@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AttackStepKind } from '../types.js';
-import { manifestFlags } from '../../../engines/local/manifests.js';
+import { controlPlaneOf, manifestFlags } from '../../engine/index.js';
 import { toNodePath, waitForAuditEvents, type AuditEvent } from '../../checks/auditEvent.js';
 import { UserError } from '../../errors.js';
 
@@ -35,7 +35,7 @@ export const auditTrail: AttackStepKind<P> = {
   async run(ctx, p) {
     const id = ctx.vars.get(p.auditId);
     if (!id) throw new UserError(`attack step looks for the request "${p.auditId}", whose Audit-ID no earlier step kept (\`auditIdAs\` on an api step)`);
-    const manifest = await ctx.engine.readManifest('kube-apiserver');
+    const manifest = await controlPlaneOf(ctx.engine).readManifest('kube-apiserver');
     const flags = manifestFlags(manifest);
     const policy = flags.get('--audit-policy-file');
     const logPath = flags.get('--audit-log-path');
@@ -53,7 +53,7 @@ export const auditTrail: AttackStepKind<P> = {
         `--audit-log-path=${logPath} is in no hostPath volume of the kube-apiserver static pod: the log stays inside the API server's container, out of everyone's reach, and its next restart erases it`,
       );
     const where = nodePath === logPath ? logPath : `${logPath} (node path ${nodePath})`;
-    const { events, sawFile } = await waitForAuditEvents((f) => ctx.engine.readNodeFile(f), nodePath, id, p.timeoutSeconds);
+    const { events, sawFile } = await waitForAuditEvents((f) => controlPlaneOf(ctx.engine).readNodeFile(f), nodePath, id, p.timeoutSeconds);
     if (!sawFile) return none(`there is no audit log at ${where} on the control-plane node`);
     if (!events.length)
       return none(

@@ -3,6 +3,7 @@ import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { AttackStepKind, Evidence } from '../types.js';
 import { UserError, ClusterUnreachableError } from '../../errors.js';
+import { controlPlaneOf } from '../../engine/index.js';
 
 const readSchema = z
   .object({
@@ -21,7 +22,7 @@ export const etcdRead: AttackStepKind<z.infer<typeof readSchema>> = {
   controlPlane: true,
   async run(ctx, p) {
     const { namespace, name } = p.secret;
-    const raw = await ctx.engine.etcdGet(`/registry/secrets/${namespace}/${name}`);
+    const raw = await controlPlaneOf(ctx.engine).etcdGet(`/registry/secrets/${namespace}/${name}`);
     if (!raw) return { succeeded: false, message: `etcd holds no /registry/secrets/${namespace}/${name}` };
     // What to look for: the Secret's values, read through the API with the lab's own credentials.
     const s: any = await ctx.cluster.read({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace } });
@@ -92,7 +93,7 @@ export const etcdConnect: AttackStepKind<z.infer<typeof connectSchema>> = {
   async run(ctx, p) {
     const url = (await ctx.engine.status()).endpoints.etcd;
     if (!url) throw new UserError(`the ${ctx.engine.name} engine does not expose etcd's client URL`);
-    const ca = await ctx.engine.readNodeFile(p.caFile);
+    const ca = await controlPlaneOf(ctx.engine).readNodeFile(p.caFile);
     const b64 = (s: string) => Buffer.from(s).toString('base64');
     const range = JSON.stringify({ key: b64('/registry/'), range_end: b64('/registry0'), keys_only: true });
     let a = await post(url, ca, '/v3/kv/range', range);

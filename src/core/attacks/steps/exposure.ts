@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import type { AttackStepKind, Evidence } from '../types.js';
-import { manifestFlags } from '../../../engines/local/manifests.js';
+import { controlPlaneOf, manifestFlags } from '../../engine/index.js';
 import { isLoopbackAddress } from '../../checks/listening.js';
 import { kindConfigExposures } from '../../checks/kindClusterConfig.js';
 import { workspaceFile } from '../../workspace.js';
@@ -65,7 +65,7 @@ export const exposure: AttackStepKind<P> = {
   async run(ctx, p) {
     const note = 'the lab itself only ever listens on 127.0.0.1: this is what the configuration offers the network';
     if (p.component) {
-      const found = flagExposures(p.component, manifestFlags(await ctx.engine.readManifest(p.component)));
+      const found = flagExposures(p.component, manifestFlags(await controlPlaneOf(ctx.engine).readManifest(p.component)));
       const evidence: Evidence[] = found.map((f) => ({ label: p.component!, value: f }));
       return found.length
         ? { succeeded: true, message: `${p.component}.yaml puts it beyond this machine (${note})`, evidence }

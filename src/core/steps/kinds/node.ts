@@ -8,6 +8,7 @@ import { editManifest } from '../../scenarios/manifest-edit.js';
 import { UserError } from '../../errors.js';
 import { sleep } from '../../fsutil.js';
 import type { ByHandContext, StepKind } from '../types.js';
+import { controlPlaneOf } from '../../engine/index.js';
 
 /** Where the learner reaches the node, as the start of an instruction. */
 const onNode = (h: ByHandContext) => (h.names.node ? `On the control-plane node (${h.names.node.shell})` : 'On the control-plane node');
@@ -23,7 +24,7 @@ export const nodeFile: StepKind<{ path: string; content?: string; file?: string 
     .refine((p) => (p.content === undefined) !== (p.file === undefined), 'give either content or file'),
   async run(ctx, p) {
     const content = p.content ?? (await readFile(join(ctx.dir, p.file ?? ''), 'utf8'));
-    await ctx.engine.writeNodeFile(p.path, content);
+    await controlPlaneOf(ctx.engine).writeNodeFile(p.path, content);
   },
   undo: (p) => [{ nodeFile: p.path }],
   byHand: (p, h) => ({
@@ -36,7 +37,7 @@ export const removeNodeFile: StepKind<string> = {
   type: 'removeNodeFile',
   schema: z.string().startsWith('/'),
   async run(ctx, path) {
-    await ctx.engine.removeNodeFile(path);
+    await controlPlaneOf(ctx.engine).removeNodeFile(path);
   },
   undo: (path) => [{ nodeFile: path }],
   byHand: (path, h) => ({ todo: `${onNode(h)}, delete ${nodePath(h, path)}` }),
@@ -47,14 +48,15 @@ export const kubeletConfig: StepKind<{ set: Record<string, unknown>; restart: bo
   type: 'kubeletConfig',
   schema: z.object({ set: z.record(z.string(), z.unknown()), restart: z.boolean().default(true) }).strict(),
   async run(ctx, p) {
-    if (!ctx.engine.restartKubelet) throw new UserError(`the ${ctx.engine.name} engine has no kubelet to configure`, 'use `--engine kind`');
-    const cur = parseDocument((await ctx.engine.readNodeFile(KUBELET_CONFIG)) ?? '{}');
+    const node = ctx.engine.node;
+    if (!node) throw new UserError(`the ${ctx.engine.name} engine has no kubelet to configure`, 'use `--engine kind`');
+    const cur = parseDocument((await controlPlaneOf(ctx.engine).readNodeFile(KUBELET_CONFIG)) ?? '{}');
     for (const [path, value] of Object.entries(p.set)) {
       if (value === null) cur.deleteIn(path.split('.'));
       else cur.setIn(path.split('.'), value);
     }
-    await ctx.engine.writeNodeFile(KUBELET_CONFIG, cur.toString());
-    if (p.restart) await ctx.engine.restartKubelet();
+    await controlPlaneOf(ctx.engine).writeNodeFile(KUBELET_CONFIG, cur.toString());
+    if (p.restart) await node.restartKubelet();
   },
   undo: () => [{ kubelet: true }],
   byHand: (p, h) => ({
@@ -86,8 +88,8 @@ export const manifest: StepKind<z.infer<typeof manifestSchema>> = {
   schema: manifestSchema,
   async run(ctx, p) {
     const { component: c, wait, ...edit } = p;
-    const cur = await ctx.engine.readManifest(c);
-    await ctx.engine.writeManifest(c, editManifest(cur, edit), { wait });
+    const cur = await controlPlaneOf(ctx.engine).readManifest(c);
+    await controlPlaneOf(ctx.engine).writeManifest(c, editManifest(cur, edit), { wait });
     if (wait === false) await sleep(3000); // let the component restart into its broken state before anything is judged
   },
   undo: (p) => [{ controlPlane: p.component }],
