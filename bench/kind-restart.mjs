@@ -31,7 +31,8 @@ const COMPONENTS = {
 
 const exec = async (node, args, timeout = 15_000) => {
   try {
-    return (await run('docker', ['exec', node, ...args], { timeout, maxBuffer: 1 << 24 })).stdout;
+    // Trimmed: etcd's /readyz answers "ok" and a newline, the others "ok" alone.
+    return (await run('docker', ['exec', node, ...args], { timeout, maxBuffer: 1 << 24 })).stdout.trim();
   } catch {
     return undefined;
   }
