@@ -48,5 +48,7 @@ export const engines: EngineFactory = {
 
 /** The Kubernetes version the lab pins (local binaries; the kubectl skew `doctor` judges against). */
 export { K8S_VERSION } from './local/versions.js';
+/** A command on PATH (the TUI's preflight looks for kubectl with it). */
+export { onPath } from './common/path.js';
 /** Where the lab's own Kubernetes binaries (and kubectl) live. */
 export { localBinDir } from './local/requirements.js';

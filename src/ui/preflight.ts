@@ -1,20 +1,6 @@
-import { access, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
 import type { EngineName, EngineFactory } from '../core/engine/index.js';
+import { onPath } from '../engines/index.js';
 import type { PreflightItem } from './store.js';
-
-async function onPath(cmd: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    const p = join(dir, cmd);
-    try {
-      await access(p, constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
 
 /**
  * Before a cluster is brought up: which engine is possible here, what is missing and how to get
@@ -43,7 +29,7 @@ export async function preflight(engine: EngineName, engines: EngineFactory, env:
       fix: 'lessons marked "needs kind" are listed but cannot run on the local engine',
     });
   }
-  const kubectl = await onPath('kubectl', env);
+  const kubectl = onPath('kubectl', env);
   items.push(
     kubectl
       ? { name: 'kubectl', ok: true, detail: kubectl }

@@ -1,10 +1,11 @@
 import { execa } from 'execa';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
-/** Whether a file exists and may be run. */
+/** Whether a file (not a folder) exists and may be run. */
 export function isExecutable(path: string): boolean {
   try {
+    if (!statSync(path).isFile()) return false;
     accessSync(path, constants.X_OK);
     return true;
   } catch {

@@ -38,16 +38,17 @@
  *     refused, never installed unverified.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, createWriteStream, statSync } from 'node:fs';
-import { chmod, constants as fsConstants, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { execa } from 'execa';
 import { cacheBinDir, missingBinaries, isExecutableFile } from './binaries-cache.js';
+import { onPath } from '../common/path.js';
 
 export { cacheBinDir, missingBinaries };
 import { x as tarExtract } from 'tar';
@@ -226,7 +227,7 @@ export async function resolveBinaries(opts: ResolveBinariesOptions = {}): Promis
         break;
       }
       case 'build': {
-        if (!findOnPath('go', env)) {
+        if (!onPath('go', env)) {
           buildSkipped = true;
           break;
         }
@@ -276,22 +277,6 @@ async function binaryPaths(dir: string): Promise<BinaryPaths> {
   for (const name of REQUIRED_BINARIES) paths[name] = join(dir, name);
   for (const name of OPTIONAL_BINARIES) if (await isExecutableFile(join(dir, name))) paths[name] = join(dir, name);
   return paths;
-}
-
-function findOnPath(cmd: string, env: NodeJS.ProcessEnv): string | undefined {
-  for (const d of (env.PATH ?? '').split(delimiter)) {
-    if (!d) continue;
-    const p = join(d, cmd);
-    try {
-      if (statSync(p).isFile()) {
-        accessSync(p, fsConstants.X_OK);
-        return p;
-      }
-    } catch {
-      /* not there */
-    }
-  }
-  return undefined;
 }
 
 function isTruthy(v: string | undefined): boolean {
