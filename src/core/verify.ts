@@ -53,6 +53,14 @@ export interface VerifyOptions {
    */
   ownShortcuts?: boolean;
   /**
+   * Leave out the own shortcuts whose steps.yaml says which checks catch them on every engine
+   * (`caughtBy`: checks that read only API objects, so the same manifests get the same verdict
+   * wherever they run — the run of another engine proves those checks fail). The kind suite sets it
+   * for lessons it verifies beside the local engine's run: a shortcut there costs a reset and a
+   * rollout of real pods, and what kind adds to such a verdict is nothing. Counted in `shortcutsNotRun`.
+   */
+  leaveCaughtAnywhere?: boolean;
+  /**
    * Called on the scenario right after the checks failed on it, and on the solved state right
    * after the solution passed (before the generic battery): `dev audit`'s auditors can read the
    * same states without a reset of their own (the kind suite). A throw fails the step.
@@ -210,7 +218,11 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
    * pass hands on to the next, costlier one. `passedUpTo` says the readings stopped at `upTo` with
    * every check read so far passing — below the whole reading, that is no verdict yet.
    */
-  const caught = async (what: string, settleMs: number, upTo = tiers.length - 1): Promise<[boolean, string] & { passedUpTo?: boolean }> => {
+  const caught = async (
+    what: string,
+    settleMs: number,
+    upTo = tiers.length - 1,
+  ): Promise<[boolean, string] & { passedUpTo?: boolean; last?: LessonResult }> => {
     const settleWith = (c: () => Promise<LessonResult>) =>
       settle({
         check: c,
@@ -224,13 +236,19 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
       settled = await settleWith(read);
     }
     const { verdict, last, readings, down } = settled;
-    if (verdict === 'passes') return Object.assign([false, `all checks pass after ${what}`] as [boolean, string], { passedUpTo: upTo < tiers.length - 1 });
+    if (verdict === 'passes')
+      return Object.assign([false, `all checks pass after ${what}`] as [boolean, string], { passedUpTo: upTo < tiers.length - 1, last });
     if (verdict === 'caught') {
       // The attack's sensitivity (it still works after some shortcut): tried once per caught shortcut until it has.
       // The attack alone is read for it: the state's other checks have said what they had to.
       if (attackWorks(last) || (attackIds.length && !attackWorkedAfterShortcut && attackWorks(await lab.check(id, { record: false, only: attackIds }))))
         attackWorkedAfterShortcut = true;
-      return [true, failing(last)[0] ?? (down?.state === 'stuck' ? `the cluster is unreachable, and stays so: ${down.why}` : 'a check fails')];
+      return Object.assign(
+        [true, failing(last)[0] ?? (down?.state === 'stuck' ? `the cluster is unreachable, and stays so: ${down.why}` : 'a check fails')] as [boolean, string],
+        {
+          last,
+        },
+      );
     }
     return [
       false,
@@ -389,15 +407,27 @@ export async function verifyLesson(lab: Lab, id: string, opts: VerifyOptions = {
     }
 
     const own = lesson.shortcuts.filter(onThisEngine);
-    if (opts.ownShortcuts === false) shortcutsNotRun = own.length;
-    for (const s of opts.ownShortcuts === false ? [] : own) {
+    const runOwn = opts.ownShortcuts === false ? [] : opts.leaveCaughtAnywhere ? own.filter((s) => !s.caughtBy) : own;
+    if (runOwn.length < own.length) shortcutsNotRun = own.length - runOwn.length;
+    for (const s of runOwn) {
       await step(`shortcut "${s.name}" fails`, async () => {
         await lab.reset(id);
         await lab.applyShortcut(id, s.name);
-        return caught(`the shortcut${s.description ? ` (${s.description})` : ''}`, opts.settleMs ?? 3000);
+        const verdict = await caught(`the shortcut${s.description ? ` (${s.description})` : ''}`, opts.settleMs ?? 3000);
+        if (!verdict[0] || !s.caughtBy) return verdict;
+        // What steps.yaml says catches it everywhere, proven here: each of those checks this engine runs fails.
+        const passing = s.caughtBy.filter((cid) => verdict.last?.checks.some((c) => c.id === cid && c.status !== 'failed'));
+        return passing.length
+          ? [
+              false,
+              `its steps.yaml says caughtBy ${passing.join(', ')}, but ${passing.length === 1 ? 'that check does not fail' : 'those checks do not fail'} here (${verdict[1]})`,
+            ]
+          : [true, `${verdict[1]}; caughtBy ${s.caughtBy.join(', ')} fail${s.caughtBy.length === 1 ? 's' : ''}`];
       });
     }
-    if (attackRunsHere && opts.ownShortcuts !== false) {
+    // With shortcuts left to another engine's run, so is the attack's sensitivity — when the attack runs
+    // there too: one only this engine runs must still be shown sensitive here, by the shortcuts left.
+    if (attackRunsHere && opts.ownShortcuts !== false && (runOwn.length === own.length || attackCheck!.requires === 'kind')) {
       await step('the attack still works after a shortcut', async () =>
         attackWorkedAfterShortcut
           ? [true, 'at least one shortcut leaves the attack working: it is sensitive to the weakness, not only to the workload']

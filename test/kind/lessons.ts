@@ -46,13 +46,17 @@ export async function removeLeftoverCluster(name: string): Promise<void> {
  * checks only kind runs (probes, exec, image layers) and a real control plane:
  * - the generic battery (src/core/battery) runs here for kind-only and control-plane lessons;
  * - the lesson's own shortcuts (and the attack's sensitivity) run here too for every lesson with a
- *   check only kind runs — a shortcut only such a check catches is judged here alone.
+ *   check only kind runs — a shortcut only such a check catches is judged here alone — except those
+ *   whose steps.yaml names checks that catch them on every engine (`caughtBy`: checks of API objects
+ *   only, which the local run proves fail; src/core/lessons/loader.ts CAUGHT_ANYWHERE_TYPES). With
+ *   any left out, the attack's sensitivity is the local run's too (it runs the attack after each).
+ *   Control-plane and kind-only lessons run every shortcut here.
  * Every lesson's scenario, probes (five readings each), attack, solution and alternatives are read
  * here whole: a fix must pass every check kind runs.
  */
-export function onKind(l: Lesson): { genericBattery: boolean; ownShortcuts: boolean } {
+export function onKind(l: Lesson): { genericBattery: boolean; ownShortcuts: boolean; leaveCaughtAnywhere: boolean } {
   const whole = l.requires === 'kind' || restartsTheControlPlane(l);
-  return { genericBattery: whole, ownShortcuts: whole || l.checks.some((c) => c.requires === 'kind') };
+  return { genericBattery: whole, ownShortcuts: whole || l.checks.some((c) => c.requires === 'kind'), leaveCaughtAnywhere: !whole };
 }
 
 /** `dev verify` one lesson on a kind lab: its timing always, its step report when it fails. */

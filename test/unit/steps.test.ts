@@ -146,6 +146,54 @@ describe('the step registry', () => {
   });
 });
 
+describe("a shortcut's caughtBy (what lets the kind suite leave it to the local run)", () => {
+  const copy = () => {
+    const root = tmp();
+    const dir = join(root, 'lessons', 'cloud', '02-nodeport-exposure');
+    cpSync(join(packageRoot, 'lessons', 'cloud', '02-nodeport-exposure'), dir, { recursive: true });
+    cpSync(join(packageRoot, 'scenarios', 'nodeport-exposure'), join(root, 'scenarios', 'nodeport-exposure'), { recursive: true });
+    return { root, dir };
+  };
+  const declare = (dir: string, fix: string, ids: string[]) => {
+    const f = join(dir, fix, 'steps.yaml');
+    writeFileSync(
+      f,
+      readFileSync(f, 'utf8')
+        .replace(/^caughtBy:.*\n/m, '')
+        .replace(/^steps:/m, `caughtBy: [${ids.join(', ')}]\nsteps:`),
+    );
+  };
+
+  it('loads onto the shortcut; names a check of the lesson whose verdict is the same on every engine', async () => {
+    const { root, dir } = copy();
+    declare(dir, 'shortcuts/warn-only', ['exposure-denied']);
+    const r = await loadLesson(dir, root, 'cloud');
+    expect(r.problems).toEqual([]);
+    expect(r.lesson!.shortcuts.find((s) => s.name === 'warn-only')!.caughtBy).toEqual(['exposure-denied']);
+  });
+
+  it('an unknown check, a check whose verdict can differ between engines, a check on status, the solution: load errors', async () => {
+    const { root, dir } = copy();
+    declare(dir, 'shortcuts/warn-only', ['exposure-denid']);
+    declare(dir, 'shortcuts/services-only', ['dashboard-running', 'dashboard-reachable']);
+    declare(dir, 'shortcuts/unbound-policy', ['dashboard-endpoints']);
+    declare(dir, 'solution', ['exposure-denied']);
+    const r = await loadLesson(dir, root, 'cloud');
+    expect(r.lesson).toBeUndefined();
+    const msgs = r.problems.map(formatProblem);
+    expect(msgs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/solution\/steps\.yaml: caughtBy: only a shortcut is caught/),
+        expect.stringMatching(/warn-only\/steps\.yaml: caughtBy: exposure-denid is not a check of this lesson/),
+        expect.stringMatching(/services-only\/steps\.yaml: caughtBy: dashboard-running is a workload check, whose verdict can differ between engines/),
+        expect.stringMatching(/services-only\/steps\.yaml: caughtBy: dashboard-reachable is a probe check/),
+        expect.stringMatching(/unbound-policy\/steps\.yaml: caughtBy: dashboard-endpoints reads status the runtime writes/),
+      ]),
+    );
+    expect(msgs).toHaveLength(5);
+  });
+});
+
 describe('one resolver of steps files', () => {
   it('picks steps.<engine>.yaml where the folder has it, else steps.yaml', async () => {
     const dir = join(packageRoot, 'lessons', 'cloud', '01-api-server-exposure', 'solution');

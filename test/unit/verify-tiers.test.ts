@@ -27,7 +27,7 @@ const CHECKS = [
   { id: 'attack', type: 'attack', requires: 'api' },
 ] as const;
 
-function standIn(verdict: Verdict, shortcuts: string[]) {
+function standIn(verdict: Verdict, shortcuts: (string | { name: string; caughtBy: string[] })[]) {
   const empty = mkdtempSync(join(tmpdir(), 'kube-seclab-verify-tiers-'));
   const lesson = {
     id: 'tiers',
@@ -35,7 +35,7 @@ function standIn(verdict: Verdict, shortcuts: string[]) {
     scenarioDir: empty,
     checks: CHECKS.map((c) => ({ ...c, title: c.id, objective: 'o', params: {}, primitive: {} })),
     solution: { name: 'solution', dir: empty },
-    shortcuts: shortcuts.map((name) => ({ name, dir: empty })),
+    shortcuts: shortcuts.map((x) => (typeof x === 'string' ? { name: x, dir: empty } : { ...x, dir: empty })),
     alternatives: [],
     reset: { controlPlane: [], kubelet: false },
     battery: { add: [], skip: {} },
@@ -234,5 +234,38 @@ describe('dev verify reads the generic battery against the state under it', () =
     expect(readings.some((x) => x.state.startsWith('shortcut:'))).toBe(false);
     // The solution was still read whole.
     expect(r.steps.find((s) => s.name === 'solution passes')?.ok).toBe(true);
+  });
+
+  it('leaves a shortcut its steps.yaml says API reads catch everywhere (caughtBy) to another run when told to', async () => {
+    // "declared": the API read catches it (caughtBy: [api-read]); "probe-only": only the probe does.
+    const verdict: Verdict = (id, state) =>
+      state === 'solved' || (state === 'shortcut:declared' && id !== 'api-read') || (state === 'shortcut:probe-only' && id !== 'probe');
+    const { lab, readings } = standIn(verdict, [{ name: 'declared', caughtBy: ['api-read'] }, 'probe-only']);
+    const r = await verifyLesson(lab, 'tiers', { ...opts, leaveCaughtAnywhere: true });
+    expect(r.ok, JSON.stringify(r.steps, null, 1)).toBe(true);
+    expect(r.shortcutsNotRun).toBe(1);
+    expect(readings.some((x) => x.state === 'shortcut:declared')).toBe(false);
+    expect(r.steps.find((x) => x.name === 'shortcut "probe-only" fails')?.ok).toBe(true);
+    // The attack runs on the engines the other run covers too: its sensitivity is that run's, which has every shortcut.
+    expect(r.steps.some((x) => x.name === 'the attack still works after a shortcut')).toBe(false);
+  });
+
+  it('where it runs a declared shortcut, proves each caughtBy check fails — a declaration that does not hold fails the step', async () => {
+    // The shortcut is caught (the probe fails), but not by the API read its steps.yaml names.
+    const { lab } = standIn(
+      (id, state) => state === 'solved' || (state === 'shortcut:wrongly-declared' && id !== 'probe'),
+      [{ name: 'wrongly-declared', caughtBy: ['api-read'] }],
+    );
+    const r = await verifyLesson(lab, 'tiers', opts);
+    const st = r.steps.find((x) => x.name === 'shortcut "wrongly-declared" fails');
+    expect(st?.ok).toBe(false);
+    expect(st?.detail).toMatch(/says caughtBy api-read, but that check does not fail here/);
+    // Declared right: the step passes and says so.
+    const ok = standIn(
+      (id, state) => state === 'solved' || (state === 'shortcut:declared' && id !== 'api-read'),
+      [{ name: 'declared', caughtBy: ['api-read'] }],
+    );
+    const r2 = await verifyLesson(ok.lab, 'tiers', opts);
+    expect(r2.steps.find((x) => x.name === 'shortcut "declared" fails')?.detail).toMatch(/caughtBy api-read fails$/);
   });
 });

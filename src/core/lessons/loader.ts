@@ -37,6 +37,8 @@ export interface Fix {
   dir: string;
   description?: string;
   engines?: EngineName[];
+  /** A shortcut's checks that fail on every engine (its steps.yaml `caughtBy`). */
+  caughtBy?: string[];
 }
 
 export interface Lesson extends Omit<LessonMeta, 'checks'> {
@@ -99,6 +101,7 @@ async function fixFolders(dir: string): Promise<string[]> {
  */
 async function readFix(dir: string, name: string, root: string): Promise<Fix> {
   let description: string | undefined;
+  let caughtBy: string[] | undefined;
   const engines = new Set<EngineName>();
   let everywhere = false;
   const files = await stepsFiles(dir);
@@ -107,12 +110,49 @@ async function readFix(dir: string, name: string, root: string): Promise<Fix> {
     const r = await loadStepsFile(join(dir, f), relative(root, join(dir, f)));
     if (!r.steps) continue;
     description ??= r.steps.description;
+    caughtBy ??= r.steps.caughtBy;
     const variant = stepsVariant(f) as EngineName | undefined;
     if (variant) engines.add(variant);
     else if (r.steps.engines) for (const e of r.steps.engines as EngineName[]) engines.add(e);
     else everywhere = true;
   }
-  return { name, dir, description, engines: everywhere ? undefined : [...engines] };
+  return { name, dir, description, engines: everywhere ? undefined : [...engines], ...(caughtBy ? { caughtBy } : {}) };
+}
+
+/**
+ * Check types whose verdict is a function of API objects alone — the same manifests give the same
+ * verdict on every engine — and so may be a shortcut's `caughtBy` (what lets the kind suite leave
+ * that shortcut to the local engine's run). Not workload (pods' readiness: a real kubelet's or the
+ * local engine's), probes, exec, image layers, node files or flags, the attack.
+ */
+export const CAUGHT_ANYWHERE_TYPES: readonly string[] = [
+  'admission',
+  'admissionVariants',
+  // NetworkPolicy models: the policies, namespaces' labels and pods' and templates' labels and named ports.
+  'networkConnection',
+  'networkIsolation',
+  'networkReach',
+  'object',
+  'objects',
+  'permissions',
+  'podHardening',
+  'podSecurity',
+  'podTokens',
+  'rbac',
+  'secretValues',
+  'plaintextSecrets',
+];
+
+/** Why a check may not be a shortcut's `caughtBy` (undefined: it may). */
+export function caughtAnywhereProblem(c: { type: string; requires: string; engines?: string[]; params: unknown }): string | undefined {
+  if (!CAUGHT_ANYWHERE_TYPES.includes(c.type))
+    return `is a ${c.type} check, whose verdict can differ between engines (caughtBy takes ${CAUGHT_ANYWHERE_TYPES.join(', ')})`;
+  if (c.requires !== 'api' || c.engines) return `does not run on every engine (${c.engines ? `engines: ${c.engines.join(', ')}` : `requires ${c.requires}`})`;
+  // An object check on status (a pod's readiness, an EndpointSlice's ready endpoints) reads what the runtime did.
+  const text = JSON.stringify(c.params);
+  if (/"status[.[]|"status"|conditions|EndpointSlice|"Endpoints"|"kind":"Pod"/.test(text))
+    return 'reads status the runtime writes (readiness, endpoints), which can differ between engines';
+  return undefined;
 }
 
 /** Whether a lesson's `reset:` puts back what a step changes. */
@@ -368,6 +408,19 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   const solution = await readFix(join(dir, 'solution'), 'solution', root);
   const shortcuts = await Promise.all(shortcutNames.map((n) => readFix(join(dir, 'shortcuts', n), n, root)));
   const alternatives = await Promise.all(alternativeNames.map((n) => readFix(join(dir, 'alternatives', n), n, root)));
+  for (const f of [solution, ...alternatives].filter((x) => x.caughtBy))
+    problems.push({
+      file: relative(root, join(f.dir, 'steps.yaml')),
+      field: 'caughtBy',
+      message: 'only a shortcut is caught (the solution and the alternatives must pass)',
+    });
+  for (const s of shortcuts) {
+    for (const cid of s.caughtBy ?? []) {
+      const c = checks.find((x) => x.id === cid);
+      const why = !c ? `is not a check of this lesson (${checks.map((x) => x.id).join(', ')})` : caughtAnywhereProblem(c);
+      if (why) problems.push({ file: relative(root, join(s.dir, 'steps.yaml')), field: 'caughtBy', message: `${cid} ${why}` });
+    }
+  }
   if (problems.length) return { problems };
   const { checks: _raw, ...rest } = meta;
   const auditLines: Record<string, number> = {};

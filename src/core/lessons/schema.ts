@@ -25,6 +25,13 @@ export const stepsFileSchema = z
     /** The engines this fix means something on (a shortcut about local-only flags, say); default: every engine. */
     engines: z.array(z.enum(ENGINE_NAMES)).min(1).optional(),
     description: z.string().optional(),
+    /**
+     * A shortcut's: the lesson's checks it fails on every engine — checks that read only API objects
+     * (CAUGHT_ANYWHERE_TYPES in src/core/verify.ts), so the same manifests give the same verdict
+     * wherever they run. `dev verify` proves each listed check fails where it runs; the kind suite
+     * leaves such a shortcut to the local engine's run (test/kind/lessons.ts).
+     */
+    caughtBy: z.array(z.string().min(1)).min(1).optional(),
     steps: z.array(z.record(z.string(), z.unknown())).default([]),
   })
   .strict();

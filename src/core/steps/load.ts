@@ -68,5 +68,5 @@ export async function loadStepsFile(path: string, shown = path): Promise<{ steps
     steps.push({ type: keys[0], params: params.data, kind, file: shown, line: lineAt(['steps', i]) });
   }
   if (problems.length) return { problems };
-  return { steps: { file: shown, description: parsed.data.description, engines: parsed.data.engines, steps }, problems };
+  return { steps: { file: shown, description: parsed.data.description, engines: parsed.data.engines, caughtBy: parsed.data.caughtBy, steps }, problems };
 }

@@ -80,5 +80,7 @@ export interface StepsFile {
   description?: string;
   /** The engines it means something on; undefined: every engine. */
   engines?: string[];
+  /** A shortcut's checks that fail on every engine (stepsFileSchema says more). */
+  caughtBy?: string[];
   steps: StepSpec[];
 }
