@@ -1,5 +1,5 @@
-import { describe, it, expect } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync, cpSync, readFileSync } from 'node:fs';
+import { describe, it, expect, afterAll } from 'vitest';
+import { mkdtempSync, writeFileSync, mkdirSync, cpSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalogue, formatProblem, ATTACK_CHECK_ID } from '../../src/core/lessons/loader.js';
@@ -13,8 +13,15 @@ import type { Attack, AttackStepSpec } from '../../src/core/attacks/loader.js';
 import type { AttackStepKind } from '../../src/core/attacks/types.js';
 import type { CheckContext } from '../../src/core/checks/types.js';
 
+/** Every folder a test wrote, removed after the file's tests. */
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
 const attackDir = (yaml: string) => {
   const dir = mkdtempSync(join(tmpdir(), 'attack-'));
+  made.push(dir);
   mkdirSync(join(dir, 'attack'));
   writeFileSync(join(dir, 'attack', 'attack.yaml'), yaml);
   return dir;
@@ -74,6 +81,7 @@ describe('attack files', () => {
     expect(l.attack).toBeDefined();
     expect(l.checks.find((x) => x.id === ATTACK_CHECK_ID)).toMatchObject({ type: 'attack', requires: 'api', objective: 'no-admin' });
     const root = mkdtempSync(join(tmpdir(), 'lessons-'));
+    made.push(root);
     cpSync(join(packageRoot, 'lessons'), join(root, 'lessons'), { recursive: true });
     cpSync(join(packageRoot, 'scenarios'), join(root, 'scenarios'), { recursive: true });
     const f = join(root, 'lessons', 'cluster', '01-rbac-least-privilege', 'lesson.yaml');

@@ -1,5 +1,5 @@
-import { describe, it, expect, vi, afterEach } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync, cpSync, readFileSync, readdirSync } from 'node:fs';
+import { describe, it, expect, vi, afterEach, afterAll } from 'vitest';
+import { mkdtempSync, writeFileSync, mkdirSync, cpSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { packageRoot } from '../../src/core/paths.js';
@@ -17,7 +17,16 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'steps-'));
+/** Every folder a test wrote, removed after the file's tests. */
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'steps-'));
+  made.push(d);
+  return d;
+};
 
 /** Every steps file shipped: scenarios and every fix folder of every lesson. */
 function shippedStepsFiles(): string[] {
