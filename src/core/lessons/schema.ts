@@ -27,7 +27,7 @@ export const stepsFileSchema = z
     description: z.string().optional(),
     /**
      * A shortcut's: the lesson's checks it fails on every engine — checks that read only API objects
-     * (CAUGHT_ANYWHERE_TYPES in src/core/verify.ts), so the same manifests give the same verdict
+     * (CAUGHT_ANYWHERE_TYPES in src/core/lessons/loader.ts), so the same manifests give the same verdict
      * wherever they run. `dev verify` proves each listed check fails where it runs; the kind suite
      * leaves such a shortcut to the local engine's run (test/kind/lessons.ts).
      */
