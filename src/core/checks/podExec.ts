@@ -66,6 +66,15 @@ async function pickPods(ctx: CheckContext, p: P): Promise<{ pods?: any[]; why?: 
   return { pods: mine };
 }
 
+/**
+ * How much longer than the command's own time (`timeoutMs`) the exit status may take to come back —
+ * kubelet, container runtime, API server and websocket, on a node that may be fully busy. In a CI
+ * rehearsal at load 30-43 on 2 cores, a probe's \`nc\` had printed that it reached db:5432, and its exit
+ * status had not arrived 12 s later: a connection that worked, judged as one that could not run. The
+ * command still ends by its own timeout (wget -T, nc -w); only the wait for its verdict is longer.
+ */
+export const EXEC_STATUS_GRACE_S = 20;
+
 /** Run the command in the pod through the API server (pods/exec over a websocket): its exit code and output. */
 export async function execIn(
   ctx: CheckContext,
@@ -88,16 +97,19 @@ export async function execIn(
     status = s;
   });
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      ws.close();
-      resolve();
-    }, timeoutMs);
+    const timer = setTimeout(
+      () => {
+        ws.close();
+        resolve();
+      },
+      timeoutMs + EXEC_STATUS_GRACE_S * 1000,
+    );
     ws.on('close', () => {
       clearTimeout(timer);
       resolve();
     });
   });
-  if (!status) return { exitCode: -1, out, error: `no exit status within ${timeoutMs / 1000}s` };
+  if (!status) return { exitCode: -1, out, error: `no exit status within ${timeoutMs / 1000 + EXEC_STATUS_GRACE_S}s` };
   if (status.status === 'Success') return { exitCode: 0, out };
   const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message;
   if (code !== undefined) return { exitCode: Number(code), out };
@@ -117,7 +129,7 @@ export const podExec: CheckPrimitive<P> = {
     { apiVersion: p.kind === 'Pod' ? 'v1' : 'apps/v1', kind: p.kind, namespace: p.namespace },
     { apiVersion: 'v1', kind: 'Pod', namespace: p.namespace },
   ],
-  timeoutMs: (p) => (p.timeoutSeconds + 10) * 1000,
+  timeoutMs: (p) => (p.timeoutSeconds + EXEC_STATUS_GRACE_S + 10) * 1000,
   scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const { pods, why } = await pickPods(ctx, p);

@@ -4,7 +4,7 @@ import type { CheckPrimitive } from './types.js';
 import { sleep } from '../fsutil.js';
 import { UserError } from '../errors.js';
 import { runExpectSchema, judgeRun } from './run-result.js';
-import { execIn } from './podExec.js';
+import { execIn, EXEC_STATUS_GRACE_S } from './podExec.js';
 import { CHECK_OBJECT_LABEL, checkPodStarted, checkPodEnded } from './watch.js';
 import { enforceablePods, notYetEnforced, stillCurrent, podList, type PodAddress } from './policySync.js';
 
@@ -94,7 +94,7 @@ export const probe: CheckPrimitive<P> = {
   type: 'probe',
   schema,
   requires: () => 'kind',
-  timeoutMs: (p) => (p.timeoutSeconds + POD_START_S + POLICY_SYNC_S + 15) * 1000,
+  timeoutMs: (p) => (p.timeoutSeconds + POD_START_S + POLICY_SYNC_S + EXEC_STATUS_GRACE_S + 15) * 1000,
   scope: (p) => ({ namespaces: [p.namespace] }),
   async run(ctx, p) {
     const id = randomBytes(3).toString('hex');

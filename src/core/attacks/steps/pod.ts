@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { AttackStepKind, Evidence, StepOutcome } from '../types.js';
 import { runningPods, workloadInContainerSchema } from '../pods.js';
-import { execIn } from '../../checks/podExec.js';
+import { execIn, EXEC_STATUS_GRACE_S } from '../../checks/podExec.js';
 import { awaitPolicySync, POLICY_SYNC_S } from '../../checks/probe.js';
 import { podList } from '../../checks/policySync.js';
 import { sleep } from '../../fsutil.js';
@@ -84,7 +84,7 @@ export const pod: AttackStepKind<PodP> = {
   type: 'pod',
   schema: podSchema,
   requires: () => 'kind',
-  timeoutMs: (p) => (p.timeoutSeconds + 75 + (p.afterPolicySync ? POLICY_SYNC_S + 5 : 0)) * 1000,
+  timeoutMs: (p) => (p.timeoutSeconds + EXEC_STATUS_GRACE_S + 75 + (p.afterPolicySync ? POLICY_SYNC_S + 5 : 0)) * 1000,
   async run(ctx, p) {
     const name = `kube-seclab-attack-${randomBytes(3).toString('hex')}`;
     const env: { name: string; value?: string; valueFrom?: unknown }[] = [{ name: 'NODE_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } }];
@@ -176,7 +176,7 @@ export const exec: AttackStepKind<ExecP> = {
   type: 'exec',
   schema: execSchema,
   requires: () => 'kind',
-  timeoutMs: (p) => (p.timeoutSeconds + 10) * 1000,
+  timeoutMs: (p) => (p.timeoutSeconds + EXEC_STATUS_GRACE_S + 10) * 1000,
   async run(ctx, p) {
     const { pods, why } = await runningPods(ctx, p.workload);
     if (!pods.length) return { succeeded: false, message: why ?? 'no running pod' };
