@@ -50,7 +50,10 @@ export async function removeLeftoverCluster(name: string): Promise<void> {
  *   check only kind runs — a shortcut only such a check catches is judged here alone — except those
  *   whose steps.yaml names checks that catch them on every engine (`caughtBy`: checks of API objects
  *   only, which the local run proves fail; src/core/lessons/loader.ts CAUGHT_ANYWHERE_TYPES). With
- *   any left out, the attack's sensitivity is the local run's too (it runs the attack after each).
+ *   any left out, the attack's sensitivity is the local run's too (it runs the attack after each);
+ *   an attack only kind runs needs an undeclared shortcut that leaves it working (network-policy:
+ *   allow-all, frontend-from-any-namespace; restrict-ports: trim-the-service; secrets-in-layers:
+ *   rm-in-a-later-layer), or "the attack still works after a shortcut" fails here.
  *   Control-plane and kind-only lessons run every shortcut here.
  * Every lesson's scenario, probes (five readings each), attack, solution and alternatives are read
  * here whole: a fix must pass every check kind runs.
