@@ -54,13 +54,15 @@ export async function removeLeftoverCluster(name: string): Promise<void> {
  *   an attack only kind runs needs an undeclared shortcut that leaves it working (network-policy:
  *   allow-all, frontend-from-any-namespace; restrict-ports: trim-the-service; secrets-in-layers:
  *   rm-in-a-later-layer), or "the attack still works after a shortcut" fails here.
- *   Control-plane and kind-only lessons run every shortcut here.
+ *   Kind-only lessons run every shortcut here (the local run has none of them); control-plane lessons
+ *   run every shortcut but those with `caughtBy` (a flag check there names a flag the shortcut
+ *   writes itself, so its value is the same on every engine).
  * Every lesson's scenario, probes (five readings each), attack, solution and alternatives are read
  * here whole: a fix must pass every check kind runs.
  */
 export function onKind(l: Lesson): { genericBattery: boolean; ownShortcuts: boolean; leaveCaughtAnywhere: boolean } {
   const whole = l.requires === 'kind' || restartsTheControlPlane(l);
-  return { genericBattery: whole, ownShortcuts: whole || l.checks.some((c) => c.requires === 'kind'), leaveCaughtAnywhere: !whole };
+  return { genericBattery: whole, ownShortcuts: whole || l.checks.some((c) => c.requires === 'kind'), leaveCaughtAnywhere: l.requires !== 'kind' };
 }
 
 /** `dev verify` one lesson on a kind lab: its timing always, its step report when it fails. */

@@ -201,6 +201,28 @@ describe("a shortcut's caughtBy (what lets the kind suite leave it to the local 
     );
     expect(msgs).toHaveLength(5);
   });
+
+  it("a control-plane flag check only for a flag the shortcut's own manifest steps write", async () => {
+    const root = tmp();
+    const dir = join(root, 'lessons', 'cluster', '06-audit-logging');
+    cpSync(join(packageRoot, 'lessons', 'cluster', '06-audit-logging'), dir, { recursive: true });
+    cpSync(join(packageRoot, 'scenarios', 'audit-logging'), join(root, 'scenarios', 'audit-logging'), { recursive: true });
+    const ok = await loadLesson(dir, root, 'cluster');
+    expect(ok.problems).toEqual([]);
+    expect(ok.lesson!.shortcuts.find((s) => s.name === 'keep-forever')).toMatchObject({
+      caughtBy: ['audit-log-maxage', 'audit-log-maxbackup'],
+      writesFlags: expect.arrayContaining(['kube-apiserver --audit-log-maxage', 'kube-apiserver --audit-log-maxbackup']),
+    });
+    declare(dir, 'shortcuts/policy-without-flags', ['audit-policy-flag']);
+    declare(dir, 'shortcuts/keep-forever', ['audit-log-maxage', 'secret-read-audited']);
+    const msgs = (await loadLesson(dir, root, 'cluster')).problems.map(formatProblem);
+    expect(msgs).toEqual([
+      expect.stringMatching(/keep-forever\/steps\.yaml: caughtBy: secret-read-audited is a auditEvent check/),
+      expect.stringMatching(
+        /policy-without-flags\/steps\.yaml: caughtBy: audit-policy-flag reads kube-apiserver --audit-policy-file, which this shortcut's manifest steps do not set/,
+      ),
+    ]);
+  });
 });
 
 describe('one resolver of steps files', () => {

@@ -1,8 +1,6 @@
 import { z } from 'zod';
-import { posix } from 'node:path';
-import { parse } from 'yaml';
 import type { CheckPrimitive } from './types.js';
-import { controlPlaneOf, manifestFlags } from '../engine/index.js';
+import { controlPlaneOf, manifestFlags, toNodePath } from '../engine/index.js';
 import { isNotFound } from '../kube/errors.js';
 import { sleep } from '../fsutil.js';
 
@@ -20,32 +18,6 @@ const schema = z
   })
   .strict();
 type P = z.infer<typeof schema>;
-
-interface Mount {
-  mountPath: string;
-  hostPath: string;
-  readOnly: boolean;
-}
-
-/** The node path behind a path inside the kube-apiserver static pod, through its hostPath volumes. */
-export function toNodePath(manifest: string, path: string): { nodePath?: string; mount?: Mount } {
-  const pod: any = parse(manifest);
-  const c = pod?.spec?.containers?.[0] ?? {};
-  const volumes = new Map<string, string>();
-  for (const v of pod?.spec?.volumes ?? []) if (v?.hostPath?.path) volumes.set(v.name, v.hostPath.path);
-  const mounts: Mount[] = [];
-  for (const m of c.volumeMounts ?? []) {
-    const hp = volumes.get(m?.name);
-    if (hp && m.mountPath) mounts.push({ mountPath: posix.normalize(m.mountPath), hostPath: hp, readOnly: !!m.readOnly });
-  }
-  mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
-  const n = posix.normalize(path);
-  for (const m of mounts) {
-    const prefix = m.mountPath.endsWith('/') ? m.mountPath : `${m.mountPath}/`;
-    if (n === m.mountPath || n.startsWith(prefix)) return { nodePath: posix.join(m.hostPath, n.slice(m.mountPath.length)), mount: m };
-  }
-  return {};
-}
 
 export interface AuditEvent {
   auditID?: string;

@@ -6,7 +6,7 @@ import { workload } from './workload.js';
 import { podSecurity } from './podSecurity.js';
 import { networkConnection, networkIsolation, networkReach } from './networkPolicy.js';
 import { etcdEncrypted } from './etcd.js';
-import { controlPlaneFlag, nodeFile } from './controlPlane.js';
+import { controlPlaneFlag, encryptionConfig, nodeFile } from './controlPlane.js';
 import { unauthenticated } from './unauthenticated.js';
 import { probe } from './probe.js';
 import { listening } from './listening.js';
@@ -52,6 +52,7 @@ export const PRIMITIVES: Record<string, CheckPrimitive> = Object.fromEntries(
     etcdEncrypted,
     controlPlaneFlag,
     nodeFile,
+    encryptionConfig,
     unauthenticated,
     probe,
     listening,

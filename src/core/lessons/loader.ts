@@ -39,6 +39,8 @@ export interface Fix {
   engines?: EngineName[];
   /** A shortcut's checks that fail on every engine (its steps.yaml `caughtBy`). */
   caughtBy?: string[];
+  /** The control-plane flags its `manifest` steps set or remove ("kube-apiserver --audit-log-maxage"). */
+  writesFlags?: string[];
 }
 
 export interface Lesson extends Omit<LessonMeta, 'checks'> {
@@ -102,6 +104,7 @@ async function fixFolders(dir: string): Promise<string[]> {
 async function readFix(dir: string, name: string, root: string): Promise<Fix> {
   let description: string | undefined;
   let caughtBy: string[] | undefined;
+  const writes = new Set<string>();
   const engines = new Set<EngineName>();
   let everywhere = false;
   const files = await stepsFiles(dir);
@@ -111,12 +114,24 @@ async function readFix(dir: string, name: string, root: string): Promise<Fix> {
     if (!r.steps) continue;
     description ??= r.steps.description;
     caughtBy ??= r.steps.caughtBy;
+    for (const step of r.steps.steps) {
+      if (step.type !== 'manifest') continue;
+      const m = step.params as { component: string; setFlags?: Record<string, string>; removeFlags?: string[] };
+      for (const f of [...Object.keys(m?.setFlags ?? {}), ...(m?.removeFlags ?? [])]) writes.add(`${m.component} ${f}`);
+    }
     const variant = stepsVariant(f) as EngineName | undefined;
     if (variant) engines.add(variant);
     else if (r.steps.engines) for (const e of r.steps.engines as EngineName[]) engines.add(e);
     else everywhere = true;
   }
-  return { name, dir, description, engines: everywhere ? undefined : [...engines], ...(caughtBy ? { caughtBy } : {}) };
+  return {
+    name,
+    dir,
+    description,
+    engines: everywhere ? undefined : [...engines],
+    ...(caughtBy ? { caughtBy } : {}),
+    ...(writes.size ? { writesFlags: [...writes] } : {}),
+  };
 }
 
 /**
@@ -128,6 +143,9 @@ async function readFix(dir: string, name: string, root: string): Promise<Fix> {
 export const CAUGHT_ANYWHERE_TYPES: readonly string[] = [
   'admission',
   'admissionVariants',
+  // A flag in a static-pod manifest, parsed by core (manifestFlags) the same on every engine: a
+  // shortcut that writes the flag itself gets the same verdict from it wherever it runs.
+  'controlPlaneFlag',
   // NetworkPolicy models: the policies, namespaces' labels and pods' and templates' labels and named ports.
   'networkConnection',
   'networkIsolation',
@@ -417,7 +435,12 @@ export async function loadLesson(dir: string, root: string, expectedLayer?: stri
   for (const s of shortcuts) {
     for (const cid of s.caughtBy ?? []) {
       const c = checks.find((x) => x.id === cid);
-      const why = !c ? `is not a check of this lesson (${checks.map((x) => x.id).join(', ')})` : caughtAnywhereProblem(c);
+      let why = !c ? `is not a check of this lesson (${checks.map((x) => x.id).join(', ')})` : caughtAnywhereProblem(c);
+      // A flag's verdict is the same everywhere only for a value the shortcut writes itself; any other
+      // comes from the engine's own manifest (kubeadm's on kind, the lab's on the local engine).
+      const flag = c?.type === 'controlPlaneFlag' ? (c.params as { component: string; flag: string }) : undefined;
+      if (!why && flag && !s.writesFlags?.includes(`${flag.component} ${flag.flag}`))
+        why = `reads ${flag.component} ${flag.flag}, which this shortcut's manifest steps do not set or remove — its value there comes from each engine's own manifest`;
       if (why) problems.push({ file: relative(root, join(s.dir, 'steps.yaml')), field: 'caughtBy', message: `${cid} ${why}` });
     }
   }

@@ -1,7 +1,7 @@
 import { parse, parseDocument, stringify } from 'yaml';
 import type { ScenarioContext } from './apply.js';
 import type { Component } from '../engine/index.js';
-import { controlPlaneOf, manifestFlags } from '../engine/index.js';
+import { controlPlaneOf, manifestFlags, toNodePath } from '../engine/index.js';
 import { UserError } from '../errors.js';
 import { sleep } from '../fsutil.js';
 
@@ -14,7 +14,10 @@ const KINDS: Record<string, [string, string]> = { secrets: ['v1', 'Secret'], con
  */
 async function decryptAll(ctx: ScenarioContext): Promise<void> {
   const manifest = await controlPlaneOf(ctx.engine).readManifest('kube-apiserver');
-  const path = manifestFlags(manifest).get('--encryption-provider-config');
+  const flag = manifestFlags(manifest).get('--encryption-provider-config');
+  if (!flag) return;
+  // The flag names a path in the API server's container; the file is where its hostPath volume puts it on the node.
+  const path = toNodePath(manifest, flag).nodePath;
   if (!path) return;
   const text = await controlPlaneOf(ctx.engine).readNodeFile(path);
   if (!text) return;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AttackStepKind } from '../types.js';
-import { controlPlaneOf, manifestFlags } from '../../engine/index.js';
-import { toNodePath, waitForAuditEvents, type AuditEvent } from '../../checks/auditEvent.js';
+import { controlPlaneOf, manifestFlags, toNodePath } from '../../engine/index.js';
+import { waitForAuditEvents, type AuditEvent } from '../../checks/auditEvent.js';
 import { UserError } from '../../errors.js';
 
 const schema = z

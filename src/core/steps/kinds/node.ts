@@ -72,6 +72,8 @@ const manifestSchema = z
     component,
     setFlags: z.record(z.string().regex(/^--/), z.string()).optional(),
     removeFlags: z.array(z.string().regex(/^--/)).optional(),
+    /** `equals` (default): `--flag=value`; `separate`: `--flag` and `value` as two items, which the components read the same. */
+    syntax: z.enum(['equals', 'separate']).optional(),
     volumes: z
       .array(
         z.object({ name: z.string(), hostPath: z.string(), mountPath: z.string(), readOnly: z.boolean().optional(), type: z.string().optional() }).strict(),
@@ -95,7 +97,7 @@ export const manifest: StepKind<z.infer<typeof manifestSchema>> = {
   undo: (p) => [{ controlPlane: p.component }],
   byHand: (p, h) => {
     const edits = [
-      ...Object.entries(p.setFlags ?? {}).map(([f, v]) => `set ${f}=${v}`),
+      ...Object.entries(p.setFlags ?? {}).map(([f, v]) => (p.syntax === 'separate' ? `set ${f} ${v} (two list items)` : `set ${f}=${v}`)),
       ...(p.removeFlags ?? []).map((f) => `remove ${f}`),
       ...(p.volumes ?? []).map(
         (v) => `mount hostPath ${v.hostPath} at ${v.mountPath}${v.readOnly ? ' read-only' : ''} (a volume and a volumeMount named ${v.name})`,
