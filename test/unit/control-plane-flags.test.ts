@@ -4,6 +4,7 @@ import { flagBool, manifestFlags, toNodePath } from '../../src/core/engine/index
 import { editManifest } from '../../src/core/scenarios/manifest-edit.js';
 import { judgeEncryption } from '../../src/core/checks/controlPlane.js';
 import { defaultManifests } from '../../src/engines/local/manifests.js';
+import { restoreBaseline } from '../../src/engines/common/lifecycle.js';
 
 const pod = (command: string[], extra: { volumes?: unknown[]; volumeMounts?: unknown[] } = {}) =>
   stringify({
@@ -122,5 +123,32 @@ describe('which provider writes Secrets (issue 13, item 12)', () => {
     expect(judgeEncryption(cfg({ resources: ['secrets'], providers: [{ aescbc: { keys: [] } }] }), 'secrets', 'f').message).toMatch(/no key/);
     expect(judgeEncryption(cfg({ resources: ['secrets'], providers: [{ rot13: {} }] }), 'secrets', 'f').passed).toBe(false);
     expect(judgeEncryption({ kind: 'Policy' }, 'secrets', 'f').passed).toBe(false);
+  });
+});
+
+describe("a reset's restore before a scenario that edits the component anyway", () => {
+  const base = defaultManifests({ etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, controllerManager: 10257, scheduler: 10259 })['kube-apiserver'];
+  const scenario = (m: string) => editManifest(m, { removeFlags: ['--etcd-certfile', '--etcd-keyfile'] });
+  const restore = async (current: string) => {
+    const written: string[] = [];
+    const changed = await restoreBaseline(base, current, async (t) => void written.push(t), scenario);
+    return { changed, written };
+  };
+
+  it('leaves a manifest the edit makes the scenario pod to the edit (one restart, not two)', async () => {
+    // the solved state: certificates set again, in the other syntax and order
+    const solved = editManifest(scenario(base), {
+      setFlags: { '--etcd-certfile': '/etc/kubernetes/pki/a.crt', '--etcd-keyfile': '/etc/kubernetes/pki/a.key' },
+      syntax: 'separate',
+    });
+    expect(await restore(solved)).toEqual({ changed: false, written: [] });
+    expect(await restore(scenario(base))).toEqual({ changed: false, written: [] });
+  });
+
+  it('restores anything else the learner changed, and a manifest the edit cannot read', async () => {
+    const other = editManifest(base, { setFlags: { '--audit-log-maxage': '30' } });
+    expect(await restore(other)).toEqual({ changed: true, written: [base] });
+    expect(await restore('not: [a pod')).toEqual({ changed: true, written: [base] });
+    expect(await restore(base)).toEqual({ changed: false, written: [] });
   });
 });

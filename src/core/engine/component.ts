@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
 
 /** The static-pod components of a control plane (/etc/kubernetes/manifests), in start order. */
@@ -111,4 +112,13 @@ export function toNodePath(manifestYaml: string, path: string): { nodePath?: str
     if (n === m.mountPath || n.startsWith(prefix)) return { nodePath: posix.join(m.hostPath, n.slice(m.mountPath.length)), mount: m };
   }
   return {};
+}
+
+/** Same pod? (A kubelet restarts a static pod only when the pod it decodes from the file changes: comments and layout do not count.) */
+export function samePodManifest(a: string, b: string): boolean {
+  try {
+    return isDeepStrictEqual(parse(a), parse(b));
+  } catch {
+    return false;
+  }
 }

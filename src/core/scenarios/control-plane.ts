@@ -65,8 +65,12 @@ async function apiServerUp(ctx: ScenarioContext): Promise<boolean> {
   return st.components.find((x) => x.name === 'kube-apiserver')?.healthy ?? st.healthy;
 }
 
-/** Put a control-plane component back to the manifest the cluster was created with. */
-export async function restoreComponent(ctx: ScenarioContext, c: Component): Promise<void> {
+/**
+ * Put a control-plane component back to the manifest the cluster was created with — unless the
+ * edit a reset's scenario is about to make turns the current manifest into the same pod as the
+ * baseline (the engine's `unlessSameAfter`). Decrypting comes first either way.
+ */
+export async function restoreComponent(ctx: ScenarioContext, c: Component, unlessSameAfter?: (manifest: string) => string): Promise<void> {
   // What the API server stored encrypted must be decrypted while it still has the keys: restored
   // first, it reads none of it again and never becomes ready. Only the API server needs to be up
   // for that (a controller-manager restarting must not skip it); a manifest that does not start
@@ -87,5 +91,5 @@ export async function restoreComponent(ctx: ScenarioContext, c: Component): Prom
       }
     }
   }
-  await ctx.engine.controlPlane?.restoreManifest(c);
+  await ctx.engine.controlPlane?.restoreManifest(c, { unlessSameAfter });
 }

@@ -2,6 +2,7 @@ import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import { ClusterUnreachableError } from '../../core/errors.js';
 import { sleep } from '../../core/fsutil.js';
 import { LAB_ID_ANNOTATION, MARKER_NAMESPACE } from '../../core/guard/guard.js';
+import { samePodManifest } from '../../core/engine/index.js';
 
 // What the engines that make a cluster of their own (local, kind) do alike on the way up and back.
 
@@ -56,8 +57,20 @@ export async function waitApiReady(
  * Put back what the cluster was created with (a manifest, the kubelet config) when it differs from
  * what is there now; whether anything changed.
  */
-export async function restoreBaseline(baseline: string, current: string, write: (text: string) => Promise<void>): Promise<boolean> {
+export async function restoreBaseline(
+  baseline: string,
+  current: string,
+  write: (text: string) => Promise<void>,
+  unlessSameAfter?: (text: string) => string,
+): Promise<boolean> {
   if (current === baseline) return false;
+  if (unlessSameAfter) {
+    try {
+      if (samePodManifest(unlessSameAfter(current), unlessSameAfter(baseline))) return false;
+    } catch {
+      // the current manifest cannot take the edit (not a pod with a command list): restore it
+    }
+  }
   await write(baseline);
   return true;
 }

@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { execa } from 'execa';
 import { parse } from 'yaml';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import {
   COMPONENTS,
+  samePodManifest,
   silentReporter,
   type Component,
   type ComponentHealth,
@@ -58,15 +58,6 @@ const ETCDCTL_TLS = [
   '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt',
   '--key=/etc/kubernetes/pki/etcd/healthcheck-client.key',
 ];
-
-/** Same pod spec? (kubelet restarts a static pod only when the pod it decodes changes.) */
-function samePod(a: string, b: string): boolean {
-  try {
-    return isDeepStrictEqual(parse(a), parse(b));
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The kind engine: one kind cluster (a single control-plane node in Docker) with a real kubelet,
@@ -632,7 +623,7 @@ export class KindEngine implements Engine, ControlPlaneAccess, NodeAccess {
       `writing ${MANIFESTS}/${c}.yaml`,
       { input: yaml },
     );
-    if (opts.wait === false || samePod(before, yaml)) return;
+    if (opts.wait === false || samePodManifest(before, yaml)) return;
     await this.waitComponent(c, seen, opts.timeoutMs ?? 180_000);
   }
 
@@ -699,10 +690,10 @@ export class KindEngine implements Engine, ControlPlaneAccess, NodeAccess {
     return { state: 'starting' };
   }
 
-  async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
+  async restoreManifest(c: Component, opts: { timeoutMs?: number; unlessSameAfter?: (manifest: string) => string } = {}): Promise<boolean> {
     const base = await readFile(this.baselinePath(c), 'utf8');
     const cur = await this.readManifest(c).catch(() => '');
-    return restoreBaseline(base, cur, (text) => this.writeManifest(c, text, opts));
+    return restoreBaseline(base, cur, (text) => this.writeManifest(c, text, { timeoutMs: opts.timeoutMs }), opts.unlessSameAfter);
   }
 
   async readNodeFile(path: string): Promise<string | undefined> {

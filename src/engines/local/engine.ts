@@ -543,13 +543,18 @@ export class LocalEngine implements Engine, ControlPlaneAccess {
     }
   }
 
-  async restoreManifest(c: Component, opts: { timeoutMs?: number } = {}): Promise<boolean> {
+  async restoreManifest(c: Component, opts: { timeoutMs?: number; unlessSameAfter?: (manifest: string) => string } = {}): Promise<boolean> {
     const base = await readFile(join(this.L.baseline, `${c}.yaml`), 'utf8');
     const cur = await readFile(this.L.manifest(c), 'utf8').catch(() => '');
-    return restoreBaseline(base, cur, async (text) => {
-      await this.writeManifest(c, text, opts);
-      await rm(join(this.L.node, '.not-mounted-into-the-pod'), { recursive: true, force: true }); // what a misconfigured flag wrote
-    });
+    return restoreBaseline(
+      base,
+      cur,
+      async (text) => {
+        await this.writeManifest(c, text, { timeoutMs: opts.timeoutMs });
+        await rm(join(this.L.node, '.not-mounted-into-the-pod'), { recursive: true, force: true }); // what a misconfigured flag wrote
+      },
+      opts.unlessSameAfter,
+    );
   }
 
   async readNodeFile(p: string): Promise<string | undefined> {
